@@ -1,0 +1,16 @@
+import type { AttributeEntry } from "../../stun/attributes/registry.js";
+import type { HandlerResult, RequestContext } from "../dispatch.js";
+
+export interface BindingOptions {
+  /** Also send MAPPED-ADDRESS, for RFC 3489-era clients. Off by default: it doubles the response. */
+  readonly mappedAddress: boolean;
+}
+
+/** RFC 8489 §7.3.1: the response carries the source transport address of the request, XOR'ed. */
+export function createBindingHandler(options: BindingOptions): (ctx: RequestContext) => HandlerResult {
+  return ({ clientAddress }) => {
+    const attributes: AttributeEntry[] = [{ name: "XOR-MAPPED-ADDRESS", value: clientAddress }];
+    if (options.mappedAddress) attributes.push({ name: "MAPPED-ADDRESS", value: clientAddress });
+    return { attributes };
+  };
+}

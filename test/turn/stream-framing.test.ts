@@ -1,0 +1,113 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { MAX_STREAM_FRAME, StreamFramer } from "../../src/turn/stream-framing.js";
+
+// A STUN header (Binding request) with `bodyLength` bytes of body after it.
+function stunFrame(bodyLength: number, fill = 0xaa): Buffer {
+  const frame = Buffer.alloc(20 + bodyLength, fill);
+  frame.writeUInt16BE(0x0001, 0);
+  frame.writeUInt16BE(bodyLength, 2);
+  frame.writeUInt32BE(0x2112a442, 4);
+  return frame;
+}
+
+// ChannelData as sent over a stream: header, data, padding to a multiple of 4 (RFC 8656 §12.5).
+function channelDataFrame(channel: number, dataLength: number): Buffer {
+  const frame = Buffer.alloc(4 + ((dataLength + 3) & ~3));
+  frame.writeUInt16BE(channel, 0);
+  frame.writeUInt16BE(dataLength, 2);
+  frame.fill(0x5a, 4, 4 + dataLength);
+  return frame;
+}
+
+function collect(framer: StreamFramer, chunks: Buffer[]): { frames: Buffer[]; results: string[] } {
+  const frames: Buffer[] = [];
+  const results = chunks.map((chunk) => framer.push(chunk, (frame) => frames.push(Buffer.from(frame))));
+  return { frames, results };
+}
+
+describe("StreamFramer (RFC 8656 §12.5)", () => {
+  it("hands out a whole message delivered one byte per write exactly once", () => {
+    const message = stunFrame(8);
+    const chunks = [...message].map((byte) => Buffer.from([byte]));
+    const { frames, results } = collect(new StreamFramer(), chunks);
+    expect(results.every((r) => r === "ok")).toBe(true);
+    expect(frames).toEqual([message]);
+  });
+
+  it("splits STUN + ChannelData + STUN coalesced in one segment, in order, consuming ChannelData padding", () => {
+    const framer = new StreamFramer();
+    framer.allowChannelData = true;
+    const a = stunFrame(4, 1);
+    const cd = channelDataFrame(0x4001, 5); // 4 + 5 + 3 padding
+    const b = stunFrame(12, 2);
+    const { frames } = collect(framer, [Buffer.concat([a, cd, b])]);
+    expect(frames).toEqual([a, cd, b]);
+    expect(cd.length).toBe(12);
+  });
+
+  it("reassembles a header split across segments", () => {
+    const message = stunFrame(16);
+    const { frames } = collect(new StreamFramer(), [message.subarray(0, 3), message.subarray(3, 9), message.subarray(9)]);
+    expect(frames).toEqual([message]);
+  });
+
+  it("does not swallow the next frame when a 4-byte ChannelData header arrives split", () => {
+    const framer = new StreamFramer();
+    framer.allowChannelData = true;
+    const empty = channelDataFrame(0x4000, 0);
+    const next = stunFrame(0);
+    const joined = Buffer.concat([empty, next]);
+    const { frames } = collect(framer, [joined.subarray(0, 1), joined.subarray(1)]);
+    expect(frames).toEqual([empty, next]);
+  });
+
+  it("waits on a declared length larger than what arrived, holding at most one frame", () => {
+    const framer = new StreamFramer();
+    const header = stunFrame(65532).subarray(0, 20);
+    const { frames, results } = collect(framer, [header, Buffer.alloc(1000)]);
+    expect(frames).toEqual([]);
+    expect(results).toEqual(["ok", "ok"]);
+    expect(framer.bufferedBytes).toBe(1020);
+    expect(framer.bufferedBytes).toBeLessThanOrEqual(MAX_STREAM_FRAME);
+  });
+
+  it.each([
+    ["first byte 0x80", Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0])],
+    ["a TLS ClientHello", Buffer.from("160301020001000001fc0303", "hex")],
+    ["HTTP text", Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")],
+    ["a STUN length that is not a multiple of 4", Buffer.from("000100052112a442", "hex")],
+  ])("reports garbage for %s", (_name, bytes) => {
+    expect(new StreamFramer().push(bytes, () => {})).toBe("garbage");
+  });
+
+  it("treats ChannelData as garbage on a connection without an allocation", () => {
+    expect(new StreamFramer().push(channelDataFrame(0x4000, 4), () => {})).toBe("garbage");
+  });
+
+  it("yields the same frames however the stream is cut (property)", () => {
+    const frameArb = fc.oneof(
+      fc.integer({ min: 0, max: 64 }).map((n) => stunFrame(n * 4)),
+      fc.tuple(fc.integer({ min: 0x4000, max: 0x4fff }), fc.integer({ min: 0, max: 300 })).map(([c, n]) => channelDataFrame(c, n)),
+    );
+    fc.assert(
+      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 12 }), (frames, cuts) => {
+        const stream = Buffer.concat(frames);
+        const points = [...new Set(cuts.map((c) => c % stream.length))].sort((x, y) => x - y);
+        const chunks: Buffer[] = [];
+        let last = 0;
+        for (const p of [...points, stream.length]) {
+          if (p > last) chunks.push(stream.subarray(last, p));
+          last = p;
+        }
+        const framer = new StreamFramer();
+        framer.allowChannelData = true;
+        const out = collect(framer, chunks);
+        expect(out.results.every((r) => r === "ok")).toBe(true);
+        expect(out.frames).toEqual(frames);
+        expect(framer.bufferedBytes).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
