@@ -1,0 +1,29 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface TestCertificate {
+  readonly dir: string;
+  readonly certPath: string;
+  readonly keyPath: string;
+  readonly cert: Buffer;
+  remove(): void;
+}
+
+/** A fresh self-signed certificate for localhost, 127.0.0.1 and ::1, made with openssl. */
+export function makeSelfSignedCertificate(): TestCertificate {
+  const dir = mkdtempSync(join(tmpdir(), "turnpike-tls-"));
+  const certPath = join(dir, "cert.pem");
+  const keyPath = join(dir, "key.pem");
+  execFileSync(
+    "openssl",
+    [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "-keyout", keyPath, "-out", certPath, "-days", "1", "-subj", "/CN=localhost",
+      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+    ],
+    { stdio: "ignore" },
+  );
+  return { dir, certPath, keyPath, cert: readFileSync(certPath), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
