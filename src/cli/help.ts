@@ -1,0 +1,55 @@
+// Help text, generated from the option table so that it cannot drift from what the parser accepts.
+import { DEFAULT_CONFIG } from "../config/config.js";
+import { OPTIONS, type OptionSpec } from "../config/options.js";
+import { COMMANDS, type CommandName } from "./commands.js";
+
+export function formatHelp(command?: CommandName): string {
+  if (command === "help") return "Usage: turnpike help [command]\n\n" + COMMANDS.help + "\n";
+  const lines: string[] = [];
+  if (command === undefined) {
+    lines.push("Usage: turnpike <command> [options]", "", "Commands:");
+    lines.push(...formatColumns(Object.entries(COMMANDS).map(([name, doc]) => [name === "help" ? "help [command]" : name, doc])));
+    lines.push("", "Global options:");
+    lines.push(...formatColumns([["-h, --help", "Show help."], ["-V, --version", "Print the version."]]), "");
+  } else {
+    lines.push(`Usage: turnpike ${command} [-c FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]`, "", COMMANDS[command], "");
+  }
+  lines.push(
+    "Options of start and check-config. In the conf file write KEY=VALUE, KEY VALUE or a bare FLAG, one a line;",
+    "on the command line --KEY VALUE, --KEY=VALUE or --FLAG (--FLAG=false turns off a file's flag). The command",
+    "line wins; repeating a list option there replaces the file's list.",
+  );
+  lines.push(
+    ...formatColumns([
+      ["-c, --config <file>", "coturn-style configuration file, such as turnserver.conf."],
+      ...OPTIONS.map((option): [string, string] => [`--${option.key}${placeholderOf(option)}`, describeOption(option)]),
+    ]),
+  );
+  lines.push("", "coturn's other options are accepted and ignored, with one warning naming them.");
+  return lines.join("\n") + "\n";
+}
+
+function placeholderOf(option: OptionSpec): string {
+  return option.parser.kind === "value" ? ` ${option.parser.placeholder}` : "";
+}
+
+export function describeOption(option: OptionSpec): string {
+  const notes: string[] = [];
+  const fallback = defaultOf(option);
+  if (fallback !== undefined) notes.push(`default: ${fallback}`);
+  if (option.repeatable) notes.push("repeatable");
+  return notes.length === 0 ? option.doc : `${option.doc} (${notes.join("; ")})`;
+}
+
+/** The default as help shows it; undefined for flags and presets, whose default is simply "not given". */
+export function defaultOf(option: OptionSpec): string | undefined {
+  if (option.parser.kind !== "value") return undefined;
+  if (option.defaultText !== undefined) return option.defaultText;
+  const value: unknown = DEFAULT_CONFIG[option.field];
+  return value === undefined ? undefined : String(value);
+}
+
+function formatColumns(rows: readonly (readonly [string, string])[]): string[] {
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`);
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The `turnpike` binary: the real server, process streams and signals, wired into runCli.
+import { startServer } from "../server/server.js";
+import { runCli } from "./run.js";
+
+const code = await runCli(process.argv.slice(2), {
+  startServer,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  onSignal(handler) {
+    const listener = (signal: NodeJS.Signals): void => {
+      stop();
+      handler(signal);
+    };
+    const stop = (): void => {
+      process.off("SIGINT", listener);
+      process.off("SIGTERM", listener);
+    };
+    process.on("SIGINT", listener);
+    process.on("SIGTERM", listener);
+    return stop;
+  },
+});
+process.exit(code);

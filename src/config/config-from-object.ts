@@ -1,0 +1,33 @@
+// The programmatic way in: a partial Config, checked by the same table and rules as the conf file.
+import { closestMatchHint } from "./closest-match.js";
+import { DEFAULT_CONFIG, type Config } from "./config.js";
+import { ConfigError, reasonOf } from "./config-error.js";
+import { findFieldOption, OPTIONS } from "./options.js";
+import { finishConfig } from "./finish-config.js";
+
+/** A Config from the fields given, defaults for the rest; throws ConfigError for a bad field or value. */
+export function configFromObject(partial: Partial<Config> = {}): Config {
+  const draft: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const [field, value] of Object.entries(partial)) {
+    const option = findFieldOption(field);
+    if (option === undefined) {
+      const fields = new Set(OPTIONS.map((candidate) => candidate.field));
+      throw new ConfigError(`unknown config field "${field}"${closestMatchHint(field, fields)}`);
+    }
+    if (value === undefined) {
+      if (!(field in DEFAULT_CONFIG)) delete draft[field];
+      continue;
+    }
+    try {
+      draft[field] = option.repeatable ? checkList(value, (element) => option.parser.check(element)) : option.parser.check(value);
+    } catch (error) {
+      throw new ConfigError(`invalid value for ${field} (${option.key}): ${reasonOf(error)}`, { key: option.key });
+    }
+  }
+  return finishConfig(draft, (field) => ({ key: findFieldOption(field)?.key ?? field }));
+}
+
+function checkList(value: unknown, checkElement: (element: unknown) => unknown): readonly unknown[] {
+  if (!Array.isArray(value)) throw new Error(`${JSON.stringify(value)} is not a list`);
+  return Object.freeze(value.map(checkElement));
+}

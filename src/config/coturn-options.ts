@@ -1,0 +1,142 @@
+// coturn's options that turnpike does not implement yet, so that an existing turnserver.conf loads
+// with one warning instead of failing. Names come from coturn 4.6's `turnserver` usage text and its
+// example configuration; aliases coturn accepts are listed too.
+
+/** How the option is written: bare, with a value, or with an optional `=value` (then only `--key=value` on the command line). */
+export type CoturnArity = "flag" | "value" | "optional";
+
+export interface CoturnOption {
+  readonly arity: CoturnArity;
+  /** Ignoring it leaves the server more open than the operator asked for: authentication, peer restrictions. */
+  readonly loosensSecurity?: true;
+}
+
+const flag: CoturnOption = { arity: "flag" };
+const value: CoturnOption = { arity: "value" };
+const securityFlag: CoturnOption = { arity: "flag", loosensSecurity: true };
+const securityValue: CoturnOption = { arity: "value", loosensSecurity: true };
+
+export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>> = {
+  // listeners and relays
+  "listening-device": value,
+  "listener-ifname": value,
+  "alt-listening-port": value,
+  "alt-listener-port": value,
+  "alt-tls-listening-port": value,
+  "alt-tls-listener-port": value,
+  "tcp-proxy-port": value,
+  "aux-server": value,
+  "udp-self-balance": flag,
+  "relay-device": value,
+  "relay-ifname": value,
+  "relay-threads": value,
+  "no-dtls": flag,
+  "no-udp-relay": flag,
+  "no-tcp-relay": flag,
+  "allocation-default-address-family": value,
+  "keep-address-family": flag,
+  "server-relay": securityFlag,
+  mobility: flag,
+  ne: value,
+  // authentication and credentials
+  "lt-cred-mech": securityFlag,
+  "no-auth": flag,
+  user: securityValue,
+  "use-auth-secret": securityFlag,
+  "static-auth-secret": securityValue,
+  "secret-ts-exp-time": value,
+  "rest-api-separator": value,
+  "server-name": value,
+  oauth: securityFlag,
+  "check-origin-consistency": securityFlag,
+  "secure-stun": securityFlag,
+  "stale-nonce": { arity: "optional" },
+  "no-auth-pings": flag,
+  "no-dynamic-ip-list": flag,
+  "no-dynamic-realms": flag,
+  // user databases
+  db: securityValue,
+  userdb: securityValue,
+  "psql-userdb": securityValue,
+  "sql-userdb": securityValue,
+  "mysql-userdb": securityValue,
+  "mongo-userdb": securityValue,
+  "redis-userdb": securityValue,
+  "redis-statsdb": value,
+  "secret-key-file": value,
+  // quotas, bandwidth and lifetimes
+  "user-quota": securityValue,
+  "total-quota": securityValue,
+  "max-bps": securityValue,
+  "bps-capacity": securityValue,
+  "max-allocate-lifetime": value,
+  "max-allocate-timeout": value,
+  "channel-lifetime": value,
+  "permission-lifetime": value,
+  // peer restrictions
+  "allowed-peer-ip": value,
+  "denied-peer-ip": securityValue,
+  "allow-loopback-peers": flag,
+  "no-loopback-peers": flag,
+  "no-multicast-peers": securityFlag,
+  // STUN behaviour and redirection
+  "stun-only": flag,
+  "no-stun": flag,
+  "alternate-server": value,
+  "tls-alternate-server": value,
+  "response-origin-only-with-rfc5780": flag,
+  // TLS details
+  "pkey-pwd": value,
+  "cipher-list": value,
+  "CA-file": securityValue,
+  "ec-curve-name": value,
+  dh566: flag,
+  dh1066: flag,
+  "dh-file": value,
+  "no-sslv2": flag,
+  "no-sslv3": flag,
+  "no-tlsv1": flag,
+  "no-tlsv1_1": flag,
+  "no-tlsv1_2": flag,
+  // logging
+  "no-stdout-log": flag,
+  syslog: flag,
+  "syslog-facility": value,
+  "simple-log": flag,
+  "new-log-timestamp": flag,
+  "new-log-timestamp-format": value,
+  "log-binding": flag,
+  // process, admin interfaces, metrics
+  daemon: flag,
+  pidfile: value,
+  "proc-user": value,
+  "proc-group": value,
+  "no-cli": flag,
+  "cli-ip": value,
+  "cli-port": value,
+  "cli-password": value,
+  "cli-max-output-sessions": value,
+  "web-admin": flag,
+  "web-admin-ip": value,
+  "web-admin-port": value,
+  "web-admin-listen-on-workers": flag,
+  "acme-redirect": value,
+  prometheus: flag,
+  "prometheus-port": value,
+};
+
+/**
+ * coturn options whose effect is already turnpike's behaviour, so they are accepted without a word:
+ * turnpike has no RFC 5780 NAT behaviour discovery, and sends no SOFTWARE unless `software` is set.
+ */
+export const COTURN_OPTIONS_ALREADY_DEFAULT: Readonly<Record<string, CoturnOption>> = {
+  "no-rfc5780": flag,
+  prod: flag,
+};
+
+export function findCoturnOption(key: string): (CoturnOption & { readonly alreadyDefault: boolean }) | undefined {
+  const unimplemented = Object.hasOwn(UNIMPLEMENTED_COTURN_OPTIONS, key) ? UNIMPLEMENTED_COTURN_OPTIONS[key] : undefined;
+  if (unimplemented !== undefined) return { ...unimplemented, alreadyDefault: false };
+  const matching = Object.hasOwn(COTURN_OPTIONS_ALREADY_DEFAULT, key) ? COTURN_OPTIONS_ALREADY_DEFAULT[key] : undefined;
+  return matching === undefined ? undefined : { ...matching, alreadyDefault: true };
+}

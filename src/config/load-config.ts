@@ -1,0 +1,111 @@
+// defaults <- conf file <- command-line flags, every value parsed by its row of the table.
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { DEFAULT_CONFIG, type Config } from "./config.js";
+import { ConfigError, reasonOf, type ConfigLocation } from "./config-error.js";
+import { finishConfig } from "./finish-config.js";
+import { findFieldOption } from "./options.js";
+import { parseArgs } from "./parse-args.js";
+import { parseConfigText, type ConfigEntry } from "./parse-file.js";
+import { describeUnknownKey, resolveKey } from "./resolve-key.js";
+import { describeFsError, type FieldLocation } from "./validate-config.js";
+
+export interface LoadConfigOptions {
+  /** A coturn-style conf file; none means defaults and flags only. */
+  readonly file?: string;
+  /** Command-line options (`--listening-port 3478`, `--no-udp`); they win over the file. */
+  readonly args?: readonly string[];
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** One line each, for the operator: ignored coturn options, keys given twice. */
+  readonly warnings: string[];
+}
+
+interface Source {
+  readonly entries: readonly ConfigEntry[];
+  readonly file?: string;
+  readonly baseDir: string;
+  /** Command-line occurrences of a repeatable option replace the file's list instead of adding to it. */
+  readonly replacesLists: boolean;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const sources: Source[] = [];
+  if (options.file !== undefined) {
+    sources.push({ entries: readConfigFile(options.file), file: options.file, baseDir: dirname(resolve(options.file)), replacesLists: false });
+  }
+  sources.push({ entries: parseArgs(options.args ?? []), baseDir: process.cwd(), replacesLists: true });
+
+  const draft: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  const origins = new Map<keyof Config, FieldLocation>();
+  const ignored: { key: string; loosensSecurity: boolean }[] = [];
+  const warnings: string[] = [];
+
+  for (const source of sources) {
+    const replaced = new Set<keyof Config>();
+    const seen = new Map<string, ConfigLocation>();
+    for (const entry of source.entries) {
+      const where: ConfigLocation = source.file === undefined ? { commandLine: true } : { file: source.file, line: entry.line };
+      const resolved = resolveKey(entry.key);
+      if (resolved === undefined) throw new ConfigError(describeUnknownKey(entry.key), { ...where, key: entry.key });
+      if (resolved.kind === "coturn") {
+        if (!resolved.coturn.alreadyDefault && !ignored.some((seenKey) => seenKey.key === entry.key)) {
+          ignored.push({ key: entry.key, loosensSecurity: resolved.coturn.loosensSecurity === true });
+        }
+        continue;
+      }
+      const { option } = resolved;
+      const name = source.file === undefined ? `--${entry.key}` : entry.key;
+      if (option.parser.kind === "value" && (entry.value === undefined || entry.value === "")) {
+        throw new ConfigError(`${name} needs a value (${option.parser.placeholder})`, { ...where, key: entry.key });
+      }
+      let value: unknown;
+      try {
+        value = option.parser.parse(entry.value, { baseDir: source.baseDir });
+      } catch (error) {
+        throw new ConfigError(`invalid value for ${name}: ${reasonOf(error)}`, { ...where, key: entry.key });
+      }
+      if (option.repeatable) {
+        const list = source.replacesLists && !replaced.has(option.field) ? [] : [...(draft[option.field] as readonly unknown[])];
+        replaced.add(option.field);
+        draft[option.field] = [...list, value];
+      } else {
+        const earlier = seen.get(entry.key);
+        if (earlier !== undefined) warnings.push(describeRepeat(name, where, earlier));
+        seen.set(entry.key, where);
+        draft[option.field] = value;
+      }
+      origins.set(option.field, { ...where, key: entry.key });
+    }
+  }
+
+  const config = finishConfig(draft, (field) => origins.get(field) ?? { key: findFieldOption(field)?.key ?? field });
+  if (ignored.length > 0) warnings.unshift(describeIgnored(ignored));
+  return { config, warnings };
+}
+
+function readConfigFile(file: string): ConfigEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read config file: ${describeFsError(error)}`, { file });
+  }
+  return parseConfigText(text, file);
+}
+
+function describeRepeat(name: string, where: ConfigLocation, earlier: ConfigLocation): string {
+  const location = where.file === undefined ? "command line" : `${where.file}:${where.line}`;
+  const before = earlier.line === undefined ? "earlier" : `on line ${earlier.line}`;
+  return `${location}: ${name} is also set ${before}; the last one wins`;
+}
+
+/** The one warning for coturn options turnpike accepts but does not act on yet. */
+function describeIgnored(ignored: readonly { key: string; loosensSecurity: boolean }[]): string {
+  const names = ignored.map((option) => option.key);
+  const loosening = ignored.filter((option) => option.loosensSecurity).map((option) => option.key);
+  const note = loosening.length === 0 ? "" : `; NOT enforced, so access is less restricted than they ask: ${loosening.join(", ")}`;
+  return `ignoring coturn options turnpike does not implement yet: ${names.join(", ")}${note}`;
+}

@@ -1,0 +1,34 @@
+// What a key names: one of our options, a coturn option we accept, or nothing (with the nearest known key).
+import { closestMatchHint } from "./closest-match.js";
+import { findCoturnOption, type CoturnOption, COTURN_OPTIONS_ALREADY_DEFAULT, UNIMPLEMENTED_COTURN_OPTIONS } from "./coturn-options.js";
+import { findOption, OPTIONS, type OptionSpec } from "./options.js";
+
+export type ResolvedKey =
+  | { readonly kind: "option"; readonly option: OptionSpec }
+  | { readonly kind: "coturn"; readonly coturn: CoturnOption & { readonly alreadyDefault: boolean } };
+
+export function resolveKey(key: string): ResolvedKey | undefined {
+  const option = findOption(key);
+  if (option !== undefined) return { kind: "option", option };
+  const coturn = findCoturnOption(key);
+  return coturn === undefined ? undefined : { kind: "coturn", coturn };
+}
+
+/** True when the key's value is the next command-line argument (`--key value`) rather than absent or after `=`. */
+export function takesSeparateValue(resolved: ResolvedKey): boolean {
+  return resolved.kind === "option" ? resolved.option.parser.kind === "value" : resolved.coturn.arity === "value";
+}
+
+const KNOWN_KEYS: readonly string[] = [
+  ...OPTIONS.map((option) => option.key),
+  ...Object.keys(UNIMPLEMENTED_COTURN_OPTIONS),
+  ...Object.keys(COTURN_OPTIONS_ALREADY_DEFAULT),
+];
+
+/**
+ * `unknown option "listenig-port" (did you mean "listening-port"?)`. On the command line `typedPrefix` is the dashes
+ * as typed and suggestions are spelled `--key`.
+ */
+export function describeUnknownKey(key: string, typedPrefix = "", suggestionPrefix = typedPrefix === "" ? "" : "--"): string {
+  return `unknown option "${typedPrefix}${key}"${closestMatchHint(key, KNOWN_KEYS, suggestionPrefix)}`;
+}

@@ -1,0 +1,61 @@
+// The rules that span fields or touch the file system, for every way a Config is made.
+import { accessSync, constants, statSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Config } from "./config.js";
+import { ConfigError, type ConfigLocation } from "./config-error.js";
+
+export type FieldLocation = ConfigLocation & { readonly key: string };
+
+/** Where a field's value came from, for the error message; the table's key when it came from the defaults or the API. */
+export type LocateField = (field: keyof Config) => FieldLocation;
+
+export function validateConfig(config: Config, locate: LocateField): void {
+  if (config.minPort > config.maxPort) {
+    const where = isExplicit(locate("maxPort")) ? locate("maxPort") : locate("minPort");
+    throw new ConfigError(`max-port ${config.maxPort} is below min-port ${config.minPort}`, where);
+  }
+  if ((config.cert === undefined) !== (config.pkey === undefined)) {
+    const [given, missing] = config.cert === undefined ? (["pkey", "cert"] as const) : (["cert", "pkey"] as const);
+    throw new ConfigError(`${given} is set without ${missing}: TLS needs both`, locate(given));
+  }
+  if (config.cert !== undefined) checkReadableFile("cert", config.cert, locate("cert"));
+  if (config.pkey !== undefined) checkReadableFile("pkey", config.pkey, locate("pkey"));
+  if (config.noUdp && config.noTcp && config.noTls) {
+    throw new ConfigError("no-udp, no-tcp and no-tls together leave nothing to listen on", locate("noTls"));
+  }
+  if (config.logFile !== undefined && config.logFile !== "stdout" && config.logFile !== "-") {
+    checkDirectory(config.logFile, locate("logFile"));
+  }
+}
+
+function isExplicit(where: FieldLocation): boolean {
+  return where.file !== undefined || where.commandLine === true;
+}
+
+function checkReadableFile(what: string, path: string, where: FieldLocation): void {
+  try {
+    if (!statSync(path).isFile()) throw new ConfigError(`cannot read ${what} file ${path}: not a regular file`, where);
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot read ${what} file ${path}: ${describeFsError(error)}`, where);
+  }
+}
+
+function checkDirectory(file: string, where: FieldLocation): void {
+  const directory = dirname(file);
+  try {
+    if (!statSync(directory).isDirectory()) throw new ConfigError(`cannot write log-file ${file}: ${directory} is not a directory`, where);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot write log-file ${file}: ${directory}: ${describeFsError(error)}`, where);
+  }
+}
+
+export function describeFsError(error: unknown): string {
+  const code = error instanceof Error && "code" in error ? error.code : undefined;
+  if (code === "ENOENT") return "no such file or directory";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "is a directory";
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,207 @@
+// One typed parser per kind of option value. Each turns conf-file or command-line text into a typed value,
+// and checks a value given through the programmatic API; both throw an Error whose message is the reason.
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import type { ExternalIp } from "./config.js";
+
+export interface ParseContext {
+  /** Relative file paths resolve against this: the config file's directory, or the working directory. */
+  readonly baseDir: string;
+}
+
+export interface ValueParser<T> {
+  /**
+   * "value": needs text (`key=value`); "flag": given bare, or with an explicit boolean;
+   * "preset": given bare only, sets a fixed value (`verbose` sets log-level debug).
+   */
+  readonly kind: "value" | "flag" | "preset";
+  /** How the value is written in help and docs: "<port>", "<ip>"; empty for flags. */
+  readonly placeholder: string;
+  /** `text` is undefined when the key was given bare; the loader has already refused a bare "value" option. */
+  parse(text: string | undefined, context: ParseContext): T;
+  /** Validates a value given through the programmatic API. */
+  check(value: unknown): T;
+  /** Renders a value the way it would be written in the conf file. */
+  format(value: T): string;
+}
+
+const quote = (text: string): string => JSON.stringify(text);
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? quote(value) : typeof value === "object" ? JSON.stringify(value) ?? String(value) : String(value);
+}
+
+function requireText(text: string | undefined): string {
+  // The loader refuses missing values before calling parse; this keeps parse total on its own.
+  if (text === undefined || text === "") throw new Error("a value is required");
+  return text;
+}
+
+export function portParser(options: { allowZeroInApi?: boolean } = {}): ValueParser<number> {
+  const lowest = options.allowZeroInApi === true ? 0 : 1;
+  return {
+    kind: "value",
+    placeholder: "<port>",
+    parse(text) {
+      const value = requireText(text);
+      const port = /^[0-9]{1,5}$/.test(value) ? Number(value) : Number.NaN;
+      if (!(port >= 1 && port <= 65535)) throw new Error(`${quote(value)} is not a port number (1-65535)`);
+      return port;
+    },
+    check(value) {
+      if (typeof value !== "number" || !Number.isInteger(value) || value < lowest || value > 65535) {
+        throw new Error(`${describe(value)} is not a port number (${lowest}-65535)`);
+      }
+      return value;
+    },
+    format: String,
+  };
+}
+
+function checkIp(value: unknown): string {
+  if (typeof value !== "string" || isIP(value) === 0) throw new Error(`${describe(value)} is not an IP address`);
+  return value;
+}
+
+export const ipParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<ip>",
+  parse: (text) => checkIp(requireText(text)),
+  check: checkIp,
+  format: String,
+};
+
+function checkExternalIp(publicIp: unknown, privateIp: unknown): ExternalIp {
+  if (typeof publicIp !== "string" || isIP(publicIp) === 0) throw new Error(`public address ${describe(publicIp)} is not an IP address`);
+  if (privateIp === undefined) return { public: publicIp };
+  if (typeof privateIp !== "string" || isIP(privateIp) === 0) throw new Error(`private address ${describe(privateIp)} is not an IP address`);
+  if (isIP(publicIp) !== isIP(privateIp)) throw new Error(`${publicIp} and ${privateIp} are not of the same address family`);
+  return { public: publicIp, private: privateIp };
+}
+
+/** `external-ip`: `public` or `public/private`. */
+export const externalIpParser: ValueParser<ExternalIp> = {
+  kind: "value",
+  placeholder: "<public-ip>[/<private-ip>]",
+  parse(text) {
+    const parts = requireText(text).split("/");
+    if (parts.length > 2) throw new Error(`${quote(text ?? "")} is not <public-ip> or <public-ip>/<private-ip>`);
+    return checkExternalIp(parts[0], parts[1]);
+  },
+  check(value) {
+    if (typeof value !== "object" || value === null || !("public" in value)) {
+      throw new Error(`${describe(value)} is not { public, private? }`);
+    }
+    return checkExternalIp(value.public, "private" in value ? value.private : undefined);
+  },
+  format: (value) => (value.private === undefined ? value.public : `${value.public}/${value.private}`),
+};
+
+const TRUE_WORDS = new Set(["true", "yes", "on", "1"]);
+const FALSE_WORDS = new Set(["false", "no", "off", "0"]);
+
+/** A switch: bare means on; `key=false` (or no, off, 0) turns it back off, e.g. on the command line over the file. */
+export const flagParser: ValueParser<boolean> = {
+  kind: "flag",
+  placeholder: "",
+  parse(text) {
+    if (text === undefined || text === "") return true;
+    const word = text.toLowerCase();
+    if (TRUE_WORDS.has(word)) return true;
+    if (FALSE_WORDS.has(word)) return false;
+    throw new Error(`${quote(text)}: a flag is given bare, or with true/false, yes/no, on/off, 1/0`);
+  },
+  check(value) {
+    if (typeof value !== "boolean") throw new Error(`${describe(value)} is not a boolean`);
+    return value;
+  },
+  format: String,
+};
+
+/** A bare key that sets a fixed value: coturn's `verbose`, `no-software-attribute`. */
+export function presetParser<const T>(preset: T): ValueParser<T> {
+  return {
+    kind: "preset",
+    placeholder: "",
+    parse(text) {
+      if (text !== undefined && text !== "") throw new Error(`${quote(text)}: this flag takes no value`);
+      return preset;
+    },
+    check() {
+      throw new Error("a preset flag has no programmatic form");
+    },
+    format: () => "",
+  };
+}
+
+/** Printable text, as a STUN REALM or SOFTWARE value must be: RFC 8489 §14.9 and §14.14, fewer than 128 characters. */
+export function textParser(options: { maxLength: number }): ValueParser<string> {
+  const check = (value: unknown): string => {
+    if (typeof value !== "string" || value === "") throw new Error(`${describe(value)} is not a non-empty string`);
+    if ([...value].length > options.maxLength) throw new Error(`${quote(value)} is longer than ${options.maxLength} characters`);
+    if (/[\u0000-\u001f\u007f]/.test(value)) throw new Error(`${quote(value)} contains control characters`);
+    return value;
+  };
+  return { kind: "value", placeholder: "<text>", parse: (text) => check(requireText(text)), check, format: String };
+}
+
+export function enumParser<const T extends string>(values: readonly T[]): ValueParser<T> {
+  const check = (value: unknown): T => {
+    const found = values.find((candidate) => candidate === value);
+    if (found === undefined) throw new Error(`${describe(value)} is not one of ${values.join(", ")}`);
+    return found;
+  };
+  return { kind: "value", placeholder: `<${values.join("|")}>`, parse: (text) => check(requireText(text)), check, format: String };
+}
+
+/** Whole seconds within [min, max]. */
+export function secondsParser(range: { min: number; max: number }): ValueParser<number> {
+  const check = (value: unknown): number => {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max) {
+      throw new Error(`${describe(value)} is not a whole number of seconds from ${range.min} to ${range.max}`);
+    }
+    return value;
+  };
+  return {
+    kind: "value",
+    placeholder: "<seconds>",
+    parse(text) {
+      const value = requireText(text);
+      return check(/^[0-9]{1,10}$/.test(value) ? Number(value) : value);
+    },
+    check,
+    format: String,
+  };
+}
+
+function checkPath(value: unknown): string {
+  if (typeof value !== "string" || value === "") throw new Error(`${describe(value)} is not a file path`);
+  return value;
+}
+
+/** A file to read (cert, pkey); relative paths resolve against the config file's directory. */
+export const filePathParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<file>",
+  parse: (text, context) => resolve(context.baseDir, checkPath(requireText(text))),
+  check: checkPath,
+  format: String,
+};
+
+/** `log-file`: a path, or "stdout" / "-" for standard output; coturn's "syslog" is refused rather than written as a file. */
+export const logFileParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<file|stdout>",
+  parse(text, context) {
+    const value = checkLogFile(requireText(text));
+    return value === "stdout" || value === "-" ? "stdout" : resolve(context.baseDir, value);
+  },
+  check: checkLogFile,
+  format: String,
+};
+
+function checkLogFile(value: unknown): string {
+  const path = checkPath(value);
+  if (path === "syslog") throw new Error(`"syslog" is not supported: log to stdout and let the service manager collect it`);
+  return path;
+}

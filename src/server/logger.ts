@@ -1,0 +1,59 @@
+// pino, configured once: JSON lines to a file or stdout, pretty lines on a terminal, secrets redacted.
+import { openSync } from "node:fs";
+import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
+import pretty from "pino-pretty";
+import type { Config } from "../config/config.js";
+
+export type Logger = PinoLogger;
+
+/** Field paths never written as given: credentials may end up in logged objects. */
+export const REDACTED_PATHS: readonly string[] = [
+  "password",
+  "*.password",
+  "secret",
+  "*.secret",
+  "key",
+  "*.key",
+  "apiKey",
+  "*.apiKey",
+  "credential",
+  "*.credential",
+  "authorization",
+  "*.authorization",
+  "req.headers.authorization",
+  "pkeyPassphrase",
+];
+
+export interface CreateLoggerOptions {
+  /** Human-readable lines instead of JSON; by default when logging to stdout and stdout is a terminal. */
+  readonly pretty?: boolean;
+  /** Where the lines go instead of `log-file` or stdout (tests). */
+  readonly destination?: DestinationStream;
+}
+
+/** Throws (an Error with the reason) when `log-file` cannot be opened for appending. */
+export function createLogger(config: Pick<Config, "logLevel" | "logFile">, options: CreateLoggerOptions = {}): Logger {
+  const toStdout = config.logFile === undefined || config.logFile === "stdout" || config.logFile === "-";
+  const settings = {
+    level: config.logLevel,
+    redact: { paths: [...REDACTED_PATHS], censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (options.destination !== undefined) return pino(settings, options.destination);
+  const isTerminal = toStdout && process.stdout.isTTY === true;
+  // Opened here, synchronously, so that an unwritable log file is a clear error at start and not a crash later.
+  const fd = toStdout || config.logFile === undefined ? 1 : openLogFile(config.logFile);
+  if (options.pretty ?? isTerminal) {
+    return pino(settings, pretty({ sync: true, destination: fd, colorize: isTerminal, translateTime: "SYS:standard" }));
+  }
+  return pino(settings, pino.destination({ dest: fd, sync: false }));
+}
+
+function openLogFile(path: string): number {
+  try {
+    return openSync(path, "a");
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot open log-file ${path}: ${reason}`);
+  }
+}
