@@ -11,7 +11,7 @@ export type LocateField = (field: keyof Config) => FieldLocation;
 
 export function validateConfig(config: Config, locate: LocateField): void {
   if (config.minPort > config.maxPort) {
-    const where = isExplicit(locate("maxPort")) ? locate("maxPort") : locate("minPort");
+    const where = setLater(locate("minPort"), locate("maxPort"));
     throw new ConfigError(`max-port ${config.maxPort} is below min-port ${config.minPort}`, where);
   }
   if ((config.cert === undefined) !== (config.pkey === undefined)) {
@@ -21,15 +21,18 @@ export function validateConfig(config: Config, locate: LocateField): void {
   if (config.cert !== undefined) checkReadableFile("cert", config.cert, locate("cert"));
   if (config.pkey !== undefined) checkReadableFile("pkey", config.pkey, locate("pkey"));
   if (config.noUdp && config.noTcp && config.noTls) {
-    throw new ConfigError("no-udp, no-tcp and no-tls together leave nothing to listen on", locate("noTls"));
+    const where = setLater(setLater(locate("noUdp"), locate("noTcp")), locate("noTls"));
+    throw new ConfigError("no-udp, no-tcp and no-tls together leave nothing to listen on", where);
   }
   if (config.logFile !== undefined && config.logFile !== "stdout" && config.logFile !== "-") {
     checkDirectory(config.logFile, locate("logFile"));
   }
 }
 
-function isExplicit(where: FieldLocation): boolean {
-  return where.file !== undefined || where.commandLine === true;
+/** The location set last: the command line after the file, a later line after an earlier one; `b` on a tie. */
+function setLater(a: FieldLocation, b: FieldLocation): FieldLocation {
+  const rank = (where: FieldLocation): number => (where.commandLine === true ? Infinity : (where.line ?? -1));
+  return rank(a) > rank(b) ? a : b;
 }
 
 function checkReadableFile(what: string, path: string, where: FieldLocation): void {

@@ -97,8 +97,9 @@ export const externalIpParser: ValueParser<ExternalIp> = {
   format: (value) => (value.private === undefined ? value.public : `${value.public}/${value.private}`),
 };
 
-const TRUE_WORDS = new Set(["true", "yes", "on", "1"]);
-const FALSE_WORDS = new Set(["false", "no", "off", "0"]);
+// coturn's boolean words.
+const TRUE_WORDS = new Set(["true", "t", "yes", "y", "on", "1"]);
+const FALSE_WORDS = new Set(["false", "f", "no", "n", "off", "0"]);
 
 /** A switch: bare means on; `key=false` (or no, off, 0) turns it back off, e.g. on the command line over the file. */
 export const flagParser: ValueParser<boolean> = {

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { parseArgs } from "../../src/config/parse-args.js";
+
+const parse = (...args: string[]) => parseArgs(args).map(({ key, value }) => [key, value]);
+
+describe("command-line options", () => {
+  it("reads --key value and --key=value", () => {
+    expect(parse("--listening-port", "3478", "--realm=example.org")).toEqual([
+      ["listening-port", "3478"],
+      ["realm", "example.org"],
+    ]);
+  });
+
+  it("reads a bare --flag without taking the next argument", () => {
+    expect(parse("--no-udp", "--verbose", "--min-port", "2000")).toEqual([
+      ["no-udp", undefined],
+      ["verbose", undefined],
+      ["min-port", "2000"],
+    ]);
+  });
+
+  it("passes --flag=value on, for the flag's parser to judge", () => {
+    expect(parse("--no-udp=false")).toEqual([["no-udp", "false"]]);
+  });
+
+  it('takes "-" as a value (log-file -) but not a following --option', () => {
+    expect(parse("--log-file", "-")).toEqual([["log-file", "-"]]);
+    expect(() => parseArgs(["--realm", "--no-udp"])).toThrow("command line: --realm needs a value (<text>)");
+    expect(() => parseArgs(["--realm"])).toThrow("--realm needs a value (<text>)");
+  });
+
+  it("knows coturn's options' arity, so an ignored one does not swallow the next option", () => {
+    expect(parse("--lt-cred-mech", "--user", "alice:secret", "--stale-nonce", "--realm", "x")).toEqual([
+      ["lt-cred-mech", undefined],
+      ["user", "alice:secret"],
+      ["stale-nonce", undefined],
+      ["realm", "x"],
+    ]);
+  });
+
+  it("refuses unknown options with a suggestion in --flag spelling", () => {
+    expect(() => parseArgs(["--listenig-port", "3478"])).toThrow('command line: unknown option "--listenig-port" (did you mean "--listening-port"?)');
+    expect(() => parseArgs(["--relay-ip=1.2.3.4", "--fingerprnt"])).toThrow('unknown option "--fingerprnt" (did you mean "--fingerprint"?)');
+  });
+
+  it("refuses single-dash spellings, suggesting the long one", () => {
+    expect(() => parseArgs(["-realm", "x"])).toThrow('unknown option "-realm" (did you mean "--realm"?)');
+    expect(() => parseArgs(["-p", "3478"])).toThrow('unknown option "-p"');
+  });
+
+  it("refuses stray arguments", () => {
+    expect(() => parseArgs(["--no-udp", "yes"])).toThrow('command line: unexpected argument "yes"');
+    expect(() => parseArgs(["--"])).toThrow('unexpected argument "--"');
+  });
+});
