@@ -12,7 +12,7 @@ function fullForm(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("hex").replace(/(.{4})(?!$)/g, "$1:");
 }
 
-describe("parseIp accepts IPv4 and IPv6 text", () => {
+describe("parseIp accepts IPv4 and IPv6 text (RFC 4291 §2.2)", () => {
   it.each([
     ["0.0.0.0", "00000000"],
     ["192.0.2.1", "c0000201"],
@@ -36,7 +36,7 @@ describe("parseIp accepts IPv4 and IPv6 text", () => {
   });
 });
 
-describe("parseIp rejects everything else", () => {
+describe("parseIp rejects everything else (RFC 4291 §2.2, no zone IDs)", () => {
   it.each([
     "",
     "1.2.3",

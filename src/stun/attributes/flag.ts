@@ -10,7 +10,7 @@ export const presenceCodec: AttributeCodec<true> = {
   write() {},
 };
 
-// RFC 8656 §18.4: EVEN-PORT is one byte; its top bit R asks to reserve the next port.
+// RFC 8656 §18.7: EVEN-PORT is one byte; its top bit R asks to reserve the next port.
 const RESERVE_NEXT_PORT = 0x80;
 
 export const evenPortCodec: AttributeCodec<boolean> = {

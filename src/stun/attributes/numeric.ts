@@ -1,6 +1,6 @@
 import { assertEncodable, assertUint, expectLength, type AttributeCodec } from "./codec.js";
 
-/** A 32-bit unsigned value: LIFETIME (RFC 8656 §18.2), FINGERPRINT, PRIORITY, CONNECTION-ID. */
+/** A 32-bit unsigned value: LIFETIME (RFC 8656 §18.2), FINGERPRINT, PRIORITY, CONNECTION-ID (RFC 6062 §6.2). */
 export const uint32Codec: AttributeCodec<number> = {
   decode(value) {
     expectLength(value, 4);
@@ -28,7 +28,7 @@ export const uint64Codec: AttributeCodec<bigint> = {
 
 /**
  * A number in the leading 8 or 16 bits of a 4-byte value whose remaining bits are RFFU and ignored:
- * CHANNEL-NUMBER (RFC 8656 §18.1), REQUESTED-TRANSPORT (§18.7), REQUESTED-ADDRESS-FAMILY (§18.8),
+ * CHANNEL-NUMBER (RFC 8656 §18.1), REQUESTED-ADDRESS-FAMILY (§18.6), REQUESTED-TRANSPORT (§18.8),
  * ADDITIONAL-ADDRESS-FAMILY (§18.11).
  */
 function createLeadingNumberCodec(bits: 8 | 16): AttributeCodec<number> {
