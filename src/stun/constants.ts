@@ -127,13 +127,13 @@ export const PasswordAlgorithm = {
 } as const;
 export type PasswordAlgorithm = (typeof PasswordAlgorithm)[keyof typeof PasswordAlgorithm];
 
-// RFC 8656 §18.5 / §18.8: address family values on the wire.
+// RFC 8656 §18.6 / §18.11: address family values on the wire.
 export const AddressFamily = {
   IPv4: 0x01,
   IPv6: 0x02,
 } as const;
 
-// RFC 8656 §18.6: REQUESTED-TRANSPORT protocol numbers.
+// RFC 8656 §18.8: REQUESTED-TRANSPORT protocol numbers.
 export const TransportProtocol = {
   TCP: 6,
   UDP: 17,
