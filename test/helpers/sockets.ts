@@ -41,31 +41,48 @@ export function readStream(socket: net.Socket, timeoutMs: number): Promise<{ dat
   });
 }
 
-/** Reads exactly `length` bytes from a stream socket, or rejects after `timeoutMs`. */
-export function readExactly(socket: net.Socket, length: number, timeoutMs = 2000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let buffered = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length >= length) {
-        cleanup();
-        resolve(buffered.subarray(0, length));
-      }
-    };
-    const onClose = (): void => {
-      cleanup();
-      reject(new Error(`connection closed after ${buffered.length} of ${length} bytes`));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`timed out after ${buffered.length} of ${length} bytes`));
-    }, timeoutMs);
-    function cleanup(): void {
-      clearTimeout(timer);
-      socket.off("data", onData);
-      socket.off("close", onClose);
+/** Buffers everything a stream socket receives, so consecutive reads never lose bytes. */
+export class StreamReader {
+  private buffered = Buffer.alloc(0);
+  private closed = false;
+  private wake: (() => void) | undefined;
+
+  constructor(socket: net.Socket) {
+    socket.on("data", (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      this.wake?.();
+    });
+    socket.on("close", () => {
+      this.closed = true;
+      this.wake?.();
+    });
+    socket.on("error", () => {});
+  }
+
+  /** Resolves with exactly `length` bytes, or rejects when the connection closes or `timeoutMs` passes first. */
+  async read(length: number, timeoutMs = 2000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.buffered.length < length) {
+      if (this.closed) throw new Error(`connection closed after ${this.buffered.length} of ${length} bytes`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${this.buffered.length} of ${length} bytes`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
     }
-    socket.on("data", onData);
-    socket.once("close", onClose);
-  });
+    const out = this.buffered.subarray(0, length);
+    this.buffered = this.buffered.subarray(length);
+    return out;
+  }
+
+  /** One whole STUN message: the header, then the body length it declares. */
+  async readStun(timeoutMs = 2000): Promise<Buffer> {
+    const header = await this.read(20, timeoutMs);
+    return Buffer.concat([header, await this.read(header.readUInt16BE(2), timeoutMs)]);
+  }
 }
