@@ -18,8 +18,12 @@ export interface StreamListenerOptions {
   readonly idleTimeoutMs: number;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly onPacket: PacketHandler;
+  /** The connection is gone: whatever it carried (an allocation) goes with it. */
+  readonly onClose?: (link: ClientLink) => void;
   readonly log: Logger;
 }
+
+const ZERO_PADDING = Buffer.alloc(3);
 
 /** A TCP or TLS listening socket; each connection gets a framer and a link, and its frames go to the dispatcher. */
 export class StreamListener {
@@ -72,23 +76,42 @@ export class StreamListener {
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
     socket.on("error", () => {}); // resets are normal; 'close' releases everything
-    socket.on("close", () => this.connections.delete(socket));
 
+    const framer = new StreamFramer();
+    const writable = (): boolean => {
+      if (socket.destroyed) return false;
+      if (socket.writableLength <= MAX_UNSENT_BYTES) return true;
+      socket.destroy();
+      return false;
+    };
     const link: ClientLink = {
       transport: options.transport,
       family: options.family,
       localAddress: options.address,
       localPort: this.port,
       send(data) {
-        if (socket.destroyed) return;
-        if (socket.writableLength > MAX_UNSENT_BYTES) {
-          socket.destroy();
-          return;
-        }
-        socket.write(data);
+        if (writable()) socket.write(data);
       },
+      // RFC 8656 §12.5: over a stream, ChannelData is padded to a multiple of 4.
+      sendParts(head, body) {
+        if (!writable()) return;
+        const padding = (4 - ((head.length + body.length) & 3)) & 3;
+        socket.cork();
+        socket.write(head);
+        socket.write(body);
+        if (padding > 0) socket.write(ZERO_PADDING.subarray(0, padding));
+        socket.uncork();
+      },
+      setCarriesAllocation(carries) {
+        framer.allowChannelData = carries;
+        socket.setTimeout(carries ? 0 : options.idleTimeoutMs);
+      },
+      isOpen: () => !socket.destroyed,
     };
-    const framer = new StreamFramer();
+    socket.on("close", () => {
+      this.connections.delete(socket);
+      options.onClose?.(link);
+    });
     const onFrame = (frame: Buffer): void => options.onPacket(frame, remoteAddress, remotePort, link);
     socket.on("data", (chunk: Buffer) => {
       if (framer.push(chunk, onFrame) === "garbage") socket.destroy();

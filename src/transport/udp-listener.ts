@@ -41,6 +41,11 @@ export class UdpListener {
       send(data, toAddress, toPort) {
         socket.send(data, toPort, toAddress);
       },
+      sendParts(head, body, toAddress, toPort) {
+        socket.send([head, body], toPort, toAddress);
+      },
+      setCarriesAllocation() {},
+      isOpen: () => true,
     };
     socket.removeAllListeners("error");
     // Send failures (ICMP unreachable surfacing as errors, full buffers) must not take the listener down.

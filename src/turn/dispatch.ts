@@ -6,18 +6,25 @@ import { decodeMessage, encodeMessage, type StunMessage } from "../stun/message.
 import type { ClientLink, Logger } from "./ports.js";
 import { StunError } from "./stun-error.js";
 
+export interface ResponseIntegrity {
+  readonly key: Buffer;
+  readonly algorithm: "sha1" | "sha256";
+}
+
 export interface RequestContext {
   readonly message: StunMessage;
   readonly link: ClientLink;
   readonly clientAddress: TransportAddress;
+  /** Set once the request authenticated: every response to it, success or error, is signed with this. */
+  integrity?: ResponseIntegrity;
 }
 
 export interface HandlerResult {
   readonly attributes: readonly AttributeEntry[];
-  readonly integrity?: { readonly key: Buffer; readonly algorithm: "sha1" | "sha256" };
 }
 
-export type RequestHandler = (ctx: RequestContext) => HandlerResult | Promise<HandlerResult>;
+/** `null`: no response at all (e.g. a retransmission arriving while the first is still in progress). */
+export type RequestHandler = (ctx: RequestContext) => HandlerResult | null | Promise<HandlerResult | null>;
 export type IndicationHandler = (ctx: RequestContext) => void;
 export type ChannelDataHandler = (bytes: Buffer, address: string, port: number, link: ClientLink) => void;
 
@@ -48,15 +55,22 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     messageClass: MessageClass,
     attributes: readonly AttributeEntry[],
     withFingerprint: boolean,
-    integrity: HandlerResult["integrity"],
+    integrity: ResponseIntegrity | undefined,
     address: string,
     port: number,
     link: ClientLink,
   ): void {
-    const bytes = encodeMessage(
-      { method: request.method, messageClass, transactionId: request.transactionId, attributes },
-      { fingerprint: options.fingerprint || withFingerprint, ...(integrity ? { integrity } : {}) },
-    );
+    let bytes: Buffer;
+    try {
+      bytes = encodeMessage(
+        { method: request.method, messageClass, transactionId: request.transactionId, attributes },
+        { fingerprint: options.fingerprint || withFingerprint, ...(integrity ? { integrity } : {}) },
+      );
+    } catch (error) {
+      // A handler produced a value the wire cannot carry: a bug, reported, never a crash.
+      log.error({ err: error, method: request.method }, "response could not be encoded");
+      return;
+    }
     link.send(bytes, address, port);
   }
 
@@ -64,6 +78,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     request: { readonly method: number; readonly transactionId: Uint8Array },
     error: unknown,
     withFingerprint: boolean,
+    integrity: ResponseIntegrity | undefined,
     address: string,
     port: number,
     link: ClientLink,
@@ -79,7 +94,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
       log.error({ err: error, method: request.method, client: `${address}:${port}` }, "request handler failed");
     }
     const attributes: AttributeEntry[] = [{ name: "ERROR-CODE", value: { code, reason: ERROR_REASON[code] } }, ...extra];
-    reply(request, MessageClass.ErrorResponse, attributes, withFingerprint, undefined, address, port, link);
+    reply(request, MessageClass.ErrorResponse, attributes, withFingerprint, integrity, address, port, link);
   }
 
   function handleStun(bytes: Buffer, address: string, port: number, link: ClientLink): void {
@@ -88,7 +103,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
       message = decodeMessage(bytes);
     } catch (error) {
       if (error instanceof StunDecodeError && error.request) {
-        replyError(error.request, error, false, address, port, link);
+        replyError(error.request, error, false, undefined, address, port, link);
       }
       return;
     }
@@ -115,21 +130,19 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
       const error = new StunError(ErrorCode.UnknownAttribute, undefined, [
         { name: "UNKNOWN-ATTRIBUTES", value: [...message.unknownComprehensionRequired] },
       ]);
-      replyError(message, error, withFingerprint, address, port, link);
+      replyError(message, error, withFingerprint, undefined, address, port, link);
       return;
     }
 
-    const onError = (error: unknown): void => replyError(message, error, withFingerprint, address, port, link);
+    const ctx: RequestContext = { message, link, clientAddress: { family: link.family, address, port } };
+    const onSuccess = (result: HandlerResult | null): void => {
+      if (result) reply(message, MessageClass.SuccessResponse, result.attributes, withFingerprint, ctx.integrity, address, port, link);
+    };
+    const onError = (error: unknown): void => replyError(message, error, withFingerprint, ctx.integrity, address, port, link);
     try {
-      const result = handler({ message, link, clientAddress: { family: link.family, address, port } });
-      if (result instanceof Promise) {
-        result.then(
-          (r) => reply(message, MessageClass.SuccessResponse, r.attributes, withFingerprint, r.integrity, address, port, link),
-          onError,
-        );
-      } else {
-        reply(message, MessageClass.SuccessResponse, result.attributes, withFingerprint, result.integrity, address, port, link);
-      }
+      const result = handler(ctx);
+      if (result instanceof Promise) result.then(onSuccess, onError);
+      else onSuccess(result);
     } catch (error) {
       onError(error);
     }

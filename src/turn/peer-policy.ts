@@ -17,7 +17,10 @@ export interface PeerPolicyOptions {
 }
 
 export interface PeerPolicy {
+  /** Send, ChannelBind, ChannelData: the address rules and the own-endpoint rule for this port. */
   isPeerAllowed(address: string, port: number): boolean;
+  /** CreatePermission (RFC 8656 §9: permissions are per IP address): the address rules only. */
+  isPeerAddressAllowed(address: string): boolean;
 }
 
 export interface DefaultDeniedRange {
@@ -163,16 +166,24 @@ export function createPeerPolicy(options: PeerPolicyOptions): PeerPolicy {
     return own.anyAddress || target.value === 0n || own.addresses[target.family].has(target.value);
   }
 
+  function isAddressAllowed(ip: IpValue): boolean {
+    if (isInAny(allowed[ip.family], ip.value)) return true;
+    if (isInAny(deniedByOperator[ip.family], ip.value)) return false;
+    if (isLoopback(ip)) return allowLoopbackPeers;
+    return !isInAny(DEFAULT_DENIED[ip.family], ip.value);
+  }
+
   return {
     isPeerAllowed(address: string, port: number): boolean {
       if (!isValidPort(port)) return false;
       const ip = ipToBigInt(address);
       if (ip === undefined) return false;
       if (isOwnEndpoint(ip, port)) return false;
-      if (isInAny(allowed[ip.family], ip.value)) return true;
-      if (isInAny(deniedByOperator[ip.family], ip.value)) return false;
-      if (isLoopback(ip)) return allowLoopbackPeers;
-      return !isInAny(DEFAULT_DENIED[ip.family], ip.value);
+      return isAddressAllowed(ip);
+    },
+    isPeerAddressAllowed(address: string): boolean {
+      const ip = ipToBigInt(address);
+      return ip !== undefined && isAddressAllowed(ip);
     },
   };
 }

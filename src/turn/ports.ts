@@ -26,4 +26,59 @@ export interface ClientLink {
   readonly localPort: number;
   /** Sends to the client; stream links ignore the address and port (the connection names them). */
   send(data: Buffer, address: string, port: number): void;
+  /** Sends a frame in two parts without concatenating them (ChannelData header + payload). */
+  sendParts(head: Buffer, body: Buffer, address: string, port: number): void;
+  /**
+   * A stream connection now carries an allocation (or no longer does): ChannelData becomes valid
+   * framing, and the allocation's lifetime, not the idle timeout, decides when it ends.
+   */
+  setCarriesAllocation(carries: boolean): void;
+  /** False once a stream connection has closed; a UDP link is always open. */
+  isOpen(): boolean;
+}
+
+/** One relayed transport address: a UDP socket the server sends to and receives from peers on. */
+export interface RelaySocket {
+  readonly family: IpFamily;
+  readonly address: string;
+  readonly port: number;
+  send(data: Buffer, port: number, address: string): void;
+  close(): void;
+}
+
+export type PeerPacketHandler = (bytes: Buffer, address: string, port: number) => void;
+
+export interface RelayRequest {
+  readonly family: IpFamily;
+  /** Local address the client reached us on; the relay binds there unless relay-ip says otherwise. */
+  readonly listeningAddress: string;
+  /** RFC 8656 §7.2 EVEN-PORT: an even port, and with `reserveNext` the next port held for a later Allocate. */
+  readonly evenPort?: { readonly reserveNext: boolean };
+  readonly onPacket: PeerPacketHandler;
+}
+
+export interface RelayAllocation {
+  readonly socket: RelaySocket;
+  /** RFC 8656 §7.2: a token naming the reserved next port, when one was asked for and reserved. */
+  readonly reservationToken?: Buffer;
+}
+
+/** Thrown by a RelayAllocator when no port (or no relay address of the family) is available. */
+export class RelayUnavailableError extends Error {
+  readonly reason: "no-port" | "no-address" | "bad-token";
+  constructor(reason: "no-port" | "no-address" | "bad-token", message: string) {
+    super(message);
+    this.name = "RelayUnavailableError";
+    this.reason = reason;
+  }
+}
+
+export interface RelayAllocator {
+  allocate(request: RelayRequest): Promise<RelayAllocation>;
+  /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN). */
+  claimReservation(token: Buffer, onPacket: PeerPacketHandler): RelaySocket;
+  /** The relayed address as reported to clients (external-ip mapping applied). */
+  advertisedAddress(socket: RelaySocket): string;
+  /** Drops reservations older than their lifetime. */
+  sweepReservations(nowMs: number): void;
 }

@@ -223,7 +223,7 @@ describe("Binding over real sockets (RFC 8489 §7.3.1)", () => {
     const response = stun.decode(answer!);
     expect(response.type).toBe(constants.STUN_BINDING_ERROR_RESPONSE);
     expect(errorCodeOf(answer!)).toBe(420);
-    expect(response.getAttribute(constants.STUN_ATTR_UNKNOWN_ATTRIBUTES).value).toEqual([0x0030]);
+    expect(response.getAttribute(constants.STUN_ATTR_UNKNOWN_ATTRIBUTES)?.value).toEqual([0x0030]);
   });
 
   it("answers a request whose attribute runs past the end with 400 (RFC 8489 §6.3)", async () => {

@@ -269,3 +269,29 @@ describe("ports and address text", () => {
     },
   );
 });
+
+describe("isPeerAddressAllowed: the CreatePermission check (RFC 8656 §9: permissions are per IP address)", () => {
+  const policy = createPeerPolicy({
+    allowLoopbackPeers: true,
+    allowedPeerRanges: [],
+    deniedPeerRanges: [parseIpRange("203.0.113.0/24")],
+    ownEndpoints: [{ address: "127.0.0.1", port: 3478 }],
+  });
+
+  it("allows an own endpoint's address (the port rule applies when data is sent, not here)", () => {
+    expect(policy.isPeerAddressAllowed("127.0.0.1")).toBe(true);
+    expect(policy.isPeerAllowed("127.0.0.1", 3478)).toBe(false);
+  });
+
+  it.each(["10.0.0.1", "169.254.169.254", "::ffff:127.0.0.1", "fe80::1", "203.0.113.9", "not-an-ip", ""])(
+    "applies the same address rules as isPeerAllowed: %s is denied",
+    (address) => {
+      expect(policy.isPeerAddressAllowed(address)).toBe(false);
+    },
+  );
+
+  it("allows public addresses of both families", () => {
+    expect(policy.isPeerAddressAllowed("8.8.8.8")).toBe(true);
+    expect(policy.isPeerAddressAllowed("2606:4700::1111")).toBe(true);
+  });
+});

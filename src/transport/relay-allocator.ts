@@ -1,0 +1,189 @@
+import { randomBytes, randomInt } from "node:crypto";
+import dgram from "node:dgram";
+import type { IpFamily } from "../stun/address.js";
+import {
+  RelayUnavailableError,
+  type Clock,
+  type Logger,
+  type PeerPacketHandler,
+  type RelayAllocation,
+  type RelayAllocator,
+  type RelayRequest,
+  type RelaySocket,
+} from "../turn/ports.js";
+
+// RFC 8656 §7.2 leaves it to the server; 30 s is what the RFC suggests for holding a reserved port.
+const RESERVATION_LIFETIME_MS = 30_000;
+// Random picks before falling back to a scan from a random start (a nearly full range).
+const RANDOM_PICKS = 16;
+const MAX_BIND_ATTEMPTS = 64;
+
+export interface RelayAllocatorOptions {
+  /** `relay-ip`; empty: relay on the address the client reached us on. */
+  readonly relayIps: readonly string[];
+  /** Every listening address, for a relay of the other family when relay-ip is not set. */
+  readonly listeningAddresses: readonly { readonly address: string; readonly family: IpFamily }[];
+  /** `external-ip`: what XOR-RELAYED-ADDRESS reports behind NAT. */
+  readonly externalIps: readonly { readonly public: string; readonly private?: string }[];
+  readonly minPort: number;
+  readonly maxPort: number;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+class UdpRelaySocket implements RelaySocket {
+  handler: PeerPacketHandler;
+  private closed = false;
+
+  constructor(
+    private readonly socket: dgram.Socket,
+    readonly family: IpFamily,
+    readonly address: string,
+    readonly port: number,
+    handler: PeerPacketHandler,
+    private readonly onClose: () => void,
+  ) {
+    this.handler = handler;
+    socket.on("message", (bytes, rinfo) => this.handler(bytes, rinfo.address, rinfo.port));
+    // A peer's ICMP unreachable or a full send buffer must not take anything down.
+    socket.on("error", () => {});
+  }
+
+  send(data: Buffer, port: number, address: string): void {
+    if (!this.closed) this.socket.send(data, port, address);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+    this.onClose();
+  }
+}
+
+/** Opens relay sockets on random ports of min-port..max-port; exhaustion is a RelayUnavailableError (508). */
+export class UdpRelayAllocator implements RelayAllocator {
+  private readonly portsInUse = new Map<string, Set<number>>();
+  private readonly reservations = new Map<string, { socket: UdpRelaySocket; expiresAtMs: number }>();
+
+  constructor(private readonly options: RelayAllocatorOptions) {}
+
+  async allocate(request: RelayRequest): Promise<RelayAllocation> {
+    const address = this.relayAddressFor(request.family, request.listeningAddress);
+    if (!address) throw new RelayUnavailableError("no-address", `no ${request.family} relay address`);
+    const used = this.usedPorts(address);
+    const tried = new Set<number>();
+    const even = request.evenPort !== undefined;
+    const reserveNext = request.evenPort?.reserveNext === true;
+    for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
+      const port = this.pickPort(used, tried, even, reserveNext);
+      if (port === undefined) break;
+      tried.add(port);
+      const socket = await this.tryBind(request.family, address, port);
+      if (!socket) continue;
+      if (!reserveNext) return { socket: this.wrap(socket, request.family, address, port, request.onPacket) };
+      const next = await this.tryBind(request.family, address, port + 1);
+      if (!next) {
+        socket.close();
+        tried.add(port + 1);
+        continue;
+      }
+      const relay = this.wrap(socket, request.family, address, port, request.onPacket);
+      const reserved = this.wrap(next, request.family, address, port + 1, () => {});
+      const token = randomBytes(8);
+      this.reservations.set(token.toString("hex"), { socket: reserved, expiresAtMs: this.options.clock.now() + RESERVATION_LIFETIME_MS });
+      return { socket: relay, reservationToken: token };
+    }
+    throw new RelayUnavailableError("no-port", `no free relay port on ${address} in ${this.options.minPort}-${this.options.maxPort}`);
+  }
+
+  claimReservation(token: Buffer, onPacket: PeerPacketHandler): RelaySocket {
+    const key = token.toString("hex");
+    const reservation = this.reservations.get(key);
+    if (!reservation) throw new RelayUnavailableError("bad-token", "unknown or expired RESERVATION-TOKEN");
+    this.reservations.delete(key);
+    reservation.socket.handler = onPacket;
+    return reservation.socket;
+  }
+
+  advertisedAddress(socket: RelaySocket): string {
+    const { externalIps } = this.options;
+    const mapped = externalIps.find((entry) => entry.private === socket.address);
+    if (mapped) return mapped.public;
+    const general = externalIps.find((entry) => entry.private === undefined && familyOf(entry.public) === socket.family);
+    return general?.public ?? socket.address;
+  }
+
+  sweepReservations(nowMs: number): void {
+    for (const [key, reservation] of this.reservations) {
+      if (reservation.expiresAtMs > nowMs) continue;
+      this.reservations.delete(key);
+      reservation.socket.close();
+    }
+  }
+
+  /** Releases reserved ports (allocations close their own sockets). */
+  close(): void {
+    for (const reservation of this.reservations.values()) reservation.socket.close();
+    this.reservations.clear();
+  }
+
+  private relayAddressFor(family: IpFamily, listeningAddress: string): string | undefined {
+    const { relayIps, listeningAddresses } = this.options;
+    if (relayIps.length > 0) return relayIps.find((ip) => familyOf(ip) === family);
+    if (familyOf(listeningAddress) === family && !isWildcard(listeningAddress)) return listeningAddress;
+    return listeningAddresses.find((entry) => entry.family === family && !isWildcard(entry.address))?.address;
+  }
+
+  private usedPorts(address: string): Set<number> {
+    let used = this.portsInUse.get(address);
+    if (!used) this.portsInUse.set(address, (used = new Set()));
+    return used;
+  }
+
+  private pickPort(used: Set<number>, tried: Set<number>, even: boolean, reserveNext: boolean): number | undefined {
+    const { minPort, maxPort } = this.options;
+    const fits = (port: number): boolean =>
+      !used.has(port) && !tried.has(port) && (!even || port % 2 === 0) && (!reserveNext || (port + 1 <= maxPort && !used.has(port + 1)));
+    for (let pick = 0; pick < RANDOM_PICKS; pick++) {
+      const port = randomInt(minPort, maxPort + 1);
+      if (fits(port)) return port;
+    }
+    const span = maxPort - minPort + 1;
+    const start = randomInt(0, span);
+    for (let i = 0; i < span; i++) {
+      const port = minPort + ((start + i) % span);
+      if (fits(port)) return port;
+    }
+    return undefined;
+  }
+
+  private tryBind(family: IpFamily, address: string, port: number): Promise<dgram.Socket | undefined> {
+    return new Promise((resolve, reject) => {
+      const socket = dgram.createSocket({ type: family === "IPv6" ? "udp6" : "udp4", ipv6Only: family === "IPv6" });
+      socket.once("error", (error: NodeJS.ErrnoException) => {
+        socket.close();
+        if (error.code === "EADDRINUSE" || error.code === "EACCES") resolve(undefined);
+        else reject(new RelayUnavailableError("no-address", `cannot bind relay on ${address}: ${error.message}`));
+      });
+      socket.bind({ address, port, exclusive: true }, () => {
+        socket.removeAllListeners("error");
+        resolve(socket);
+      });
+    });
+  }
+
+  private wrap(socket: dgram.Socket, family: IpFamily, address: string, port: number, onPacket: PeerPacketHandler): UdpRelaySocket {
+    const used = this.usedPorts(address);
+    used.add(port);
+    return new UdpRelaySocket(socket, family, address, port, onPacket, () => used.delete(port));
+  }
+}
+
+function familyOf(address: string): IpFamily {
+  return address.includes(":") ? "IPv6" : "IPv4";
+}
+
+function isWildcard(address: string): boolean {
+  return address === "0.0.0.0" || address === "::";
+}

@@ -1,0 +1,168 @@
+import type { AttributeEntry } from "../../stun/attributes/registry.js";
+import { getAttribute, hasAttribute } from "../../stun/attributes/registry.js";
+import type { IpFamily } from "../../stun/address.js";
+import { AddressFamily, AttributeType, ERROR_REASON, ErrorCode, TransportProtocol } from "../../stun/constants.js";
+import { grantLifetimeSeconds, type Allocation } from "../allocation.js";
+import { addAllocation, allocationsOfUser, findAllocation } from "../allocation-table.js";
+import type { HandlerResult, RequestContext } from "../dispatch.js";
+import { formatFiveTuple } from "../five-tuple.js";
+import { RelayUnavailableError, type RelaySocket } from "../ports.js";
+import { relayFromPeer } from "../relay.js";
+import { StunError } from "../stun-error.js";
+import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
+
+interface FamilyPlan {
+  readonly families: readonly IpFamily[];
+  /** RFC 8656 §7.2: with ADDITIONAL-ADDRESS-FAMILY, failing the IPv6 half is reported, not fatal. */
+  readonly secondIsOptional: boolean;
+}
+
+/** RFC 8656 §7.2: checks in the RFC's order, then one or two relayed addresses. */
+export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => Promise<HandlerResult | null> {
+  // 5-tuples whose Allocate is binding its relay socket right now (a retransmission must not allocate twice).
+  const inProgress = new Set<string>();
+
+  return async (ctx) => {
+    const { message, link, clientAddress } = ctx;
+    const user = authenticateRequest(ctx, deps);
+
+    const existing = findAllocation(deps.table, link, clientAddress.address, clientAddress.port);
+    if (existing) {
+      // A retransmission of the request that created it gets the same answer; anything else is 437.
+      if (existing.allocateTransactionId.equals(message.transactionId)) return { attributes: existing.allocateResponse };
+      throw new StunError(ErrorCode.AllocationMismatch);
+    }
+    const key = `${link.transport} ${link.localAddress} ${link.localPort} ${clientAddress.address} ${clientAddress.port}`;
+    if (inProgress.has(key)) return null;
+
+    const transport = getAttribute(message, "REQUESTED-TRANSPORT");
+    if (transport === undefined) throw new StunError(ErrorCode.BadRequest, "REQUESTED-TRANSPORT missing");
+    if (transport !== TransportProtocol.UDP) throw new StunError(ErrorCode.UnsupportedTransportProtocol);
+    // RFC 8656 §7.2 step 4: Node cannot set the DF bit, so DONT-FRAGMENT is treated as unknown.
+    if (hasAttribute(message, "DONT-FRAGMENT")) {
+      throw new StunError(ErrorCode.UnknownAttribute, undefined, [{ name: "UNKNOWN-ATTRIBUTES", value: [AttributeType.DONT_FRAGMENT] }]);
+    }
+    const token = getAttribute(message, "RESERVATION-TOKEN");
+    const evenPort = getAttribute(message, "EVEN-PORT");
+    const requestedFamily = getAttribute(message, "REQUESTED-ADDRESS-FAMILY");
+    const additionalFamily = getAttribute(message, "ADDITIONAL-ADDRESS-FAMILY");
+    if (token && (evenPort !== undefined || requestedFamily !== undefined || additionalFamily !== undefined)) {
+      throw new StunError(ErrorCode.BadRequest, "RESERVATION-TOKEN with EVEN-PORT or an address family");
+    }
+    const plan = planFamilies(requestedFamily, additionalFamily, evenPort === true);
+
+    if (allocationsOfUser(deps.table, user.username) >= deps.options.userQuota) throw new StunError(ErrorCode.AllocationQuotaReached);
+    if (deps.table.size >= deps.options.totalQuota) throw new StunError(ErrorCode.InsufficientCapacity);
+
+    inProgress.add(key);
+    const relays: RelaySocket[] = [];
+    let reservationToken: Buffer | undefined;
+    let addressError: AttributeEntry | undefined;
+    // The relay sockets exist before the allocation does; their packets are delivered once it is set.
+    let allocation: Allocation | undefined;
+    const onPacketFor = (index: number) => (bytes: Buffer, address: string, port: number) => {
+      if (allocation) relayFromPeer(allocation, deps.counters, relays[index]!, bytes, address, port);
+    };
+    try {
+      if (token) {
+        relays.push(claimReservation(deps, token, onPacketFor(0)));
+      } else {
+        for (const [index, family] of plan.families.entries()) {
+          try {
+            const result = await deps.relays.allocate({
+              family,
+              listeningAddress: link.localAddress,
+              ...(evenPort !== undefined ? { evenPort: { reserveNext: evenPort } } : {}),
+              onPacket: onPacketFor(index),
+            });
+            relays.push(result.socket);
+            reservationToken ??= result.reservationToken;
+          } catch (error) {
+            if (!(error instanceof RelayUnavailableError)) throw error;
+            if (index === 1 && plan.secondIsOptional) {
+              const code = error.reason === "no-address" ? ErrorCode.AddressFamilyNotSupported : ErrorCode.InsufficientCapacity;
+              addressError = { name: "ADDRESS-ERROR-CODE", value: { family: AddressFamily.IPv6, code, reason: ERROR_REASON[code] } };
+              continue;
+            }
+            throw error.reason === "no-address"
+              ? new StunError(ErrorCode.AddressFamilyNotSupported)
+              : new StunError(ErrorCode.InsufficientCapacity, error.message);
+          }
+        }
+      }
+    } catch (error) {
+      for (const relay of relays) relay.close();
+      throw error;
+    } finally {
+      inProgress.delete(key);
+    }
+
+    // The client may have gone (TCP closed) or a quota may have filled while the sockets were bound.
+    if (!link.isOpen() || deps.table.size >= deps.options.totalQuota) {
+      for (const relay of relays) relay.close();
+      if (!link.isOpen()) return null;
+      throw new StunError(ErrorCode.InsufficientCapacity);
+    }
+
+    const lifetimeSeconds = grantLifetimeSeconds(
+      getAttribute(message, "LIFETIME"),
+      deps.options.defaultLifetimeSeconds,
+      deps.options.maxAllocateLifetimeSeconds,
+    );
+    const attributes: AttributeEntry[] = relays.map((relay) => ({
+      name: "XOR-RELAYED-ADDRESS" as const,
+      value: { family: relay.family, address: deps.relays.advertisedAddress(relay), port: relay.port },
+    }));
+    attributes.push({ name: "LIFETIME", value: lifetimeSeconds });
+    if (reservationToken) attributes.push({ name: "RESERVATION-TOKEN", value: reservationToken });
+    if (addressError) attributes.push(addressError);
+    attributes.push({ name: "XOR-MAPPED-ADDRESS", value: clientAddress });
+
+    allocation = {
+      fiveTuple: { link, clientAddress: clientAddress.address, clientPort: clientAddress.port },
+      username: user.username,
+      relays,
+      expiresAtMs: deps.clock.now() + lifetimeSeconds * 1000,
+      permissions: new Map(),
+      channelsByNumber: new Map(),
+      channelsByPeer: new Map(),
+      allocateTransactionId: Buffer.from(message.transactionId),
+      allocateResponse: attributes,
+    };
+    addAllocation(deps.table, allocation);
+    link.setCarriesAllocation(true);
+    deps.log.info(
+      {
+        fiveTuple: formatFiveTuple(allocation.fiveTuple),
+        username: user.username,
+        relayedAddresses: relays.map((r) => `${r.address}:${r.port}`),
+        lifetimeSeconds,
+      },
+      "allocation created",
+    );
+    return { attributes };
+  };
+}
+
+function planFamilies(requested: number | undefined, additional: number | undefined, reservesNextPort: boolean): FamilyPlan {
+  if (requested !== undefined && additional !== undefined) {
+    throw new StunError(ErrorCode.BadRequest, "REQUESTED-ADDRESS-FAMILY with ADDITIONAL-ADDRESS-FAMILY");
+  }
+  if (additional !== undefined) {
+    // RFC 8656 §7.2: ADDITIONAL-ADDRESS-FAMILY may only ask for IPv6, and not with an EVEN-PORT reservation.
+    if (additional !== AddressFamily.IPv6 || reservesNextPort) throw new StunError(ErrorCode.BadRequest, "bad ADDITIONAL-ADDRESS-FAMILY");
+    return { families: ["IPv4", "IPv6"], secondIsOptional: true };
+  }
+  if (requested === undefined || requested === AddressFamily.IPv4) return { families: ["IPv4"], secondIsOptional: false };
+  if (requested === AddressFamily.IPv6) return { families: ["IPv6"], secondIsOptional: false };
+  throw new StunError(ErrorCode.AddressFamilyNotSupported);
+}
+
+function claimReservation(deps: TurnDeps, token: Buffer, onPacket: (bytes: Buffer, address: string, port: number) => void): RelaySocket {
+  try {
+    return deps.relays.claimReservation(token, onPacket);
+  } catch (error) {
+    if (error instanceof RelayUnavailableError) throw new StunError(ErrorCode.InsufficientCapacity, "unknown RESERVATION-TOKEN");
+    throw error;
+  }
+}

@@ -1,0 +1,31 @@
+import { getAttribute } from "../../stun/attributes/registry.js";
+import { ErrorCode } from "../../stun/constants.js";
+import { bindChannel, relayForFamily } from "../allocation.js";
+import { isChannelNumber } from "../channel-data.js";
+import type { HandlerResult, RequestContext } from "../dispatch.js";
+import { StunError } from "../stun-error.js";
+import { findOwnAllocation } from "./find-own-allocation.js";
+import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
+
+/** RFC 8656 §11.2: binds (or refreshes) a channel number to a peer transport address. */
+export function createChannelBindHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult {
+  return (ctx) => {
+    const user = authenticateRequest(ctx, deps);
+    const allocation = findOwnAllocation(ctx, deps, user);
+    const number = getAttribute(ctx.message, "CHANNEL-NUMBER");
+    if (number === undefined || !isChannelNumber(number)) throw new StunError(ErrorCode.BadRequest, "bad CHANNEL-NUMBER");
+    const peer = getAttribute(ctx.message, "XOR-PEER-ADDRESS");
+    if (!peer) throw new StunError(ErrorCode.BadRequest, "XOR-PEER-ADDRESS missing");
+    const relay = relayForFamily(allocation, peer.family);
+    if (!relay) throw new StunError(ErrorCode.PeerAddressFamilyMismatch);
+    if (!deps.peerPolicy.isPeerAllowed(peer.address, peer.port)) throw new StunError(ErrorCode.Forbidden, "peer address not allowed");
+    const isNewPermission = !allocation.permissions.has(peer.address);
+    if (isNewPermission && allocation.permissions.size >= deps.options.maxPermissionsPerAllocation) {
+      throw new StunError(ErrorCode.InsufficientCapacity, "too many permissions on this allocation");
+    }
+    const outcome = bindChannel(allocation, number, peer.address, peer.port, relay, deps.clock.now());
+    if (outcome === "number-in-use") throw new StunError(ErrorCode.BadRequest, "channel bound to another peer");
+    if (outcome === "peer-bound-elsewhere") throw new StunError(ErrorCode.BadRequest, "peer bound to another channel");
+    return { attributes: [] };
+  };
+}

@@ -1,0 +1,30 @@
+import { getAttributes } from "../../stun/attributes/registry.js";
+import { ErrorCode } from "../../stun/constants.js";
+import { installPermission, relayForFamily } from "../allocation.js";
+import type { HandlerResult, RequestContext } from "../dispatch.js";
+import { StunError } from "../stun-error.js";
+import { findOwnAllocation } from "./find-own-allocation.js";
+import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
+
+/** RFC 8656 §9.2: every XOR-PEER-ADDRESS is checked before any permission is installed (all or nothing). */
+export function createCreatePermissionHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult {
+  return (ctx) => {
+    const user = authenticateRequest(ctx, deps);
+    const allocation = findOwnAllocation(ctx, deps, user);
+    const peers = getAttributes(ctx.message, "XOR-PEER-ADDRESS");
+    if (peers.length === 0) throw new StunError(ErrorCode.BadRequest, "XOR-PEER-ADDRESS missing");
+    let added = 0;
+    for (const peer of peers) {
+      if (!relayForFamily(allocation, peer.family)) throw new StunError(ErrorCode.PeerAddressFamilyMismatch);
+      // Permissions are per IP address (§9): the port in the attribute does not matter here.
+      if (!deps.peerPolicy.isPeerAddressAllowed(peer.address)) throw new StunError(ErrorCode.Forbidden, "peer address not allowed");
+      if (!allocation.permissions.has(peer.address)) added++;
+    }
+    if (allocation.permissions.size + added > deps.options.maxPermissionsPerAllocation) {
+      throw new StunError(ErrorCode.InsufficientCapacity, "too many permissions on this allocation");
+    }
+    const nowMs = deps.clock.now();
+    for (const peer of peers) installPermission(allocation, peer.address, nowMs);
+    return { attributes: [] };
+  };
+}

@@ -1,0 +1,45 @@
+import type { CredentialStore } from "../../credentials/credential-store.js";
+import type { AllocationTable } from "../allocation-table.js";
+import { authenticate, type Authenticated } from "../authenticate.js";
+import type { RequestContext } from "../dispatch.js";
+import type { NonceService } from "../nonce.js";
+import type { PeerPolicy } from "../peer-policy.js";
+import type { Clock, Logger, RelayAllocator } from "../ports.js";
+import type { RelayCounters } from "../relay.js";
+
+export interface TurnOptions {
+  readonly realm: string;
+  /** RFC 8656 §7.2: 600 s unless the client asks for more. */
+  readonly defaultLifetimeSeconds: number;
+  readonly maxAllocateLifetimeSeconds: number;
+  readonly userQuota: number;
+  readonly totalQuota: number;
+  readonly maxPermissionsPerAllocation: number;
+}
+
+/** Everything the TURN handlers read or change; built once by the server. */
+export interface TurnDeps {
+  readonly options: TurnOptions;
+  readonly table: AllocationTable;
+  readonly relays: RelayAllocator;
+  readonly peerPolicy: PeerPolicy;
+  readonly nonces: NonceService;
+  readonly credentials: CredentialStore;
+  readonly counters: RelayCounters;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** RFC 8489 §9.2.4 for a request; on success every response to it is signed with the user's key. */
+export function authenticateRequest(ctx: RequestContext, deps: TurnDeps): Authenticated {
+  const authenticated = authenticate(ctx.message, {
+    realm: deps.options.realm,
+    nonces: deps.nonces,
+    credentials: deps.credentials,
+    nowMs: deps.clock.now(),
+    clientAddress: ctx.clientAddress.address,
+    clientPort: ctx.clientAddress.port,
+  });
+  ctx.integrity = { key: authenticated.key, algorithm: authenticated.integrity };
+  return authenticated;
+}
