@@ -1,0 +1,155 @@
+// RFC 8489 §9.2.4: the long-term credential mechanism as a server applies it to each request.
+import { getAttribute, hasAttribute, type AttributeEntry, type AttributeValues } from "../stun/attributes/registry.js";
+import { ErrorCode, PasswordAlgorithm } from "../stun/constants.js";
+import { verifyMessageIntegrity, verifyMessageIntegritySha256 } from "../stun/integrity.js";
+import type { StunMessage } from "../stun/message.js";
+import type { NonceService } from "./nonce.js";
+import { StunError } from "./stun-error.js";
+
+/** RFC 8489 §18.5: the hash a long-term key is derived with. */
+export type LongTermKeyAlgorithm = "MD5" | "SHA-256";
+
+/** What authentication needs from the credentials layer; `credentials/` implements it. */
+export interface CredentialStore {
+  /** Candidate long-term keys for this username at nowMs (several when several secrets are configured); [] when unknown or expired. */
+  keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number): readonly Buffer[];
+  /** RFC 8489 §9.2.4 USERHASH -> username, for static users only (REST usernames cannot be reversed). */
+  usernameForUserhash(userhash: Buffer): string | undefined;
+}
+
+export interface AuthContext {
+  readonly realm: string;
+  readonly nonces: NonceService;
+  readonly credentials: CredentialStore;
+  readonly nowMs: number;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+}
+
+export interface Authenticated {
+  readonly username: string;
+  /** The key that verified; the response's integrity uses it. */
+  readonly key: Buffer;
+  /** MESSAGE-INTEGRITY(-SHA256) the request used; respond with the same. */
+  readonly integrity: "sha1" | "sha256";
+  /** The hash the key was derived with (PASSWORD-ALGORITHM, MD5 when absent). */
+  readonly passwordAlgorithm: LongTermKeyAlgorithm;
+}
+
+type PasswordAlgorithmList = AttributeValues["PASSWORD-ALGORITHMS"];
+
+/** RFC 8489 §14.11: what every challenge offers, in this order. MD5 first: keys configured as MD5 hex have no SHA-256 form. */
+export function offeredPasswordAlgorithms(): PasswordAlgorithmList {
+  return [
+    { algorithm: PasswordAlgorithm.MD5, parameters: Buffer.alloc(0) },
+    { algorithm: PasswordAlgorithm.SHA256, parameters: Buffer.alloc(0) },
+  ];
+}
+
+/** REALM, a fresh NONCE for this client (with the "Password algorithms" feature bit) and PASSWORD-ALGORITHMS. */
+export function unauthenticatedChallenge(ctx: AuthContext): AttributeEntry[] {
+  return [
+    { name: "REALM", value: ctx.realm },
+    { name: "NONCE", value: ctx.nonces.issue(ctx.clientAddress, ctx.clientPort, ctx.nowMs, true) },
+    { name: "PASSWORD-ALGORITHMS", value: offeredPasswordAlgorithms() },
+  ];
+}
+
+/**
+ * Returns who sent the request and with which key, or throws StunError 400, 401 or 438.
+ * Order: integrity present (401), attributes present (400), nonce ours, fresh and for this client
+ * (438), password algorithm negotiation (400; checked after the nonce so that its feature bits are
+ * ones we issued), username known and integrity verified (401).
+ */
+export function authenticate(message: StunMessage, ctx: AuthContext): Authenticated {
+  const hasIntegrity = hasAttribute(message, "MESSAGE-INTEGRITY");
+  const hasIntegritySha256 = hasAttribute(message, "MESSAGE-INTEGRITY-SHA256");
+  // RFC 8489 §9.2.4: no integrity -> 401 with REALM, NONCE and PASSWORD-ALGORITHMS.
+  if (!hasIntegrity && !hasIntegritySha256) {
+    throw challenge(ErrorCode.Unauthenticated, "no MESSAGE-INTEGRITY", ctx);
+  }
+
+  const username = getAttribute(message, "USERNAME");
+  const userhash = getAttribute(message, "USERHASH");
+  const realm = getAttribute(message, "REALM");
+  const nonce = getAttribute(message, "NONCE");
+  // RFC 8489 §9.2.4: integrity without USERNAME or USERHASH, REALM or NONCE -> 400, no challenge.
+  if ((username === undefined && userhash === undefined) || realm === undefined || nonce === undefined) {
+    throw new StunError(ErrorCode.BadRequest, "integrity without USERNAME/USERHASH, REALM or NONCE");
+  }
+  if (username !== undefined && userhash !== undefined) {
+    throw new StunError(ErrorCode.BadRequest, "both USERNAME and USERHASH");
+  }
+
+  const nonceState = ctx.nonces.check(nonce, ctx.clientAddress, ctx.clientPort, ctx.nowMs);
+  if (nonceState !== "valid") throw challenge(ErrorCode.StaleNonce, `${nonceState} nonce`, ctx);
+
+  const passwordAlgorithm = selectPasswordAlgorithm(message, ctx.nonces.hasSecurityFeatures(nonce).passwordAlgorithms);
+
+  // Keys are derived with our realm: a request for another realm cannot verify, so it is challenged.
+  if (realm !== ctx.realm) throw challenge(ErrorCode.Unauthenticated, "REALM is not this server's", ctx);
+  const name = username ?? (userhash === undefined ? undefined : ctx.credentials.usernameForUserhash(userhash));
+  if (name === undefined) throw challenge(ErrorCode.Unauthenticated, "unknown USERHASH", ctx);
+
+  const keys = ctx.credentials.keysFor(name, passwordAlgorithm, ctx.nowMs);
+  if (keys.length === 0) throw challenge(ErrorCode.Unauthenticated, "unknown or expired username", ctx);
+
+  // RFC 8489 §9.2.4: with MESSAGE-INTEGRITY-SHA256 present, that is the one verified.
+  const integrity = hasIntegritySha256 ? "sha256" : "sha1";
+  const verify = hasIntegritySha256 ? verifyMessageIntegritySha256 : verifyMessageIntegrity;
+  const key = keys.find((candidate) => verify(message, candidate));
+  if (key === undefined) throw challenge(ErrorCode.Unauthenticated, "integrity check failed", ctx);
+  return { username: name, key, integrity, passwordAlgorithm };
+}
+
+/** RFC 8656 §7: a request on an existing allocation must come from the user that created it -> 441. */
+export function assertSameUser(allocationUsername: string, authenticated: Authenticated): void {
+  if (authenticated.username !== allocationUsername) {
+    throw new StunError(ErrorCode.WrongCredentials, "the allocation belongs to another user");
+  }
+}
+
+function challenge(code: ErrorCode, reason: string, ctx: AuthContext): StunError {
+  return new StunError(code, reason, unauthenticatedChallenge(ctx));
+}
+
+/**
+ * RFC 8489 §9.2.4 password algorithm checks. Neither attribute -> MD5 (browsers, RFC 5389 clients).
+ * When the nonce carries the "Password algorithms" bit, both must be present, PASSWORD-ALGORITHMS
+ * exactly as we sent it and PASSWORD-ALGORITHM one of its entries (bid-down protection), else 400.
+ */
+function selectPasswordAlgorithm(message: StunMessage, nonceHasPasswordAlgorithms: boolean): LongTermKeyAlgorithm {
+  const chosen = getAttribute(message, "PASSWORD-ALGORITHM");
+  const listed = getAttribute(message, "PASSWORD-ALGORITHMS");
+  if (chosen === undefined && listed === undefined) return "MD5";
+
+  if (nonceHasPasswordAlgorithms) {
+    if (chosen === undefined || listed === undefined) {
+      throw new StunError(ErrorCode.BadRequest, "PASSWORD-ALGORITHM and PASSWORD-ALGORITHMS must come together");
+    }
+    if (!isSameList(listed, offeredPasswordAlgorithms())) {
+      throw new StunError(ErrorCode.BadRequest, "PASSWORD-ALGORITHMS differs from the one offered");
+    }
+  }
+  if (chosen === undefined) return "MD5";
+  if (listed !== undefined && !listed.some((entry) => isSameEntry(entry, chosen))) {
+    throw new StunError(ErrorCode.BadRequest, "PASSWORD-ALGORITHM is not among PASSWORD-ALGORITHMS");
+  }
+  // RFC 8489 §18.5.1: MD5 and SHA-256 take no parameters.
+  if (chosen.parameters.length === 0 && chosen.algorithm === PasswordAlgorithm.MD5) return "MD5";
+  if (chosen.parameters.length === 0 && chosen.algorithm === PasswordAlgorithm.SHA256) return "SHA-256";
+  throw new StunError(ErrorCode.BadRequest, `unsupported PASSWORD-ALGORITHM 0x${chosen.algorithm.toString(16)}`);
+}
+
+type PasswordAlgorithmEntry = PasswordAlgorithmList[number];
+
+function isSameEntry(a: PasswordAlgorithmEntry, b: PasswordAlgorithmEntry): boolean {
+  return a.algorithm === b.algorithm && a.parameters.equals(b.parameters);
+}
+
+function isSameList(a: PasswordAlgorithmList, b: PasswordAlgorithmList): boolean {
+  return a.length === b.length && a.every((entry, i) => {
+    const other = b[i];
+    return other !== undefined && isSameEntry(entry, other);
+  });
+}

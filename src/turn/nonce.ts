@@ -1,0 +1,118 @@
+// Stateless nonces (RFC 8489 §9.2): everything needed to check a nonce travels in it, under a MAC,
+// so answering an unauthenticated flood with 401s stores nothing.
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+/** RFC 8489 §9.2: the nonce cookie prefix; 4 base64 characters of security features follow it. */
+export const NONCE_COOKIE = "obMatJos2";
+
+// RFC 8489 §18.1 STUN Security Features, bits numbered from the least significant (erratum 6290;
+// the errata form of Appendix B.1 sends "AAAC", username anonymity alone).
+const PASSWORD_ALGORITHMS_BIT = 1 << 0;
+const USERNAME_ANONYMITY_BIT = 1 << 1;
+
+const FEATURES_LENGTH = 4; // 24 bits in base64
+const TIMESTAMP_BYTES = 6; // milliseconds since the epoch, 48 bits
+const MAC_BYTES = 12; // HMAC-SHA256 truncated to 96 bits
+const TIMESTAMP_LENGTH = (TIMESTAMP_BYTES / 3) * 4;
+const MAC_LENGTH = (MAC_BYTES / 3) * 4;
+const SIGNED_LENGTH = NONCE_COOKIE.length + FEATURES_LENGTH + TIMESTAMP_LENGTH;
+/** 37 characters: well under the 128 of RFC 8489 §14.10, and nothing that needs escaping. */
+export const NONCE_LENGTH = SIGNED_LENGTH + MAC_LENGTH;
+
+const FEATURES_TEXT = /^[A-Za-z0-9+/]{4}$/;
+const TAIL_TEXT = new RegExp(`^[A-Za-z0-9_-]{${TIMESTAMP_LENGTH + MAC_LENGTH}}$`);
+const MIN_SECRET_BYTES = 16;
+
+export type NonceCheck = "valid" | "stale" | "invalid";
+
+export interface SecurityFeatures {
+  readonly passwordAlgorithms: boolean;
+  readonly userhash: boolean;
+}
+
+export interface NonceService {
+  /** A nonce for this client's source address and port, issued at `nowMs`. */
+  issue(clientAddress: string, clientPort: number, nowMs: number, passwordAlgorithms: boolean): string;
+  /** "invalid" when malformed or minted for another client or secret; "stale" when too old. */
+  check(nonce: string, clientAddress: string, clientPort: number, nowMs: number): NonceCheck;
+  /** The security features of a nonce cookie (any nonce, ours or not); none without a cookie. */
+  hasSecurityFeatures(nonce: string): SecurityFeatures;
+}
+
+export interface NonceServiceOptions {
+  /** At least 16 bytes; processes that share it accept each other's nonces. */
+  readonly secret: Buffer;
+  /** A nonce is stale when older than this; 600 by default. */
+  readonly staleNonceSeconds?: number;
+}
+
+/**
+ * Nonce = cookie "obMatJos2" + features (4 base64 chars) + issue time (8 base64url chars, ms)
+ * + HMAC-SHA256(secret, cookie | time | client IP | client port) truncated (16 base64url chars).
+ */
+export function createNonceService(options: NonceServiceOptions): NonceService {
+  const { secret } = options;
+  const staleNonceSeconds = options.staleNonceSeconds ?? 600;
+  if (secret.length < MIN_SECRET_BYTES) throw new RangeError(`nonce secret must be at least ${MIN_SECRET_BYTES} bytes`);
+  if (!Number.isSafeInteger(staleNonceSeconds) || staleNonceSeconds <= 0) {
+    throw new RangeError(`staleNonceSeconds must be a positive integer, got ${staleNonceSeconds}`);
+  }
+  const staleMs = staleNonceSeconds * 1000;
+
+  function computeMac(signed: string, clientAddress: string, clientPort: number): Buffer {
+    return createHmac("sha256", secret)
+      .update(signed, "latin1")
+      .update("\0")
+      .update(clientAddress.toLowerCase(), "utf8")
+      .update("\0")
+      .update(String(clientPort))
+      .digest()
+      .subarray(0, MAC_BYTES);
+  }
+
+  return {
+    issue(clientAddress, clientPort, nowMs, passwordAlgorithms) {
+      const features = passwordAlgorithms ? PASSWORD_ALGORITHMS_BIT : 0;
+      const time = Buffer.alloc(TIMESTAMP_BYTES);
+      time.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, TIMESTAMP_BYTES);
+      const signed = NONCE_COOKIE + encodeFeatures(features) + time.toString("base64url");
+      return signed + computeMac(signed, clientAddress, clientPort).toString("base64url");
+    },
+
+    check(nonce, clientAddress, clientPort, nowMs) {
+      if (nonce.length !== NONCE_LENGTH || !nonce.startsWith(NONCE_COOKIE)) return "invalid";
+      const features = nonce.slice(NONCE_COOKIE.length, NONCE_COOKIE.length + FEATURES_LENGTH);
+      const tail = nonce.slice(NONCE_COOKIE.length + FEATURES_LENGTH);
+      if (!FEATURES_TEXT.test(features) || !TAIL_TEXT.test(tail)) return "invalid";
+
+      const mac = Buffer.from(tail.slice(TIMESTAMP_LENGTH), "base64url");
+      const expected = computeMac(nonce.slice(0, SIGNED_LENGTH), clientAddress, clientPort);
+      if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return "invalid";
+
+      const issuedAtMs = Buffer.from(tail.slice(0, TIMESTAMP_LENGTH), "base64url").readUIntBE(0, TIMESTAMP_BYTES);
+      const ageMs = nowMs - issuedAtMs;
+      // A nonce from the future means the clock stepped back; the same window applies.
+      return ageMs > staleMs || ageMs < -staleMs ? "stale" : "valid";
+    },
+
+    hasSecurityFeatures(nonce) {
+      const features = decodeFeatures(nonce);
+      return {
+        passwordAlgorithms: (features & PASSWORD_ALGORITHMS_BIT) !== 0,
+        userhash: (features & USERNAME_ANONYMITY_BIT) !== 0,
+      };
+    },
+  };
+}
+
+function encodeFeatures(features: number): string {
+  const bytes = Buffer.alloc(3);
+  bytes.writeUIntBE(features, 0, 3);
+  return bytes.toString("base64");
+}
+
+function decodeFeatures(nonce: string): number {
+  if (!nonce.startsWith(NONCE_COOKIE)) return 0;
+  const text = nonce.slice(NONCE_COOKIE.length, NONCE_COOKIE.length + FEATURES_LENGTH);
+  return FEATURES_TEXT.test(text) ? Buffer.from(text, "base64").readUIntBE(0, 3) : 0;
+}
