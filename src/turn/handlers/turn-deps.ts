@@ -1,4 +1,4 @@
-import type { CredentialStore } from "../../credentials/credential-store.js";
+import type { CredentialStore } from "../authenticate.js";
 import type { AllocationTable } from "../allocation-table.js";
 import { authenticate, type Authenticated } from "../authenticate.js";
 import type { RequestContext } from "../dispatch.js";

@@ -1,0 +1,104 @@
+import { createCredentialStore } from "../../src/credentials/credential-store.js";
+import { parseStaticUser } from "../../src/credentials/static-users.js";
+import type { AttributeEntry } from "../../src/stun/attributes/registry.js";
+import type { StunMessage } from "../../src/stun/message.js";
+import { createAllocationTable } from "../../src/turn/allocation-table.js";
+import { createDispatcher } from "../../src/turn/dispatch.js";
+import { createTurnService } from "../../src/turn/handlers/turn-handlers.js";
+import type { TurnDeps, TurnOptions } from "../../src/turn/handlers/turn-deps.js";
+import { createNonceService } from "../../src/turn/nonce.js";
+import { parseIpRange } from "../../src/turn/ip-range.js";
+import { createPeerPolicy, type PeerPolicyOptions } from "../../src/turn/peer-policy.js";
+import { createRelayCounters } from "../../src/turn/relay.js";
+import { FakeLink, FakeRelayAllocator } from "./fakes.js";
+import { createRecordingLogger } from "./logger.js";
+import { ManualClock } from "./manual-clock.js";
+import { decode, errorCode as errorCodeOf, TurnRequestBuilder } from "./turn-messages.js";
+
+export const REALM = "example.org";
+
+export interface HarnessOptions {
+  readonly turn?: Partial<TurnOptions>;
+  readonly policy?: Partial<PeerPolicyOptions>;
+  readonly relays?: FakeRelayAllocator;
+}
+
+/** The TURN service wired to fakes: a manual clock, recorded logs, relay sockets without I/O. */
+export function createTurnHarness(options: HarnessOptions = {}) {
+  const clock = new ManualClock();
+  const log = createRecordingLogger();
+  const relays = options.relays ?? new FakeRelayAllocator();
+  const deps: TurnDeps = {
+    options: {
+      realm: REALM,
+      defaultLifetimeSeconds: 600,
+      maxAllocateLifetimeSeconds: 3600,
+      userQuota: 10,
+      totalQuota: 100,
+      maxPermissionsPerAllocation: 20,
+      ...options.turn,
+    },
+    table: createAllocationTable(),
+    relays,
+    peerPolicy: createPeerPolicy({
+      allowLoopbackPeers: false,
+      allowedPeerRanges: [],
+      deniedPeerRanges: [parseIpRange("93.184.216.0/24")],
+      ownEndpoints: [{ address: "192.0.2.10", port: 3478 }],
+      ...options.policy,
+    }),
+    nonces: createNonceService({ secret: Buffer.alloc(32, 7) }),
+    credentials: createCredentialStore({
+      realm: REALM,
+      staticUsers: [parseStaticUser("alice:wonderland"), parseStaticUser("bob:builder")],
+      authSecrets: [],
+    }),
+    counters: createRelayCounters(),
+    clock,
+    log,
+  };
+  const service = createTurnService(deps, { mappedAddress: false });
+  const handle = createDispatcher(service.dispatchTable, { fingerprint: false, log });
+  return { clock, log, relays, deps, service, handle };
+}
+
+export type TurnHarness = ReturnType<typeof createTurnHarness>;
+
+/** One client 5-tuple talking to the harness. */
+export class HarnessClient {
+  readonly builder: TurnRequestBuilder;
+
+  constructor(
+    private readonly harness: TurnHarness,
+    readonly link: FakeLink = new FakeLink(),
+    readonly address = "198.51.100.7",
+    readonly port = 40000,
+    username = "alice",
+    password = "wonderland",
+  ) {
+    this.builder = new TurnRequestBuilder({ username, password, realm: REALM });
+  }
+
+  /** Sends raw bytes and returns every datagram the server sent back, after async handlers settle. */
+  async sendRaw(bytes: Buffer): Promise<Buffer[]> {
+    this.harness.handle(bytes, this.address, this.port, this.link);
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    return this.link.take().map((d) => d.data);
+  }
+
+  /** A request, signed once a nonce is known; a 401 or 438 is answered by signing again with the new nonce. */
+  async request(method: number, attributes: readonly AttributeEntry[] = [], transactionId?: Buffer): Promise<StunMessage> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const [answer] = await this.sendRaw(this.builder.build(method, attributes, transactionId ? { transactionId } : {}));
+      if (!answer) throw new Error("no response");
+      const response = decode(answer);
+      const code = response.messageClass === 3 ? errorCodeOf(response) : undefined;
+      if ((code === 401 && this.builder.nonce === undefined) || code === 438) {
+        this.builder.learn(response);
+        continue;
+      }
+      return response;
+    }
+    throw new Error("authentication did not converge");
+  }
+}

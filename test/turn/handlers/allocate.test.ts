@@ -1,0 +1,185 @@
+import { describe, expect, it } from "vitest";
+import { getAttribute, getAttributes, hasAttribute } from "../../../src/stun/attributes/registry.js";
+import { Method, MessageClass } from "../../../src/stun/constants.js";
+import { verifyMessageIntegrity } from "../../../src/stun/integrity.js";
+import { FakeLink, FakeRelayAllocator } from "../../helpers/fakes.js";
+import { createTurnHarness, HarnessClient } from "../../helpers/turn-harness.js";
+import { decode, errorCode } from "../../helpers/turn-messages.js";
+
+const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+
+describe("Allocate (RFC 8656 §7.2)", () => {
+  it("challenges an unauthenticated Allocate with 401, REALM, NONCE and PASSWORD-ALGORITHMS, and keeps no state", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    const [answer] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
+    const response = decode(answer!);
+    expect(response.messageClass).toBe(MessageClass.ErrorResponse);
+    expect(errorCode(response)).toBe(401);
+    expect(getAttribute(response, "REALM")).toBe("example.org");
+    expect(getAttribute(response, "NONCE")).toMatch(/^obMatJos2/);
+    expect(getAttribute(response, "PASSWORD-ALGORITHMS")?.length).toBe(2);
+    expect(h.deps.table.size).toBe(0);
+    expect(h.relays.sockets).toEqual([]);
+  });
+
+  it("allocates a relayed address with the default 600 s lifetime, signed with the user's key", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    const response = await client.request(Method.Allocate, [UDP]);
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+    expect(getAttribute(response, "XOR-RELAYED-ADDRESS")).toEqual({ family: "IPv4", address: "198.51.100.1", port: 50000 });
+    expect(getAttribute(response, "LIFETIME")).toBe(600);
+    expect(getAttribute(response, "XOR-MAPPED-ADDRESS")).toEqual({ family: "IPv4", address: client.address, port: client.port });
+    expect(verifyMessageIntegrity(response, client.builder.key)).toBe(true);
+    expect(h.deps.table.size).toBe(1);
+  });
+
+  it("answers a retransmitted Allocate (same transaction id, same 5-tuple) with the same success response", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Binding); // learn nothing; Binding needs no auth
+    const first = await client.request(Method.Allocate, [UDP]);
+    const [again] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP], { transactionId: Buffer.from(first.transactionId) }));
+    expect(again!.equals(first.raw)).toBe(true);
+    expect(h.relays.sockets.length).toBe(1);
+  });
+
+  it("answers a new Allocate on an allocated 5-tuple with 437 Allocation Mismatch, signed", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    const response = await client.request(Method.Allocate, [UDP]);
+    expect(errorCode(response)).toBe(437);
+    expect(verifyMessageIntegrity(response, client.builder.key)).toBe(true);
+  });
+
+  it.each([
+    ["REQUESTED-TRANSPORT missing", 400, []],
+    ["REQUESTED-TRANSPORT TCP", 442, [{ name: "REQUESTED-TRANSPORT", value: 6 }]],
+    ["DONT-FRAGMENT (the DF bit cannot be set from Node, so it is unknown: §7.2 step 4)", 420, [UDP, { name: "DONT-FRAGMENT", value: true }]],
+    ["RESERVATION-TOKEN with EVEN-PORT", 400, [UDP, { name: "RESERVATION-TOKEN", value: Buffer.alloc(8) }, { name: "EVEN-PORT", value: false }]],
+    ["RESERVATION-TOKEN with REQUESTED-ADDRESS-FAMILY", 400, [UDP, { name: "RESERVATION-TOKEN", value: Buffer.alloc(8) }, { name: "REQUESTED-ADDRESS-FAMILY", value: 1 }]],
+    ["an unknown RESERVATION-TOKEN", 508, [UDP, { name: "RESERVATION-TOKEN", value: Buffer.alloc(8, 9) }]],
+    ["REQUESTED-ADDRESS-FAMILY with ADDITIONAL-ADDRESS-FAMILY", 400, [UDP, { name: "REQUESTED-ADDRESS-FAMILY", value: 1 }, { name: "ADDITIONAL-ADDRESS-FAMILY", value: 2 }]],
+    ["an unknown REQUESTED-ADDRESS-FAMILY", 440, [UDP, { name: "REQUESTED-ADDRESS-FAMILY", value: 3 }]],
+    ["ADDITIONAL-ADDRESS-FAMILY IPv4", 400, [UDP, { name: "ADDITIONAL-ADDRESS-FAMILY", value: 1 }]],
+    ["ADDITIONAL-ADDRESS-FAMILY with an EVEN-PORT reservation", 400, [UDP, { name: "ADDITIONAL-ADDRESS-FAMILY", value: 2 }, { name: "EVEN-PORT", value: true }]],
+  ] as const)("rejects %s with %i", async (_name, code, attributes) => {
+    const h = createTurnHarness();
+    const response = await new HarnessClient(h).request(Method.Allocate, attributes);
+    expect(errorCode(response)).toBe(code);
+    if (code === 420) expect(getAttribute(response, "UNKNOWN-ATTRIBUTES")).toEqual([0x001a]);
+    expect(h.deps.table.size).toBe(0);
+    expect(h.relays.sockets.every((s) => s.closed)).toBe(true);
+  });
+
+  it.each([
+    [undefined, 600],
+    [30, 600],
+    [1200, 1200],
+    [100_000, 3600],
+  ])("grants LIFETIME %s as %i seconds (default 600, max-allocate-lifetime 3600)", async (requested, granted) => {
+    const h = createTurnHarness();
+    const attributes = requested === undefined ? [UDP] : [UDP, { name: "LIFETIME" as const, value: requested }];
+    const response = await new HarnessClient(h).request(Method.Allocate, attributes);
+    expect(getAttribute(response, "LIFETIME")).toBe(granted);
+  });
+
+  it("allocates an IPv6 relayed address for REQUESTED-ADDRESS-FAMILY IPv6", async () => {
+    const h = createTurnHarness();
+    const response = await new HarnessClient(h).request(Method.Allocate, [UDP, { name: "REQUESTED-ADDRESS-FAMILY", value: 2 }]);
+    expect(getAttribute(response, "XOR-RELAYED-ADDRESS")).toEqual({ family: "IPv6", address: "2001:db8::1", port: 50000 });
+  });
+
+  it("answers 440 when the requested family has no relay address", async () => {
+    const relays = new FakeRelayAllocator();
+    relays.families = ["IPv4"];
+    const h = createTurnHarness({ relays });
+    const response = await new HarnessClient(h).request(Method.Allocate, [UDP, { name: "REQUESTED-ADDRESS-FAMILY", value: 2 }]);
+    expect(errorCode(response)).toBe(440);
+  });
+
+  it("allocates both families for ADDITIONAL-ADDRESS-FAMILY IPv6 (dual-stack, RFC 8656 §7.2)", async () => {
+    const h = createTurnHarness();
+    const response = await new HarnessClient(h).request(Method.Allocate, [UDP, { name: "ADDITIONAL-ADDRESS-FAMILY", value: 2 }]);
+    expect(getAttributes(response, "XOR-RELAYED-ADDRESS").map((a) => a.family)).toEqual(["IPv4", "IPv6"]);
+    expect(hasAttribute(response, "ADDRESS-ERROR-CODE")).toBe(false);
+  });
+
+  it("keeps the IPv4 half and reports ADDRESS-ERROR-CODE 440 when IPv6 is unavailable", async () => {
+    const relays = new FakeRelayAllocator();
+    relays.families = ["IPv4"];
+    const h = createTurnHarness({ relays });
+    const response = await new HarnessClient(h).request(Method.Allocate, [UDP, { name: "ADDITIONAL-ADDRESS-FAMILY", value: 2 }]);
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+    expect(getAttributes(response, "XOR-RELAYED-ADDRESS").map((a) => a.family)).toEqual(["IPv4"]);
+    expect(getAttribute(response, "ADDRESS-ERROR-CODE")).toMatchObject({ family: 2, code: 440 });
+  });
+
+  it("reserves the next port for EVEN-PORT with R set, and a later Allocate claims it with RESERVATION-TOKEN", async () => {
+    const h = createTurnHarness();
+    const first = await new HarnessClient(h).request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+    const token = getAttribute(first, "RESERVATION-TOKEN");
+    expect(token?.length).toBe(8);
+    expect(getAttribute(first, "XOR-RELAYED-ADDRESS")!.port % 2).toBe(0);
+    const second = await new HarnessClient(h, new FakeLink(), "198.51.100.8").request(Method.Allocate, [
+      UDP,
+      { name: "RESERVATION-TOKEN", value: token! },
+    ]);
+    expect(getAttribute(second, "XOR-RELAYED-ADDRESS")!.port).toBe(getAttribute(first, "XOR-RELAYED-ADDRESS")!.port + 1);
+  });
+
+  it("answers 486 past user-quota and counts the quota per username", async () => {
+    const h = createTurnHarness({ turn: { userQuota: 2 } });
+    for (const port of [40001, 40002]) {
+      expect((await new HarnessClient(h, undefined, undefined, port).request(Method.Allocate, [UDP])).messageClass).toBe(
+        MessageClass.SuccessResponse,
+      );
+    }
+    expect(errorCode(await new HarnessClient(h, undefined, undefined, 40003).request(Method.Allocate, [UDP]))).toBe(486);
+    const bob = new HarnessClient(h, undefined, undefined, 40004, "bob", "builder");
+    expect((await bob.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it("answers 508 past total-quota", async () => {
+    const h = createTurnHarness({ turn: { totalQuota: 1 } });
+    await new HarnessClient(h, undefined, undefined, 40001).request(Method.Allocate, [UDP]);
+    const bob = new HarnessClient(h, undefined, undefined, 40002, "bob", "builder");
+    expect(errorCode(await bob.request(Method.Allocate, [UDP]))).toBe(508);
+  });
+
+  it("answers 508 when relay ports are exhausted, and allocates again once a port frees", async () => {
+    const h = createTurnHarness({ relays: new FakeRelayAllocator([50000]) });
+    const first = new HarnessClient(h, undefined, undefined, 40001);
+    await first.request(Method.Allocate, [UDP]);
+    const second = new HarnessClient(h, undefined, undefined, 40002);
+    expect(errorCode(await second.request(Method.Allocate, [UDP]))).toBe(508);
+    await first.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
+    expect((await second.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it("marks a stream link as carrying an allocation, and the allocation goes at once when the connection closes (§3.1)", async () => {
+    const h = createTurnHarness();
+    const link = new FakeLink("tcp");
+    await new HarnessClient(h, link).request(Method.Allocate, [UDP]);
+    expect(link.carriesAllocation).toBe(true);
+    h.service.onLinkClosed(link);
+    expect(h.deps.table.size).toBe(0);
+    expect(h.relays.sockets[0]!.closed).toBe(true);
+  });
+
+  it("creates nothing when the TCP connection closed while its relay socket was being bound", async () => {
+    const h = createTurnHarness();
+    const link = new FakeLink("tcp");
+    const client = new HarnessClient(h, link);
+    await client.request(Method.Binding);
+    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
+    client.builder.learn(decode(challenge!));
+    h.handle(client.builder.build(Method.Allocate, [UDP]), client.address, client.port, link);
+    link.open = false; // closes before the relay bind resolves
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(h.deps.table.size).toBe(0);
+    expect(h.relays.sockets.every((s) => s.closed)).toBe(true);
+  });
+});

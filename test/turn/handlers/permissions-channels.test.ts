@@ -1,0 +1,177 @@
+import { describe, expect, it } from "vitest";
+import { getAttribute } from "../../../src/stun/attributes/registry.js";
+import { Method, MessageClass } from "../../../src/stun/constants.js";
+import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
+import { channelData, decode, errorCode } from "../../helpers/turn-messages.js";
+
+const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+const PEER = { family: "IPv4", address: "8.8.8.8", port: 5000 } as const;
+const OTHER = { family: "IPv4", address: "1.1.1.1", port: 6000 } as const;
+const peerAttr = (peer: { family: "IPv4" | "IPv6"; address: string; port: number }) => ({ name: "XOR-PEER-ADDRESS" as const, value: peer });
+
+async function allocated(h: TurnHarness = createTurnHarness()) {
+  const client = new HarnessClient(h);
+  await client.request(Method.Allocate, [UDP]);
+  return { h, client, relay: h.relays.sockets[0]! };
+}
+
+describe("CreatePermission (RFC 8656 §9)", () => {
+  it("answers 400 without XOR-PEER-ADDRESS and 437 without an allocation", async () => {
+    const { client } = await allocated();
+    expect(errorCode(await client.request(Method.CreatePermission))).toBe(400);
+    const h = createTurnHarness();
+    expect(errorCode(await new HarnessClient(h).request(Method.CreatePermission, [peerAttr(PEER)]))).toBe(437);
+  });
+
+  it("installs permissions for several peers at once; data from them reaches the client as Data indications", async () => {
+    const { client, relay } = await allocated();
+    const response = await client.request(Method.CreatePermission, [peerAttr(PEER), peerAttr(OTHER)]);
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+    relay.receive(Buffer.from("hello"), PEER.address, 9999); // permission is per IP: any port
+    const [indication] = client.link.take();
+    const message = decode(indication!.data);
+    expect(message.method).toBe(Method.Data);
+    expect(getAttribute(message, "XOR-PEER-ADDRESS")).toEqual({ ...PEER, port: 9999 });
+    expect(getAttribute(message, "DATA")?.toString()).toBe("hello");
+  });
+
+  it("is all or nothing: one denied peer fails the request with 403 and installs none", async () => {
+    const { h, client, relay } = await allocated();
+    const response = await client.request(Method.CreatePermission, [peerAttr(PEER), peerAttr({ family: "IPv4", address: "10.1.2.3", port: 1 })]);
+    expect(errorCode(response)).toBe(403);
+    relay.receive(Buffer.from("x"), PEER.address, PEER.port);
+    expect(client.link.take()).toEqual([]);
+    expect(h.deps.counters.droppedPackets).toBe(1);
+  });
+
+  it("answers 443 for a peer of a family the allocation has no relayed address for", async () => {
+    const { client } = await allocated();
+    expect(errorCode(await client.request(Method.CreatePermission, [peerAttr({ family: "IPv6", address: "2606:4700::1111", port: 1 })]))).toBe(443);
+  });
+
+  it("answers 508 past the permissions-per-allocation cap", async () => {
+    const { client } = await allocated(createTurnHarness({ turn: { maxPermissionsPerAllocation: 1 } }));
+    expect((await client.request(Method.CreatePermission, [peerAttr(PEER)])).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(errorCode(await client.request(Method.CreatePermission, [peerAttr(OTHER)]))).toBe(508);
+    // Refreshing an existing permission is not a new one.
+    expect((await client.request(Method.CreatePermission, [peerAttr(PEER)])).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it("expires a permission after 300 s; traffic does not refresh it, CreatePermission does", async () => {
+    const { h, client, relay } = await allocated();
+    await client.request(Method.CreatePermission, [peerAttr(PEER)]);
+    h.clock.advance(200_000);
+    // Send and inbound data at 200 s do not extend the permission (§9).
+    h.handle(client.builder.indication(Method.Send, [peerAttr(PEER), { name: "DATA", value: Buffer.from("a") }]), client.address, client.port, client.link);
+    relay.receive(Buffer.from("b"), PEER.address, PEER.port);
+    client.link.take();
+    h.clock.advance(100_000);
+    h.service.sweep();
+    relay.receive(Buffer.from("late"), PEER.address, PEER.port);
+    expect(client.link.take()).toEqual([]);
+    await client.request(Method.CreatePermission, [peerAttr(PEER)]);
+    relay.receive(Buffer.from("again"), PEER.address, PEER.port);
+    expect(client.link.take().length).toBe(1);
+  });
+});
+
+describe("Send indication (RFC 8656 §10.2) and Data (§11.3)", () => {
+  it("relays DATA to a permitted peer and drops it for a peer without a permission", async () => {
+    const { h, client, relay } = await allocated();
+    await client.request(Method.CreatePermission, [peerAttr(PEER)]);
+    h.handle(client.builder.indication(Method.Send, [peerAttr(PEER), { name: "DATA", value: Buffer.from("to peer") }]), client.address, client.port, client.link);
+    h.handle(client.builder.indication(Method.Send, [peerAttr(OTHER), { name: "DATA", value: Buffer.from("nope") }]), client.address, client.port, client.link);
+    expect(relay.sent).toEqual([{ data: Buffer.from("to peer"), address: PEER.address, port: PEER.port }]);
+    expect(client.link.take()).toEqual([]); // indications are never answered
+  });
+
+  it("drops a Send without an allocation, without DATA, or to one of our own endpoints", async () => {
+    const h = createTurnHarness({ policy: { allowLoopbackPeers: true } });
+    const stranger = new HarnessClient(h);
+    h.handle(stranger.builder.indication(Method.Send, [peerAttr(PEER), { name: "DATA", value: Buffer.from("x") }]), stranger.address, stranger.port, stranger.link);
+    const { client, relay } = await allocated(h);
+    await client.request(Method.CreatePermission, [peerAttr({ family: "IPv4", address: "192.0.2.10", port: 1 })]).catch(() => undefined);
+    h.handle(client.builder.indication(Method.Send, [peerAttr(PEER)]), client.address, client.port, client.link);
+    h.handle(
+      client.builder.indication(Method.Send, [peerAttr({ family: "IPv4", address: "192.0.2.10", port: 3478 }), { name: "DATA", value: Buffer.from("x") }]),
+      client.address,
+      client.port,
+      client.link,
+    );
+    expect(relay.sent).toEqual([]);
+  });
+});
+
+describe("ChannelBind (RFC 8656 §11.2) and ChannelData (§12)", () => {
+  it.each([
+    ["0x3FFF", 0x3fff],
+    ["0x5000", 0x5000],
+    ["0x7FFF", 0x7fff],
+  ])("rejects channel number %s with 400", async (_name, number) => {
+    const { client } = await allocated();
+    expect(errorCode(await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: number }, peerAttr(PEER)]))).toBe(400);
+  });
+
+  it("rejects a ChannelBind without XOR-PEER-ADDRESS with 400", async () => {
+    const { client } = await allocated();
+    expect(errorCode(await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }]))).toBe(400);
+  });
+
+  it("binds a channel: ChannelData goes to the peer, the peer's datagrams come back as ChannelData", async () => {
+    const { client, relay } = await allocated();
+    const response = await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4001 }, peerAttr(PEER)]);
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+    await client.sendRaw(channelData(0x4001, Buffer.from("media")));
+    expect(relay.sent).toEqual([{ data: Buffer.from("media"), address: PEER.address, port: PEER.port }]);
+    relay.receive(Buffer.from("reply"), PEER.address, PEER.port);
+    const [frame] = client.link.take();
+    expect(frame!.data).toEqual(channelData(0x4001, Buffer.from("reply")));
+    // Same IP, another port: permitted, but not the channel's peer, so a Data indication.
+    relay.receive(Buffer.from("other port"), PEER.address, PEER.port + 1);
+    expect(decode(client.link.take()[0]!.data).method).toBe(Method.Data);
+  });
+
+  it("refuses a number bound to another peer and a peer bound to another number; the same pair refreshes", async () => {
+    const { client } = await allocated();
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(PEER)]);
+    expect(errorCode(await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(OTHER)]))).toBe(400);
+    expect(errorCode(await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4002 }, peerAttr(PEER)]))).toBe(400);
+    expect((await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(PEER)])).messageClass).toBe(
+      MessageClass.SuccessResponse,
+    );
+  });
+
+  it("drops ChannelData on an unbound channel, with a length beyond the payload, and keeps a zero-length one", async () => {
+    const { client, relay } = await allocated();
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(PEER)]);
+    await client.sendRaw(channelData(0x4003, Buffer.from("unbound")));
+    const lying = channelData(0x4000, Buffer.from("abcd"));
+    lying.writeUInt16BE(100, 2);
+    await client.sendRaw(lying);
+    expect(relay.sent).toEqual([]);
+    await client.sendRaw(channelData(0x4000, Buffer.alloc(0)));
+    expect(relay.sent).toEqual([{ data: Buffer.alloc(0), address: PEER.address, port: PEER.port }]);
+  });
+
+  it("stops ChannelData once the permission expires (300 s) though the channel lasts 600 s", async () => {
+    const { h, client, relay } = await allocated();
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(PEER)]);
+    h.clock.advance(300_000);
+    h.service.sweep();
+    await client.sendRaw(channelData(0x4000, Buffer.from("x")));
+    relay.receive(Buffer.from("y"), PEER.address, PEER.port);
+    expect(relay.sent).toEqual([]);
+    expect(client.link.take()).toEqual([]);
+    expect(h.deps.table.size).toBe(1);
+  });
+
+  it("frees the channel number after 600 s so it can be bound to another peer", async () => {
+    const { h, client } = await allocated(createTurnHarness());
+    await client.request(Method.Refresh, [{ name: "LIFETIME", value: 3600 }]);
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(PEER)]);
+    h.clock.advance(600_000);
+    h.service.sweep();
+    const response = await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(OTHER)]);
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+  });
+});

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { getAttribute } from "../../../src/stun/attributes/registry.js";
+import { Method, MessageClass } from "../../../src/stun/constants.js";
+import { createTurnHarness, HarnessClient } from "../../helpers/turn-harness.js";
+import { errorCode } from "../../helpers/turn-messages.js";
+
+const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+
+describe("Refresh (RFC 8656 §7.3) and allocation lifetime", () => {
+  it("answers 437 when the 5-tuple has no allocation", async () => {
+    const h = createTurnHarness();
+    expect(errorCode(await new HarnessClient(h).request(Method.Refresh))).toBe(437);
+  });
+
+  it("deletes the allocation with LIFETIME 0: relay socket closed, quota returned", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    const response = await client.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
+    expect(getAttribute(response, "LIFETIME")).toBe(0);
+    expect(h.deps.table.size).toBe(0);
+    expect(h.deps.table.countByUsername.size).toBe(0);
+    expect(h.relays.sockets[0]!.closed).toBe(true);
+  });
+
+  it("extends the lifetime: the sweeper keeps a refreshed allocation past its first expiry", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    h.clock.advance(500_000);
+    expect(getAttribute(await client.request(Method.Refresh), "LIFETIME")).toBe(600);
+    h.clock.advance(200_000); // 700 s after the Allocate, 200 s after the Refresh
+    h.service.sweep();
+    expect(h.deps.table.size).toBe(1);
+  });
+
+  it("expires an unrefreshed allocation in the sweeper tick after its lifetime, closing its relay socket", async () => {
+    const h = createTurnHarness();
+    await new HarnessClient(h).request(Method.Allocate, [UDP]);
+    h.clock.advance(599_000);
+    h.service.sweep();
+    expect(h.deps.table.size).toBe(1);
+    h.clock.advance(1_000);
+    h.service.sweep();
+    expect(h.deps.table.size).toBe(0);
+    expect(h.relays.sockets[0]!.closed).toBe(true);
+    expect(h.log.records.some((r) => r.msg === "allocation expired")).toBe(true);
+  });
+
+  it("answers 441 when another user signs a request for the allocation (RFC 8656 §7.3)", async () => {
+    const h = createTurnHarness();
+    const alice = new HarnessClient(h);
+    await alice.request(Method.Allocate, [UDP]);
+    // Same 5-tuple (link, address, port), different user.
+    const intruder = new HarnessClient(h, alice.link, alice.address, alice.port, "bob", "builder");
+    expect(errorCode(await intruder.request(Method.Refresh))).toBe(441);
+  });
+
+  it("answers 438 Stale Nonce with a fresh nonce after stale-nonce seconds, and the re-signed request succeeds", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP, { name: "LIFETIME", value: 3600 }]);
+    const oldNonce = client.builder.nonce;
+    h.clock.advance(601_000);
+    const [answer] = await client.sendRaw(client.builder.build(Method.Refresh, []));
+    const { decode } = await import("../../helpers/turn-messages.js");
+    const stale = decode(answer!);
+    expect(errorCode(stale)).toBe(438);
+    expect(getAttribute(stale, "NONCE")).not.toBe(oldNonce);
+    expect((await client.request(Method.Refresh)).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it("answers 443 for a Refresh naming a family the allocation does not have", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    expect(errorCode(await client.request(Method.Refresh, [{ name: "REQUESTED-ADDRESS-FAMILY", value: 2 }]))).toBe(443);
+  });
+});
