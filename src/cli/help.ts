@@ -14,18 +14,20 @@ export function formatHelp(command?: CommandName): string {
   } else {
     lines.push(`Usage: turnpike ${command} [-c FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]`, "", COMMANDS[command], "");
   }
-  lines.push(
-    "Options of start and check-config. In the conf file write KEY=VALUE, KEY VALUE or a bare FLAG, one a line;",
-    "on the command line --KEY VALUE, --KEY=VALUE or --FLAG (--FLAG=false turns off a file's flag). The command",
-    "line wins; repeating a list option there replaces the file's list.",
-  );
+  lines.push("Options of start and check-config:");
   lines.push(
     ...formatColumns([
       ["-c, --config <file>", "coturn-style configuration file, such as turnserver.conf."],
       ...OPTIONS.map((option): [string, string] => [`--${option.key}${placeholderOf(option)}`, describeOption(option)]),
     ]),
   );
-  lines.push("", "coturn's other options are accepted and ignored, with one warning naming them.");
+  lines.push(
+    "",
+    "In the conf file write KEY=VALUE, KEY VALUE or a bare FLAG, one a line. On the command line write",
+    "--KEY VALUE, --KEY=VALUE or --FLAG; --FLAG=false turns off a flag the file sets. The command line wins,",
+    "and a repeatable option given there replaces the file's list. coturn's other options are accepted and",
+    "ignored, with one warning naming them.",
+  );
   return lines.join("\n") + "\n";
 }
 

@@ -51,7 +51,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: ipParser,
     repeatable: true,
     coturn: true,
-    doc: "Address to listen on; repeat for several.",
+    doc: "Address to listen on.",
     defaultText: "all interfaces",
   },
   {
@@ -76,7 +76,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: ipParser,
     repeatable: true,
     coturn: true,
-    doc: "Local address for relayed transport addresses; repeat for several.",
+    doc: "Local address to allocate relayed transport addresses on.",
     defaultText: "the address the client reached",
   },
   {
@@ -85,7 +85,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: externalIpParser,
     repeatable: true,
     coturn: true,
-    doc: "Public address to advertise behind NAT, optionally mapped from a private relay-ip; repeat for several.",
+    doc: "Public address to advertise behind NAT, optionally as public/private to map one relay-ip.",
     defaultText: "none",
   },
   { key: "min-port", field: "minPort", parser: portParser(), repeatable: false, coturn: true, doc: "Lowest relay port." },
@@ -163,10 +163,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: "log-level",
     field: "logLevel",
-    parser: enumParser(LOG_LEVELS),
+    parser: enumParser(LOG_LEVELS, "<level>"),
     repeatable: false,
     coturn: false,
-    doc: "Least severe level logged.",
+    doc: `Least severe level logged: ${LOG_LEVELS.join(", ")}.`,
   },
   {
     key: "verbose",

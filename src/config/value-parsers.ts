@@ -146,13 +146,13 @@ export function textParser(options: { maxLength: number }): ValueParser<string> 
   return { kind: "value", placeholder: "<text>", parse: (text) => check(requireText(text)), check, format: String };
 }
 
-export function enumParser<const T extends string>(values: readonly T[]): ValueParser<T> {
+export function enumParser<const T extends string>(values: readonly T[], placeholder = `<${values.join("|")}>`): ValueParser<T> {
   const check = (value: unknown): T => {
     const found = values.find((candidate) => candidate === value);
     if (found === undefined) throw new Error(`${describe(value)} is not one of ${values.join(", ")}`);
     return found;
   };
-  return { kind: "value", placeholder: `<${values.join("|")}>`, parse: (text) => check(requireText(text)), check, format: String };
+  return { kind: "value", placeholder, parse: (text) => check(requireText(text)), check, format: String };
 }
 
 /** Whole seconds within [min, max]. */
