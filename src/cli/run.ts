@@ -17,7 +17,8 @@ export interface CliOutput {
 }
 
 export interface CliDeps {
-  readonly startServer: (config: Config, options: { logger: Logger }) => Promise<RunningServer>;
+  /** The server's startServer; the CLI needs only the listeners (to log them) and close(). */
+  readonly startServer: (config: Config, options: { logger: Logger }) => Promise<Pick<RunningServer, "listeners" | "close">>;
   readonly stdout: CliOutput;
   readonly stderr: CliOutput;
   /** Calls `handler` on the first SIGINT or SIGTERM; returns a function that stops listening. */

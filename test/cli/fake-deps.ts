@@ -5,6 +5,8 @@ import type { Config } from "../../src/config/config.js";
 import type { Logger } from "../../src/server/logger.js";
 import type { ListenerInfo, RunningServer } from "../../src/server/server.js";
 
+type StartedServer = Pick<RunningServer, "listeners" | "close">;
+
 export interface FakeCli {
   readonly deps: CliDeps;
   readonly stdout: () => string;
@@ -25,7 +27,7 @@ export const FAKE_LISTENERS: readonly ListenerInfo[] = [
 ];
 
 /** runCli's dependencies with memory streams, a memory logger and a fake server; `start` replaces the starter. */
-export function createFakeCli(start?: (config: Config) => Promise<RunningServer>): FakeCli {
+export function createFakeCli(start?: (config: Config) => Promise<StartedServer>): FakeCli {
   let out = "";
   let err = "";
   let logText = "";
@@ -39,7 +41,7 @@ export function createFakeCli(start?: (config: Config) => Promise<RunningServer>
     },
   });
   const deps: CliDeps = {
-    async startServer(config: Config, _options: { logger: Logger }): Promise<RunningServer> {
+    async startServer(config: Config, _options: { logger: Logger }): Promise<StartedServer> {
       started.push(config);
       if (start !== undefined) return start(config);
       return {
