@@ -40,6 +40,29 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** SOFTWARE attribute value; unset means none is sent (smaller responses, less amplification). */
   readonly software?: string;
+
+  // TURN: credentials (RFC 8489 §9.2), quotas, lifetimes and the peer policy.
+  /** Static users, `name:password` or `name:0x<md5 key>`. */
+  readonly users: readonly string[];
+  /** coturn's switch for the long-term mechanism; static users are used whenever given. */
+  readonly ltCredMech: boolean;
+  /** Accept time-limited REST credentials signed with static-auth-secret. */
+  readonly useAuthSecret: boolean;
+  /** Every secret is accepted; the first one mints. */
+  readonly staticAuthSecrets: readonly string[];
+  readonly restApiSeparator: string;
+  readonly staleNonceSeconds: number;
+  readonly maxAllocateLifetimeSeconds: number;
+  readonly userQuota: number;
+  readonly totalQuota: number;
+  readonly maxPermissionsPerAllocation: number;
+  /** Exceptions to the default deny list and to denied-peer-ip: addresses, ranges `a-b`, CIDR blocks. */
+  readonly allowedPeerIps: readonly string[];
+  readonly deniedPeerIps: readonly string[];
+  /** Allow relaying to 127.0.0.0/8 and ::1 (tests, labs); off by default. */
+  readonly allowLoopbackPeers: boolean;
+  /** Accept RFC 5766's channel numbers 0x5000-0x7FFF too (RFC 8656 §12 allows 0x4000-0x4FFF). */
+  readonly rfc5766ChannelNumbers: boolean;
 }
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
@@ -58,4 +81,18 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   mappedAddress: false,
   streamIdleTimeoutSeconds: 30,
   logLevel: "info",
+  users: Object.freeze([]),
+  ltCredMech: false,
+  useAuthSecret: false,
+  staticAuthSecrets: Object.freeze([]),
+  restApiSeparator: ":",
+  staleNonceSeconds: 600,
+  maxAllocateLifetimeSeconds: 3600,
+  userQuota: 10,
+  totalQuota: 10_000,
+  maxPermissionsPerAllocation: 100,
+  allowedPeerIps: Object.freeze([]),
+  deniedPeerIps: Object.freeze([]),
+  allowLoopbackPeers: false,
+  rfc5766ChannelNumbers: false,
 });

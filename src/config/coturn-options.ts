@@ -39,18 +39,12 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   mobility: flag,
   ne: value,
   // authentication and credentials
-  "lt-cred-mech": securityFlag,
   "no-auth": flag,
-  user: securityValue,
-  "use-auth-secret": securityFlag,
-  "static-auth-secret": securityValue,
   "secret-ts-exp-time": value,
-  "rest-api-separator": value,
   "server-name": value,
   oauth: securityFlag,
   "check-origin-consistency": securityFlag,
   "secure-stun": securityFlag,
-  "stale-nonce": { arity: "optional" },
   "no-auth-pings": flag,
   "no-dynamic-ip-list": flag,
   "no-dynamic-realms": flag,
@@ -65,20 +59,12 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   "redis-statsdb": value,
   "secret-key-file": value,
   // quotas, bandwidth and lifetimes
-  "user-quota": securityValue,
-  "total-quota": securityValue,
   "max-bps": securityValue,
   "bps-capacity": securityValue,
-  "max-allocate-lifetime": value,
   "max-allocate-timeout": value,
   "channel-lifetime": value,
   "permission-lifetime": value,
   // peer restrictions
-  "allowed-peer-ip": value,
-  "denied-peer-ip": securityValue,
-  "allow-loopback-peers": flag,
-  "no-loopback-peers": flag,
-  "no-multicast-peers": securityFlag,
   // STUN behaviour and redirection
   "stun-only": flag,
   "no-stun": flag,
@@ -132,6 +118,9 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
 export const COTURN_OPTIONS_ALREADY_DEFAULT: Readonly<Record<string, CoturnOption>> = {
   "no-rfc5780": flag,
   prod: flag,
+  // The peer policy denies loopback and multicast peers unless allowed.
+  "no-loopback-peers": flag,
+  "no-multicast-peers": flag,
 };
 
 export function findCoturnOption(key: string): (CoturnOption & { readonly alreadyDefault: boolean }) | undefined {

@@ -2,6 +2,8 @@
 // and checks a value given through the programmatic API; both throw an Error whose message is the reason.
 import { isIP } from "node:net";
 import { resolve } from "node:path";
+import { parseStaticUser } from "../credentials/static-users.js";
+import { parseIpRange } from "../turn/ip-range.js";
 import type { ExternalIp } from "./config.js";
 
 export interface ParseContext {
@@ -205,4 +207,99 @@ function checkLogFile(value: unknown): string {
   const path = checkPath(value);
   if (path === "syslog") throw new Error(`"syslog" is not supported: log to stdout and let the service manager collect it`);
   return path;
+}
+
+/** A whole number within [min, max]: quotas and caps. */
+export function countParser(range: { min: number; max: number }): ValueParser<number> {
+  const check = (value: unknown): number => {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max) {
+      throw new Error(`${describe(value)} is not a whole number from ${range.min} to ${range.max}`);
+    }
+    return value;
+  };
+  return {
+    kind: "value",
+    placeholder: "<number>",
+    parse: (text) => {
+      const value = requireText(text);
+      return check(/^[0-9]{1,10}$/.test(value) ? Number(value) : value);
+    },
+    check,
+    format: String,
+  };
+}
+
+/** coturn's optional-value form (`stale-nonce` bare means its default; `stale-nonce=300` sets it). */
+export function optionalSecondsParser(bare: number, range: { min: number; max: number }): ValueParser<number> {
+  const seconds = secondsParser(range);
+  return {
+    kind: "flag",
+    placeholder: "[=<seconds>]",
+    parse: (text, context) => (text === undefined || text === "" ? bare : seconds.parse(text, context)),
+    check: seconds.check,
+    format: String,
+  };
+}
+
+/** `user=name:password` or `user=name:0x<32 hex digits>` (the MD5 long-term key, coturn's form); formats without the password. */
+export const staticUserParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<name:password>",
+  parse: (text) => checkStaticUser(requireText(text)),
+  check: checkStaticUser,
+  format: (value) => `${value.slice(0, Math.max(0, value.indexOf(":")))}:<redacted>`,
+};
+
+function checkStaticUser(value: unknown): string {
+  // Not described: an object given here may hold the password.
+  if (typeof value !== "string") throw new Error(`a ${value === null ? "null" : typeof value} is not a name:password string`);
+  parseStaticUser(value);
+  return value;
+}
+
+/** A shared secret: any printable text; it is never logged. */
+export const secretParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<secret>",
+  parse: (text) => checkSecret(requireText(text)),
+  check: checkSecret,
+  format: () => "<redacted>",
+};
+
+function checkSecret(value: unknown): string {
+  if (typeof value !== "string") throw new Error(`a ${value === null ? "null" : typeof value} is not a secret string`);
+  if (value === "") throw new Error("the secret is empty");
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new Error("the secret contains control characters");
+  return value;
+}
+
+/** An address, a range `a-b`, or a CIDR block, as allowed-peer-ip and denied-peer-ip take. */
+export const ipRangeParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<ip|a-b|cidr>",
+  parse: (text) => checkIpRange(requireText(text)),
+  check: checkIpRange,
+  format: String,
+};
+
+function checkIpRange(value: unknown): string {
+  if (typeof value !== "string") throw new Error(`${describe(value)} is not an address range`);
+  parseIpRange(value);
+  return value;
+}
+
+/** One printable character: the REST API username separator. */
+export const separatorParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<char>",
+  parse: (text) => checkSeparator(requireText(text)),
+  check: checkSeparator,
+  format: String,
+};
+
+function checkSeparator(value: unknown): string {
+  if (typeof value !== "string" || [...value].length !== 1 || /[\s0-9\u0000-\u001f]/.test(value)) {
+    throw new Error(`${describe(value)} is not one printable, non-digit character`);
+  }
+  return value;
 }

@@ -16,6 +16,7 @@ export interface StreamListenerOptions {
   readonly port: number;
   readonly family: IpFamily;
   readonly idleTimeoutMs: number;
+  readonly maxChannelNumber: number;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly onPacket: PacketHandler;
   /** The connection is gone: whatever it carried (an allocation) goes with it. */
@@ -77,7 +78,7 @@ export class StreamListener {
     socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
     socket.on("error", () => {}); // resets are normal; 'close' releases everything
 
-    const framer = new StreamFramer();
+    const framer = new StreamFramer(options.maxChannelNumber);
     const writable = (): boolean => {
       if (socket.destroyed) return false;
       if (socket.writableLength <= MAX_UNSENT_BYTES) return true;

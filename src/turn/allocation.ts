@@ -6,9 +6,11 @@ import type { RelaySocket } from "./ports.js";
 // RFC 8656 §9: permissions last 300 s; §12: channel bindings 600 s.
 export const PERMISSION_LIFETIME_MS = 300_000;
 export const CHANNEL_LIFETIME_MS = 600_000;
-// RFC 8656 §12: the channel number range a client may bind.
+// RFC 8656 §12: the channel numbers a client may bind; RFC 5766 allowed up to 0x7FFF, and some
+// clients (coturn's turnutils_uclient among them) still pick from that range.
 export const MIN_CHANNEL_NUMBER = 0x4000;
 export const MAX_CHANNEL_NUMBER = 0x4fff;
+export const RFC5766_MAX_CHANNEL_NUMBER = 0x7fff;
 
 export interface Permission {
   expiresAtMs: number;

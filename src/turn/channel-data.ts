@@ -1,9 +1,9 @@
-import { MAX_CHANNEL_NUMBER, MIN_CHANNEL_NUMBER } from "./allocation.js";
+import { MIN_CHANNEL_NUMBER } from "./allocation.js";
 
 export const CHANNEL_DATA_HEADER_LENGTH = 4;
 
-export function isChannelNumber(value: number): boolean {
-  return value >= MIN_CHANNEL_NUMBER && value <= MAX_CHANNEL_NUMBER;
+export function isChannelNumber(value: number, maxChannelNumber: number): boolean {
+  return value >= MIN_CHANNEL_NUMBER && value <= maxChannelNumber;
 }
 
 /**

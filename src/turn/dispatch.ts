@@ -37,6 +37,8 @@ export interface DispatchTable {
 export interface DispatchOptions {
   /** Add FINGERPRINT to every response, not only to answers to requests that carried one. */
   readonly fingerprint: boolean;
+  /** Highest channel number accepted; its first byte bounds the ChannelData range of the demux. */
+  readonly maxChannelNumber: number;
   readonly log: Logger;
 }
 
@@ -49,6 +51,7 @@ export type PacketHandler = (bytes: Buffer, address: string, port: number, link:
  */
 export function createDispatcher(table: DispatchTable, options: DispatchOptions): PacketHandler {
   const { log } = options;
+  const lastChannelDataByte = options.maxChannelNumber >> 8;
 
   function reply(
     request: { readonly method: number; readonly transactionId: Uint8Array },
@@ -88,8 +91,10 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     if (error instanceof StunError) {
       code = error.code;
       extra = error.attributes;
+      if (code !== ErrorCode.Unauthenticated) log.debug({ code, reason: error.message, method: request.method }, "request rejected");
     } else if (error instanceof StunDecodeError) {
       code = ErrorCode.BadRequest;
+      log.debug({ code, reason: error.reason, method: request.method }, "request rejected");
     } else {
       log.error({ err: error, method: request.method, client: `${address}:${port}` }, "request handler failed");
     }
@@ -153,7 +158,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     const first = bytes[0]!;
     if (first < 0x40) {
       handleStun(bytes, address, port, link);
-    } else if (first <= 0x4f) {
+    } else if (first <= lastChannelDataByte) {
       table.channelData?.(bytes, address, port, link);
     }
     // RFC 8656 §12: anything else is neither STUN nor ChannelData and is dropped.

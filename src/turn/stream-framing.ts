@@ -22,6 +22,12 @@ export type FramerResult = "ok" | "garbage";
 export class StreamFramer {
   /** ChannelData is only meaningful on a connection that holds an allocation; otherwise it is garbage. */
   allowChannelData = false;
+  private readonly lastChannelDataByte: number;
+
+  /** `maxChannelNumber`: 0x4FFF (RFC 8656 §12) or 0x7FFF (RFC 5766 clients). */
+  constructor(maxChannelNumber = 0x4fff) {
+    this.lastChannelDataByte = maxChannelNumber >> 8;
+  }
   private partial: Buffer | undefined;
   private partialLength = 0;
 
@@ -88,7 +94,7 @@ export class StreamFramer {
       if (bodyLength % 4 !== 0) return GARBAGE;
       return HEADER_LENGTH + bodyLength;
     }
-    if (first >= 0x40 && first <= 0x4f && this.allowChannelData) {
+    if (first >= 0x40 && first <= this.lastChannelDataByte && this.allowChannelData) {
       if (available < CHANNEL_DATA_HEADER) return INCOMPLETE;
       const dataLength = bytes.readUInt16BE(offset + 2);
       return CHANNEL_DATA_HEADER + ((dataLength + 3) & ~3);

@@ -36,6 +36,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
       userQuota: 10,
       totalQuota: 100,
       maxPermissionsPerAllocation: 20,
+      maxChannelNumber: 0x4fff,
       ...options.turn,
     },
     table: createAllocationTable(),
@@ -58,7 +59,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     log,
   };
   const service = createTurnService(deps, { mappedAddress: false });
-  const handle = createDispatcher(service.dispatchTable, { fingerprint: false, log });
+  const handle = createDispatcher(service.dispatchTable, { fingerprint: false, maxChannelNumber: deps.options.maxChannelNumber, log });
   return { clock, log, relays, deps, service, handle };
 }
 

@@ -81,6 +81,17 @@ describe("StreamFramer (RFC 8656 §12.5)", () => {
     expect(new StreamFramer().push(bytes, () => {})).toBe("garbage");
   });
 
+  it("treats channel 0x5000 as garbage by default and as ChannelData with RFC 5766 numbers", () => {
+    const strict = new StreamFramer();
+    strict.allowChannelData = true;
+    expect(strict.push(channelDataFrame(0x5000, 4), () => {})).toBe("garbage");
+    const lenient = new StreamFramer(0x7fff);
+    lenient.allowChannelData = true;
+    const frames: Buffer[] = [];
+    expect(lenient.push(channelDataFrame(0x7fff, 4), (f) => frames.push(f))).toBe("ok");
+    expect(frames.length).toBe(1);
+  });
+
   it("treats ChannelData as garbage on a connection without an allocation", () => {
     expect(new StreamFramer().push(channelDataFrame(0x4000, 4), () => {})).toBe("garbage");
   });

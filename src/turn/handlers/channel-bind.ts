@@ -13,7 +13,7 @@ export function createChannelBindHandler(deps: TurnDeps): (ctx: RequestContext) 
     const user = authenticateRequest(ctx, deps);
     const allocation = findOwnAllocation(ctx, deps, user);
     const number = getAttribute(ctx.message, "CHANNEL-NUMBER");
-    if (number === undefined || !isChannelNumber(number)) throw new StunError(ErrorCode.BadRequest, "bad CHANNEL-NUMBER");
+    if (number === undefined || !isChannelNumber(number, deps.options.maxChannelNumber)) throw new StunError(ErrorCode.BadRequest, `bad CHANNEL-NUMBER ${number}`);
     const peer = getAttribute(ctx.message, "XOR-PEER-ADDRESS");
     if (!peer) throw new StunError(ErrorCode.BadRequest, "XOR-PEER-ADDRESS missing");
     const relay = relayForFamily(allocation, peer.family);

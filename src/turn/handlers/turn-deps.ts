@@ -15,6 +15,8 @@ export interface TurnOptions {
   readonly userQuota: number;
   readonly totalQuota: number;
   readonly maxPermissionsPerAllocation: number;
+  /** 0x4FFF (RFC 8656 §12), or 0x7FFF with rfc5766-channel-numbers. */
+  readonly maxChannelNumber: number;
 }
 
 /** Everything the TURN handlers read or change; built once by the server. */

@@ -175,3 +175,22 @@ describe("ChannelBind (RFC 8656 §11.2) and ChannelData (§12)", () => {
     expect(response.messageClass).toBe(MessageClass.SuccessResponse);
   });
 });
+
+describe("rfc5766-channel-numbers: RFC 5766's 0x4000-0x7FFF for older clients", () => {
+  it("binds 0x7FFF and relays ChannelData whose first byte is 0x7F when enabled", async () => {
+    const { client, relay } = await allocated(createTurnHarness({ turn: { maxChannelNumber: 0x7fff } }));
+    const response = await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x7fff }, peerAttr(PEER)]);
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+    await client.sendRaw(channelData(0x7fff, Buffer.from("old client")));
+    expect(relay.sent).toEqual([{ data: Buffer.from("old client"), address: PEER.address, port: PEER.port }]);
+  });
+
+  it("drops ChannelData with a first byte above 0x4F by default, even if such a channel existed (RFC 8656 §12)", async () => {
+    const { h, client, relay } = await allocated();
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(PEER)]);
+    const frame = channelData(0x5000, Buffer.from("x"));
+    await client.sendRaw(frame);
+    expect(relay.sent).toEqual([]);
+    expect(h.deps.counters.droppedPackets).toBe(0); // not even seen as ChannelData: demux drops it first
+  });
+});
