@@ -96,6 +96,5 @@ describe.concurrent("coturn's turnutils_uclient through turnpike (RFC 8656 over 
     expect(result.output).not.toMatch(/Connection refused/); // the server was there and said no
     const created = logger.records.filter((r) => r.msg === "allocation created").map((r) => (r.obj as { username?: string }).username);
     expect(created).not.toContain("mallory");
-    expect(created).toContain("alice");
   });
 });
