@@ -1,0 +1,198 @@
+import dgram from "node:dgram";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configFromObject } from "../../src/config/config-from-object.js";
+import type { Config } from "../../src/config/config.js";
+import { mintRestCredential } from "../../src/credentials/rest-credentials.js";
+import { getAttribute } from "../../src/stun/attributes/registry.js";
+import { Method, MessageClass } from "../../src/stun/constants.js";
+import { startServer, type ListenerInfo, type RunningServer } from "../../src/server/server.js";
+import { createRecordingLogger } from "../helpers/logger.js";
+import { freeUdpPort } from "../helpers/processes.js";
+import { makeSelfSignedCertificate, type TestCertificate } from "../helpers/tls-cert.js";
+import { channelData, decode, errorCode, type Credentials } from "../helpers/turn-messages.js";
+import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
+
+const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+const ALICE: Credentials = { username: "alice", password: "wonderland", realm: "example.org" };
+
+async function until(check: () => boolean, timeoutMs = 2000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
+function startTestServer(overrides: Partial<Config>, logger = createRecordingLogger()): Promise<RunningServer> {
+  return startServer(
+    configFromObject({
+      listeningIps: ["127.0.0.1"],
+      listeningPort: 0,
+      realm: "example.org",
+      users: ["alice:wonderland"],
+      allowLoopbackPeers: true,
+      ...overrides,
+    }),
+    { logger },
+  );
+}
+
+const at = (server: RunningServer, transport: ListenerInfo["transport"]) => {
+  const l = server.listeners.find((x) => x.transport === transport)!;
+  return { address: l.address, port: l.port };
+};
+
+describe("TURN relaying over real sockets (RFC 8656)", () => {
+  const logger = createRecordingLogger();
+  let certificate: TestCertificate;
+  let server: RunningServer;
+  let peer: Awaited<ReturnType<typeof startEchoPeer>>;
+
+  beforeAll(async () => {
+    certificate = makeSelfSignedCertificate();
+    peer = await startEchoPeer();
+    server = await startTestServer({ cert: certificate.certPath, pkey: certificate.keyPath, tlsListeningPort: 0 }, logger);
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await peer?.close();
+    certificate?.remove();
+    expect(logger.errors()).toEqual([]);
+  });
+
+  const open = (transport: ListenerInfo["transport"], credentials = ALICE) =>
+    transport === "udp"
+      ? SocketTurnClient.udp(at(server, "udp"), credentials)
+      : SocketTurnClient.stream(transport, at(server, transport), credentials, certificate.cert);
+
+  it.each(["udp", "tcp", "tls"] as const)("over %s: Allocate, Send -> Data indication, ChannelBind -> ChannelData both ways", async (transport) => {
+    const client = await open(transport);
+    try {
+      const allocated = await client.request(Method.Allocate, [UDP]);
+      expect(allocated.messageClass).toBe(MessageClass.SuccessResponse);
+      const relayed = getAttribute(allocated, "XOR-RELAYED-ADDRESS")!;
+      expect(relayed.address).toBe("127.0.0.1");
+      expect(relayed.port).toBeGreaterThanOrEqual(49152);
+
+      const peerAddress = { family: "IPv4", address: "127.0.0.1", port: peer.port } as const;
+      expect((await client.request(Method.CreatePermission, [{ name: "XOR-PEER-ADDRESS", value: peerAddress }])).messageClass).toBe(
+        MessageClass.SuccessResponse,
+      );
+      client.send(client.builder.indication(Method.Send, [{ name: "XOR-PEER-ADDRESS", value: peerAddress }, { name: "DATA", value: Buffer.from("via send") }]));
+      const dataIndication = await client.next((f) => f[0]! < 0x40 && decode(f).method === Method.Data);
+      expect(dataIndication).toBeDefined();
+      expect(getAttribute(decode(dataIndication!), "DATA")?.toString()).toBe("via send");
+      expect(getAttribute(decode(dataIndication!), "XOR-PEER-ADDRESS")).toEqual(peerAddress);
+
+      const bound = await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4001 }, { name: "XOR-PEER-ADDRESS", value: peerAddress }]);
+      expect(bound.messageClass).toBe(MessageClass.SuccessResponse);
+      // 5 bytes: over TCP/TLS both directions carry 3 bytes of padding (RFC 8656 §12.5).
+      const payload = Buffer.from("media");
+      const frame = channelData(0x4001, payload);
+      client.send(transport === "udp" ? frame : Buffer.concat([frame, Buffer.alloc(3)]));
+      const echoed = await client.next((f) => f[0] === 0x40);
+      expect(echoed).toBeDefined();
+      expect(echoed!.readUInt16BE(0)).toBe(0x4001);
+      expect(echoed!.readUInt16BE(2)).toBe(payload.length);
+      expect(echoed!.subarray(4, 9)).toEqual(payload);
+      expect(echoed!.length).toBe(transport === "udp" ? 9 : 12);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("drops traffic from a peer without a permission", async () => {
+    const client = await open("udp");
+    const stranger = dgram.createSocket("udp4");
+    try {
+      const relayed = getAttribute(await client.request(Method.Allocate, [UDP]), "XOR-RELAYED-ADDRESS")!;
+      await new Promise<void>((resolve) => stranger.bind(0, "127.0.0.1", resolve));
+      stranger.send(Buffer.from("unsolicited"), relayed.port, relayed.address);
+      expect(await client.next(() => true, 300)).toBeUndefined();
+    } finally {
+      stranger.close();
+      client.close();
+    }
+  });
+
+  it.each(["tcp", "tls"] as const)("removes the allocation at once when the %s connection closes (§3.1)", async (transport) => {
+    const before = server.stats().allocations;
+    const client = await open(transport);
+    await client.request(Method.Allocate, [UDP]);
+    expect(server.stats().allocations).toBe(before + 1);
+    client.close();
+    expect(await until(() => server.stats().allocations === before, 1000)).toBe(true);
+  });
+
+  it("authenticates a REST credential minted from the shared secret", async () => {
+    const rest = await startTestServer({ useAuthSecret: true, staticAuthSecrets: ["north-secret"] });
+    try {
+      const minted = mintRestCredential({ secret: "north-secret", user: "dave", ttlSeconds: 600, nowMs: Date.now() });
+      const client = await SocketTurnClient.udp(at(rest, "udp"), { username: minted.username, password: minted.password, realm: "example.org" });
+      expect((await client.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+      client.close();
+      const expired = mintRestCredential({ secret: "north-secret", user: "dave", ttlSeconds: 1, nowMs: Date.now() - 60_000 });
+      const late = await SocketTurnClient.udp(at(rest, "udp"), { username: expired.username, password: expired.password, realm: "example.org" });
+      const refused = await late.request(Method.Allocate, [UDP]);
+      expect(errorCode(refused)).toBe(401);
+      late.close();
+    } finally {
+      await rest.close();
+    }
+  });
+});
+
+describe("relay ports, external-ip and the default peer policy on a live server", () => {
+  it("answers 508 when min-port..max-port is exhausted, and allocates again once the port frees", async () => {
+    const port = await freeUdpPort();
+    const server = await startTestServer({ minPort: port, maxPort: port, users: ["alice:wonderland", "bob:builder"] });
+    try {
+      const first = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+      const relayed = getAttribute(await first.request(Method.Allocate, [UDP]), "XOR-RELAYED-ADDRESS");
+      expect(relayed?.port).toBe(port);
+      const second = await SocketTurnClient.udp(at(server, "udp"), { ...ALICE, username: "bob", password: "builder" });
+      expect(errorCode(await second.request(Method.Allocate, [UDP]))).toBe(508);
+      await first.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
+      expect(getAttribute(await second.request(Method.Allocate, [UDP]), "XOR-RELAYED-ADDRESS")?.port).toBe(port);
+      first.close();
+      second.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("reports the external-ip in XOR-RELAYED-ADDRESS while relaying on the local address", async () => {
+    const server = await startTestServer({ externalIps: [{ public: "203.0.113.7", private: "127.0.0.1" }] });
+    try {
+      const client = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+      const relayed = getAttribute(await client.request(Method.Allocate, [UDP]), "XOR-RELAYED-ADDRESS");
+      expect(relayed?.address).toBe("203.0.113.7");
+      client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("denies loopback peers by default (403), and our own listening port even when loopback is allowed", async () => {
+    const strict = await startTestServer({ allowLoopbackPeers: false });
+    const lab = await startTestServer({ allowLoopbackPeers: true });
+    try {
+      const client = await SocketTurnClient.udp(at(strict, "udp"), ALICE);
+      await client.request(Method.Allocate, [UDP]);
+      const loopback = { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "127.0.0.1", port: 5000 } } as const;
+      expect(errorCode(await client.request(Method.CreatePermission, [loopback]))).toBe(403);
+      client.close();
+
+      const labClient = await SocketTurnClient.udp(at(lab, "udp"), ALICE);
+      await labClient.request(Method.Allocate, [UDP]);
+      const own = { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "127.0.0.1", port: at(lab, "udp").port } } as const;
+      expect(errorCode(await labClient.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, own]))).toBe(403);
+      labClient.close();
+    } finally {
+      await strict.close();
+      await lab.close();
+    }
+  });
+});
