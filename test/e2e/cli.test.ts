@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process";
+import dgram from "node:dgram";
+import { fileURLToPath } from "node:url";
+import stun from "stun";
+import { describe, expect, it } from "vitest";
+import { freeUdpPort, runBounded } from "../helpers/processes.js";
+import { udpExchange } from "../helpers/sockets.js";
+
+// The built binary, as an operator runs it (`npm test` builds first).
+const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+
+function startBinary(args: readonly string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const killTimer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  exited.finally(() => clearTimeout(killTimer));
+  return {
+    child,
+    exited,
+    output: () => ({ stdout, stderr }),
+    async started(): Promise<void> {
+      const deadline = Date.now() + 10_000;
+      while (!stdout.includes("turnpike started")) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`did not start: ${stdout}${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}
+
+describe("the turnpike binary", () => {
+  it("starts from flags, answers Binding, and exits 0 on SIGTERM", async () => {
+    const port = await freeUdpPort();
+    const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp"]);
+    await server.started();
+    const request = stun.encode(stun.createMessage(stun.constants.STUN_BINDING_REQUEST));
+    const { answer, localPort } = await udpExchange(request, { address: "127.0.0.1", port });
+    expect(stun.decode(answer!).getXorAddress().port).toBe(localPort);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+
+  it("exits 1 with one line when the port is in use", async () => {
+    const busy = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => busy.bind(0, "127.0.0.1", resolve));
+    try {
+      const port = busy.address().port;
+      const { stdout, code } = await runBounded(process.execPath, [BIN, "start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp"], 10_000);
+      expect(code).toBe(1);
+      expect(stdout).toContain(`turnpike: cannot listen on udp 127.0.0.1:${port}: address already in use`);
+    } finally {
+      busy.close();
+    }
+  });
+
+  it("exits 2 naming the option for a typo, with a suggestion", async () => {
+    const { stdout, code } = await runBounded(process.execPath, [BIN, "start", "--listenig-port", "3478"], 10_000);
+    expect(code).toBe(2);
+    expect(stdout).toMatch(/listenig-port.*listening-port/);
+  });
+
+  it("prints its version and exits 0", async () => {
+    const { stdout, code } = await runBounded(process.execPath, [BIN, "--version"], 10_000);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^(turnpike )?\d+\.\d+\.\d+$/);
+  });
+});
