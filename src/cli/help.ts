@@ -31,8 +31,10 @@ export function formatHelp(command?: CommandName): string {
   return lines.join("\n") + "\n";
 }
 
+/** ` <port>` for a value; `[=<seconds>]` for a flag with an optional value (stale-nonce); "" for a plain flag. */
 function placeholderOf(option: OptionSpec): string {
-  return option.parser.kind === "value" ? ` ${option.parser.placeholder}` : "";
+  if (option.parser.kind === "value") return ` ${option.parser.placeholder}`;
+  return option.parser.kind === "flag" ? option.parser.placeholder : "";
 }
 
 export function describeOption(option: OptionSpec): string {
@@ -43,12 +45,15 @@ export function describeOption(option: OptionSpec): string {
   return notes.length === 0 ? option.doc : `${option.doc} (${notes.join("; ")})`;
 }
 
-/** The default as help shows it; undefined for flags and presets, whose default is simply "not given". */
+/**
+ * The default as help shows it; undefined for presets and on/off flags, whose default is simply "not given".
+ * A flag with an optional value (stale-nonce) shows its number.
+ */
 export function defaultOf(option: OptionSpec): string | undefined {
-  if (option.parser.kind !== "value") return undefined;
+  if (option.parser.kind === "preset") return undefined;
   if (option.defaultText !== undefined) return option.defaultText;
   const value: unknown = DEFAULT_CONFIG[option.field];
-  return value === undefined ? undefined : String(value);
+  return value === undefined || typeof value === "boolean" ? undefined : String(value);
 }
 
 function formatColumns(rows: readonly (readonly [string, string])[]): string[] {

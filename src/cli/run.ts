@@ -65,12 +65,16 @@ function runHelp(args: readonly string[], deps: CliDeps): number {
 }
 
 function describeUnknownCommand(name: string): string {
-  if (name.startsWith("--") && resolveKey(name.slice(2).split("=")[0] ?? "") !== undefined) {
-    return `missing command before ${name} (as in "turnpike start ${name} ...")`;
+  // Never echo what follows "=": it may be a secret (--static-auth-secret=...).
+  const equals = name.indexOf("=");
+  const flag = equals === -1 ? name : name.slice(0, equals);
+  const shown = equals === -1 ? name : `${flag}=…`;
+  if (flag.startsWith("--") && resolveKey(flag.slice(2)) !== undefined) {
+    return `missing command before ${shown} (as in "turnpike start ${flag} ...")`;
   }
-  if (name.startsWith("-")) {
-    const match = findClosestMatch(name, ["--help", "--version"]);
-    return `unknown option "${name}"${match === undefined ? "" : ` (did you mean "${match}"?)`}`;
+  if (flag.startsWith("-")) {
+    const match = findClosestMatch(flag, ["--help", "--version"]);
+    return `unknown option "${shown}"${match === undefined ? "" : ` (did you mean "${match}"?)`}`;
   }
   const match = findClosestMatch(name, Object.keys(COMMANDS));
   return `unknown command "${name}"${match === undefined ? ' (try "turnpike --help")' : ` (did you mean "${match}"?)`}`;

@@ -28,6 +28,7 @@ export function configFromObject(partial: Partial<Config> = {}): Config {
 }
 
 function checkList(value: unknown, checkElement: (element: unknown) => unknown): readonly unknown[] {
-  if (!Array.isArray(value)) throw new Error(`${JSON.stringify(value)} is not a list`);
+  // The value is not echoed: it may be a secret (staticAuthSecrets: "north").
+  if (!Array.isArray(value)) throw new Error(`a ${typeof value} is not a list`);
   return Object.freeze(value.map(checkElement));
 }

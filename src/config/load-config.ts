@@ -7,7 +7,7 @@ import { finishConfig } from "./finish-config.js";
 import { findFieldOption } from "./options.js";
 import { parseArgs } from "./parse-args.js";
 import { parseConfigText, type ConfigEntry } from "./parse-file.js";
-import { describeUnknownKey, resolveKey } from "./resolve-key.js";
+import { describeUnknownKey, resolveKey, showUnknownKey } from "./resolve-key.js";
 import { describeFsError, type FieldLocation } from "./validate-config.js";
 
 export interface LoadConfigOptions {
@@ -40,6 +40,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 
   const draft: Record<string, unknown> = { ...DEFAULT_CONFIG };
   const origins = new Map<keyof Config, FieldLocation>();
+  /** Per element of a list field: where each one came from. */
+  const elementOrigins = new Map<keyof Config, FieldLocation[]>();
   const ignored: { key: string; loosensSecurity: boolean }[] = [];
   const warnings: string[] = [];
 
@@ -49,7 +51,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     for (const entry of source.entries) {
       const where: ConfigLocation = source.file === undefined ? { commandLine: true } : { file: source.file, line: entry.line };
       const resolved = resolveKey(entry.key);
-      if (resolved === undefined) throw new ConfigError(describeUnknownKey(entry.key), { ...where, key: entry.key });
+      if (resolved === undefined) throw new ConfigError(describeUnknownKey(entry.key), { ...where, key: showUnknownKey(entry.key) });
       if (resolved.kind === "coturn") {
         if (!resolved.coturn.alreadyDefault && !ignored.some((seenKey) => seenKey.key === entry.key)) {
           ignored.push({ key: entry.key, loosensSecurity: resolved.coturn.loosensSecurity === true });
@@ -68,9 +70,12 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
         throw new ConfigError(`invalid value for ${name}: ${reasonOf(error)}`, { ...where, key: entry.key });
       }
       if (option.repeatable) {
-        const list = source.replacesLists && !replaced.has(option.field) ? [] : [...(draft[option.field] as readonly unknown[])];
+        const replacing = source.replacesLists && !replaced.has(option.field);
+        const list = replacing ? [] : [...(draft[option.field] as readonly unknown[])];
+        const locations = replacing ? [] : (elementOrigins.get(option.field) ?? []);
         replaced.add(option.field);
         draft[option.field] = [...list, value];
+        elementOrigins.set(option.field, [...locations, { ...where, key: entry.key }]);
       } else {
         const earlier = seen.get(entry.key);
         if (earlier !== undefined) warnings.push(describeRepeat(name, where, earlier));
@@ -81,7 +86,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
 
-  const config = finishConfig(draft, (field) => origins.get(field) ?? { key: findFieldOption(field)?.key ?? field });
+  const config = finishConfig(
+    draft,
+    (field, index) =>
+      (index === undefined ? undefined : elementOrigins.get(field)?.[index]) ?? origins.get(field) ?? { key: findFieldOption(field)?.key ?? field },
+  );
   if (ignored.length > 0) warnings.unshift(describeIgnored(ignored));
   return { config, warnings };
 }

@@ -1,7 +1,7 @@
 // Command-line options: `--key value`, `--key=value`, a bare `--flag`, or `--flag=false` to undo the file's flag.
 import { ConfigError } from "./config-error.js";
 import type { ConfigEntry } from "./parse-file.js";
-import { describeUnknownKey, resolveKey, takesSeparateValue } from "./resolve-key.js";
+import { describeUnknownKey, resolveKey, showUnknownKey, takesSeparateValue } from "./resolve-key.js";
 
 const COMMAND_LINE = { commandLine: true } as const;
 
@@ -18,7 +18,7 @@ export function parseArgs(args: readonly string[]): ConfigEntry[] {
     const key = equals === -1 ? body : body.slice(0, equals);
     const resolved = resolveKey(key);
     if (resolved === undefined || dashes !== "--") {
-      throw new ConfigError(describeUnknownKey(key, dashes), { ...COMMAND_LINE, key });
+      throw new ConfigError(describeUnknownKey(key, dashes), { ...COMMAND_LINE, key: showUnknownKey(key) });
     }
     if (equals !== -1) {
       entries.push({ key, value: body.slice(equals + 1) });

@@ -51,7 +51,8 @@ function readQuoted(rest: string, where: { file: string; line: number; key: stri
   if (close === -1) throw new ConfigError(`unterminated ${quote} quote in the value of ${where.key}`, where);
   const after = rest.slice(close + 1);
   if (after.trim() !== "" && !/^\s+#/.test(after)) {
-    throw new ConfigError(`unexpected text after the closing quote of ${where.key}: ${JSON.stringify(after.trim())}`, where);
+    // Not echoed: the value may be a secret (static-auth-secret, user).
+    throw new ConfigError(`unexpected text after the closing quote of ${where.key}`, where);
   }
   return rest.slice(1, close);
 }

@@ -19,6 +19,9 @@ export function takesSeparateValue(resolved: ResolvedKey): boolean {
   return resolved.kind === "option" ? resolved.option.parser.kind === "value" : resolved.coturn.arity === "value";
 }
 
+// Every option name is made of these; anything else in a key is not part of the name.
+const NOT_IN_A_NAME = /[^A-Za-z0-9_-]/;
+
 const KNOWN_KEYS: readonly string[] = [
   ...OPTIONS.map((option) => option.key),
   ...Object.keys(UNIMPLEMENTED_COTURN_OPTIONS),
@@ -30,5 +33,15 @@ const KNOWN_KEYS: readonly string[] = [
  * as typed and suggestions are spelled `--key`.
  */
 export function describeUnknownKey(key: string, typedPrefix = "", suggestionPrefix = typedPrefix === "" ? "" : "--"): string {
-  return `unknown option "${typedPrefix}${key}"${closestMatchHint(key, KNOWN_KEYS, suggestionPrefix)}`;
+  const name = key.split(NOT_IN_A_NAME, 1)[0] ?? "";
+  return `unknown option "${typedPrefix}${showUnknownKey(key)}"${closestMatchHint(name, KNOWN_KEYS, suggestionPrefix)}`;
+}
+
+/**
+ * An unknown key as errors may show it: a character no option name has (`static-auth-secret:north`)
+ * may start a value glued to the name, so nothing after it is shown (`static-auth-secret:…`).
+ */
+export function showUnknownKey(key: string): string {
+  const end = key.search(NOT_IN_A_NAME);
+  return end === -1 ? key : `${key.slice(0, end + 1)}…`;
 }

@@ -6,8 +6,11 @@ import { ConfigError, type ConfigLocation } from "./config-error.js";
 
 export type FieldLocation = ConfigLocation & { readonly key: string };
 
-/** Where a field's value came from, for the error message; the table's key when it came from the defaults or the API. */
-export type LocateField = (field: keyof Config) => FieldLocation;
+/**
+ * Where a field's value came from, for the error message; the table's key when it came from the defaults or the API.
+ * With `index`, where that element of a list field came from, when known.
+ */
+export type LocateField = (field: keyof Config, index?: number) => FieldLocation;
 
 export function validateConfig(config: Config, locate: LocateField): void {
   if (config.minPort > config.maxPort) {
@@ -27,6 +30,23 @@ export function validateConfig(config: Config, locate: LocateField): void {
   if (config.logFile !== undefined && config.logFile !== "stdout" && config.logFile !== "-") {
     checkDirectory(config.logFile, locate("logFile"));
   }
+  checkUniqueUserNames(config.users, locate);
+}
+
+/** Two `user` lines for one name is a mistake the credential store refuses; catch it here, with its line. */
+function checkUniqueUserNames(users: readonly string[], locate: LocateField): void {
+  const firstIndex = new Map<string, number>();
+  users.forEach((user, index) => {
+    const name = user.slice(0, user.indexOf(":"));
+    const earlier = firstIndex.get(name);
+    if (earlier === undefined) {
+      firstIndex.set(name, index);
+      return;
+    }
+    const before = locate("users", earlier);
+    const also = before.line === undefined ? "" : ` (also on line ${before.line})`;
+    throw new ConfigError(`user "${name}" is defined twice${also}`, locate("users", index));
+  });
 }
 
 /** The location set last: the command line after the file, a later line after an earlier one; `b` on a tie. */
@@ -60,5 +80,6 @@ export function describeFsError(error: unknown): string {
   if (code === "ENOENT") return "no such file or directory";
   if (code === "EACCES" || code === "EPERM") return "permission denied";
   if (code === "EISDIR") return "is a directory";
+  if (code === "ENOTDIR") return "a parent in the path is not a directory";
   return error instanceof Error ? error.message : String(error);
 }

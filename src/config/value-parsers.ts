@@ -17,7 +17,7 @@ export interface ValueParser<T> {
    * "preset": given bare only, sets a fixed value (`verbose` sets log-level debug).
    */
   readonly kind: "value" | "flag" | "preset";
-  /** How the value is written in help and docs: "<port>", "<ip>"; empty for flags. */
+  /** How the value is written in help and docs: "<port>", "<ip>"; empty for flags, "[=<seconds>]" for one whose value is optional. */
   readonly placeholder: string;
   /** `text` is undefined when the key was given bare; the loader has already refused a bare "value" option. */
   parse(text: string | undefined, context: ParseContext): T;

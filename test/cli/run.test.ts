@@ -41,13 +41,13 @@ describe("turnpike start", () => {
   });
 
   it("loads -c FILE with flags winning over it, and logs its warnings", async () => {
-    const file = temp.write("turnserver.conf", "listening-port=3479\nrealm=file.example\nlt-cred-mech\n");
+    const file = temp.write("turnserver.conf", "listening-port=3479\nrealm=file.example\nno-dtls\nuser=alice:north\n");
     const cli = createFakeCli();
-    const exit = runCli(["start", "-c", file, "--realm", "cli.example", "--fingerprint"], cli.deps);
+    const exit = runCli(["start", "-c", file, "--realm", "cli.example", "--fingerprint", "--user-quota=3"], cli.deps);
     await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
-    expect(cli.started[0]).toMatchObject({ listeningPort: 3479, realm: "cli.example", fingerprint: true });
+    expect(cli.started[0]).toMatchObject({ listeningPort: 3479, realm: "cli.example", fingerprint: true, users: ["alice:north"], userQuota: 3 });
     expect(cli.logs().filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
-      expect.stringMatching(/^ignoring coturn options turnpike does not implement yet: lt-cred-mech/),
+      "ignoring coturn options turnpike does not implement yet: no-dtls",
     ]);
     cli.signal("SIGTERM");
     expect(await exit).toBe(0);
@@ -165,6 +165,23 @@ describe("turnpike help and version", () => {
     expect(cli.stdout()).toMatch(/--listening-port <port> +UDP and TCP listening port\. \(default: 3478\)/);
     expect(cli.stdout()).toMatch(/--listening-ip <ip> +.*\(default: all interfaces; repeatable\)/);
     expect(cli.stdout()).toMatch(/--log-level <level> +Least severe level logged: trace, debug, info, warn, error, fatal, silent\. \(default: info\)/);
+    expect(cli.stdout()).toMatch(/--user-quota <number> +Allocations one username may hold at once \(486 past it\)\. \(default: 10\)/);
+    expect(cli.stdout()).toMatch(/--allowed-peer-ip <ip\|a-b\|cidr> +.*\(default: none; repeatable\)/);
+  });
+
+  it("shows stale-nonce's optional =<seconds> and its default, and no default for plain flags", async () => {
+    const cli = createFakeCli();
+    await runCli(["--help"], cli.deps);
+    expect(cli.stdout()).toMatch(/^  --stale-nonce\[=<seconds>\] +Nonce lifetime in seconds;.*\(default: 600\)$/m);
+    expect(cli.stdout()).toMatch(/^  --allow-loopback-peers +Allow relaying to 127\.0\.0\.0\/8 and ::1 \(tests and labs only; our own ports stay denied\)\.$/m);
+    expect(cli.stdout()).toMatch(/^  --lt-cred-mech +Use the long-term credential mechanism .*\.$/m);
+  });
+
+  it("shows a placeholder and no value for the secrets", async () => {
+    const cli = createFakeCli();
+    await runCli(["--help"], cli.deps);
+    expect(cli.stdout()).toMatch(/^  --static-auth-secret <secret> +Shared secret for REST credentials.*\(default: none; repeatable\)$/m);
+    expect(cli.stdout()).toMatch(/^  --user <name:password> +A long-term user.*\(default: none; repeatable\)$/m);
   });
 
   it("help COMMAND and COMMAND --help print that command's usage", async () => {
@@ -184,6 +201,88 @@ describe("turnpike help and version", () => {
     const cli = createFakeCli();
     expect(await runCli([flag], cli.deps)).toBe(0);
     expect(cli.stdout()).toBe(`${packageVersion}\n`);
+  });
+});
+
+describe("turnpike never prints a secret", () => {
+  const SECRETS = ["Zebra-7f3c-rest", "Zebra-7f3c-user", "Zebra-7f3c-flag", "Zebra-7f3c-cli"] as const;
+
+  function secretFile(): string {
+    return temp.write(
+      "turnserver.conf",
+      [
+        "use-auth-secret",
+        `static-auth-secret=${SECRETS[0]}`,
+        `user=alice:${SECRETS[1]}`,
+        `user=bob:0x${"0f".repeat(16)}`,
+        "realm=a",
+        "realm=b",
+        `cli-password=${SECRETS[3]}`,
+        "max-bps=1000000",
+      ].join("\n"),
+    );
+  }
+
+  function expectNoSecret(text: string): void {
+    for (const secret of [...SECRETS, "0f".repeat(16)]) expect(text).not.toContain(secret);
+  }
+
+  it("in check-config's warnings and verdict", async () => {
+    const cli = createFakeCli();
+    expect(await runCli(["check-config", "-c", secretFile(), "--static-auth-secret", SECRETS[2], "--user", `carol:${SECRETS[2]}`], cli.deps)).toBe(0);
+    expect(cli.stdout()).toBe("config OK\n");
+    expect(cli.stderr().split("\n").filter((line) => line.startsWith("turnpike: warning: "))).toHaveLength(2);
+    expectNoSecret(cli.stdout() + cli.stderr());
+  });
+
+  it.each([
+    ["a control character in a secret", `static-auth-secret=${SECRETS[0]}\u0001`],
+    ["text after a quoted secret", `static-auth-secret="${SECRETS[0]}" ${SECRETS[0]}`],
+    ["a secret glued to its key", `static-auth-secret:${SECRETS[0]}`],
+    ["a user without a colon", `user=${SECRETS[1]}`],
+    ["a 0x key of the wrong length", `user=alice:0x${"0f".repeat(15)}`],
+    ["a user given twice", `user=alice:${SECRETS[1]}\nuser=alice:${SECRETS[0]}`],
+  ])("in check-config's error for %s", async (_what, line) => {
+    const file = temp.write("turnserver.conf", `realm=example.org\n${line}\n`);
+    const cli = createFakeCli();
+    expect(await runCli(["check-config", "-c", file], cli.deps)).toBe(2);
+    expect(cli.stderr()).toMatch(new RegExp(`^turnpike: ${escapeRegExp(file)}:\\d+: `));
+    expect(cli.stdout()).toBe("");
+    expectNoSecret(cli.stderr());
+  });
+
+  it("in start's log", async () => {
+    const cli = createFakeCli();
+    const exit = runCli(["start", "-c", secretFile(), `--static-auth-secret=${SECRETS[2]}`], cli.deps);
+    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
+    cli.signal("SIGTERM");
+    expect(await exit).toBe(0);
+    expect(cli.started[0]?.staticAuthSecrets).toEqual([SECRETS[2]]);
+    expect(cli.logs().map((line) => line.msg)).toContain("turnpike started");
+    expectNoSecret(JSON.stringify(cli.logs()) + cli.stdout() + cli.stderr());
+  });
+
+  it("in help, even when a command is given secrets along with --help", async () => {
+    for (const command of ["start", "check-config"]) {
+      const cli = createFakeCli();
+      expect(await runCli([command, "-c", secretFile(), "--static-auth-secret", SECRETS[2], "--help"], cli.deps)).toBe(0);
+      expect(cli.stdout()).toContain("--static-auth-secret <secret>");
+      expect(cli.started).toEqual([]);
+      expectNoSecret(cli.stdout() + cli.stderr());
+    }
+  });
+
+  it("when an option with a secret is given without a command", async () => {
+    for (const [argv, message] of [
+      [[`--static-auth-secret=${SECRETS[2]}`], 'turnpike: missing command before --static-auth-secret=… (as in "turnpike start --static-auth-secret ...")\n'],
+      [["--static-auth-secret", SECRETS[2]], 'turnpike: missing command before --static-auth-secret (as in "turnpike start --static-auth-secret ...")\n'],
+      [[`--static-auth-secre=${SECRETS[2]}`], 'turnpike: unknown option "--static-auth-secre=…"\n'],
+      [[`--verison=${SECRETS[2]}`], 'turnpike: unknown option "--verison=…" (did you mean "--version"?)\n'],
+    ] as const) {
+      const cli = createFakeCli();
+      expect(await runCli(argv, cli.deps), argv.join(" ")).toBe(2);
+      expect(cli.stderr()).toBe(message);
+    }
   });
 });
 

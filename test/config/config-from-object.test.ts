@@ -20,7 +20,63 @@ describe("configFromObject (the programmatic API)", () => {
     expect(() => configFromObject({ minPort: 0 })).toThrow(/invalid value for minPort \(min-port\): 0 is not a port number \(1-65535\)/);
     expect(() => configFromObject({ logLevel: "loud" as Config["logLevel"] })).toThrow(/"loud" is not one of trace, debug/);
     expect(() => configFromObject({ externalIps: [{ public: "203.0.113.7", private: "x" }] })).toThrow(/private address "x"/);
-    expect(() => configFromObject({ relayIps: "192.0.2.1" as unknown as string[] })).toThrow(/is not a list/);
+    expect(() => configFromObject({ relayIps: "192.0.2.1" as unknown as string[] })).toThrow(
+      new ConfigError("invalid value for relayIps (relay-ip): a string is not a list", { key: "relay-ip" }),
+    );
+  });
+
+  it("takes the TURN fields, checked by the same parsers as the file", () => {
+    const turn: Partial<Config> = {
+      users: ["alice:north", `bob:0x${"0f".repeat(16)}`],
+      ltCredMech: true,
+      useAuthSecret: true,
+      staticAuthSecrets: ["south", "east"],
+      restApiSeparator: "-",
+      staleNonceSeconds: 300,
+      maxAllocateLifetimeSeconds: 7200,
+      userQuota: 4,
+      totalQuota: 500,
+      maxPermissionsPerAllocation: 20,
+      allowedPeerIps: ["10.0.0.5", "192.168.1.0/24"],
+      deniedPeerIps: ["198.51.100.1-198.51.100.9"],
+      allowLoopbackPeers: true,
+    };
+    expect(configFromObject(turn)).toEqual({ ...DEFAULT_CONFIG, ...turn });
+  });
+
+  it.each([
+    [{ users: ["alice"] }, /^invalid value for users \(user\): user must be name:password/],
+    [{ staticAuthSecrets: [""] }, /^invalid value for staticAuthSecrets \(static-auth-secret\): the secret is empty$/],
+    [{ restApiSeparator: "::" }, /^invalid value for restApiSeparator \(rest-api-separator\): "::" is not one printable/],
+    [{ staleNonceSeconds: 10 }, /from 30 to 86400$/],
+    [{ userQuota: 0 }, /^invalid value for userQuota \(user-quota\): 0 is not a whole number from 1 to/],
+    [{ totalQuota: 1.5 }, /^invalid value for totalQuota \(total-quota\): 1\.5 is not a whole number/],
+    [{ maxPermissionsPerAllocation: 0 }, /max-permissions-per-allocation/],
+    [{ allowedPeerIps: ["10.0.0.0/33"] }, /prefix length is 0 to 32, not 33$/],
+    [{ deniedPeerIps: ["10.0.0.9-10.0.0.1"] }, /the first address is greater than the last$/],
+    [{ allowLoopbackPeers: "yes" as unknown as boolean }, /"yes" is not a boolean$/],
+  ] as const)("refuses %j", (partial, reason) => {
+    expect(() => configFromObject(partial as Partial<Config>)).toThrow(reason);
+  });
+
+  it("refuses a user name given twice", () => {
+    expect(() => configFromObject({ users: ["alice:north", "alice:south"] })).toThrow(new ConfigError('user "alice" is defined twice', { key: "user" }));
+  });
+
+  it("puts no secret into its errors", () => {
+    const secret = "Zebra-7f3c-north";
+    for (const partial of [
+      { staticAuthSecrets: secret as unknown as string[] },
+      { staticAuthSecrets: [`${secret}\u0001`] },
+      { staticAuthSecrets: [{ secret } as unknown as string] },
+      { users: [{ name: "alice", password: secret } as unknown as string] },
+      { users: [`:${secret}`] },
+      { users: [`alice:${secret}`, `alice:${secret}`] },
+    ]) {
+      const run = (): Config => configFromObject(partial);
+      expect(run).toThrow(ConfigError);
+      expect(run).not.toThrow(secret);
+    }
   });
 
   it("refuses an unknown field, suggesting the closest", () => {

@@ -1,9 +1,9 @@
-import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/config-error.js";
 import { loadConfig } from "../../src/config/load-config.js";
+import { describeFsError } from "../../src/config/validate-config.js";
 import { catchError } from "./catch-error.js";
 import { useTempDir } from "./temp-dir.js";
 
@@ -43,6 +43,22 @@ describe("loadConfig: defaults <- file <- command line", () => {
         "stream-idle-timeout=45",
         "log-level=warn",
         "software=turnpike",
+        "user=alice:north",
+        `user bob:0x${"0f".repeat(16)}`,
+        "lt-cred-mech",
+        "use-auth-secret",
+        "static-auth-secret=south",
+        "rest-api-separator=-",
+        "stale-nonce=300",
+        "max-allocate-lifetime=7200",
+        "user-quota=4",
+        "total-quota=500",
+        "max-permissions-per-allocation=20",
+        "allowed-peer-ip=10.0.0.5",
+        "allowed-peer-ip 192.168.1.0/24",
+        "denied-peer-ip=198.51.100.1-198.51.100.9",
+        "allow-loopback-peers",
+        "rfc5766-channel-numbers",
       ].join("\n"),
     );
     expect(warnings).toEqual([]);
@@ -62,6 +78,20 @@ describe("loadConfig: defaults <- file <- command line", () => {
       streamIdleTimeoutSeconds: 45,
       logLevel: "warn",
       software: "turnpike",
+      users: ["alice:north", `bob:0x${"0f".repeat(16)}`],
+      ltCredMech: true,
+      useAuthSecret: true,
+      staticAuthSecrets: ["south"],
+      restApiSeparator: "-",
+      staleNonceSeconds: 300,
+      maxAllocateLifetimeSeconds: 7200,
+      userQuota: 4,
+      totalQuota: 500,
+      maxPermissionsPerAllocation: 20,
+      allowedPeerIps: ["10.0.0.5", "192.168.1.0/24"],
+      deniedPeerIps: ["198.51.100.1-198.51.100.9"],
+      allowLoopbackPeers: true,
+      rfc5766ChannelNumbers: true,
     });
   });
 
@@ -121,26 +151,149 @@ describe("loadConfig: defaults <- file <- command line", () => {
 
 describe("loadConfig: coturn's options not implemented yet", () => {
   it("loads them with exactly one warning naming each once", () => {
-    const { config, warnings } = loadText("lt-cred-mech\nuser=alice:secret\nuser=bob:secret\nsyslog\nrealm=example.org\nstale-nonce=600\ndaemon");
-    expect(config.realm).toBe("example.org");
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^ignoring coturn options turnpike does not implement yet: lt-cred-mech, user, syslog, stale-nonce, daemon;/);
+    const { config, warnings } = loadText("no-dtls\ncli-password=north\ncli-password=south\nsyslog\nrealm=example.org\nrelay-threads=4\ndaemon");
+    expect(config).toEqual({ ...DEFAULT_CONFIG, realm: "example.org" });
+    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: no-dtls, cli-password, syslog, relay-threads, daemon"]);
   });
 
   it("says when an ignored option would have restricted access", () => {
-    const [warning] = loadText("use-auth-secret\nstatic-auth-secret=north\nsyslog").warnings;
-    expect(warning).toMatch(/NOT enforced, so access is less restricted than they ask: use-auth-secret, static-auth-secret$/);
+    const [warning] = loadText("max-bps=3000000\noauth\nsyslog").warnings;
+    expect(warning).toMatch(/: max-bps, oauth, syslog; NOT enforced, so access is less restricted than they ask: max-bps, oauth$/);
     expect(loadText("syslog\ndaemon").warnings[0]).not.toMatch(/NOT enforced/);
   });
 
   it("counts the file's and the command line's together in the one warning", () => {
-    const { warnings } = loadText("syslog", ["--relay-threads", "4", "--lt-cred-mech"]);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/syslog, relay-threads, lt-cred-mech/);
+    const { warnings } = loadText("syslog", ["--relay-threads", "4", "--no-dtls", "--prometheus"]);
+    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: syslog, relay-threads, no-dtls, prometheus"]);
   });
 
   it("accepts coturn options that already describe turnpike's behaviour without a warning", () => {
-    expect(loadText("no-rfc5780\nprod").warnings).toEqual([]);
+    expect(loadText("no-rfc5780\nprod\nno-loopback-peers\nno-multicast-peers")).toEqual({ config: DEFAULT_CONFIG, warnings: [] });
+  });
+
+  it("no longer lists the TURN options among them: they load silently and take effect", () => {
+    const { config, warnings } = loadText("lt-cred-mech\nuser=alice:north\nuse-auth-secret\nstatic-auth-secret=south\nstale-nonce\nuser-quota=3");
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({ ltCredMech: true, users: ["alice:north"], useAuthSecret: true, staticAuthSecrets: ["south"], userQuota: 3 });
+  });
+});
+
+describe("loadConfig: the TURN options", () => {
+  it("reads a bare stale-nonce as 600 seconds, and stale-nonce=300 or stale-nonce 300 as 300", () => {
+    expect(loadText("stale-nonce=300").config.staleNonceSeconds).toBe(300);
+    expect(loadText("stale-nonce 300").config.staleNonceSeconds).toBe(300);
+    expect(loadText("stale-nonce").config.staleNonceSeconds).toBe(600);
+    // The bare form sets 600, not "leaves the earlier value": it overrides the file's 300.
+    expect(loadText("stale-nonce=300", ["--stale-nonce"]).config.staleNonceSeconds).toBe(600);
+    expect(loadText("stale-nonce", ["--stale-nonce=45"]).config.staleNonceSeconds).toBe(45);
+  });
+
+  it("takes stale-nonce's command-line value only after =, as coturn's optional argument", () => {
+    expect(errorOf(() => loadConfig({ args: ["--stale-nonce", "300"] })).message).toBe('command line: unexpected argument "300"');
+  });
+
+  it("keeps repeated static-auth-secret lines in order (the first mints), the command line replacing them", () => {
+    const file = "static-auth-secret=north\nrealm=example.org\nstatic-auth-secret=south\nstatic-auth-secret=east";
+    const { config, warnings } = loadText(file);
+    expect(config.staticAuthSecrets).toEqual(["north", "south", "east"]);
+    expect(warnings).toEqual([]);
+    expect(loadText(file, ["--static-auth-secret", "west", "--static-auth-secret=north"]).config.staticAuthSecrets).toEqual(["west", "north"]);
+  });
+
+  it("keeps user, allowed-peer-ip and denied-peer-ip lines in order", () => {
+    const { config } = loadText("user=bob:b\nallowed-peer-ip=10.0.0.2\nuser=alice:a\nallowed-peer-ip=10.0.0.1\ndenied-peer-ip=192.0.2.9\ndenied-peer-ip=192.0.2.1");
+    expect(config.users).toEqual(["bob:b", "alice:a"]);
+    expect(config.allowedPeerIps).toEqual(["10.0.0.2", "10.0.0.1"]);
+    expect(config.deniedPeerIps).toEqual(["192.0.2.9", "192.0.2.1"]);
+  });
+
+  it.each([
+    ["user=alice", 'invalid value for user: user must be name:password or name:0x<md5 key>, no colon found'],
+    ["user=:north", "invalid value for user: user name is empty"],
+    [`user=alice:0x${"ab".repeat(15)}`, 'invalid value for user: user "alice": a 0x key must be 32 hex digits (an MD5 key), got 30'],
+    [`user=alice:0x${"zz".repeat(16)}`, 'invalid value for user: user "alice": the 0x key has characters that are not hex digits'],
+    ["allowed-peer-ip 10.0.0.0/33", 'invalid value for allowed-peer-ip: "10.0.0.0/33" is not a CIDR: an IPv4 prefix length is 0 to 32, not 33'],
+    ["denied-peer-ip=10.0.0.9-10.0.0.1", 'invalid value for denied-peer-ip: "10.0.0.9-10.0.0.1" is not an IP range: the first address is greater than the last'],
+    ["allowed-peer-ip=intranet", 'invalid value for allowed-peer-ip: "intranet" is not an IP range: "intranet" is not an IPv4 or IPv6 address'],
+    ["rest-api-separator=::", 'invalid value for rest-api-separator: "::" is not one printable, non-digit character'],
+    ["stale-nonce=10", "invalid value for stale-nonce: 10 is not a whole number of seconds from 30 to 86400"],
+    ["max-allocate-lifetime=60", "invalid value for max-allocate-lifetime: 60 is not a whole number of seconds from 600 to 86400"],
+    ["user-quota=0", "invalid value for user-quota: 0 is not a whole number from 1 to 1000000"],
+    ["total-quota=0", "invalid value for total-quota: 0 is not a whole number from 1 to 10000000"],
+    ["max-permissions-per-allocation=0", "invalid value for max-permissions-per-allocation: 0 is not a whole number from 1 to 100000"],
+    ["user-quota=-1", 'invalid value for user-quota: "-1" is not a whole number from 1 to 1000000'],
+    ["static-auth-secret=", "static-auth-secret needs a value (<secret>)"],
+    ["user", "user needs a value (<name:password>)"],
+    ["use-auth-secret=maybe", 'invalid value for use-auth-secret: "maybe": a flag is given bare, or with true/false, yes/no, on/off, 1/0'],
+  ])("refuses %j with the file, the line and the reason", (line, reason) => {
+    const file = join(temp.path(), "turnserver.conf");
+    const error = errorOf(() => loadText(`realm=example.org\n${line}`));
+    expect(error).toMatchObject({ file, line: 2, reason });
+    expect(error.message).toBe(`${file}:2: ${reason}`);
+  });
+
+  it("refuses a user name given twice, at the second line, naming the first", () => {
+    const error = errorOf(() => loadText("user=alice:north\nuser=bob:b\n\nuser=alice:south"));
+    expect(error).toMatchObject({ line: 4, key: "user", reason: 'user "alice" is defined twice (also on line 1)' });
+    expect(loadText("user=alice:north\nuser=bob:south").config.users).toHaveLength(2);
+  });
+
+  it("refuses a user name given twice on the command line, as the command line", () => {
+    expect(errorOf(() => loadText("user=alice:north", ["--user", "bob:b", "--user", "bob:c"])).message).toBe(
+      'command line: user "bob" is defined twice',
+    );
+    // The command line replaces the file's users, so naming a file user again there is no repeat.
+    expect(loadText("user=alice:north", ["--user", "alice:south"]).config.users).toEqual(["alice:south"]);
+  });
+});
+
+describe("loadConfig: a secret appears in no error and no warning", () => {
+  const SECRET = "Zebra-7f3c-north";
+
+  it.each([
+    ["a control character in static-auth-secret", `static-auth-secret=${SECRET}\u0001`],
+    ["text after a quoted static-auth-secret", `static-auth-secret="${SECRET}" ${SECRET}`],
+    ["an unterminated quote", `static-auth-secret="${SECRET}`],
+    ["a value glued to the key", `static-auth-secret:${SECRET}`],
+    ["a glued value with a typo in the key", `static-auth-secre:${SECRET}`],
+    ["a user without a colon", `user=${SECRET}`],
+    ["a user without a name", `user=:${SECRET}`],
+    ["a 0x key of the wrong length", `user=alice:0x${"ab".repeat(15)}`],
+    ["a 0x key that is not hex", `user=alice:0x${SECRET.padEnd(32, "q")}`],
+    ["a user given twice", `user=alice:${SECRET}\nuser=alice:${SECRET}2`],
+  ])("with %s", (_what, text) => {
+    const error = errorOf(() => loadText(`realm=example.org\n${text}`));
+    expect(error.message).toMatch(/turnserver\.conf:\d+: /);
+    // The whole error, as a logger would serialize it, not just its message.
+    const serialized = JSON.stringify({ ...error, message: error.message });
+    expect(serialized).not.toContain(SECRET);
+    expect(serialized).not.toContain("ab".repeat(15));
+  });
+
+  it.each([
+    ["a glued value", [`--static-auth-secret:${SECRET}`]],
+    ["a control character", [`--static-auth-secret=${SECRET}\u0007`]],
+    ["a malformed user", ["--user", SECRET]],
+  ])("on the command line, with %s", (_what, args) => {
+    const error = errorOf(() => loadConfig({ args }));
+    expect(error.message).toMatch(/^command line: /);
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain(SECRET);
+  });
+
+  it("in the warnings", () => {
+    const text = [
+      `static-auth-secret=${SECRET}`,
+      `user=alice:${SECRET}`,
+      "use-auth-secret",
+      "use-auth-secret",
+      "realm=a",
+      "realm=b",
+      `cli-password=${SECRET}`,
+      "max-bps=1",
+    ].join("\n");
+    const { warnings } = loadText(text, [`--static-auth-secret=${SECRET}`, "--user", `bob:${SECRET}`]);
+    expect(warnings).toHaveLength(3);
+    for (const warning of warnings) expect(warning).not.toContain(SECRET);
   });
 });
 
@@ -216,10 +369,26 @@ describe("loadConfig: rules across fields", () => {
     expect(errorOf(() => loadText(`cert=${temp.path()}\npkey=key.pem`)).reason).toMatch(/not a regular file/);
   });
 
-  it.skipIf(process.getuid?.() === 0)("refuses a cert file the server cannot read", () => {
-    chmodSync(temp.write("cert.pem", "certificate"), 0o000);
+  it("refuses a cert or pkey path that cannot exist, as any user (root included)", () => {
+    temp.write("cert.pem", "certificate");
     temp.write("key.pem", "key");
-    expect(errorOf(() => loadText("cert=cert.pem\npkey=key.pem")).reason).toMatch(/permission denied/);
+    // A regular file cannot have children: stat fails with ENOTDIR even for root, which reads any file.
+    const cert = errorOf(() => loadText("cert=key.pem/cert.pem\npkey=key.pem"));
+    expect(cert).toMatchObject({ line: 1, key: "cert" });
+    expect(cert.reason).toBe(`cannot read cert file ${join(temp.path(), "key.pem", "cert.pem")}: a parent in the path is not a directory`);
+    const pkey = errorOf(() => loadText("cert=cert.pem\n\npkey=cert.pem/key.pem"));
+    expect(pkey).toMatchObject({ line: 3, key: "pkey" });
+    expect(pkey.reason).toMatch(/^cannot read pkey file .*cert\.pem\/key\.pem: a parent in the path is not a directory$/);
+  });
+
+  it("words the file system's refusals for the operator", () => {
+    const fsError = (code: string): Error => Object.assign(new Error(`${code}: raw`), { code });
+    expect(describeFsError(fsError("EACCES"))).toBe("permission denied");
+    expect(describeFsError(fsError("EPERM"))).toBe("permission denied");
+    expect(describeFsError(fsError("ENOENT"))).toBe("no such file or directory");
+    expect(describeFsError(fsError("EISDIR"))).toBe("is a directory");
+    expect(describeFsError(fsError("ENOTDIR"))).toBe("a parent in the path is not a directory");
+    expect(describeFsError(fsError("ELOOP"))).toBe("ELOOP: raw");
   });
 
   it("refuses turning off every listener", () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, type Config } from "../../src/config/config.js";
 import { COTURN_OPTIONS_ALREADY_DEFAULT, UNIMPLEMENTED_COTURN_OPTIONS } from "../../src/config/coturn-options.js";
 import { findFieldOption, findOption, OPTIONS } from "../../src/config/options.js";
+import { secretParser, staticUserParser } from "../../src/config/value-parsers.js";
 
 // Every Config field, spelled out so that adding a field without a row fails here.
 const FIELDS: readonly (keyof Config)[] = [
@@ -24,7 +25,38 @@ const FIELDS: readonly (keyof Config)[] = [
   "logFile",
   "logLevel",
   "software",
+  "users",
+  "ltCredMech",
+  "useAuthSecret",
+  "staticAuthSecrets",
+  "restApiSeparator",
+  "staleNonceSeconds",
+  "maxAllocateLifetimeSeconds",
+  "userQuota",
+  "totalQuota",
+  "maxPermissionsPerAllocation",
+  "allowedPeerIps",
+  "deniedPeerIps",
+  "allowLoopbackPeers",
+  "rfc5766ChannelNumbers",
 ];
+
+// The TURN options that moved from the coturn warning list into the table.
+const TURN_KEYS = [
+  "user",
+  "lt-cred-mech",
+  "use-auth-secret",
+  "static-auth-secret",
+  "rest-api-separator",
+  "stale-nonce",
+  "max-allocate-lifetime",
+  "user-quota",
+  "total-quota",
+  "max-permissions-per-allocation",
+  "allowed-peer-ip",
+  "denied-peer-ip",
+  "allow-loopback-peers",
+] as const;
 
 describe("the option table", () => {
   it("has one row per key", () => {
@@ -62,7 +94,14 @@ describe("the option table", () => {
 
   it("has coturn's names for the options coturn has", () => {
     const ours = OPTIONS.filter((option) => !option.coturn).map((option) => option.key);
-    expect(ours.sort()).toEqual(["log-level", "mapped-address", "software", "stream-idle-timeout"]);
+    expect(ours.sort()).toEqual([
+      "log-level",
+      "mapped-address",
+      "max-permissions-per-allocation",
+      "rfc5766-channel-numbers",
+      "software",
+      "stream-idle-timeout",
+    ]);
   });
 
   it("shares no key with the coturn lists", () => {
@@ -72,10 +111,41 @@ describe("the option table", () => {
   });
 
   it("lists in the coturn warning list the options a later stage will implement", () => {
-    for (const key of ["user", "lt-cred-mech", "use-auth-secret", "static-auth-secret", "stale-nonce", "user-quota", "total-quota",
-      "max-allocate-lifetime", "allowed-peer-ip", "denied-peer-ip", "relay-threads", "max-bps", "bps-capacity", "no-multicast-peers",
-      "no-loopback-peers"]) {
+    for (const key of ["relay-threads", "max-bps", "bps-capacity", "no-dtls", "cli-password", "prometheus", "secret-ts-exp-time",
+      "channel-lifetime", "permission-lifetime", "oauth"]) {
       expect(UNIMPLEMENTED_COTURN_OPTIONS[key], key).toBeDefined();
+      expect(findOption(key), key).toBeUndefined();
     }
+  });
+
+  it("has a row, under coturn's name and nowhere in the coturn lists, for each TURN option", () => {
+    for (const key of TURN_KEYS) {
+      expect(findOption(key), key).toBeDefined();
+      expect(Object.hasOwn(UNIMPLEMENTED_COTURN_OPTIONS, key), key).toBe(false);
+      expect(Object.hasOwn(COTURN_OPTIONS_ALREADY_DEFAULT, key), key).toBe(false);
+      expect(findOption(key)?.coturn, key).toBe(key !== "max-permissions-per-allocation");
+    }
+  });
+
+  it("accepts no-loopback-peers and no-multicast-peers silently: the peer policy already denies those", () => {
+    for (const key of ["no-loopback-peers", "no-multicast-peers"]) {
+      expect(COTURN_OPTIONS_ALREADY_DEFAULT[key], key).toEqual({ arity: "flag" });
+      expect(Object.hasOwn(UNIMPLEMENTED_COTURN_OPTIONS, key), key).toBe(false);
+    }
+  });
+
+  it("gives the secret-bearing rows parsers that format without the secret", () => {
+    expect(findOption("static-auth-secret")?.parser).toBe(secretParser);
+    expect(findOption("user")?.parser).toBe(staticUserParser);
+    expect(secretParser.format("north-by-northwest")).toBe("<redacted>");
+    expect(staticUserParser.format("alice:north-by-northwest")).toBe("alice:<redacted>");
+    expect(staticUserParser.format(`alice:0x${"ab".repeat(16)}`)).toBe("alice:<redacted>");
+  });
+
+  it("keeps the secrets' defaults empty, so help has none to show", () => {
+    expect(DEFAULT_CONFIG.staticAuthSecrets).toEqual([]);
+    expect(DEFAULT_CONFIG.users).toEqual([]);
+    expect(findOption("static-auth-secret")?.defaultText).toBe("none");
+    expect(findOption("user")?.defaultText).toBe("none");
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseArgs } from "../../src/config/parse-args.js";
+import { catchError } from "./catch-error.js";
 
 const parse = (...args: string[]) => parseArgs(args).map(({ key, value }) => [key, value]);
 
@@ -30,17 +31,50 @@ describe("command-line options", () => {
   });
 
   it("knows coturn's options' arity, so an ignored one does not swallow the next option", () => {
-    expect(parse("--lt-cred-mech", "--user", "alice:secret", "--stale-nonce", "--realm", "x")).toEqual([
-      ["lt-cred-mech", undefined],
-      ["user", "alice:secret"],
-      ["stale-nonce", undefined],
+    expect(parse("--no-dtls", "--cli-password", "north", "--prometheus", "--relay-threads", "4", "--realm", "x")).toEqual([
+      ["no-dtls", undefined],
+      ["cli-password", "north"],
+      ["prometheus", undefined],
+      ["relay-threads", "4"],
       ["realm", "x"],
     ]);
+  });
+
+  it("gives the TURN rows their arity: user and static-auth-secret take a value, lt-cred-mech does not", () => {
+    expect(parse("--lt-cred-mech", "--user", "alice:north", "--use-auth-secret", "--static-auth-secret", "-south", "--allow-loopback-peers")).toEqual([
+      ["lt-cred-mech", undefined],
+      ["user", "alice:north"],
+      ["use-auth-secret", undefined],
+      ["static-auth-secret", "-south"],
+      ["allow-loopback-peers", undefined],
+    ]);
+    // A value starting with "--" can only be given after "=".
+    expect(parse("--static-auth-secret=--south")).toEqual([["static-auth-secret", "--south"]]);
+  });
+
+  it("takes stale-nonce's optional value only after =, as coturn's getopt does", () => {
+    expect(parse("--stale-nonce", "--realm", "x", "--stale-nonce=300")).toEqual([
+      ["stale-nonce", undefined],
+      ["realm", "x"],
+      ["stale-nonce", "300"],
+    ]);
+    expect(() => parseArgs(["--stale-nonce", "300"])).toThrow('command line: unexpected argument "300"');
   });
 
   it("refuses unknown options with a suggestion in --flag spelling", () => {
     expect(() => parseArgs(["--listenig-port", "3478"])).toThrow('command line: unknown option "--listenig-port" (did you mean "--listening-port"?)');
     expect(() => parseArgs(["--relay-ip=1.2.3.4", "--fingerprnt"])).toThrow('unknown option "--fingerprnt" (did you mean "--fingerprint"?)');
+  });
+
+  it("shows none of a value glued to an option name by a character no name has", () => {
+    expect(catchError(() => parseArgs(["--static-auth-secret:north"]))).toMatchObject({
+      message: 'command line: unknown option "--static-auth-secret:…" (did you mean "--static-auth-secret"?)',
+      key: "static-auth-secret:…",
+    });
+    expect(catchError(() => parseArgs(["--user/alice:north"]))).toMatchObject({
+      message: 'command line: unknown option "--user/…" (did you mean "--user"?)',
+      key: "user/…",
+    });
   });
 
   it("refuses single-dash spellings, suggesting the long one", () => {

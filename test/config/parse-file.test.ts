@@ -89,8 +89,26 @@ describe("conf file grammar (coturn's turnserver.conf)", () => {
     expect(error).toMatchObject({ file: "turnserver.conf", line: 2, message: expect.stringMatching(/^turnserver\.conf:2: unterminated " quote/) });
   });
 
-  it("refuses text after a closing quote", () => {
-    expect(() => parseConfigText('realm="a" b', "t.conf")).toThrow(/t\.conf:1: unexpected text after the closing quote/);
+  it("refuses text after a closing quote, without echoing it (it may be part of a secret)", () => {
+    expect(catchError(() => parseConfigText('realm="a" b', "t.conf"))).toMatchObject({
+      message: "t.conf:1: unexpected text after the closing quote of realm",
+    });
+    expect(catchError(() => parseConfigText('\nstatic-auth-secret="north"south', "t.conf"))).toMatchObject({
+      message: "t.conf:2: unexpected text after the closing quote of static-auth-secret",
+      line: 2,
+    });
+  });
+
+  it("allows a comment after a closing quote", () => {
+    expect(parse('static-auth-secret="north" # rotated 2026-01')).toEqual([["static-auth-secret", "north"]]);
+  });
+
+  it("keeps a secret's inner =, : and spaces when quoted, and =, : unquoted", () => {
+    expect(parse('static-auth-secret="a b=c"\nstatic-auth-secret=x=y:z\nuser=alice:pa:ss=word')).toEqual([
+      ["static-auth-secret", "a b=c"],
+      ["static-auth-secret", "x=y:z"],
+      ["user", "alice:pa:ss=word"],
+    ]);
   });
 
   it("refuses a value with no key", () => {

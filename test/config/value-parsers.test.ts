@@ -1,16 +1,24 @@
 import { describe, expect, it } from "vitest";
+import { findOption } from "../../src/config/options.js";
 import {
+  countParser,
   enumParser,
   externalIpParser,
   filePathParser,
   flagParser,
   ipParser,
+  ipRangeParser,
   logFileParser,
+  optionalSecondsParser,
   portParser,
   presetParser,
   secondsParser,
+  secretParser,
+  separatorParser,
+  staticUserParser,
   textParser,
 } from "../../src/config/value-parsers.js";
+import { catchError } from "./catch-error.js";
 
 const context = { baseDir: "/etc/turnpike" };
 
@@ -156,5 +164,145 @@ describe("log-file parser", () => {
   });
   it("refuses coturn's syslog rather than writing a file named syslog", () => {
     expect(() => logFileParser.parse("syslog", context)).toThrow(/"syslog" is not supported/);
+  });
+});
+
+/** The message of the Error `run` throws. */
+function reasonOf(run: () => unknown): string {
+  const error = catchError(run);
+  expect(error).toBeInstanceOf(Error);
+  return (error as Error).message;
+}
+
+describe("count parser (user-quota, total-quota, max-permissions-per-allocation)", () => {
+  const count = countParser({ min: 1, max: 1000 });
+  it("accepts whole numbers in range", () => {
+    expect(count.parse("1", context)).toBe(1);
+    expect(count.parse("1000", context)).toBe(1000);
+    expect(count.check(7)).toBe(7);
+  });
+  it.each(["0", "1001", "-1", "1.5", "1e3", " 5", "ten", "0x10"])("refuses %j", (text) => {
+    expect(() => count.parse(text, context)).toThrow(/ is not a whole number from 1 to 1000$/);
+  });
+  it("refuses 0 for every quota row: a quota of nothing would refuse every allocation", () => {
+    for (const key of ["user-quota", "total-quota", "max-permissions-per-allocation"]) {
+      expect(() => findOption(key)?.parser.parse("0", context), key).toThrow(/^0 is not a whole number from 1 to \d+$/);
+    }
+  });
+  it("checks programmatic values", () => {
+    expect(() => count.check(0)).toThrow(/0 is not a whole number from 1 to 1000/);
+    expect(() => count.check("5")).toThrow(/"5" is not a whole number/);
+    expect(() => count.check(2.5)).toThrow(/not a whole number/);
+  });
+});
+
+describe("optional seconds parser (stale-nonce: bare or =<seconds>)", () => {
+  const staleNonce = findOption("stale-nonce");
+  it("is a flag, so that a bare key is allowed and the command line takes its value only after =", () => {
+    expect(staleNonce?.parser.kind).toBe("flag");
+    expect(staleNonce?.parser.placeholder).toBe("[=<seconds>]");
+  });
+  it("means 600 seconds when given bare, coturn's stale-nonce default", () => {
+    expect(staleNonce?.parser.parse(undefined, context)).toBe(600);
+    expect(staleNonce?.parser.parse("", context)).toBe(600);
+  });
+  it("reads stale-nonce=300 as 300 seconds", () => {
+    expect(staleNonce?.parser.parse("300", context)).toBe(300);
+  });
+  it("gives the bare value it was made with", () => {
+    const parser = optionalSecondsParser(45, { min: 1, max: 100 });
+    expect(parser.parse(undefined, context)).toBe(45);
+    expect(parser.parse("99", context)).toBe(99);
+    expect(parser.check(12)).toBe(12);
+  });
+  it.each(["10", "86401", "yes", "true", "5m", "-300"])("refuses %j", (text) => {
+    expect(() => staleNonce?.parser.parse(text, context)).toThrow(/is not a whole number of seconds from 30 to 86400$/);
+  });
+});
+
+describe("static user parser (user: name:password or name:0x<md5 key>)", () => {
+  const key = "0123456789abcdefABCDEF0123456789";
+  it.each(["alice:north", "alice:pass:with:colons", "alice:with spaces", `alice:0x${key}`])("accepts %j as written", (text) => {
+    expect(staticUserParser.parse(text, context)).toBe(text);
+    expect(staticUserParser.check(text)).toBe(text);
+  });
+  it.each([
+    ["alice", /no colon found/],
+    [":north", /user name is empty/],
+    ["alice:", /user "alice" has an empty password/],
+    [`alice:0x${key.slice(2)}`, /user "alice": a 0x key must be 32 hex digits \(an MD5 key\), got 30/],
+    [`alice:0x${key}00`, /got 34/],
+    [`alice:0x${"g".repeat(32)}`, /user "alice": the 0x key has characters that are not hex digits/],
+  ])("refuses %j", (text, reason) => {
+    expect(() => staticUserParser.parse(text, context)).toThrow(reason);
+  });
+  it("never puts the password or key into its reason", () => {
+    for (const text of [`alice:0x${key.slice(4)}`, `alice:0x${key.slice(0, 31)}z`, ":north-by-northwest", "north-by-northwest"]) {
+      const reason = reasonOf(() => staticUserParser.parse(text, context));
+      expect(reason).not.toContain(key.slice(4, 20));
+      expect(reason).not.toContain("north-by-northwest");
+    }
+    const object = reasonOf(() => staticUserParser.check({ name: "alice", password: "north-by-northwest" }));
+    expect(object).toBe("a object is not a name:password string");
+  });
+  it("formats a user without the password", () => {
+    expect(staticUserParser.format("alice:north")).toBe("alice:<redacted>");
+  });
+});
+
+describe("secret parser (static-auth-secret)", () => {
+  it("accepts any printable text as written", () => {
+    expect(secretParser.parse("north", context)).toBe("north");
+    expect(secretParser.parse("with spaces, # and = signs", context)).toBe("with spaces, # and = signs");
+  });
+  it("refuses control characters and empty or non-text values, without echoing them", () => {
+    expect(reasonOf(() => secretParser.parse("north\u0001west", context))).toBe("the secret contains control characters");
+    expect(reasonOf(() => secretParser.parse("north\twest", context))).toBe("the secret contains control characters");
+    expect(reasonOf(() => secretParser.check(""))).toBe("the secret is empty");
+    expect(reasonOf(() => secretParser.check(42))).toBe("a number is not a secret string");
+    expect(reasonOf(() => secretParser.check(null))).toBe("a null is not a secret string");
+  });
+  it("formats as <redacted>", () => {
+    expect(secretParser.format("north")).toBe("<redacted>");
+  });
+});
+
+describe("ip range parser (allowed-peer-ip, denied-peer-ip)", () => {
+  it.each(["203.0.113.5", "10.0.0.1-10.0.0.9", "10.0.0.1 - 10.0.0.9", "10.0.0.0/8", "10.1.2.3/8", "2001:db8::/32", "2001:db8::1-2001:db8::ff", "::1"])(
+    "accepts %j, kept as written",
+    (text) => {
+      expect(ipRangeParser.parse(text, context)).toBe(text);
+    },
+  );
+  it.each([
+    ["10.0.0.0/33", /"10\.0\.0\.0\/33" is not a CIDR: an IPv4 prefix length is 0 to 32, not 33/],
+    ["2001:db8::/129", /an IPv6 prefix length is 0 to 128, not 129/],
+    ["10.0.0.0/x", /the prefix length must be a whole number from 0 to 32/],
+    ["10.0.0.9-10.0.0.1", /"10\.0\.0\.9-10\.0\.0\.1" is not an IP range: the first address is greater than the last/],
+    ["10.0.0.1-2001:db8::1", /it mixes an IPv4 and an IPv6 address/],
+    ["10.0.0.0/8-10.0.0.9", /use "first-last" or "address\/length", not both/],
+    ["10.0.0.1-", /an address is missing/],
+    ["fe80::1%eth0", /zone ids/],
+    ["example.org", /"example\.org" is not an IPv4 or IPv6 address/],
+    ["10.0.0.256", /is not an IPv4 or IPv6 address/],
+  ])("refuses %j", (text, reason) => {
+    expect(() => ipRangeParser.parse(text, context)).toThrow(reason);
+  });
+  it("checks programmatic values", () => {
+    expect(ipRangeParser.check("10.0.0.0/8")).toBe("10.0.0.0/8");
+    expect(() => ipRangeParser.check(10)).toThrow(/10 is not an address range/);
+  });
+});
+
+describe("separator parser (rest-api-separator)", () => {
+  it.each([":", "-", "|", "@", "é"])("accepts %j", (text) => {
+    expect(separatorParser.parse(text, context)).toBe(text);
+  });
+  it.each(["::", "ab", " ", "\t", "5"])("refuses %j", (text) => {
+    expect(() => separatorParser.parse(text, context)).toThrow(/is not one printable, non-digit character/);
+  });
+  it("refuses an empty value", () => {
+    expect(() => separatorParser.parse("", context)).toThrow(/a value is required/);
+    expect(() => separatorParser.check("")).toThrow(/"" is not one printable, non-digit character/);
   });
 });
