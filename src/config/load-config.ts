@@ -92,6 +92,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       (index === undefined ? undefined : elementOrigins.get(field)?.[index]) ?? origins.get(field) ?? { key: findFieldOption(field)?.key ?? field },
   );
   if (ignored.length > 0) warnings.unshift(describeIgnored(ignored));
+  warnings.push(...describeInactiveCredentials(config));
   return { config, warnings };
 }
 
@@ -117,4 +118,16 @@ function describeIgnored(ignored: readonly { key: string; loosensSecurity: boole
   const loosening = ignored.filter((option) => option.loosensSecurity).map((option) => option.key);
   const note = loosening.length === 0 ? "" : `; NOT enforced, so access is less restricted than they ask: ${loosening.join(", ")}`;
   return `ignoring coturn options turnpike does not implement yet: ${names.join(", ")}${note}`;
+}
+
+/** Settings that load but do nothing as combined: said once here, so check-config shows them too. */
+function describeInactiveCredentials(config: Config): string[] {
+  const found: string[] = [];
+  if (!config.useAuthSecret && config.staticAuthSecrets.length > 0) {
+    found.push("static-auth-secret is ignored without use-auth-secret (as in coturn)");
+  }
+  if (config.useAuthSecret && config.staticAuthSecrets.length === 0) {
+    found.push("use-auth-secret is set but no static-auth-secret is given: REST credentials will all be refused");
+  }
+  return found;
 }

@@ -63,12 +63,10 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const addresses = resolveListeningAddresses(config.listeningIps);
   if (addresses.length === 0) throw new StartupError("no address to listen on: set listening-ip");
 
+  // loadConfig has already warned about a secret without use-auth-secret and the reverse.
   const authSecrets = config.useAuthSecret ? config.staticAuthSecrets : [];
-  if (!config.useAuthSecret && config.staticAuthSecrets.length > 0) {
-    log.warn({}, "static-auth-secret is ignored without use-auth-secret");
-  }
   if (config.users.length === 0 && authSecrets.length === 0) {
-    log.warn({}, "no user and no static-auth-secret: TURN allocations will be refused, only STUN Binding is served");
+    log.warn({}, "no user and no static-auth-secret: TURN allocations will be refused; only STUN Binding is served");
   }
   const table = createAllocationTable();
   const maxChannelNumber = config.rfc5766ChannelNumbers ? RFC5766_MAX_CHANNEL_NUMBER : MAX_CHANNEL_NUMBER;

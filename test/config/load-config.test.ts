@@ -193,11 +193,20 @@ describe("loadConfig: the TURN options", () => {
   });
 
   it("keeps repeated static-auth-secret lines in order (the first mints), the command line replacing them", () => {
-    const file = "static-auth-secret=north\nrealm=example.org\nstatic-auth-secret=south\nstatic-auth-secret=east";
+    const file = "use-auth-secret\nstatic-auth-secret=north\nrealm=example.org\nstatic-auth-secret=south\nstatic-auth-secret=east";
     const { config, warnings } = loadText(file);
     expect(config.staticAuthSecrets).toEqual(["north", "south", "east"]);
     expect(warnings).toEqual([]);
     expect(loadText(file, ["--static-auth-secret", "west", "--static-auth-secret=north"]).config.staticAuthSecrets).toEqual(["west", "north"]);
+  });
+
+  it("warns that static-auth-secret does nothing without use-auth-secret, and the reverse, without echoing the secret", () => {
+    const secretOnly = loadText("static-auth-secret=hunter2");
+    expect(secretOnly.warnings).toEqual(["static-auth-secret is ignored without use-auth-secret (as in coturn)"]);
+    const switchOnly = loadText("use-auth-secret");
+    expect(switchOnly.warnings).toEqual(["use-auth-secret is set but no static-auth-secret is given: REST credentials will all be refused"]);
+    expect(loadText("use-auth-secret\nstatic-auth-secret=hunter2").warnings).toEqual([]);
+    expect(secretOnly.warnings.join("\n")).not.toContain("hunter2");
   });
 
   it("keeps user, allowed-peer-ip and denied-peer-ip lines in order", () => {
