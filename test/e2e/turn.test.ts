@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import type { Config } from "../../src/config/config.js";
 import { mintRestCredential } from "../../src/credentials/rest-credentials.js";
-import { getAttribute } from "../../src/stun/attributes/registry.js";
+import { getAttribute, getAttributes } from "../../src/stun/attributes/registry.js";
+import { verifyMessageIntegritySha256 } from "../../src/stun/integrity.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, type ListenerInfo, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
@@ -193,6 +194,73 @@ describe("relay ports, external-ip and the default peer policy on a live server"
     } finally {
       await strict.close();
       await lab.close();
+    }
+  });
+});
+
+describe("RFC 8656 allocation options and RFC 8489 SHA-256 integrity on a live server", () => {
+  it("signs with MESSAGE-INTEGRITY-SHA256 and a SHA-256 key when the client does (RFC 8489 §9.2)", async () => {
+    const server = await startTestServer({});
+    try {
+      const client = await SocketTurnClient.udp(at(server, "udp"), ALICE, "sha256");
+      const response = await client.request(Method.Allocate, [UDP]);
+      expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+      expect(verifyMessageIntegritySha256(response, client.builder.key)).toBe(true);
+      expect(getAttribute(response, "MESSAGE-INTEGRITY")).toBeUndefined();
+      client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("gives an even port for EVEN-PORT R=1 and hands the reserved next port to a RESERVATION-TOKEN", async () => {
+    const server = await startTestServer({ users: ["alice:wonderland", "bob:builder"] });
+    try {
+      const first = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+      const allocated = await first.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+      const even = getAttribute(allocated, "XOR-RELAYED-ADDRESS")!.port;
+      expect(even % 2).toBe(0);
+      const token = getAttribute(allocated, "RESERVATION-TOKEN")!;
+      const second = await SocketTurnClient.udp(at(server, "udp"), { ...ALICE, username: "bob", password: "builder" });
+      const claimed = await second.request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]);
+      expect(getAttribute(claimed, "XOR-RELAYED-ADDRESS")!.port).toBe(even + 1);
+      // A token is good once.
+      const third = await SocketTurnClient.udp(at(server, "udp"), { ...ALICE, username: "bob", password: "builder" });
+      expect(errorCode(await third.request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]))).toBe(508);
+      for (const c of [first, second, third]) c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("allocates an IPv4 and an IPv6 relayed address for ADDITIONAL-ADDRESS-FAMILY, and relays to an IPv6 peer", async () => {
+    const server = await startTestServer({ listeningIps: ["127.0.0.1", "::1"] });
+    const peer6 = await startEchoPeer("::1");
+    try {
+      const client = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+      const response = await client.request(Method.Allocate, [UDP, { name: "ADDITIONAL-ADDRESS-FAMILY", value: 2 }]);
+      const relayed = getAttributes(response, "XOR-RELAYED-ADDRESS");
+      expect(relayed.map((r) => `${r.family} ${r.address}`)).toEqual(["IPv4 127.0.0.1", "IPv6 ::1"]);
+      const peer = { family: "IPv6", address: "::1", port: peer6.port } as const;
+      await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4006 }, { name: "XOR-PEER-ADDRESS", value: peer }]);
+      client.send(channelData(0x4006, Buffer.from("over v6")));
+      const echoed = await client.next((f) => f[0] === 0x40);
+      expect(echoed?.subarray(4).toString()).toBe("over v6");
+      client.close();
+    } finally {
+      await peer6.close();
+      await server.close();
+    }
+  });
+
+  it("answers 440 for REQUESTED-ADDRESS-FAMILY IPv6 when the server has no IPv6 address", async () => {
+    const server = await startTestServer({ listeningIps: ["127.0.0.1"] });
+    try {
+      const client = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+      expect(errorCode(await client.request(Method.Allocate, [UDP, { name: "REQUESTED-ADDRESS-FAMILY", value: 2 }]))).toBe(440);
+      client.close();
+    } finally {
+      await server.close();
     }
   });
 });

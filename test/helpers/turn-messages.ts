@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { AttributeEntry } from "../../src/stun/attributes/registry.js";
+import type { AttributeEntry, AttributeValues } from "../../src/stun/attributes/registry.js";
 import { getAttribute } from "../../src/stun/attributes/registry.js";
-import { MessageClass } from "../../src/stun/constants.js";
+import { MessageClass, PasswordAlgorithm } from "../../src/stun/constants.js";
 import { deriveLongTermKey } from "../../src/stun/integrity.js";
 import { decodeMessage, encodeMessage, type StunMessage } from "../../src/stun/message.js";
 
@@ -15,12 +15,18 @@ export interface Credentials {
 export class TurnRequestBuilder {
   nonce: string | undefined;
   realm: string | undefined;
+  /** PASSWORD-ALGORITHMS from the last challenge, echoed back when signing with SHA-256 (RFC 8489 §9.2.5). */
+  passwordAlgorithms: AttributeValues["PASSWORD-ALGORITHMS"] | undefined;
 
-  constructor(public credentials: Credentials) {}
+  /** `sha256`: MESSAGE-INTEGRITY-SHA256 with a SHA-256 key, as RFC 8489 clients may; default is what browsers do. */
+  constructor(
+    public credentials: Credentials,
+    readonly integrity: "sha1" | "sha256" = "sha1",
+  ) {}
 
   get key(): Buffer {
     const { username, password, realm } = this.credentials;
-    return deriveLongTermKey(username, realm, password, "MD5");
+    return deriveLongTermKey(username, realm, password, this.integrity === "sha256" ? "SHA-256" : "MD5");
   }
 
   build(method: number, attributes: readonly AttributeEntry[], options: { transactionId?: Buffer; sign?: boolean } = {}): Buffer {
@@ -31,10 +37,14 @@ export class TurnRequestBuilder {
       all.push({ name: "USERNAME", value: this.credentials.username });
       all.push({ name: "REALM", value: this.realm ?? this.credentials.realm });
       all.push({ name: "NONCE", value: this.nonce! });
+      if (this.integrity === "sha256") {
+        all.push({ name: "PASSWORD-ALGORITHMS", value: this.passwordAlgorithms ?? [] });
+        all.push({ name: "PASSWORD-ALGORITHM", value: { algorithm: PasswordAlgorithm.SHA256, parameters: Buffer.alloc(0) } });
+      }
     }
     return encodeMessage(
       { method, messageClass: MessageClass.Request, transactionId, attributes: all },
-      sign ? { integrity: { key: this.key, algorithm: "sha1" } } : {},
+      sign ? { integrity: { key: this.key, algorithm: this.integrity } } : {},
     );
   }
 
@@ -46,8 +56,10 @@ export class TurnRequestBuilder {
   learn(response: StunMessage): void {
     const nonce = getAttribute(response, "NONCE");
     const realm = getAttribute(response, "REALM");
+    const algorithms = getAttribute(response, "PASSWORD-ALGORITHMS");
     if (nonce !== undefined) this.nonce = nonce;
     if (realm !== undefined) this.realm = realm;
+    if (algorithms !== undefined) this.passwordAlgorithms = algorithms;
   }
 }
 

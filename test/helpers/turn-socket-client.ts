@@ -19,14 +19,21 @@ export class SocketTurnClient {
     private readonly closeSocket: () => void,
     credentials: Credentials,
     readonly localPort: number,
+    integrity: "sha1" | "sha256" = "sha1",
   ) {
-    this.builder = new TurnRequestBuilder(credentials);
+    this.builder = new TurnRequestBuilder(credentials, integrity);
   }
 
-  static async udp(server: { address: string; port: number }, credentials: Credentials): Promise<SocketTurnClient> {
+  static async udp(server: { address: string; port: number }, credentials: Credentials, integrity: "sha1" | "sha256" = "sha1"): Promise<SocketTurnClient> {
     const socket = dgram.createSocket(server.address.includes(":") ? "udp6" : "udp4");
     await new Promise<void>((resolve) => socket.bind(0, server.address.includes(":") ? "::1" : "127.0.0.1", resolve));
-    const client = new SocketTurnClient((b) => socket.send(b, server.port, server.address), () => socket.close(), credentials, socket.address().port);
+    const client = new SocketTurnClient(
+      (b) => socket.send(b, server.port, server.address),
+      () => socket.close(),
+      credentials,
+      socket.address().port,
+      integrity,
+    );
     socket.on("message", (m) => client.push(m));
     return client;
   }
