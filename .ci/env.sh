@@ -7,10 +7,14 @@ turnpike_node_ok() {
 }
 
 turnpike_env() {
-  # Debian packages the tests drive: coturn's turnutils_* clients, openssl to make test certificates.
+  # Debian packages the tests drive: coturn's turnutils_* clients, openssl to make test certificates,
+  # Chromium for the browser test (driven by playwright-core, which downloads no browser of its own)
+  # and iproute2's `ip netns`, which gives that test a network namespace of its own.
   local missing=()
   command -v turnutils_stunclient >/dev/null 2>&1 || missing+=(coturn)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "installing Debian packages: ${missing[*]}"
@@ -18,7 +22,7 @@ turnpike_env() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
         { echo "apt-get install ${missing[*]} failed" >&2; return 1; }
     else
-      echo "warning: missing ${missing[*]} (apt-get install ${missing[*]}); the interop tests need them" >&2
+      echo "warning: missing ${missing[*]} (apt-get install ${missing[*]}); the interop and browser tests need them" >&2
     fi
   fi
 
