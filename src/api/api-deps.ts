@@ -1,0 +1,65 @@
+import type { Logger } from "pino";
+import type { ClientTransport } from "../turn/ports.js";
+
+/** The HTTP endpoint's settings, from the config table (api-*, rest-*). */
+export interface ApiOptions {
+  readonly listeningIp: string;
+  readonly listeningPort: number;
+  /** PEM files for HTTPS; both or neither. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Bearer keys; compared in constant time. Empty needs allowAnonymous. */
+  readonly apiKeys: readonly string[];
+  /** Mint without a key: only accepted on a loopback listening address. */
+  readonly allowAnonymous: boolean;
+  /** CORS is off unless origins are listed. */
+  readonly corsOrigins: readonly string[];
+  readonly defaultTtlSeconds: number;
+  readonly maxTtlSeconds: number;
+  /** Credential requests allowed per minute, per client IP and per key (429 with Retry-After past it). */
+  readonly rateLimitPerMinute: number;
+}
+
+export interface MintedCredential {
+  readonly username: string;
+  readonly password: string;
+  readonly ttlSeconds: number;
+}
+
+export interface RelayTrafficStats {
+  readonly clientToPeerPackets: number;
+  readonly clientToPeerBytes: number;
+  readonly peerToClientPackets: number;
+  readonly peerToClientBytes: number;
+}
+
+/** Plain numbers the core keeps; read on demand by /readyz and /metrics (nothing formats per packet). */
+export interface ServerStats {
+  readonly allocations: number;
+  readonly permissions: number;
+  readonly channels: number;
+  readonly allocationsCreated: number;
+  readonly allocationsExpired: number;
+  readonly allocationsDeleted: number;
+  readonly relay: Readonly<Record<ClientTransport, RelayTrafficStats>>;
+  readonly droppedPackets: number;
+  readonly bindingRequests: number;
+  /** Error responses sent, by code (400, 401, 403, 437, 438, 441, 486, 500, 508, ...). */
+  readonly errorResponses: Readonly<Record<number, number>>;
+  readonly totalQuota: number;
+  readonly relayPortsFree: number;
+  readonly listenersUp: boolean;
+  readonly draining: boolean;
+}
+
+/** What the endpoint needs from the running server; the server builds it, tests pass fakes. */
+export interface ApiDeps {
+  readonly options: ApiOptions;
+  /** REST credential for `user` (may be undefined: "<expiry>" alone) valid `ttlSeconds`; undefined when no secret is configured. */
+  mint(user: string | undefined, ttlSeconds: number): MintedCredential | undefined;
+  /** stun:/turn:/turns: URIs for every enabled transport, with the public host. */
+  iceUris(): readonly string[];
+  /** Refuses further requests signed with `username` and ends its live allocations; returns how many ended. */
+  revoke(username: string): number;
+  stats(): ServerStats;
+  readonly logger: Logger;
+}

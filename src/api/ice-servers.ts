@@ -1,0 +1,43 @@
+import type { MintedCredential } from "./api-deps.js";
+
+export interface IceUriPorts {
+  readonly udp?: number;
+  readonly tcp?: number;
+  /** TLS listening port, only when TLS is on. */
+  readonly tls?: number;
+}
+
+/** What the endpoint and `turnpike credentials` answer; pasted unchanged into `new RTCPeerConnection({ iceServers })`. */
+export interface CredentialResponse {
+  readonly username: string;
+  readonly password: string;
+  readonly ttl: number;
+  readonly uris: readonly string[];
+  readonly iceServers: readonly { readonly urls: readonly string[]; readonly username: string; readonly credential: string }[];
+}
+
+/**
+ * RFC 7064/7065 URIs for every enabled transport: stun: for Binding, turn: over UDP and TCP,
+ * turns: over TLS. An IPv6 literal is bracketed.
+ */
+export function iceUris(host: string, ports: IceUriPorts): string[] {
+  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  const uris: string[] = [];
+  const stunPort = ports.udp ?? ports.tcp;
+  if (stunPort !== undefined) uris.push(`stun:${h}:${stunPort}`);
+  if (ports.udp !== undefined) uris.push(`turn:${h}:${ports.udp}?transport=udp`);
+  if (ports.tcp !== undefined) uris.push(`turn:${h}:${ports.tcp}?transport=tcp`);
+  if (ports.tls !== undefined) uris.push(`turns:${h}:${ports.tls}?transport=tcp`);
+  return uris;
+}
+
+/** The STUN URI needs no credential; browsers accept it in the same entry, so one entry carries all. */
+export function credentialResponse(credential: MintedCredential, uris: readonly string[]): CredentialResponse {
+  return {
+    username: credential.username,
+    password: credential.password,
+    ttl: credential.ttlSeconds,
+    uris,
+    iceServers: [{ urls: uris, username: credential.username, credential: credential.password }],
+  };
+}
