@@ -63,6 +63,38 @@ export interface Config {
   readonly allowLoopbackPeers: boolean;
   /** Accept RFC 5766's channel numbers 0x5000-0x7FFF too (RFC 8656 §12 allows 0x4000-0x4FFF). */
   readonly rfc5766ChannelNumbers: boolean;
+
+  // The credential endpoint (HTTP) and the REST credentials it mints.
+  /** Address the credential endpoint listens on; loopback by default. */
+  readonly apiListeningIp: string;
+  /** Its TCP port; 0 (an ephemeral port) only through the programmatic API. */
+  readonly apiListeningPort: number;
+  /** PEM certificate chain for HTTPS on the endpoint; given together with `apiPkey`. */
+  readonly apiCert?: string;
+  /** PEM private key for HTTPS on the endpoint; given together with `apiCert`. */
+  readonly apiPkey?: string;
+  /** Bearer keys the endpoint accepts; secrets, never printed. */
+  readonly apiKeys: readonly string[];
+  /** Mint without a key; refused unless apiListeningIp is loopback (127.0.0.0/8, ::1). */
+  readonly apiAllowAnonymous: boolean;
+  /** Origins (`scheme://host[:port]`) allowed by CORS; none means CORS is off. */
+  readonly apiCorsOrigins: readonly string[];
+  /** Credential requests allowed per minute, per client IP and per key. */
+  readonly apiRateLimitPerMinute: number;
+  /** Do not start the credential endpoint. */
+  readonly noApi: boolean;
+  /** TTL of a minted credential when the request names none. */
+  readonly restDefaultTtlSeconds: number;
+  /** Longest TTL minted; a longer request gets this. */
+  readonly restMaxTtlSeconds: number;
+  /** Host (DNS name or IP literal) in the stun:/turn:/turns: URIs handed out; unset: the first external-ip, listening-ip, or hostname. */
+  readonly restUriHost?: string;
+
+  // The process.
+  /** Where `turnpike start` without a config file keeps its secret and API key; unset: the XDG state directory. */
+  readonly stateFile?: string;
+  /** File `turnpike start` writes its process id to, and `turnpike reload` reads. */
+  readonly pidfile?: string;
 }
 
 export const DEFAULT_CONFIG: Config = Object.freeze({
@@ -95,4 +127,13 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   deniedPeerIps: Object.freeze([]),
   allowLoopbackPeers: false,
   rfc5766ChannelNumbers: false,
+  apiListeningIp: "127.0.0.1",
+  apiListeningPort: 8080,
+  apiKeys: Object.freeze([]),
+  apiAllowAnonymous: false,
+  apiCorsOrigins: Object.freeze([]),
+  apiRateLimitPerMinute: 60,
+  noApi: false,
+  restDefaultTtlSeconds: 3600,
+  restMaxTtlSeconds: 86_400,
 });

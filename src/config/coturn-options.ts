@@ -94,7 +94,6 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   "log-binding": flag,
   // process, admin interfaces, metrics
   daemon: flag,
-  pidfile: value,
   "proc-user": value,
   "proc-group": value,
   "no-cli": flag,

@@ -2,6 +2,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Config } from "./config.js";
+import { ipToBigInt } from "../turn/ip-range.js";
 import { ConfigError, type ConfigLocation } from "./config-error.js";
 
 export type FieldLocation = ConfigLocation & { readonly key: string };
@@ -17,20 +18,87 @@ export function validateConfig(config: Config, locate: LocateField): void {
     const where = setLater(locate("minPort"), locate("maxPort"));
     throw new ConfigError(`max-port ${config.maxPort} is below min-port ${config.minPort}`, where);
   }
-  if ((config.cert === undefined) !== (config.pkey === undefined)) {
-    const [given, missing] = config.cert === undefined ? (["pkey", "cert"] as const) : (["cert", "pkey"] as const);
-    throw new ConfigError(`${given} is set without ${missing}: TLS needs both`, locate(given));
-  }
-  if (config.cert !== undefined) checkReadableFile("cert", config.cert, locate("cert"));
-  if (config.pkey !== undefined) checkReadableFile("pkey", config.pkey, locate("pkey"));
+  checkTlsPair({ cert: "cert", pkey: "pkey" }, config, locate);
   if (config.noUdp && config.noTcp && config.noTls) {
     const where = setLater(setLater(locate("noUdp"), locate("noTcp")), locate("noTls"));
     throw new ConfigError("no-udp, no-tcp and no-tls together leave nothing to listen on", where);
   }
   if (config.logFile !== undefined && config.logFile !== "stdout" && config.logFile !== "-") {
-    checkDirectory(config.logFile, locate("logFile"));
+    checkDirectory("log-file", config.logFile, locate("logFile"));
   }
+  if (config.pidfile !== undefined) checkDirectory("pidfile", config.pidfile, locate("pidfile"));
   checkUniqueUserNames(config.users, locate);
+  validateApi(config, locate);
+}
+
+/** The credential endpoint's rules. */
+function validateApi(config: Config, locate: LocateField): void {
+  checkTlsPair({ cert: "apiCert", pkey: "apiPkey" }, config, locate);
+  if (config.restDefaultTtlSeconds > config.restMaxTtlSeconds) {
+    const where = setLater(locate("restDefaultTtlSeconds"), locate("restMaxTtlSeconds"));
+    throw new ConfigError(`rest-default-ttl ${config.restDefaultTtlSeconds} is above rest-max-ttl ${config.restMaxTtlSeconds}`, where);
+  }
+  if (config.apiAllowAnonymous && !isLoopback(config.apiListeningIp)) {
+    const where = setLater(locate("apiAllowAnonymous"), locate("apiListeningIp"));
+    throw new ConfigError(
+      `api-allow-anonymous is refused with api-listening-ip ${config.apiListeningIp}, which is not loopback (127.0.0.0/8 or ::1): ` +
+        "anyone who reaches it could mint TURN credentials; configure an api-key instead",
+      where,
+    );
+  }
+  const clash = clashingTurnPort(config);
+  if (clash !== undefined) {
+    const where = setLater(locate("apiListeningPort"), locate(clash.field));
+    throw new ConfigError(
+      `api-listening-port ${config.apiListeningPort} is also the ${clash.transport} listening port on ${config.apiListeningIp}: give the credential endpoint another port`,
+      where,
+    );
+  }
+}
+
+/** cert/pkey and api-cert/api-pkey: both or neither, and readable. */
+function checkTlsPair(fields: { cert: "cert" | "apiCert"; pkey: "pkey" | "apiPkey" }, config: Config, locate: LocateField): void {
+  const cert = config[fields.cert];
+  const pkey = config[fields.pkey];
+  const certKey = locate(fields.cert).key;
+  const pkeyKey = locate(fields.pkey).key;
+  if ((cert === undefined) !== (pkey === undefined)) {
+    const [given, missing] = cert === undefined ? [fields.pkey, certKey] : [fields.cert, pkeyKey];
+    throw new ConfigError(`${locate(given).key} is set without ${missing}: TLS needs both`, locate(given));
+  }
+  if (cert !== undefined) checkReadableFile(certKey, cert, locate(fields.cert));
+  if (pkey !== undefined) checkReadableFile(pkeyKey, pkey, locate(fields.pkey));
+}
+
+/** True for 127.0.0.0/8 and ::1, however written: the only addresses anonymous minting may listen on. */
+export function isLoopback(ip: string): boolean {
+  const parsed = ipToBigInt(ip);
+  if (parsed === undefined) return false;
+  return parsed.family === "IPv4" ? parsed.value >> 24n === 127n : parsed.value === 1n;
+}
+
+/** The TURN listener on the endpoint's port and an address it binds too, if any; a clear error beats "address in use". */
+function clashingTurnPort(config: Config): { transport: "TCP" | "TLS"; field: "listeningPort" | "tlsListeningPort" } | undefined {
+  if (config.noApi || config.apiListeningPort === 0) return undefined;
+  const overlaps =
+    config.listeningIps.length === 0 ||
+    isWildcard(config.apiListeningIp) ||
+    config.listeningIps.some((ip) => isWildcard(ip) || sameAddress(ip, config.apiListeningIp));
+  if (!overlaps) return undefined;
+  if (!config.noTcp && config.apiListeningPort === config.listeningPort) return { transport: "TCP", field: "listeningPort" };
+  const tls = config.cert !== undefined && config.pkey !== undefined && !config.noTls;
+  if (tls && config.apiListeningPort === config.tlsListeningPort) return { transport: "TLS", field: "tlsListeningPort" };
+  return undefined;
+}
+
+function isWildcard(ip: string): boolean {
+  return ipToBigInt(ip)?.value === 0n;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  const left = ipToBigInt(a);
+  const right = ipToBigInt(b);
+  return left !== undefined && right !== undefined && left.family === right.family && left.value === right.value;
 }
 
 /** Two `user` lines for one name is a mistake the credential store refuses; catch it here, with its line. */
@@ -65,13 +133,13 @@ function checkReadableFile(what: string, path: string, where: FieldLocation): vo
   }
 }
 
-function checkDirectory(file: string, where: FieldLocation): void {
+function checkDirectory(what: string, file: string, where: FieldLocation): void {
   const directory = dirname(file);
   try {
-    if (!statSync(directory).isDirectory()) throw new ConfigError(`cannot write log-file ${file}: ${directory} is not a directory`, where);
+    if (!statSync(directory).isDirectory()) throw new ConfigError(`cannot write ${what} ${file}: ${directory} is not a directory`, where);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`cannot write log-file ${file}: ${directory}: ${describeFsError(error)}`, where);
+    throw new ConfigError(`cannot write ${what} ${file}: ${directory}: ${describeFsError(error)}`, where);
   }
 }
 

@@ -182,7 +182,7 @@ function checkPath(value: unknown): string {
   return value;
 }
 
-/** A file to read (cert, pkey); relative paths resolve against the config file's directory. */
+/** A file path (cert, pkey, state-file, pidfile); relative paths resolve against the config file's directory. */
 export const filePathParser: ValueParser<string> = {
   kind: "value",
   placeholder: "<file>",
@@ -301,5 +301,62 @@ function checkSeparator(value: unknown): string {
   if (typeof value !== "string" || [...value].length !== 1 || /[\s0-9\u0000-\u001f]/.test(value)) {
     throw new Error(`${describe(value)} is not one printable, non-digit character`);
   }
+  return value;
+}
+
+/**
+ * `api-cors-origin`: an origin as a browser sends it in `Origin`, `scheme://host[:port]` with no path.
+ * Kept as the URL parser normalizes it (lower-case scheme and host, default port dropped), so it compares equal.
+ */
+export const originParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<scheme://host[:port]>",
+  parse: (text) => checkOrigin(requireText(text)),
+  check: checkOrigin,
+  format: String,
+};
+
+const ORIGIN_SHAPE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@\s\\]+\/?$/;
+
+function checkOrigin(value: unknown): string {
+  if (typeof value !== "string") throw new Error(`${describe(value)} is not an origin`);
+  const refuse = (): Error => new Error(`${quote(value)} is not an origin: scheme://host[:port], with no path, query or user`);
+  if (!ORIGIN_SHAPE.test(value)) throw refuse();
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw refuse();
+  }
+  if (url.host === "") throw refuse();
+  return `${url.protocol}//${url.host}`;
+}
+
+/** `rest-uri-host`: a DNS name (RFC 1123 labels) or an IP literal; an IPv6 literal may be bracketed and is kept bare. */
+export const hostParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<host>",
+  parse: (text) => checkHost(requireText(text)),
+  check: checkHost,
+  format: String,
+};
+
+const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+function checkHost(value: unknown): string {
+  if (typeof value !== "string") throw new Error(`${describe(value)} is not a host name or IP address`);
+  const bracketed = value.startsWith("[") && value.endsWith("]");
+  const bare = bracketed ? value.slice(1, -1) : value;
+  // A zone id (fe80::1%eth0) means nothing to a browser on another machine.
+  if (!bare.includes("%") && isIP(bare) === 6) return bare;
+  if (!bracketed && isIP(bare) === 4) return bare;
+  const labels = value.split(".");
+  const isName =
+    !bracketed &&
+    value.length <= 253 &&
+    labels.every((label) => DNS_LABEL.test(label)) &&
+    // An all-numeric last label is a mistyped IPv4 address, not a name.
+    !/^[0-9]+$/.test(labels[labels.length - 1] ?? "");
+  if (!isName) throw new Error(`${quote(value)} is not a host name (letters, digits, hyphens, dot-separated) or an IP address`);
   return value;
 }

@@ -31,6 +31,7 @@ describe("an operator's existing coturn turnserver.conf", () => {
       staleNonceSeconds: 600,
       deniedPeerIps: ["10.0.0.0-10.255.255.255", "192.168.0.0-192.168.255.255"],
       allowedPeerIps: ["10.0.0.5"],
+      pidfile: "/var/run/turnserver.pid",
     });
   });
 
@@ -38,7 +39,7 @@ describe("an operator's existing coturn turnserver.conf", () => {
     const { warnings } = loadConfig({ file: fixture("coturn-production.conf") });
     expect(warnings).toEqual([
       "ignoring coturn options turnpike does not implement yet: max-bps, cipher-list, no-tlsv1, no-tlsv1_1, simple-log, syslog, " +
-        "pidfile, no-cli, response-origin-only-with-rfc5780; NOT enforced, so access is less restricted than they ask: max-bps",
+        "no-cli, response-origin-only-with-rfc5780; NOT enforced, so access is less restricted than they ask: max-bps",
     ]);
   });
 

@@ -39,6 +39,20 @@ const FIELDS: readonly (keyof Config)[] = [
   "deniedPeerIps",
   "allowLoopbackPeers",
   "rfc5766ChannelNumbers",
+  "apiListeningIp",
+  "apiListeningPort",
+  "apiCert",
+  "apiPkey",
+  "apiKeys",
+  "apiAllowAnonymous",
+  "apiCorsOrigins",
+  "apiRateLimitPerMinute",
+  "noApi",
+  "restDefaultTtlSeconds",
+  "restMaxTtlSeconds",
+  "restUriHost",
+  "stateFile",
+  "pidfile",
 ];
 
 // The TURN options that moved from the coturn warning list into the table.
@@ -95,11 +109,24 @@ describe("the option table", () => {
   it("has coturn's names for the options coturn has", () => {
     const ours = OPTIONS.filter((option) => !option.coturn).map((option) => option.key);
     expect(ours.sort()).toEqual([
+      "api-allow-anonymous",
+      "api-cert",
+      "api-cors-origin",
+      "api-key",
+      "api-listening-ip",
+      "api-listening-port",
+      "api-pkey",
+      "api-rate-limit",
       "log-level",
       "mapped-address",
       "max-permissions-per-allocation",
+      "no-api",
+      "rest-default-ttl",
+      "rest-max-ttl",
+      "rest-uri-host",
       "rfc5766-channel-numbers",
       "software",
+      "state-file",
       "stream-idle-timeout",
     ]);
   });
@@ -127,6 +154,11 @@ describe("the option table", () => {
     }
   });
 
+  it("takes coturn's pidfile into the table: it is implemented, no longer ignored", () => {
+    expect(findOption("pidfile")).toMatchObject({ field: "pidfile", coturn: true });
+    expect(Object.hasOwn(UNIMPLEMENTED_COTURN_OPTIONS, "pidfile")).toBe(false);
+  });
+
   it("accepts no-loopback-peers and no-multicast-peers silently: the peer policy already denies those", () => {
     for (const key of ["no-loopback-peers", "no-multicast-peers"]) {
       expect(COTURN_OPTIONS_ALREADY_DEFAULT[key], key).toEqual({ arity: "flag" });
@@ -136,6 +168,7 @@ describe("the option table", () => {
 
   it("gives the secret-bearing rows parsers that format without the secret", () => {
     expect(findOption("static-auth-secret")?.parser).toBe(secretParser);
+    expect(findOption("api-key")?.parser).toBe(secretParser);
     expect(findOption("user")?.parser).toBe(staticUserParser);
     expect(secretParser.format("north-by-northwest")).toBe("<redacted>");
     expect(staticUserParser.format("alice:north-by-northwest")).toBe("alice:<redacted>");
@@ -145,6 +178,8 @@ describe("the option table", () => {
   it("keeps the secrets' defaults empty, so help has none to show", () => {
     expect(DEFAULT_CONFIG.staticAuthSecrets).toEqual([]);
     expect(DEFAULT_CONFIG.users).toEqual([]);
+    expect(DEFAULT_CONFIG.apiKeys).toEqual([]);
+    expect(findOption("api-key")?.defaultText).toBe("none");
     expect(findOption("static-auth-secret")?.defaultText).toBe("none");
     expect(findOption("user")?.defaultText).toBe("none");
   });

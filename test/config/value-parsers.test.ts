@@ -6,10 +6,12 @@ import {
   externalIpParser,
   filePathParser,
   flagParser,
+  hostParser,
   ipParser,
   ipRangeParser,
   logFileParser,
   optionalSecondsParser,
+  originParser,
   portParser,
   presetParser,
   secondsParser,
@@ -304,5 +306,79 @@ describe("separator parser (rest-api-separator)", () => {
   it("refuses an empty value", () => {
     expect(() => separatorParser.parse("", context)).toThrow(/a value is required/);
     expect(() => separatorParser.check("")).toThrow(/"" is not one printable, non-digit character/);
+  });
+});
+
+describe("origin parser (api-cors-origin: the Origin header's form, RFC 6454 §6.1)", () => {
+  it.each([
+    ["https://app.example.com", "https://app.example.com"],
+    ["http://localhost:3000", "http://localhost:3000"],
+    ["HTTPS://App.Example.COM", "https://app.example.com"],
+    ["https://app.example.com:443", "https://app.example.com"],
+    ["https://app.example.com/", "https://app.example.com"],
+    ["http://[::1]:8080", "http://[::1]:8080"],
+    ["http://192.0.2.1:8080", "http://192.0.2.1:8080"],
+    ["chrome-extension://abcdefghijklmnop", "chrome-extension://abcdefghijklmnop"],
+  ])("accepts %s as %s, as a browser would send it", (text, origin) => {
+    expect(originParser.parse(text, context)).toBe(origin);
+    expect(originParser.check(text)).toBe(origin);
+  });
+
+  it.each([
+    "https://app.example.com/path",
+    "https://app.example.com/?q=1",
+    "https://app.example.com#top",
+    "https://user:pw@app.example.com",
+    "app.example.com",
+    "//app.example.com",
+    "https://",
+    "https://app.example.com:99999",
+    "*",
+    "null",
+    "https://app example.com",
+  ])("refuses %j", (text) => {
+    expect(() => originParser.parse(text, context)).toThrow(/is not an origin: scheme:\/\/host\[:port\], with no path, query or user$/);
+  });
+
+  it("checks programmatic values", () => {
+    expect(() => originParser.check(42)).toThrow(/42 is not an origin/);
+  });
+});
+
+describe("host parser (rest-uri-host: a DNS name or an IP literal)", () => {
+  it.each([
+    ["turn.example.com", "turn.example.com"],
+    ["localhost", "localhost"],
+    ["a-b.c0", "a-b.c0"],
+    ["203.0.113.7", "203.0.113.7"],
+    ["2001:db8::7", "2001:db8::7"],
+    ["[2001:db8::7]", "2001:db8::7"],
+    [`${"a".repeat(63)}.example`, `${"a".repeat(63)}.example`],
+  ])("accepts %s", (text, host) => {
+    expect(hostParser.parse(text, context)).toBe(host);
+  });
+
+  it.each([
+    "turn.example.com.",
+    "-turn.example.com",
+    "turn-.example.com",
+    "turn_1.example.com",
+    "turn..example.com",
+    "turn.example.com:3478",
+    "https://turn.example.com",
+    "203.0.113",
+    "203.0.113.256",
+    "[203.0.113.7]",
+    "fe80::1%eth0",
+    `${"a".repeat(64)}.example`,
+    `${"abcdefghi.".repeat(26)}com`,
+    "tür.example",
+  ])("refuses %j", (text) => {
+    expect(() => hostParser.parse(text, context)).toThrow(/is not a host name \(letters, digits, hyphens, dot-separated\) or an IP address$/);
+  });
+
+  it("checks programmatic values", () => {
+    expect(hostParser.check("turn.example.com")).toBe("turn.example.com");
+    expect(() => hostParser.check(null)).toThrow(/null is not a host name/);
   });
 });
