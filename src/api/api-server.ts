@@ -1,0 +1,150 @@
+// The HTTP(S) endpoint: REST credentials, revocation, health and metrics, on fastify.
+import type { AddressInfo } from "node:net";
+import { fastify, LogController } from "fastify";
+import { createAccessGuard } from "./access-guard.js";
+import type { ApiApp, ApiContext } from "./api-app.js";
+import type { ApiDeps, ApiOptions } from "./api-deps.js";
+import { createApiKeyVerifier } from "./api-key-auth.js";
+import { createApiLogger } from "./api-logging.js";
+import { ApiStartError } from "./api-start-error.js";
+import { BODY_LIMIT_BYTES, configureApp } from "./configure-app.js";
+import { registerCors } from "./cors.js";
+import { registerCredentialRoutes } from "./credential-routes.js";
+import { registerHealthRoutes } from "./health-routes.js";
+import { sendError } from "./http-errors.js";
+import { formatHostPort, isLoopbackAddress } from "./listening-address.js";
+import { createMetricsRegistry } from "./metrics-registry.js";
+import { parseQueryString } from "./query-string.js";
+import { createRateLimiter, DEFAULT_MAX_TRACKED } from "./rate-limiter.js";
+import { registerRevokeRoute } from "./revoke-route.js";
+
+export { ApiStartError } from "./api-start-error.js";
+
+export interface RunningApi {
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Not settings: seams for tests. */
+export interface ApiServerInternals {
+  /** Milliseconds, for the rate limiter; Date.now by default. */
+  readonly now?: () => number;
+  /** Client addresses (and keys) the rate limiter remembers at most. */
+  readonly maxTrackedClients?: number;
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+/** Listens on options.listeningIp:listeningPort (0: any free port), over HTTPS when options.tls is set. */
+export async function startApiServer(deps: ApiDeps, internals: ApiServerInternals = {}): Promise<RunningApi> {
+  const { options } = deps;
+  checkApiOptions(options);
+  const logger = createApiLogger(deps.logger);
+  const scheme = options.tls === undefined ? "http" : "https";
+  const where = `${scheme} ${formatHostPort(options.listeningIp, options.listeningPort)}`;
+
+  let app: ApiApp;
+  try {
+    app = fastify({
+      loggerInstance: logger,
+      logController: new LogController({ disableRequestLogging: true }),
+      https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key },
+      bodyLimit: BODY_LIMIT_BYTES,
+      connectionTimeout: REQUEST_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      // Client addresses are the socket's: behind a reverse proxy every client shares the proxy's allowance.
+      trustProxy: false,
+      exposeHeadRoutes: false,
+      routerOptions: { querystringParser: parseQueryString },
+      frameworkErrors: (_error, _request, reply) => {
+        sendError(reply, 400, "malformed request");
+      },
+    });
+  } catch (error) {
+    // In practice the one failure here: https.createServer refusing the certificate or key.
+    const what = options.tls === undefined ? "" : "the TLS certificate or key was refused: ";
+    throw new ApiStartError(`cannot start the API endpoint on ${where}: ${what}${describe(error)}`, { cause: error });
+  }
+
+  const now = internals.now ?? Date.now;
+  const maxTracked = internals.maxTrackedClients ?? DEFAULT_MAX_TRACKED;
+  const limiter = () => createRateLimiter({ perMinute: options.rateLimitPerMinute, now, maxTracked });
+  const context: ApiContext = {
+    deps,
+    guard: createAccessGuard({
+      verifier: createApiKeyVerifier(options.apiKeys),
+      allowAnonymous: options.allowAnonymous,
+      addressLimiter: limiter(),
+      keyLimiter: limiter(),
+    }),
+  };
+  const metrics = createMetricsRegistry(() => deps.stats());
+  configureApp(app);
+  registerCors(app, options.corsOrigins);
+  registerCredentialRoutes(app, context);
+  registerRevokeRoute(app, context);
+  registerHealthRoutes(app, context, metrics);
+
+  try {
+    await app.listen({
+      host: options.listeningIp,
+      port: options.listeningPort,
+      listenTextResolver: (address) => `api listening on ${address}`,
+    });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    metrics.clear();
+    throw new ApiStartError(`cannot listen on ${where}: ${describeListenError(error)}`, { cause: error });
+  }
+  if (options.apiKeys.length === 0 && !options.allowAnonymous) {
+    logger.warn("no API keys configured: every credential and revoke request is refused");
+  }
+
+  const address = app.server.address() as AddressInfo;
+  return {
+    address: address.address,
+    port: address.port,
+    async close() {
+      await app.close();
+      metrics.clear();
+    },
+  };
+}
+
+/** Settings the endpoint cannot run with; the config layer checks most of them earlier. */
+function checkApiOptions(options: ApiOptions): void {
+  if (options.allowAnonymous && !isLoopbackAddress(options.listeningIp)) {
+    throw new ApiStartError(
+      `refusing anonymous API access on ${options.listeningIp}: it is only allowed on a loopback address ` +
+        "(127.0.0.0/8 or ::1); configure an API key instead",
+    );
+  }
+  if (options.apiKeys.some((key) => key.length === 0)) throw new ApiStartError("an API key must not be empty");
+  const positive = (value: number): boolean => Number.isSafeInteger(value) && value > 0;
+  if (!positive(options.defaultTtlSeconds) || !positive(options.maxTtlSeconds)) {
+    throw new ApiStartError("the default and maximum credential TTL must be positive whole numbers of seconds");
+  }
+  if (!Number.isSafeInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 0) {
+    throw new ApiStartError("the API rate limit must be a whole number of requests per minute (0: no limit)");
+  }
+}
+
+function describeListenError(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
+    case "EADDRINUSE":
+      return "address already in use";
+    case "EADDRNOTAVAIL":
+      return "address not available on this host";
+    case "EACCES":
+      return "permission denied (ports below 1024 need privileges)";
+    default:
+      return describe(error);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,61 @@
+// What every route shares: JSON bodies only, error answers in one shape that never echo a
+// secret, JSON 404s, and one debug line per request.
+import type { ApiApp } from "./api-app.js";
+import { pathOf } from "./api-logging.js";
+import { ApiRequestError, sendError } from "./http-errors.js";
+import { parseJsonBody } from "./json-body.js";
+
+/** Credential requests are a few dozen bytes. */
+export const BODY_LIMIT_BYTES = 4096;
+
+/** Body parsing, errors and 404s: JSON only, and nothing echoed that could hold a secret. */
+export function configureApp(app: ApiApp): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, "no such route"));
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const given = error.statusCode ?? 500;
+    const statusCode = given >= 400 && given < 600 ? given : 500;
+    if (statusCode >= 500) {
+      request.log.error({ err: error, path: pathOf(request.url) }, "api request failed");
+      return sendError(reply, statusCode, "internal error");
+    }
+    return sendError(reply, statusCode, clientErrorMessage(error));
+  });
+
+  // Per-request lines at debug only, without the query string (the draft route carries the key there).
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.debug(
+      {
+        method: request.method,
+        path: pathOf(request.url),
+        statusCode: reply.statusCode,
+        remoteAddress: request.ip,
+        responseTimeMs: Math.round(reply.elapsedTime),
+      },
+      "api request",
+    );
+  });
+}
+
+function clientErrorMessage(error: Error & { code?: string }): string {
+  if (error instanceof ApiRequestError) return error.message;
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return `request body is larger than ${BODY_LIMIT_BYTES} bytes`;
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return "request body must be application/json";
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return "request body length does not match Content-Length";
+    default:
+      return "bad request";
+  }
+}

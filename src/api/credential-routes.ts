@@ -1,0 +1,112 @@
+// Minting: GET and POST /api/v1/credentials (answer: credentialResponse) and the
+// draft-uberti-behave-turn-rest-00 §2.1 form, GET /?service=turn&username=U&key=K.
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { sendDenied } from "./access-guard.js";
+import type { ApiApp, ApiContext } from "./api-app.js";
+import type { MintedCredential } from "./api-deps.js";
+import { readBearerToken } from "./api-key-auth.js";
+import {
+  type Checked,
+  checkTtlNumber,
+  checkTtlText,
+  checkUser,
+  effectiveTtlSeconds,
+  readQueryParameter,
+} from "./credential-request.js";
+import { sendError } from "./http-errors.js";
+import { credentialResponse } from "./ice-servers.js";
+import { readBodyFields } from "./json-body.js";
+import type { ParsedQuery } from "./query-string.js";
+
+interface CredentialRequest {
+  readonly user: string | undefined;
+  readonly ttlSeconds: number | undefined;
+}
+
+export function registerCredentialRoutes(app: ApiApp, context: ApiContext): void {
+  app.get("/api/v1/credentials", async (request, reply) => {
+    const query = request.query as ParsedQuery;
+    const mint = mintFor(context, request, reply, readBearerToken(request.headers.authorization), () =>
+      queryRequest(query),
+    );
+    return mint === undefined ? reply : reply.send(credentialResponse(mint, context.deps.iceUris()));
+  });
+
+  app.post("/api/v1/credentials", async (request, reply) => {
+    const mint = mintFor(context, request, reply, readBearerToken(request.headers.authorization), () =>
+      bodyRequest(request.body),
+    );
+    return mint === undefined ? reply : reply.send(credentialResponse(mint, context.deps.iceUris()));
+  });
+
+  // draft-uberti-behave-turn-rest-00 §2.1: the key may come as a parameter here, as Janus sends it.
+  app.get("/", async (request, reply) => {
+    const query = request.query as ParsedQuery;
+    const service = readQueryParameter(query, "service");
+    if ("error" in service) return sendError(reply, 400, service.error);
+    if (service.value !== "turn") return sendError(reply, 400, "service=turn is required");
+    const keyParameter = readQueryParameter(query, "key");
+    if ("error" in keyParameter) return sendError(reply, 400, keyParameter.error);
+    const presentedKey = readBearerToken(request.headers.authorization) ?? keyParameter.value;
+    const mint = mintFor(context, request, reply, presentedKey, () => queryRequest(query));
+    if (mint === undefined) return reply;
+    const { username, password, ttl, uris } = credentialResponse(mint, context.deps.iceUris());
+    return reply.send({ username, password, ttl, uris });
+  });
+}
+
+/**
+ * Access first, then the request's values, then the credential; undefined when an answer has
+ * already been sent (401, 429, 400, 503).
+ */
+function mintFor(
+  context: ApiContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  presentedKey: string | undefined,
+  readRequest: () => Checked<CredentialRequest>,
+): MintedCredential | undefined {
+  reply.header("cache-control", "no-store");
+  const decision = context.guard.check(request.ip, presentedKey);
+  if (!decision.allowed) {
+    request.log.debug({ reason: decision.reason }, "credential request refused");
+    sendDenied(reply, decision);
+    return undefined;
+  }
+  const parsed = readRequest();
+  if ("error" in parsed) {
+    sendError(reply, 400, parsed.error);
+    return undefined;
+  }
+  const { deps } = context;
+  const ttlSeconds = effectiveTtlSeconds(parsed.value.ttlSeconds, deps.options);
+  const credential = deps.mint(parsed.value.user, ttlSeconds);
+  if (credential === undefined) {
+    sendError(reply, 503, "REST credentials are not configured (no static-auth-secret)");
+    return undefined;
+  }
+  request.log.debug({ username: credential.username, ttlSeconds, keyIndex: decision.keyIndex }, "credential minted");
+  return credential;
+}
+
+function queryRequest(query: ParsedQuery): Checked<CredentialRequest> {
+  const username = readQueryParameter(query, "username");
+  if ("error" in username) return username;
+  const user = checkUser(username.value);
+  if ("error" in user) return user;
+  const ttlText = readQueryParameter(query, "ttl");
+  if ("error" in ttlText) return ttlText;
+  const ttl = checkTtlText(ttlText.value);
+  if ("error" in ttl) return ttl;
+  return { value: { user: user.value, ttlSeconds: ttl.value } };
+}
+
+function bodyRequest(body: unknown): Checked<CredentialRequest> {
+  const fields = readBodyFields(body, ["username", "ttl"]);
+  if ("error" in fields) return fields;
+  const user = checkUser(fields.value["username"]);
+  if ("error" in user) return user;
+  const ttl = checkTtlNumber(fields.value["ttl"]);
+  if ("error" in ttl) return ttl;
+  return { value: { user: user.value, ttlSeconds: ttl.value } };
+}

@@ -1,0 +1,118 @@
+// Prometheus metrics, read from the core's plain counters at scrape time: nothing is counted
+// here, and no label carries a user or an address (bounded cardinality).
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import type { ClientTransport } from "../turn/ports.js";
+import type { RelayTrafficStats, ServerStats } from "./api-deps.js";
+
+export interface MetricsRegistry {
+  readonly contentType: string;
+  /** Reads the stats once and renders every metric in the text exposition format. */
+  scrape(): Promise<string>;
+  clear(): void;
+}
+
+const DIRECTIONS = ["client_to_peer", "peer_to_client"] as const;
+
+// prom-client's process metrics (CPU, memory, event loop lag, GC) install observers that are
+// never removed, so they are collected once per process, into a registry of our own (not the
+// global one), and shared by every endpoint.
+let processMetrics: Registry | undefined;
+
+function processMetricsRegistry(): Registry {
+  if (processMetrics === undefined) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
+export function createMetricsRegistry(readStats: () => ServerStats): MetricsRegistry {
+  // The turnpike metrics of this endpoint: several servers (and tests) can run in one process.
+  const own = new Registry();
+  // Set by scrape() just before the collect() callbacks run, so one scrape sees one snapshot.
+  let stats: ServerStats | undefined;
+  const current = (): ServerStats => stats ?? readStats();
+  const registers = [own];
+
+  const gauge = (name: string, help: string, read: (s: ServerStats) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read(current()));
+      },
+    });
+  };
+  const counter = (name: string, help: string, read: (s: ServerStats) => number): void => {
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read(current()));
+      },
+    });
+  };
+
+  gauge("turnpike_allocations", "Live TURN allocations.", (s) => s.allocations);
+  gauge("turnpike_permissions", "Installed permissions across all allocations.", (s) => s.permissions);
+  gauge("turnpike_channels", "Bound channels across all allocations.", (s) => s.channels);
+  gauge("turnpike_relay_ports_free", "Relay ports still free in the configured range.", (s) => s.relayPortsFree);
+  counter("turnpike_allocations_created_total", "Allocations created.", (s) => s.allocationsCreated);
+  counter("turnpike_allocations_expired_total", "Allocations whose lifetime ran out.", (s) => s.allocationsExpired);
+  counter("turnpike_allocations_deleted_total", "Allocations deleted before expiry.", (s) => s.allocationsDeleted);
+  counter("turnpike_dropped_packets_total", "Packets dropped instead of relayed.", (s) => s.droppedPackets);
+  counter("turnpike_binding_requests_total", "STUN Binding requests answered.", (s) => s.bindingRequests);
+
+  type Direction = (typeof DIRECTIONS)[number];
+  const relayCounter = (name: string, help: string, read: (t: RelayTrafficStats, d: Direction) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ["direction", "transport"] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [transport, traffic] of Object.entries(current().relay) as [ClientTransport, RelayTrafficStats][]) {
+          for (const direction of DIRECTIONS) this.inc({ direction, transport }, read(traffic, direction));
+        }
+      },
+    });
+  };
+  relayCounter("turnpike_relayed_packets_total", "Packets relayed, by direction and client transport.", (t, d) =>
+    d === "client_to_peer" ? t.clientToPeerPackets : t.peerToClientPackets,
+  );
+  relayCounter("turnpike_relayed_bytes_total", "Payload bytes relayed, by direction and client transport.", (t, d) =>
+    d === "client_to_peer" ? t.clientToPeerBytes : t.peerToClientBytes,
+  );
+
+  new Counter({
+    name: "turnpike_error_responses_total",
+    help: "STUN error responses sent, by error code; authentication failures are 401, 438 and 441.",
+    labelNames: ["code"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [code, count] of Object.entries(current().errorResponses)) this.inc({ code }, count);
+    },
+  });
+
+  const registry = Registry.merge([processMetricsRegistry(), own]);
+  return {
+    contentType: registry.contentType,
+    async scrape() {
+      stats = readStats();
+      try {
+        return await registry.metrics();
+      } finally {
+        stats = undefined;
+      }
+    },
+    clear() {
+      own.clear();
+      registry.clear();
+    },
+  };
+}

@@ -1,0 +1,183 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ApiStartError, startApiServer } from "../../src/api/api-server.js";
+import {
+  bearer,
+  closeTestApis,
+  createTestDeps,
+  jsonPost,
+  KEY,
+  OTHER_KEY,
+  rawRequest,
+  startTestApi,
+} from "./api-harness.js";
+
+afterEach(closeTestApis);
+
+describe("API keys (Authorization: Bearer, RFC 6750)", () => {
+  it.each([
+    ["no Authorization header", undefined, 'Bearer realm="turnpike"'],
+    ["a wrong key of the same length", `Bearer ${"x".repeat(KEY.length)}`, 'Bearer realm="turnpike", error="invalid_token"'],
+    ["a shorter key", "Bearer k3y", 'Bearer realm="turnpike", error="invalid_token"'],
+    ["a longer key", `Bearer ${KEY}${KEY}`, 'Bearer realm="turnpike", error="invalid_token"'],
+    ["the key with another scheme", `Basic ${KEY}`, 'Bearer realm="turnpike", error="invalid_token"'],
+    ["an empty Bearer token", "Bearer ", 'Bearer realm="turnpike", error="invalid_token"'],
+  ])("%s -> 401 with a Bearer challenge", async (_name, authorization, challenge) => {
+    const { url } = await startTestApi();
+    const response = await fetch(`${url}/api/v1/credentials`, { headers: authorization === undefined ? {} : { authorization } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBe(challenge);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ statusCode: 401, error: "Unauthorized" });
+    expect(text).not.toContain(KEY);
+  });
+
+  it("accepts any configured key, and the scheme in any case", async () => {
+    const { url } = await startTestApi({ options: { apiKeys: [KEY, OTHER_KEY] } });
+    for (const authorization of [`Bearer ${KEY}`, `bearer ${OTHER_KEY}`, `BEARER ${KEY}`]) {
+      expect((await fetch(`${url}/api/v1/credentials`, { headers: { authorization } })).status).toBe(200);
+    }
+  });
+
+  it("with no key configured and no anonymous access, every request is 401, as the start log says once", async () => {
+    const test = await startTestApi({ options: { apiKeys: [] } });
+    expect((await fetch(`${test.url}/api/v1/credentials`)).status).toBe(401);
+    expect((await fetch(`${test.url}/api/v1/credentials`, { headers: bearer("anything") })).status).toBe(401);
+    expect((await fetch(`${test.url}/api/v1/credentials/revoke`, jsonPost({ username: "1:a" }, "anything"))).status).toBe(401);
+    const warnings = test.logs.filter((line) => /no API keys configured/.test(String(line["msg"])));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.["level"]).toBe(40);
+  });
+});
+
+describe("anonymous access (loopback only)", () => {
+  it("mints without a key on 127.0.0.1, but still refuses a wrong key", async () => {
+    const { url } = await startTestApi({ options: { apiKeys: [], allowAnonymous: true } });
+    expect((await fetch(`${url}/api/v1/credentials?username=local`)).status).toBe(200);
+    expect((await fetch(`${url}/api/v1/credentials`, { headers: bearer("wrong") })).status).toBe(401);
+  });
+
+  it("mints without a key on ::1", async () => {
+    const { deps } = createTestDeps({ options: { listeningIp: "::1", apiKeys: [], allowAnonymous: true } });
+    const api = await startApiServer(deps);
+    try {
+      expect(api.address).toBe("::1");
+      expect((await fetch(`http://[::1]:${api.port}/api/v1/credentials`)).status).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it.each(["0.0.0.0", "::", "192.0.2.1", "::ffff:192.0.2.1", "localhost"])(
+    "refuses to start on %s with a one-line ApiStartError, before binding",
+    async (listeningIp) => {
+      const { deps } = createTestDeps({ options: { listeningIp, apiKeys: [], allowAnonymous: true } });
+      const error: unknown = await startApiServer(deps).then(
+        (api) => api.close(),
+        (rejection: unknown) => rejection,
+      );
+      expect(error).toBeInstanceOf(ApiStartError);
+      expect((error as Error).message).toMatch(/^refusing anonymous API access on .*loopback[^\n]*$/);
+    },
+  );
+});
+
+describe("rate limiting: token buckets per client address and per key", () => {
+  const N = 3;
+  const credentials = (url: string, from: string, key = KEY) =>
+    rawRequest(`${url}/api/v1/credentials`, { headers: bearer(key), localAddress: from });
+
+  it("allows N requests a minute from one address, then 429 with Retry-After; other addresses are unaffected", async () => {
+    const test = await startTestApi({ options: { rateLimitPerMinute: N, apiKeys: [KEY, OTHER_KEY] } });
+    for (let i = 0; i < N; i++) expect((await credentials(test.url, "127.0.0.1")).status).toBe(200);
+    const limited = await credentials(test.url, "127.0.0.1", OTHER_KEY);
+    expect(limited.status).toBe(429);
+    // One token comes back every 60/N = 20 seconds.
+    expect(limited.headers["retry-after"]).toBe("20");
+    expect(JSON.parse(limited.text)).toMatchObject({ statusCode: 429 });
+    expect((await credentials(test.url, "127.0.0.2", OTHER_KEY)).status).toBe(200);
+
+    test.clock.advance(19_000);
+    expect((await credentials(test.url, "127.0.0.1", OTHER_KEY)).headers["retry-after"]).toBe("1");
+    test.clock.advance(1_000);
+    expect((await credentials(test.url, "127.0.0.1", OTHER_KEY)).status).toBe(200);
+    expect((await credentials(test.url, "127.0.0.1", OTHER_KEY)).status).toBe(429);
+  });
+
+  it("allows N requests a minute with one key from any address; another key is unaffected", async () => {
+    const test = await startTestApi({ options: { rateLimitPerMinute: N, apiKeys: [KEY, OTHER_KEY] } });
+    for (let i = 0; i < N; i++) expect((await credentials(test.url, `127.0.0.${10 + i}`)).status).toBe(200);
+    const limited = await credentials(test.url, "127.0.0.20");
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect((await credentials(test.url, "127.0.0.20", OTHER_KEY)).status).toBe(200);
+    test.clock.advance(60_000);
+    for (let i = 0; i < N; i++) expect((await credentials(test.url, `127.0.0.${30 + i}`)).status).toBe(200);
+  });
+
+  it("counts wrong keys against the address, and revocations too", async () => {
+    const test = await startTestApi({ options: { rateLimitPerMinute: N } });
+    for (let i = 0; i < N; i++) {
+      expect((await rawRequest(`${test.url}/api/v1/credentials`, { headers: bearer("guess") })).status).toBe(401);
+    }
+    expect((await fetch(`${test.url}/api/v1/credentials`, { headers: bearer(KEY) })).status).toBe(429);
+    expect((await fetch(`${test.url}/api/v1/credentials/revoke`, jsonPost({ username: "1:a" }))).status).toBe(429);
+    expect(test.revoked).toEqual([]);
+  });
+
+  it("does not limit /healthz, /readyz or /metrics", async () => {
+    const test = await startTestApi({ options: { rateLimitPerMinute: 1 } });
+    for (let i = 0; i < 3; i++) {
+      for (const path of ["/healthz", "/readyz", "/metrics"]) expect((await fetch(`${test.url}${path}`)).status).toBe(200);
+    }
+  });
+});
+
+describe("CORS (off unless origins are listed)", () => {
+  const ORIGIN = "https://app.example.com";
+
+  it("is off by default: no CORS headers, no preflight route", async () => {
+    const { url } = await startTestApi();
+    const response = await fetch(`${url}/api/v1/credentials`, { headers: { origin: ORIGIN, ...bearer(KEY) } });
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+    expect((await fetch(`${url}/api/v1/credentials`, { method: "OPTIONS", headers: { origin: ORIGIN } })).status).toBe(404);
+  });
+
+  it("echoes a listed origin exactly, with Vary: Origin, on answers and on errors", async () => {
+    const { url } = await startTestApi({ options: { corsOrigins: [ORIGIN] } });
+    const ok = await fetch(`${url}/api/v1/credentials`, { headers: { origin: ORIGIN, ...bearer(KEY) } });
+    expect(ok.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    expect(ok.headers.get("vary")).toMatch(/Origin/);
+    const denied = await fetch(`${url}/api/v1/credentials`, { headers: { origin: ORIGIN } });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+  });
+
+  it.each(["https://evil.example.com", "https://app.example.com.evil.example", "http://app.example.com", "null"])(
+    "does not allow %s",
+    async (origin) => {
+      const { url } = await startTestApi({ options: { corsOrigins: [ORIGIN] } });
+      const response = await fetch(`${url}/api/v1/credentials`, { headers: { origin, ...bearer(KEY) } });
+      expect(response.headers.get("access-control-allow-origin")).toBeNull();
+      expect(response.headers.get("vary")).toMatch(/Origin/);
+      const preflight = await fetch(`${url}/api/v1/credentials`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+      });
+      expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+      expect(preflight.headers.get("access-control-allow-headers")).toBeNull();
+    },
+  );
+
+  it("answers the preflight of a listed origin: GET, POST, Authorization, Content-Type", async () => {
+    const { url } = await startTestApi({ options: { corsOrigins: ["https://other.example", ORIGIN] } });
+    const preflight = await fetch(`${url}/api/v1/credentials`, {
+      method: "OPTIONS",
+      headers: { origin: ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    expect(preflight.headers.get("access-control-allow-methods")).toBe("GET, POST");
+    expect(preflight.headers.get("access-control-allow-headers")).toBe("Authorization, Content-Type");
+    expect(preflight.headers.get("vary")).toMatch(/Origin/);
+  });
+});

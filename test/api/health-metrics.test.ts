@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { baseStats, bearer, closeTestApis, KEY, startTestApi } from "./api-harness.js";
+
+afterEach(closeTestApis);
+
+describe("GET /healthz and /readyz", () => {
+  it("/healthz: 200 while the process is alive, without a key", async () => {
+    const { url } = await startTestApi();
+    const response = await fetch(`${url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  it("/readyz: 200 with listeners up and not draining", async () => {
+    const test = await startTestApi();
+    test.stats = baseStats({ allocations: 3, totalQuota: 1000, relayPortsFree: 9_994 });
+    const response = await fetch(`${test.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ready: true, draining: false, allocations: 3, totalQuota: 1000, relayPortsFree: 9_994 });
+  });
+
+  it.each([
+    ["draining", { draining: true }, { ready: false, draining: true }],
+    ["listeners not up", { listenersUp: false }, { ready: false, draining: false }],
+  ])("/readyz: 503 when %s", async (_name, stats, expected) => {
+    const test = await startTestApi();
+    test.stats = baseStats(stats);
+    const response = await fetch(`${test.url}/readyz`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject(expected);
+  });
+});
+
+describe("GET /metrics (Prometheus text format)", () => {
+  const stats = baseStats({
+    allocations: 7,
+    permissions: 11,
+    channels: 5,
+    allocationsCreated: 101,
+    allocationsExpired: 61,
+    allocationsDeleted: 33,
+    relay: {
+      udp: { clientToPeerPackets: 1001, clientToPeerBytes: 64_001, peerToClientPackets: 1002, peerToClientBytes: 64_002 },
+      tcp: { clientToPeerPackets: 201, clientToPeerBytes: 12_001, peerToClientPackets: 202, peerToClientBytes: 12_002 },
+      tls: { clientToPeerPackets: 31, clientToPeerBytes: 3_001, peerToClientPackets: 32, peerToClientBytes: 3_002 },
+    },
+    droppedPackets: 17,
+    bindingRequests: 4_242,
+    errorResponses: { 401: 19, 438: 2, 486: 1 },
+    relayPortsFree: 16_000,
+  });
+
+  it("exposes every turnpike metric with the core's values, and the process metrics", async () => {
+    const test = await startTestApi();
+    test.stats = stats;
+    const response = await fetch(`${test.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    const samples = [
+      "turnpike_allocations 7",
+      "turnpike_permissions 11",
+      "turnpike_channels 5",
+      "turnpike_allocations_created_total 101",
+      "turnpike_allocations_expired_total 61",
+      "turnpike_allocations_deleted_total 33",
+      'turnpike_relayed_packets_total{direction="client_to_peer",transport="udp"} 1001',
+      'turnpike_relayed_packets_total{direction="peer_to_client",transport="udp"} 1002',
+      'turnpike_relayed_packets_total{direction="client_to_peer",transport="tcp"} 201',
+      'turnpike_relayed_packets_total{direction="peer_to_client",transport="tls"} 32',
+      'turnpike_relayed_bytes_total{direction="client_to_peer",transport="udp"} 64001',
+      'turnpike_relayed_bytes_total{direction="peer_to_client",transport="tcp"} 12002',
+      'turnpike_relayed_bytes_total{direction="client_to_peer",transport="tls"} 3001',
+      "turnpike_dropped_packets_total 17",
+      "turnpike_binding_requests_total 4242",
+      'turnpike_error_responses_total{code="401"} 19',
+      'turnpike_error_responses_total{code="438"} 2',
+      'turnpike_error_responses_total{code="486"} 1',
+      "turnpike_relay_ports_free 16000",
+    ];
+    for (const sample of samples) expect(text.split("\n")).toContain(sample);
+    expect(text).toContain("# TYPE turnpike_allocations gauge");
+    expect(text).toContain("# TYPE turnpike_relayed_bytes_total counter");
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+  });
+
+  it("reads the stats at each scrape, with one series per error code present", async () => {
+    const test = await startTestApi();
+    test.stats = baseStats({ allocations: 1, errorResponses: { 401: 1 } });
+    expect(await (await fetch(`${test.url}/metrics`)).text()).toContain("turnpike_allocations 1\n");
+    test.stats = baseStats({ allocations: 2, errorResponses: { 441: 4 } });
+    const text = await (await fetch(`${test.url}/metrics`)).text();
+    expect(text).toContain("turnpike_allocations 2\n");
+    expect(text).toContain('turnpike_error_responses_total{code="441"} 4');
+    expect(text).not.toContain('code="401"');
+  });
+
+  it("two servers in one process keep their own registries", async () => {
+    const first = await startTestApi();
+    const second = await startTestApi();
+    first.stats = baseStats({ allocations: 5 });
+    second.stats = baseStats({ allocations: 6 });
+    expect(await (await fetch(`${first.url}/metrics`)).text()).toContain("turnpike_allocations 5\n");
+    expect(await (await fetch(`${second.url}/metrics`)).text()).toContain("turnpike_allocations 6\n");
+  });
+});
+
+describe("unknown routes and methods", () => {
+  it.each([
+    ["GET", "/nope"],
+    ["GET", "/api/v1/credential"],
+    ["DELETE", "/api/v1/credentials"],
+    ["PUT", "/api/v1/credentials/revoke"],
+    ["GET", "/api/v1/credentials/revoke"],
+    ["POST", "/healthz"],
+  ])("%s %s -> 404 JSON", async (method, path) => {
+    const { url } = await startTestApi();
+    const response = await fetch(`${url}${path}`, { method, headers: bearer(KEY) });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ statusCode: 404, error: "Not Found", message: "no such route" });
+  });
+
+  it("a 404 does not echo the query string", async () => {
+    const { url } = await startTestApi();
+    const text = await (await fetch(`${url}/nope?key=${KEY}`)).text();
+    expect(text).not.toContain(KEY);
+  });
+});
