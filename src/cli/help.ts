@@ -3,6 +3,23 @@ import { DEFAULT_CONFIG } from "../config/config.js";
 import { OPTIONS, type OptionSpec } from "../config/options.js";
 import { COMMANDS, type CommandName } from "./commands.js";
 
+const USAGE: Readonly<Record<Exclude<CommandName, "help">, string>> = {
+  start: "turnpike start [-c FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]",
+  "check-config": "turnpike check-config [-c FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]",
+  credentials: "turnpike credentials [--user NAME] [--ttl SECONDS] [-c FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]",
+  reload: "turnpike reload [-c FILE] [--pidfile FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]",
+};
+
+const CREDENTIALS_OPTIONS: readonly (readonly [string, string])[] = [
+  ["--user <name>", 'The application user the credential is for, after "<expiry>:" (not the static-user option here).'],
+  ["--ttl <seconds>", "Seconds the credential is valid (default: rest-default-ttl; at most rest-max-ttl)."],
+];
+
+const CREDENTIALS_NOTES: readonly string[] = [
+  "The credential is signed with the first static-auth-secret (use-auth-secret must be set). Without -c FILE and",
+  "without a secret given as a flag, it is signed with the secret turnpike start generated in the state file.",
+];
+
 export function formatHelp(command?: CommandName): string {
   if (command === "help") return "Usage: turnpike help [command]\n\n" + COMMANDS.help + "\n";
   const lines: string[] = [];
@@ -12,9 +29,12 @@ export function formatHelp(command?: CommandName): string {
     lines.push("", "Global options:");
     lines.push(...formatColumns([["-h, --help", "Show help."], ["-V, --version", "Print the version."]]), "");
   } else {
-    lines.push(`Usage: turnpike ${command} [-c FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]`, "", COMMANDS[command], "");
+    lines.push(`Usage: ${USAGE[command]}`, "", COMMANDS[command], "");
   }
-  lines.push("Options of start and check-config:");
+  if (command === undefined || command === "credentials") {
+    lines.push("Options of credentials:", ...formatColumns(CREDENTIALS_OPTIONS), ...CREDENTIALS_NOTES.map((line) => `  ${line}`), "");
+  }
+  lines.push("Options of start, check-config, credentials and reload:");
   lines.push(
     ...formatColumns([
       ["-c, --config <file>", "coturn-style configuration file, such as turnserver.conf."],

@@ -20,5 +20,11 @@ const code = await runCli(process.argv.slice(2), {
     process.on("SIGTERM", listener);
     return stop;
   },
+  onReload(handler) {
+    // While this listener is installed, SIGHUP reloads instead of ending the process.
+    const listener = (): void => handler();
+    process.on("SIGHUP", listener);
+    return () => process.off("SIGHUP", listener);
+  },
 });
 process.exit(code);

@@ -4,10 +4,12 @@ import { ConfigError } from "../config/config-error.js";
 import { findClosestMatch } from "../config/closest-match.js";
 import { resolveKey } from "../config/resolve-key.js";
 import type { Logger } from "../server/logger.js";
-import type { RunningServer } from "../server/server.js";
+import type { ListenerInfo } from "../server/server.js";
 import { runCheckConfig } from "./check-config-command.js";
 import { COMMANDS, isCommandName } from "./commands.js";
+import { runCredentials } from "./credentials-command.js";
 import { formatHelp } from "./help.js";
+import { runReload } from "./reload-command.js";
 import { runStart } from "./start-command.js";
 import { UsageError } from "./usage-error.js";
 import { readVersion } from "./version.js";
@@ -16,15 +18,39 @@ export interface CliOutput {
   write(text: string): unknown;
 }
 
+/** What the CLI needs of the running server; the server's RunningServer provides it. */
+export interface CliServer {
+  readonly listeners: readonly ListenerInfo[];
+  /** Where the credential endpoint listens; absent with no-api. */
+  readonly api?: { readonly address: string; readonly port: number; readonly tls: boolean };
+  /** Applies a configuration reloaded on SIGHUP; rejects when the server cannot apply it (the old one stays). */
+  reload(config: Config): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface CliDeps {
-  /** The server's startServer; the CLI needs only the listeners (to log them) and close(). */
-  readonly startServer: (config: Config, options: { logger: Logger }) => Promise<Pick<RunningServer, "listeners" | "close">>;
+  /** The server's startServer. */
+  readonly startServer: (config: Config, options: { logger: Logger }) => Promise<CliServer>;
   readonly stdout: CliOutput;
   readonly stderr: CliOutput;
   /** Calls `handler` on the first SIGINT or SIGTERM; returns a function that stops listening. */
   readonly onSignal: (handler: (signal: string) => void) => () => void;
+  /** Calls `handler` on every SIGHUP until the returned function is called. */
+  readonly onReload: (handler: () => void) => () => void;
   /** Builds the logger from the loaded config; by default createLogger (stdout, or log-file). */
   readonly createLogger?: (config: Config) => Logger;
+  /** Environment for the default state-file location (XDG_STATE_HOME); process.env by default. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The home directory for the default state-file location; os.homedir() by default. */
+  readonly homedir?: () => string;
+  /** This process's id, written to the pidfile; process.pid by default. */
+  readonly pid?: number;
+  /** Sends a signal (`turnpike reload`); process.kill by default. */
+  readonly kill?: (pid: number, signal: NodeJS.Signals) => void;
+  /** Milliseconds since the epoch, for `turnpike credentials`; Date.now by default. */
+  readonly now?: () => number;
+  /** The machine's name, the last resort for the host in URIs; os.hostname by default. */
+  readonly hostname?: () => string;
 }
 
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
@@ -38,7 +64,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       deps.stderr.write(`turnpike: ${error.message}\n`);
       return ExitCode.Usage;
     }
-    // The server's StartupError (port in use, unreadable cert) and anything else: one line, exit 1.
+    // The server's StartupError (port in use, unreadable cert), a StateFileError, a failed reload, anything else: one line, exit 1.
     const message = error instanceof Error ? error.message : String(error);
     deps.stderr.write(`turnpike: ${message}\n`);
     return ExitCode.Failure;
@@ -53,6 +79,8 @@ async function dispatch(argv: readonly string[], deps: CliDeps): Promise<number>
   if (first === "help") return runHelp(rest, deps);
   if (first === "start") return runStart(rest, deps);
   if (first === "check-config") return runCheckConfig(rest, deps);
+  if (first === "credentials") return runCredentials(rest, deps);
+  if (first === "reload") return runReload(rest, deps);
   throw new UsageError(describeUnknownCommand(first));
 }
 

@@ -1,9 +1,11 @@
-// `turnpike start`: load the config, start the server, and close it on SIGINT or SIGTERM.
-import { loadConfig } from "../config/load-config.js";
-import { createLogger } from "../server/logger.js";
+// `turnpike start`: load the config, start the server, write the pidfile, reload on SIGHUP, and close on SIGINT or SIGTERM.
+import { createLogger, type Logger } from "../server/logger.js";
 import { formatHelp } from "./help.js";
-import type { CliDeps } from "./run.js";
+import { removePidfile, writePidfile } from "./pidfile.js";
+import type { CliDeps, CliServer } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
+import { formatGeneratedCredentialsNote } from "./start-banner.js";
+import { loadStartConfig } from "./start-config.js";
 import { readVersion } from "./version.js";
 
 export async function runStart(args: readonly string[], deps: CliDeps): Promise<number> {
@@ -12,21 +14,80 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
     deps.stdout.write(formatHelp("start"));
     return 0;
   }
-  const { config, warnings } = loadConfig(file === undefined ? { args: optionArgs } : { file, args: optionArgs });
+  const start = await loadStartConfig(file, optionArgs, deps);
+  const { config } = start;
   const logger = deps.createLogger === undefined ? createLogger(config) : deps.createLogger(config);
-  for (const warning of warnings) logger.warn(warning);
+  for (const warning of start.warnings) logger.warn(warning);
 
   const server = await deps.startServer(config, { logger });
-  let stop: (() => void) | undefined;
+  const pid = deps.pid ?? process.pid;
+  let stopSignals: (() => void) | undefined;
   const signal = new Promise<string>((resolve) => {
-    stop = deps.onSignal(resolve);
+    stopSignals = deps.onSignal(resolve);
   });
-  logger.info({ version: readVersion(), configFile: file, listeners: server.listeners }, "turnpike started");
-
-  const received = await signal;
-  stop?.();
-  logger.info({ signal: received }, "turnpike stopping");
-  await server.close();
+  // One reload at a time, in the order the signals came.
+  let reloading = Promise.resolve();
+  const stopReloads = deps.onReload(() => {
+    reloading = reloading.then(() => reloadConfig(server, file, optionArgs, deps, logger));
+  });
+  try {
+    // Written once SIGHUP is handled: `turnpike reload` must never reach a process that SIGHUP would kill.
+    if (config.pidfile !== undefined) await writePidfile(config.pidfile, pid);
+    logger.info(
+      {
+        version: readVersion(),
+        configFile: file,
+        listeners: server.listeners,
+        api: server.api,
+        pidfile: config.pidfile,
+        stateFile: start.generated?.stateFile,
+      },
+      "turnpike started",
+    );
+    if (start.generated !== undefined) {
+      // stdout, not the log: it points at the secrets, and the operator at the terminal is who needs it.
+      deps.stdout.write(
+        formatGeneratedCredentialsNote({
+          stateFile: start.generated.stateFile,
+          created: start.generated.created,
+          stateFileGiven: config.stateFile !== undefined,
+          api: server.api ?? (config.noApi ? undefined : { address: config.apiListeningIp, port: config.apiListeningPort, tls: config.apiCert !== undefined }),
+        }),
+      );
+    }
+    const received = await signal;
+    logger.info({ signal: received }, "turnpike stopping");
+  } finally {
+    stopSignals?.();
+    stopReloads();
+    await reloading;
+    await server.close();
+    if (config.pidfile !== undefined) await removePidfile(config.pidfile, pid);
+  }
   logger.info("turnpike stopped");
   return 0;
+}
+
+/** SIGHUP: the same file and flags, loaded afresh; whatever goes wrong is logged and the running configuration stays. */
+async function reloadConfig(server: CliServer, file: string | undefined, args: readonly string[], deps: CliDeps, logger: Logger): Promise<void> {
+  logger.info({ configFile: file }, "reloading configuration");
+  let next;
+  try {
+    next = await loadStartConfig(file, args, deps);
+  } catch (error) {
+    logger.error({ reason: messageOf(error) }, "reload refused; the running configuration stays");
+    return;
+  }
+  for (const warning of next.warnings) logger.warn(warning);
+  try {
+    await server.reload(next.config);
+  } catch (error) {
+    logger.error({ reason: messageOf(error) }, "reload failed; the running configuration stays");
+    return;
+  }
+  logger.info({ configFile: file }, "reload applied");
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

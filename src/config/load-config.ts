@@ -121,7 +121,7 @@ function describeIgnored(ignored: readonly { key: string; loosensSecurity: boole
 }
 
 /** Settings that load but do nothing as combined: said once here, so check-config shows them too. */
-function describeInactiveCredentials(config: Config): string[] {
+export function describeInactiveCredentials(config: Config): string[] {
   const found: string[] = [];
   if (!config.useAuthSecret && config.staticAuthSecrets.length > 0) {
     found.push("static-auth-secret is ignored without use-auth-secret (as in coturn)");

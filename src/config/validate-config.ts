@@ -91,7 +91,8 @@ function clashingTurnPort(config: Config): { transport: "TCP" | "TLS"; field: "l
   return undefined;
 }
 
-function isWildcard(ip: string): boolean {
+/** 0.0.0.0 or ::, however written: every address of the family. */
+export function isWildcard(ip: string): boolean {
   return ipToBigInt(ip)?.value === 0n;
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { runCli } from "../../src/cli/run.js";
 import { DEFAULT_CONFIG } from "../../src/config/config.js";
@@ -15,13 +16,23 @@ class StartupError extends Error {
 }
 
 describe("turnpike start", () => {
-  it("starts with the defaults when given no file and no flags, logs the listeners, and exits 0 on SIGTERM", async () => {
+  it("starts with the defaults and generated credentials when given no file and no flags, logs the listeners, and exits 0 on SIGTERM", async () => {
     const cli = createFakeCli();
     const exit = runCli(["start"], cli.deps);
     await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
-    expect(cli.started).toEqual([DEFAULT_CONFIG]);
+    const stateFile = join(cli.stateHome, "turnpike", "state.json");
+    const state = JSON.parse(readFileSync(stateFile, "utf8")) as { staticAuthSecret: string; apiKey: string };
+    expect(cli.started).toEqual([
+      {
+        ...DEFAULT_CONFIG,
+        useAuthSecret: true,
+        staticAuthSecrets: [state.staticAuthSecret],
+        apiKeys: [state.apiKey],
+        pidfile: join(cli.stateHome, "turnpike", "turnpike.pid"),
+      },
+    ]);
     const started = cli.logs().find((line) => line.msg === "turnpike started");
-    expect(started).toMatchObject({ level: 30, listeners: FAKE_LISTENERS, version: packageVersion });
+    expect(started).toMatchObject({ level: 30, listeners: FAKE_LISTENERS, version: packageVersion, stateFile });
 
     cli.signal("SIGTERM");
     expect(await exit).toBe(0);
@@ -72,8 +83,10 @@ describe("turnpike start", () => {
   });
 
   it("prints a StartupError as one line and exits 1", async () => {
-    const cli = createFakeCli(async () => {
-      throw new StartupError("cannot listen on udp 0.0.0.0:3478: address in use");
+    const cli = createFakeCli({
+      start: async () => {
+        throw new StartupError("cannot listen on udp 0.0.0.0:3478: address in use");
+      },
     });
     expect(await runCli(["start"], cli.deps)).toBe(1);
     expect(cli.stderr()).toBe("turnpike: cannot listen on udp 0.0.0.0:3478: address in use\n");
@@ -81,8 +94,10 @@ describe("turnpike start", () => {
   });
 
   it("prints any other error's message and exits 1", async () => {
-    const cli = createFakeCli(async () => {
-      throw new TypeError("something broke");
+    const cli = createFakeCli({
+      start: async () => {
+        throw new TypeError("something broke");
+      },
     });
     expect(await runCli(["start"], cli.deps)).toBe(1);
     expect(cli.stderr()).toBe("turnpike: something broke\n");
@@ -153,7 +168,7 @@ describe("turnpike help and version", () => {
     expect(await runCli([flag], cli.deps)).toBe(0);
     const help = cli.stdout();
     expect(help).toMatch(/^Usage: turnpike <command> \[options\]/);
-    for (const command of ["start", "check-config", "help [command]"]) expect(help).toContain(`  ${command} `);
+    for (const command of ["start", "check-config", "credentials", "reload", "help [command]"]) expect(help).toContain(`  ${command} `);
     for (const option of OPTIONS) {
       expect(help).toMatch(new RegExp(`^  --${option.key}\\b.*${escapeRegExp(option.doc)}`, "m"));
     }
@@ -291,6 +306,8 @@ describe("turnpike usage errors (exit 2, one line)", () => {
     [[], 'turnpike: missing command (try "turnpike start", or "turnpike --help")\n'],
     [["strat"], 'turnpike: unknown command "strat" (did you mean "start"?)\n'],
     [["check-conf"], 'turnpike: unknown command "check-conf" (did you mean "check-config"?)\n'],
+    [["credential"], 'turnpike: unknown command "credential" (did you mean "credentials"?)\n'],
+    [["relaod"], 'turnpike: unknown command "relaod" (did you mean "reload"?)\n'],
     [["serve"], 'turnpike: unknown command "serve" (try "turnpike --help")\n'],
     [["--verison"], 'turnpike: unknown option "--verison" (did you mean "--version"?)\n'],
     [["--listening-port", "3478"], 'turnpike: missing command before --listening-port (as in "turnpike start --listening-port ...")\n'],

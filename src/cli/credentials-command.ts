@@ -1,0 +1,96 @@
+// `turnpike credentials`: mint a REST credential offline and print the JSON the credential endpoint answers.
+import { hostname as osHostname } from "node:os";
+import { credentialResponse, iceUris, type IceUriPorts } from "../api/ice-servers.js";
+import type { Config } from "../config/config.js";
+import { loadConfig } from "../config/load-config.js";
+import { isWildcard } from "../config/validate-config.js";
+import { mintRestCredential } from "../credentials/rest-credentials.js";
+import { readStateFile } from "../server/state-file.js";
+import { formatHelp } from "./help.js";
+import type { CliDeps } from "./run.js";
+import { splitCommandArgs } from "./split-command-args.js";
+import { stateFilePathOf } from "./start-config.js";
+import { UsageError } from "./usage-error.js";
+
+// A STUN USERNAME is at most 513 bytes (RFC 8489 §14.3); "<expiry>:" takes up to 16 of them.
+const MAX_USER_BYTES = 497;
+
+export async function runCredentials(args: readonly string[], deps: CliDeps): Promise<number> {
+  const { file, help, optionArgs, commandOptions } = splitCommandArgs(args, ["user", "ttl"]);
+  if (help) {
+    deps.stdout.write(formatHelp("credentials"));
+    return 0;
+  }
+  const user = commandOptions["user"];
+  if (user !== undefined) checkUser(user);
+  const { config, warnings } = loadConfig(file === undefined ? { args: optionArgs } : { file, args: optionArgs });
+  for (const warning of warnings) deps.stderr.write(`turnpike: warning: ${warning}\n`);
+
+  const ttlSeconds = chooseTtl(commandOptions["ttl"], config, deps);
+  const secret = await findSecret(file, config, deps);
+  const minted = mintRestCredential({
+    secret,
+    ...(user === undefined ? {} : { user }),
+    ttlSeconds,
+    nowMs: (deps.now ?? Date.now)(),
+    separator: config.restApiSeparator,
+  });
+  const uris = iceUris(advertisedHost(config, deps.hostname ?? osHostname), advertisedPorts(config));
+  const response = credentialResponse({ username: minted.username, password: minted.password, ttlSeconds: minted.ttlSeconds }, uris);
+  deps.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
+  return 0;
+}
+
+/** As the endpoint checks `username`: no ":", no control characters, at most 497 bytes. Never echoed. */
+export function checkUser(user: string): void {
+  if (user === "") throw new UsageError("--user must not be empty (leave it out for a username that is the expiry alone)");
+  if (user.includes(":")) throw new UsageError('--user must not contain ":" (turnpike puts the expiry before it)');
+  if (/[\u0000-\u001f\u007f]/.test(user)) throw new UsageError("--user must not contain control characters");
+  if (Buffer.byteLength(user, "utf8") > MAX_USER_BYTES) throw new UsageError(`--user must be at most ${MAX_USER_BYTES} bytes of UTF-8`);
+}
+
+/** `--ttl`, else rest-default-ttl; never beyond rest-max-ttl, as the endpoint grants. */
+function chooseTtl(text: string | undefined, config: Config, deps: Pick<CliDeps, "stderr">): number {
+  if (text === undefined) return config.restDefaultTtlSeconds;
+  const asked = /^[0-9]{1,10}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(asked >= 1)) throw new UsageError(`--ttl ${JSON.stringify(text)} is not a whole number of seconds, 1 or more`);
+  if (asked <= config.restMaxTtlSeconds) return asked;
+  deps.stderr.write(`turnpike: warning: --ttl ${asked} is above rest-max-ttl ${config.restMaxTtlSeconds}; the credential is valid ${config.restMaxTtlSeconds} seconds\n`);
+  return config.restMaxTtlSeconds;
+}
+
+/** The first static-auth-secret; with no config file and no secret given, the one `turnpike start` generated. */
+async function findSecret(file: string | undefined, config: Config, deps: Pick<CliDeps, "env" | "homedir">): Promise<string> {
+  const configured = config.useAuthSecret ? config.staticAuthSecrets[0] : undefined;
+  if (configured !== undefined) return configured;
+  const secretGiven = config.useAuthSecret || config.staticAuthSecrets.length > 0;
+  if (file === undefined && !secretGiven) {
+    const stateFile = stateFilePathOf(config, deps);
+    const state = await readStateFile(stateFile);
+    if (state !== undefined) return state.staticAuthSecret;
+    throw new UsageError(
+      `no REST secret to sign with: set use-auth-secret and static-auth-secret (with -c FILE or as flags), ` +
+        `or run "turnpike start" once without a config file to generate one in ${stateFile}`,
+    );
+  }
+  throw new UsageError("no REST secret to sign with: credentials need use-auth-secret and a static-auth-secret");
+}
+
+/** rest-uri-host, else the first external-ip's public address, else the first non-wildcard listening-ip, else the hostname. */
+export function advertisedHost(config: Config, hostname: () => string): string {
+  if (config.restUriHost !== undefined) return config.restUriHost;
+  const external = config.externalIps[0];
+  if (external !== undefined) return external.public;
+  const listening = config.listeningIps.find((ip) => !isWildcard(ip));
+  return listening ?? hostname();
+}
+
+/** UDP and TCP on listening-port unless turned off; TLS on tls-listening-port with cert and pkey, unless no-tls. */
+export function advertisedPorts(config: Config): IceUriPorts {
+  const tls = config.cert !== undefined && config.pkey !== undefined && !config.noTls;
+  return {
+    ...(config.noUdp ? {} : { udp: config.listeningPort }),
+    ...(config.noTcp ? {} : { tcp: config.listeningPort }),
+    ...(tls ? { tls: config.tlsListeningPort } : {}),
+  };
+}

@@ -1,0 +1,51 @@
+// The configuration `turnpike start` runs with, and reloads on SIGHUP: the file and flags, plus, when they
+// give no credentials and there is no file, the REST secret and API key of the state file (generated once).
+import { homedir as osHomedir } from "node:os";
+import type { Config } from "../config/config.js";
+import { configFromObject } from "../config/config-from-object.js";
+import { describeInactiveCredentials, loadConfig } from "../config/load-config.js";
+import { defaultStateFilePath, loadOrCreateStateFile, pidfileNextTo } from "../server/state-file.js";
+import type { CliDeps } from "./run.js";
+
+export interface StartConfig {
+  readonly config: Config;
+  readonly warnings: readonly string[];
+  /** Present when the credentials come from the state file. */
+  readonly generated?: { readonly stateFile: string; readonly created: boolean };
+}
+
+type Environment = Pick<CliDeps, "env" | "homedir">;
+
+/** `state-file`, else the XDG default. */
+export function stateFilePathOf(config: Config, deps: Environment): string {
+  return config.stateFile ?? defaultStateFilePath({ env: deps.env ?? process.env, homedir: (deps.homedir ?? osHomedir)() });
+}
+
+/** No config file, and none of user, use-auth-secret with a static-auth-secret, or api-key. */
+export function usesGeneratedCredentials(file: string | undefined, config: Config): boolean {
+  const hasRestSecret = config.useAuthSecret && config.staticAuthSecrets.length > 0;
+  return file === undefined && config.users.length === 0 && !hasRestSecret && config.apiKeys.length === 0;
+}
+
+export async function loadStartConfig(file: string | undefined, args: readonly string[], deps: Environment): Promise<StartConfig> {
+  const { config, warnings } = loadConfig(file === undefined ? { args } : { file, args });
+  if (!usesGeneratedCredentials(file, config)) return { config, warnings };
+
+  const stateFile = stateFilePathOf(config, deps);
+  const { state, created } = await loadOrCreateStateFile(stateFile);
+  // Through configFromObject, so that the added values pass the same parsers and rules as any other.
+  const generated = configFromObject({
+    ...config,
+    useAuthSecret: true,
+    staticAuthSecrets: [state.staticAuthSecret],
+    apiKeys: [state.apiKey],
+    pidfile: config.pidfile ?? pidfileNextTo(stateFile),
+  });
+  // The warnings about use-auth-secret without a secret (and the reverse) no longer hold: say what does.
+  const stale = new Set(describeInactiveCredentials(config));
+  const kept = warnings.filter((warning) => !stale.has(warning));
+  if (config.staticAuthSecrets.length > 0) {
+    kept.push(`static-auth-secret without use-auth-secret is replaced by the secret generated in ${stateFile}; add use-auth-secret to use your own`);
+  }
+  return { config: generated, warnings: kept, generated: { stateFile, created } };
+}

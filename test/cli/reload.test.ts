@@ -1,0 +1,154 @@
+// `turnpike reload`: find the running turnpike through its pidfile and send it SIGHUP.
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { runCli } from "../../src/cli/run.js";
+import { useTempDir } from "../config/temp-dir.js";
+import { createFakeCli, FAKE_PID } from "./fake-deps.js";
+
+const temp = useTempDir();
+
+const errnoError = (code: string): Error => Object.assign(new Error(`kill ${code}`), { code });
+
+describe("turnpike reload", () => {
+  it("sends SIGHUP to the process in the configured pidfile", async () => {
+    const pidfile = temp.write("turnpike.pid", "31337\n");
+    const cli = createFakeCli();
+    expect(await runCli(["reload", "-c", temp.write("turnserver.conf", `pidfile=${pidfile}\n`)], cli.deps)).toBe(0);
+    expect(cli.killed).toEqual([[31337, "SIGHUP"]]);
+    expect(cli.stdout()).toBe(`turnpike: sent SIGHUP to process 31337 (from ${pidfile}); the server logs whether the reload took\n`);
+    expect(cli.stderr()).toBe("");
+  });
+
+  it("takes --pidfile", async () => {
+    const pidfile = temp.write("other.pid", "4242");
+    const cli = createFakeCli();
+    expect(await runCli(["reload", "--pidfile", pidfile], cli.deps)).toBe(0);
+    expect(cli.killed).toEqual([[4242, "SIGHUP"]]);
+  });
+
+  it("without a config file, finds the pidfile start writes next to the state file", async () => {
+    const cli = createFakeCli();
+    mkdirSync(join(cli.stateHome, "turnpike"));
+    writeFileSync(join(cli.stateHome, "turnpike", "turnpike.pid"), "555\n");
+    expect(await runCli(["reload"], cli.deps)).toBe(0);
+    expect(cli.killed).toEqual([[555, "SIGHUP"]]);
+  });
+
+  it("without a config file, follows --state-file to its pidfile", async () => {
+    writeFileSync(join(temp.path(), "turnpike.pid"), "556\n");
+    const cli = createFakeCli();
+    expect(await runCli(["reload", "--state-file", join(temp.path(), "state.json")], cli.deps)).toBe(0);
+    expect(cli.killed).toEqual([[556, "SIGHUP"]]);
+  });
+
+  it("reaches the pid a running start wrote, and that start reloads", async () => {
+    const server = createFakeCli();
+    const exit = runCli(["start", "--realm", "a.example"], server.deps);
+    await vi.waitFor(() => expect(server.logs().some((line) => line.msg === "turnpike started")).toBe(true));
+    const operator = createFakeCli({
+      env: { XDG_STATE_HOME: server.stateHome },
+      kill: (pid, signal) => {
+        expect([pid, signal]).toEqual([FAKE_PID, "SIGHUP"]);
+        server.hangUp();
+      },
+    });
+    expect(await runCli(["reload", "--realm", "a.example"], operator.deps)).toBe(0);
+    await vi.waitFor(() => expect(server.reloaded).toHaveLength(1));
+    server.signal("SIGTERM");
+    expect(await exit).toBe(0);
+  });
+
+  it("exits 1 when no pidfile is configured with a config file", async () => {
+    const file = temp.write("turnserver.conf", "realm=example.org\n");
+    const cli = createFakeCli();
+    expect(await runCli(["reload", "-c", file], cli.deps)).toBe(1);
+    expect(cli.stderr()).toBe(`turnpike: no pidfile to find turnpike by: set pidfile in ${file} (turnpike start writes it), or give --pidfile\n`);
+    expect(cli.killed).toEqual([]);
+  });
+
+  it("exits 1 when the pidfile is missing", async () => {
+    const cli = createFakeCli();
+    const pidfile = join(cli.stateHome, "turnpike", "turnpike.pid");
+    expect(await runCli(["reload"], cli.deps)).toBe(1);
+    expect(cli.stderr()).toBe(`turnpike: cannot read pidfile ${pidfile}: no such file or directory (is turnpike running?)\n`);
+  });
+
+  it.each(["", "abc", "12 13", "-1", "0", "99999999999", "1.5"])("exits 1 when the pidfile holds %j", async (content) => {
+    const pidfile = temp.write("turnpike.pid", content);
+    const cli = createFakeCli();
+    expect(await runCli(["reload", "--pidfile", pidfile], cli.deps)).toBe(1);
+    expect(cli.stderr()).toBe(`turnpike: pidfile ${pidfile} holds no process id\n`);
+    expect(cli.killed).toEqual([]);
+  });
+
+  it("exits 1 when the process is gone, or may not be signalled", async () => {
+    const pidfile = temp.write("turnpike.pid", "31337\n");
+    const gone = createFakeCli({
+      kill: () => {
+        throw errnoError("ESRCH");
+      },
+    });
+    expect(await runCli(["reload", "--pidfile", pidfile], gone.deps)).toBe(1);
+    expect(gone.stderr()).toBe(`turnpike: turnpike is not running: no process 31337, as pidfile ${pidfile} says (a stale pidfile?)\n`);
+    const foreign = createFakeCli({
+      kill: () => {
+        throw errnoError("EPERM");
+      },
+    });
+    expect(await runCli(["reload", "--pidfile", pidfile], foreign.deps)).toBe(1);
+    expect(foreign.stderr()).toBe(`turnpike: not permitted to signal process 31337 from pidfile ${pidfile}: run reload as the user turnpike runs as\n`);
+  });
+
+  it("exits 2 and signals nothing when the configuration is invalid", async () => {
+    const pidfile = temp.write("turnpike.pid", "31337\n");
+    const file = temp.write("turnserver.conf", `pidfile=${pidfile}\nmin-port=60000\nmax-port=50000\n`);
+    const cli = createFakeCli();
+    expect(await runCli(["reload", "-c", file], cli.deps)).toBe(2);
+    expect(cli.stderr()).toBe(`turnpike: ${file}:3: max-port 50000 is below min-port 60000\n`);
+    expect(cli.killed).toEqual([]);
+  });
+
+  it("prints its help", async () => {
+    const cli = createFakeCli();
+    expect(await runCli(["reload", "--help"], cli.deps)).toBe(0);
+    expect(cli.stdout()).toMatch(/^Usage: turnpike reload \[-c FILE\] \[--pidfile FILE\]/);
+  });
+});
+
+describe("turnpike reload with real signals", () => {
+  /** A node process that prints "ready", then "hup" on SIGHUP and exits. */
+  function spawnListener() {
+    const child = spawn(process.execPath, ["-e", 'process.on("SIGHUP", () => { console.log("hup"); process.exit(0); }); console.log("ready"); setInterval(() => {}, 1000);'], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const killTimer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    void exited.finally(() => clearTimeout(killTimer));
+    return { child, exited, output: () => output };
+  }
+
+  it("delivers SIGHUP to the process in the pidfile", async () => {
+    const listener = spawnListener();
+    await vi.waitFor(() => expect(listener.output()).toContain("ready"));
+    const pidfile = temp.write("turnpike.pid", `${listener.child.pid}\n`);
+    const cli = createFakeCli();
+    expect(await runCli(["reload", "--pidfile", pidfile], { ...cli.deps, kill: undefined })).toBe(0);
+    expect(await listener.exited).toBe(0);
+    expect(listener.output()).toBe("ready\nhup\n");
+  });
+
+  it("exits 1 when that process has exited", async () => {
+    const listener = spawnListener();
+    await vi.waitFor(() => expect(listener.output()).toContain("ready"));
+    listener.child.kill("SIGKILL");
+    await listener.exited;
+    const pidfile = temp.write("turnpike.pid", `${listener.child.pid}\n`);
+    const cli = createFakeCli();
+    expect(await runCli(["reload", "--pidfile", pidfile], { ...cli.deps, kill: undefined })).toBe(1);
+    expect(cli.stderr()).toMatch(/^turnpike: turnpike is not running: no process \d+, as pidfile .* says \(a stale pidfile\?\)\n$/);
+  });
+});
