@@ -1,5 +1,6 @@
 // `turnpike credentials`: mint a REST credential offline and print the JSON the credential endpoint answers.
 import { hostname as osHostname } from "node:os";
+import { checkUser } from "../api/credential-request.js";
 import { credentialResponse, iceUris, type IceUriPorts } from "../api/ice-servers.js";
 import type { Config } from "../config/config.js";
 import { loadConfig } from "../config/load-config.js";
@@ -12,17 +13,13 @@ import { splitCommandArgs } from "./split-command-args.js";
 import { stateFilePathOf } from "./start-config.js";
 import { UsageError } from "./usage-error.js";
 
-// A STUN USERNAME is at most 513 bytes (RFC 8489 §14.3); "<expiry>:" takes up to 16 of them.
-const MAX_USER_BYTES = 497;
-
 export async function runCredentials(args: readonly string[], deps: CliDeps): Promise<number> {
   const { file, help, optionArgs, commandOptions } = splitCommandArgs(args, ["user", "ttl"]);
   if (help) {
     deps.stdout.write(formatHelp("credentials"));
     return 0;
   }
-  const user = commandOptions["user"];
-  if (user !== undefined) checkUser(user);
+  const user = checkUserOption(commandOptions["user"]);
   const { config, warnings } = loadConfig(file === undefined ? { args: optionArgs } : { file, args: optionArgs });
   for (const warning of warnings) deps.stderr.write(`turnpike: warning: ${warning}\n`);
 
@@ -41,12 +38,12 @@ export async function runCredentials(args: readonly string[], deps: CliDeps): Pr
   return 0;
 }
 
-/** As the endpoint checks `username`: no ":", no control characters, at most 497 bytes. Never echoed. */
-export function checkUser(user: string): void {
-  if (user === "") throw new UsageError("--user must not be empty (leave it out for a username that is the expiry alone)");
-  if (user.includes(":")) throw new UsageError('--user must not contain ":" (turnpike puts the expiry before it)');
-  if (/[\u0000-\u001f\u007f]/.test(user)) throw new UsageError("--user must not contain control characters");
-  if (Buffer.byteLength(user, "utf8") > MAX_USER_BYTES) throw new UsageError(`--user must be at most ${MAX_USER_BYTES} bytes of UTF-8`);
+/** The endpoint's own check of `username` (no ":", no control characters, at most 497 bytes); "" means none. Never echoed. */
+function checkUserOption(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const checked = checkUser(text);
+  if ("error" in checked) throw new UsageError(`invalid --user: ${checked.error}`);
+  return checked.value;
 }
 
 /** `--ttl`, else rest-default-ttl; never beyond rest-max-ttl, as the endpoint grants. */

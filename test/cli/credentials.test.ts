@@ -86,15 +86,22 @@ describe("turnpike credentials", () => {
 
   describe("--user, checked as the endpoint checks username", () => {
     it.each([
-      ["a colon", "alice:pw-Zebra", '--user must not contain ":" (turnpike puts the expiry before it)'],
-      ["a control character", "alice\u0007Zebra", "--user must not contain control characters"],
-      ["498 bytes of UTF-8", "é".repeat(249), "--user must be at most 497 bytes of UTF-8"],
-      ["nothing", "", "--user must not be empty (leave it out for a username that is the expiry alone)"],
+      ["a colon", "alice:pw-Zebra", "invalid --user: username must not contain ':'"],
+      ["a C0 control character", "alice\u0007Zebra", "invalid --user: username must not contain control characters"],
+      ["a C1 control character", "alice\u0085Zebra", "invalid --user: username must not contain control characters"],
+      ["498 bytes of UTF-8", "é".repeat(249), "invalid --user: username must be at most 497 bytes of UTF-8"],
     ])("refuses %s with exit 2, without echoing it", async (_what, user, message) => {
       const { code, cli } = await credentials(["-c", restConf(), `--user=${user}`]);
       expect(code).toBe(2);
       expect(cli.stderr()).toBe(`turnpike: ${message}\n`);
-      if (user !== "") expect(cli.stderr()).not.toContain(user);
+      expect(cli.stderr()).not.toContain(user);
+      expect(cli.stdout()).toBe("");
+    });
+
+    it("takes an empty --user as none, as the endpoint takes an empty username", async () => {
+      const { code, json } = await credentials(["-c", restConf(), "--user="]);
+      expect(code).toBe(0);
+      expect(json().username).toBe(String(NOW_SECONDS + 3600));
     });
 
     it("accepts 497 bytes", async () => {
