@@ -4,7 +4,7 @@ import { createRecordingLogger } from "./helpers/logger.js";
 
 describe("the package's public API", () => {
   it("starts a server from configFromObject and mints REST credentials it accepts", async () => {
-    const config = turnpike.configFromObject({ listeningIps: ["127.0.0.1"], listeningPort: 0, noTcp: true, useAuthSecret: true, staticAuthSecrets: ["s"] });
+    const config = turnpike.configFromObject({ noApi: true, listeningIps: ["127.0.0.1"], listeningPort: 0, noTcp: true, useAuthSecret: true, staticAuthSecrets: ["s"] });
     const server = await turnpike.startServer(config, { logger: createRecordingLogger() });
     try {
       expect(server.listeners.map((l) => l.transport)).toEqual(["udp"]);

@@ -122,6 +122,14 @@ export class UdpRelayAllocator implements RelayAllocator {
     }
   }
 
+  /** Relay ports still free in min-port..max-port, on the relay address that has the fewest. */
+  freePorts(): number {
+    const span = this.options.maxPort - this.options.minPort + 1;
+    let mostUsed = 0;
+    for (const used of this.portsInUse.values()) mostUsed = Math.max(mostUsed, used.size);
+    return span - mostUsed;
+  }
+
   /** Releases reserved ports (allocations close their own sockets). */
   close(): void {
     for (const reservation of this.reservations.values()) reservation.socket.close();

@@ -39,6 +39,8 @@ export interface DispatchOptions {
   readonly fingerprint: boolean;
   /** Highest channel number accepted; its first byte bounds the ChannelData range of the demux. */
   readonly maxChannelNumber: number;
+  /** Error responses sent, by code, for metrics. */
+  readonly errorResponses?: Record<number, number>;
   readonly log: Logger;
 }
 
@@ -98,6 +100,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     } else {
       log.error({ err: error, method: request.method, client: `${address}:${port}` }, "request handler failed");
     }
+    if (options.errorResponses) options.errorResponses[code] = (options.errorResponses[code] ?? 0) + 1;
     const attributes: AttributeEntry[] = [{ name: "ERROR-CODE", value: { code, reason: ERROR_REASON[code] } }, ...extra];
     reply(request, MessageClass.ErrorResponse, attributes, withFingerprint, integrity, address, port, link);
   }

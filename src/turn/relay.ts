@@ -4,20 +4,8 @@ import { encodeMessage } from "../stun/message.js";
 import { findChannelByPeer, type Allocation } from "./allocation.js";
 import { findAllocation, type AllocationTable } from "./allocation-table.js";
 import { CHANNEL_DATA_HEADER_LENGTH, channelDataPayload, writeChannelDataHeader } from "./channel-data.js";
+import type { TurnCounters } from "./counters.js";
 import type { ClientLink, RelaySocket } from "./ports.js";
-
-/** Plain counters, read by metrics; nothing on the packet path formats or allocates for them. */
-export interface RelayCounters {
-  clientToPeerPackets: number;
-  clientToPeerBytes: number;
-  peerToClientPackets: number;
-  peerToClientBytes: number;
-  droppedPackets: number;
-}
-
-export function createRelayCounters(): RelayCounters {
-  return { clientToPeerPackets: 0, clientToPeerBytes: 0, peerToClientPackets: 0, peerToClientBytes: 0, droppedPackets: 0 };
-}
 
 /**
  * RFC 8656 §12.4: ChannelData from a client goes to the bound peer, if the channel is bound on
@@ -25,7 +13,7 @@ export function createRelayCounters(): RelayCounters {
  */
 export function relayChannelDataFromClient(
   table: AllocationTable,
-  counters: RelayCounters,
+  counters: TurnCounters,
   bytes: Buffer,
   address: string,
   port: number,
@@ -39,8 +27,9 @@ export function relayChannelDataFromClient(
     return;
   }
   binding!.relay.send(payload, binding!.peerPort, binding!.peerAddress);
-  counters.clientToPeerPackets++;
-  counters.clientToPeerBytes += payload.length;
+  const traffic = counters.relay[link.transport];
+  traffic.clientToPeerPackets++;
+  traffic.clientToPeerBytes += payload.length;
 }
 
 // 20-byte header + XOR-PEER-ADDRESS (up to 24) + DATA header (4) must fit STUN's 16-bit length.
@@ -55,7 +44,7 @@ const indicationTransactionId = Buffer.alloc(12);
  */
 export function relayFromPeer(
   allocation: Allocation,
-  counters: RelayCounters,
+  counters: TurnCounters,
   relay: RelaySocket,
   bytes: Buffer,
   peerAddress: string,
@@ -86,6 +75,7 @@ export function relayFromPeer(
     counters.droppedPackets++;
     return;
   }
-  counters.peerToClientPackets++;
-  counters.peerToClientBytes += bytes.length;
+  const traffic = counters.relay[link.transport];
+  traffic.peerToClientPackets++;
+  traffic.peerToClientBytes += bytes.length;
 }

@@ -58,6 +58,7 @@ describe("Binding over real sockets (RFC 8489 §7.3.1)", () => {
   beforeAll(async () => {
     certificate = makeSelfSignedCertificate();
     const config = configFromObject({
+      noApi: true,
       listeningIps: ["127.0.0.1", "::1"],
       listeningPort: 0,
       tlsListeningPort: 0,
@@ -237,7 +238,7 @@ describe("Binding over real sockets (RFC 8489 §7.3.1)", () => {
 
 describe("Binding options and start-up errors", () => {
   const start = (overrides: Partial<Config>): Promise<RunningServer> =>
-    startServer(configFromObject({ listeningIps: ["127.0.0.1"], listeningPort: 0, ...overrides }), { logger: createRecordingLogger() });
+    startServer(configFromObject({ noApi: true, listeningIps: ["127.0.0.1"], listeningPort: 0, ...overrides }), { logger: createRecordingLogger() });
 
   it("sends MAPPED-ADDRESS too with mapped-address, and FINGERPRINT always with fingerprint", async () => {
     const server = await start({ mappedAddress: true, fingerprint: true, noTcp: true });

@@ -2,15 +2,23 @@ import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import stun from "stun";
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { freeUdpPort, runBounded } from "../helpers/processes.js";
 import { udpExchange } from "../helpers/sockets.js";
 
 // The built binary, as an operator runs it (`npm test` builds first).
 const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
+// A private state directory, so the embedded default never touches the real one.
+const STATE_HOME = mkdtempSync(join(tmpdir(), "turnpike-cli-"));
+afterAll(() => rmSync(STATE_HOME, { recursive: true, force: true }));
+const ENV = { ...process.env, XDG_STATE_HOME: STATE_HOME };
+
 function startBinary(args: readonly string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: ENV });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -35,7 +43,7 @@ function startBinary(args: readonly string[]) {
 describe("the turnpike binary", () => {
   it("starts from flags, answers Binding, and exits 0 on SIGTERM", async () => {
     const port = await freeUdpPort();
-    const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp"]);
+    const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp", "--no-api"]);
     await server.started();
     const request = stun.encode(stun.createMessage(stun.constants.STUN_BINDING_REQUEST));
     const { answer, localPort } = await udpExchange(request, { address: "127.0.0.1", port });
@@ -49,7 +57,7 @@ describe("the turnpike binary", () => {
     await new Promise<void>((resolve) => busy.bind(0, "127.0.0.1", resolve));
     try {
       const port = busy.address().port;
-      const { stdout, code } = await runBounded(process.execPath, [BIN, "start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp"], 10_000);
+      const { stdout, code } = await runBounded(process.execPath, [BIN, "start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp", "--no-api"], 10_000, ENV);
       expect(code).toBe(1);
       expect(stdout).toContain(`turnpike: cannot listen on udp 127.0.0.1:${port}: address already in use`);
     } finally {
@@ -58,13 +66,13 @@ describe("the turnpike binary", () => {
   });
 
   it("exits 2 naming the option for a typo, with a suggestion", async () => {
-    const { stdout, code } = await runBounded(process.execPath, [BIN, "start", "--listenig-port", "3478"], 10_000);
+    const { stdout, code } = await runBounded(process.execPath, [BIN, "start", "--listenig-port", "3478"], 10_000, ENV);
     expect(code).toBe(2);
     expect(stdout).toMatch(/listenig-port.*listening-port/);
   });
 
   it("prints its version and exits 0", async () => {
-    const { stdout, code } = await runBounded(process.execPath, [BIN, "--version"], 10_000);
+    const { stdout, code } = await runBounded(process.execPath, [BIN, "--version"], 10_000, ENV);
     expect(code).toBe(0);
     expect(stdout.trim()).toMatch(/^(turnpike )?\d+\.\d+\.\d+$/);
   });

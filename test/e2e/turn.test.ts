@@ -28,6 +28,7 @@ async function until(check: () => boolean, timeoutMs = 2000): Promise<boolean> {
 function startTestServer(overrides: Partial<Config>, logger = createRecordingLogger()): Promise<RunningServer> {
   return startServer(
     configFromObject({
+      noApi: true,
       listeningIps: ["127.0.0.1"],
       listeningPort: 0,
       realm: "example.org",

@@ -47,6 +47,7 @@ describe.concurrent("coturn's turnutils_uclient through turnpike (RFC 8656 over 
     peer = startProcess("turnutils_peer", ["-p", String(peerPort), "-L", "127.0.0.1"]);
     server = await startServer(
       configFromObject({
+        noApi: true,
         listeningIps: ["127.0.0.1"],
         listeningPort: 0,
         realm: "example.org",

@@ -11,9 +11,14 @@ export async function freeUdpPort(address = "127.0.0.1"): Promise<number> {
 }
 
 /** Runs a command to completion with a hard time limit; resolves with its output whatever the exit code. */
-export function runBounded(command: string, args: readonly string[], timeoutMs: number): Promise<{ stdout: string; code: number | null }> {
+export function runBounded(
+  command: string,
+  args: readonly string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ stdout: string; code: number | null }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env });
     let stdout = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

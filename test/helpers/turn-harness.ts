@@ -9,7 +9,7 @@ import type { TurnDeps, TurnOptions } from "../../src/turn/handlers/turn-deps.js
 import { createNonceService } from "../../src/turn/nonce.js";
 import { parseIpRange } from "../../src/turn/ip-range.js";
 import { createPeerPolicy, type PeerPolicyOptions } from "../../src/turn/peer-policy.js";
-import { createRelayCounters } from "../../src/turn/relay.js";
+import { createTurnCounters } from "../../src/turn/counters.js";
 import { FakeLink, FakeRelayAllocator } from "./fakes.js";
 import { createRecordingLogger } from "./logger.js";
 import { ManualClock } from "./manual-clock.js";
@@ -54,12 +54,17 @@ export function createTurnHarness(options: HarnessOptions = {}) {
       staticUsers: [parseStaticUser("alice:wonderland"), parseStaticUser("bob:builder")],
       authSecrets: [],
     }),
-    counters: createRelayCounters(),
+    counters: createTurnCounters(),
     clock,
     log,
   };
   const service = createTurnService(deps, { mappedAddress: false });
-  const handle = createDispatcher(service.dispatchTable, { fingerprint: false, maxChannelNumber: deps.options.maxChannelNumber, log });
+  const handle = createDispatcher(service.dispatchTable, {
+    fingerprint: false,
+    maxChannelNumber: deps.options.maxChannelNumber,
+    errorResponses: deps.counters.errorResponses,
+    log,
+  });
   return { clock, log, relays, deps, service, handle };
 }
 
@@ -90,7 +95,10 @@ export class HarnessClient {
   /** A request, signed once a nonce is known; a 401 or 438 is answered by signing again with the new nonce. */
   async request(method: number, attributes: readonly AttributeEntry[] = [], transactionId?: Buffer): Promise<StunMessage> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const [answer] = await this.sendRaw(this.builder.build(method, attributes, transactionId ? { transactionId } : {}));
+      const request = this.builder.build(method, attributes, transactionId ? { transactionId } : {});
+      const answers = await this.sendRaw(request);
+      // Relayed data may be waiting on the link too: the response is the STUN message with our transaction id.
+      const answer = answers.find((a) => a[0]! < 0x40 && a.length >= 20 && a.subarray(8, 20).equals(request.subarray(8, 20)));
       if (!answer) throw new Error("no response");
       const response = decode(answer);
       const code = response.messageClass === 3 ? errorCodeOf(response) : undefined;

@@ -130,6 +130,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       allocateResponse: attributes,
     };
     addAllocation(deps.table, allocation);
+    deps.counters.allocationsCreated++;
     link.setCarriesAllocation(true);
     deps.log.info(
       {

@@ -7,8 +7,9 @@ export interface BindingOptions {
 }
 
 /** RFC 8489 §7.3.1: the response carries the source transport address of the request, XOR'ed. */
-export function createBindingHandler(options: BindingOptions): (ctx: RequestContext) => HandlerResult {
+export function createBindingHandler(options: BindingOptions, counters?: { bindingRequests: number }): (ctx: RequestContext) => HandlerResult {
   return ({ clientAddress }) => {
+    if (counters) counters.bindingRequests++;
     const attributes: AttributeEntry[] = [{ name: "XOR-MAPPED-ADDRESS", value: clientAddress }];
     if (options.mappedAddress) attributes.push({ name: "MAPPED-ADDRESS", value: clientAddress });
     return { attributes };

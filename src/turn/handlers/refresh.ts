@@ -21,6 +21,7 @@ export function createRefreshHandler(deps: TurnDeps): (ctx: RequestContext) => H
     const requested = getAttribute(ctx.message, "LIFETIME");
     if (requested === 0) {
       removeAllocation(deps.table, allocation);
+      deps.counters.allocationsDeleted++;
       ctx.link.setCarriesAllocation(false);
       deps.log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, "allocation deleted");
       return { attributes: [{ name: "LIFETIME", value: 0 }] };

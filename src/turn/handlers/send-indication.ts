@@ -17,7 +17,8 @@ export function createSendIndicationHandler(deps: TurnDeps): (ctx: RequestContex
       return;
     }
     relay.send(data, peer.port, peer.address);
-    counters.clientToPeerPackets++;
-    counters.clientToPeerBytes += data.length;
+    const traffic = counters.relay[link.transport];
+    traffic.clientToPeerPackets++;
+    traffic.clientToPeerBytes += data.length;
   };
 }

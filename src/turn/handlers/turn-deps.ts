@@ -5,7 +5,7 @@ import type { RequestContext } from "../dispatch.js";
 import type { NonceService } from "../nonce.js";
 import type { PeerPolicy } from "../peer-policy.js";
 import type { Clock, Logger, RelayAllocator } from "../ports.js";
-import type { RelayCounters } from "../relay.js";
+import type { TurnCounters } from "../counters.js";
 
 export interface TurnOptions {
   readonly realm: string;
@@ -27,7 +27,7 @@ export interface TurnDeps {
   readonly peerPolicy: PeerPolicy;
   readonly nonces: NonceService;
   readonly credentials: CredentialStore;
-  readonly counters: RelayCounters;
+  readonly counters: TurnCounters;
   readonly clock: Clock;
   readonly log: Logger;
 }

@@ -1,5 +1,6 @@
 import { Method } from "../../stun/constants.js";
-import { allocationsOnLink, removeAllocation, sweepExpired } from "../allocation-table.js";
+import type { Allocation } from "../allocation.js";
+import { allocationsOnLink, removeAllocation, sweepExpired, type AllocationTable } from "../allocation-table.js";
 import type { DispatchTable, IndicationHandler, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import type { ClientLink } from "../ports.js";
@@ -18,18 +19,35 @@ export interface TurnService {
   onLinkClosed(link: ClientLink): void;
   /** The one sweeper tick: expired allocations, permissions, channels and relay reservations. */
   sweep(): void;
+  /** Ends every allocation held by `username` now; returns how many. */
+  endAllocationsOf(username: string): number;
+  /** After the peer policy changed: drops permissions and channels to peers it no longer allows. */
+  reapplyPeerPolicy(): { permissions: number; channels: number };
+  /** Permissions and channel bindings in force, counted on demand (metrics). */
+  countPermissionsAndChannels(): { permissions: number; channels: number };
+}
+
+function* allocationsIn(table: AllocationTable): Generator<Allocation> {
+  for (const byAddress of table.byLink.values()) for (const byPort of byAddress.values()) yield* byPort.values();
 }
 
 export function createTurnService(deps: TurnDeps, binding: BindingOptions): TurnService {
   const requests = new Map<number, RequestHandler>([
-    [Method.Binding, createBindingHandler(binding)],
+    [Method.Binding, createBindingHandler(binding, deps.counters)],
     [Method.Allocate, createAllocateHandler(deps)],
     [Method.Refresh, createRefreshHandler(deps)],
     [Method.CreatePermission, createCreatePermissionHandler(deps)],
     [Method.ChannelBind, createChannelBindHandler(deps)],
   ]);
   const indications = new Map<number, IndicationHandler>([[Method.Send, createSendIndicationHandler(deps)]]);
-  const { table, counters } = deps;
+  const { table, counters, log } = deps;
+
+  function end(allocation: Allocation, why: string): void {
+    removeAllocation(table, allocation);
+    allocation.fiveTuple.link.setCarriesAllocation(false);
+    log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, why);
+  }
+
   return {
     dispatchTable: {
       requests,
@@ -38,18 +56,55 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions): Turn
     },
     onLinkClosed(link) {
       for (const allocation of allocationsOnLink(table, link)) {
-        removeAllocation(table, allocation);
-        deps.log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, "allocation closed with its connection");
+        counters.allocationsDeleted++;
+        end(allocation, "allocation closed with its connection");
       }
     },
     sweep() {
       const nowMs = deps.clock.now();
       deps.relays.sweepReservations(nowMs);
       for (const allocation of sweepExpired(table, nowMs).expiredAllocations) {
-        deps.log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, "allocation expired");
+        counters.allocationsExpired++;
         allocation.fiveTuple.link.setCarriesAllocation(false);
+        log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, "allocation expired");
       }
+    },
+    endAllocationsOf(username) {
+      const ending = [...allocationsIn(table)].filter((allocation) => allocation.username === username);
+      for (const allocation of ending) {
+        counters.allocationsDeleted++;
+        end(allocation, "allocation ended: credential revoked");
+      }
+      return ending.length;
+    },
+    reapplyPeerPolicy() {
+      let permissions = 0;
+      let channels = 0;
+      for (const allocation of allocationsIn(table)) {
+        for (const [number, channel] of allocation.channelsByNumber) {
+          if (deps.peerPolicy.isPeerAllowed(channel.peerAddress, channel.peerPort)) continue;
+          allocation.channelsByNumber.delete(number);
+          const ports = allocation.channelsByPeer.get(channel.peerAddress);
+          ports?.delete(channel.peerPort);
+          if (ports?.size === 0) allocation.channelsByPeer.delete(channel.peerAddress);
+          channels++;
+        }
+        for (const peer of allocation.permissions.keys()) {
+          if (deps.peerPolicy.isPeerAddressAllowed(peer)) continue;
+          allocation.permissions.delete(peer);
+          permissions++;
+        }
+      }
+      return { permissions, channels };
+    },
+    countPermissionsAndChannels() {
+      let permissions = 0;
+      let channels = 0;
+      for (const allocation of allocationsIn(table)) {
+        permissions += allocation.permissions.size;
+        channels += allocation.channelsByNumber.size;
+      }
+      return { permissions, channels };
     },
   };
 }
-

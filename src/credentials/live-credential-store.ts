@@ -1,0 +1,62 @@
+import type { CredentialStore, LongTermKeyAlgorithm } from "../turn/authenticate.js";
+import { DEFAULT_REST_SEPARATOR, parseRestUsername } from "./rest-credentials.js";
+
+/**
+ * The credential store the TURN core consults: the configured one (swapped whole on reload, so
+ * allocations live on) minus revoked usernames. A revoked REST username is remembered only until
+ * its own expiry, after which it is refused anyway, so the list stays bounded by live credentials.
+ */
+export interface LiveCredentialStore extends CredentialStore {
+  replace(next: CredentialStore, restSeparator?: string): void;
+  revoke(username: string, nowMs: number): void;
+  isRevoked(username: string, nowMs: number): boolean;
+  /** Forgets revocations whose credentials have expired; returns how many. */
+  prune(nowMs: number): number;
+  readonly revokedCount: number;
+}
+
+export function createLiveCredentialStore(initial: CredentialStore, restSeparator = DEFAULT_REST_SEPARATOR): LiveCredentialStore {
+  let current = initial;
+  let separator = restSeparator;
+  const revokedUntilMs = new Map<string, number>();
+
+  function isRevoked(username: string, nowMs: number): boolean {
+    const until = revokedUntilMs.get(username);
+    if (until === undefined) return false;
+    if (until > nowMs) return true;
+    revokedUntilMs.delete(username);
+    return false;
+  }
+
+  return {
+    keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number) {
+      return isRevoked(username, nowMs) ? [] : current.keysFor(username, algorithm, nowMs);
+    },
+    usernameForUserhash(userhash: Buffer) {
+      return current.usernameForUserhash(userhash);
+    },
+    replace(next, nextSeparator) {
+      current = next;
+      if (nextSeparator !== undefined) separator = nextSeparator;
+    },
+    revoke(username, nowMs) {
+      const rest = parseRestUsername(username, separator);
+      // A static user stays revoked until the process restarts or the user is removed from the config.
+      const until = rest ? rest.expiresAtSeconds * 1000 : Number.POSITIVE_INFINITY;
+      if (until > nowMs) revokedUntilMs.set(username, until);
+    },
+    isRevoked,
+    prune(nowMs) {
+      let pruned = 0;
+      for (const [username, until] of revokedUntilMs) {
+        if (until > nowMs) continue;
+        revokedUntilMs.delete(username);
+        pruned++;
+      }
+      return pruned;
+    },
+    get revokedCount() {
+      return revokedUntilMs.size;
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import { randomBytes } from "node:crypto";
+import type { ServerStats } from "../api/api-deps.js";
+import type { Config } from "../config/config.js";
+import { createCredentialStore } from "../credentials/credential-store.js";
+import { createLiveCredentialStore } from "../credentials/live-credential-store.js";
+import { parseStaticUser } from "../credentials/static-users.js";
+import type { UdpRelayAllocator } from "../transport/relay-allocator.js";
+import { MAX_CHANNEL_NUMBER, RFC5766_MAX_CHANNEL_NUMBER } from "../turn/allocation.js";
+import { createAllocationTable } from "../turn/allocation-table.js";
+import { createTurnCounters } from "../turn/counters.js";
+import { createDispatcher, type PacketHandler } from "../turn/dispatch.js";
+import { createTurnService, type TurnService } from "../turn/handlers/turn-handlers.js";
+import type { TurnOptions } from "../turn/handlers/turn-deps.js";
+import { parseIpRange } from "../turn/ip-range.js";
+import { createNonceService } from "../turn/nonce.js";
+import { createPeerPolicy, type PeerPolicy } from "../turn/peer-policy.js";
+import type { Clock, Logger } from "../turn/ports.js";
+
+// RFC 8656 §7.2: the default allocation lifetime.
+const DEFAULT_LIFETIME_SECONDS = 600;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The TURN core of one server: state, credentials and peer policy, reloadable in place. */
+export interface TurnRuntime {
+  readonly onPacket: PacketHandler;
+  readonly service: TurnService;
+  readonly maxChannelNumber: number;
+  /** Our own endpoints are known once the sockets are bound; until then no peer is allowed. */
+  setOwnEndpoints(endpoints: readonly { readonly address: string; readonly port: number }[]): void;
+  /** Credentials, peer lists and quotas from a new config; allocations stay. */
+  reload(config: Config): void;
+  revoke(username: string): number;
+  /** The sweeper tick: expiries, reservations, revocations past their credential's expiry. */
+  sweep(): void;
+  stats(): Omit<ServerStats, "listenersUp" | "draining">;
+}
+
+export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clock: Clock, log: Logger): TurnRuntime {
+  const maxChannelNumber = config.rfc5766ChannelNumbers ? RFC5766_MAX_CHANNEL_NUMBER : MAX_CHANNEL_NUMBER;
+  const table = createAllocationTable();
+  const counters = createTurnCounters();
+  const options: Mutable<TurnOptions> = { ...turnOptionsOf(config), maxChannelNumber };
+  const credentials = createLiveCredentialStore(credentialStoreOf(config, config.realm), config.restApiSeparator);
+  let ownEndpoints: readonly { readonly address: string; readonly port: number }[] = [];
+  let policy: PeerPolicy = { isPeerAllowed: () => false, isPeerAddressAllowed: () => false };
+  let policyConfig = config;
+
+  const service = createTurnService(
+    {
+      options,
+      table,
+      relays,
+      peerPolicy: {
+        isPeerAllowed: (address, port) => policy.isPeerAllowed(address, port),
+        isPeerAddressAllowed: (address) => policy.isPeerAddressAllowed(address),
+      },
+      nonces: createNonceService({ secret: randomBytes(32), staleNonceSeconds: config.staleNonceSeconds }),
+      credentials,
+      counters,
+      clock,
+      log,
+    },
+    { mappedAddress: config.mappedAddress },
+  );
+  const onPacket = createDispatcher(service.dispatchTable, {
+    fingerprint: config.fingerprint,
+    maxChannelNumber,
+    errorResponses: counters.errorResponses,
+    log,
+  });
+
+  function rebuildPolicy(): void {
+    policy = createPeerPolicy({
+      allowLoopbackPeers: policyConfig.allowLoopbackPeers,
+      allowedPeerRanges: policyConfig.allowedPeerIps.map(parseIpRange),
+      deniedPeerRanges: policyConfig.deniedPeerIps.map(parseIpRange),
+      ownEndpoints,
+    });
+  }
+
+  return {
+    onPacket,
+    service,
+    maxChannelNumber,
+    setOwnEndpoints(endpoints) {
+      ownEndpoints = endpoints;
+      rebuildPolicy();
+    },
+    reload(next) {
+      // The realm stays: every client's long-term key derives from it.
+      credentials.replace(credentialStoreOf(next, config.realm), next.restApiSeparator);
+      Object.assign(options, { ...turnOptionsOf(next), realm: options.realm });
+      policyConfig = next;
+      rebuildPolicy();
+      const dropped = service.reapplyPeerPolicy();
+      if (next.realm !== config.realm) log.warn({ realm: config.realm }, "realm is kept until a restart: clients' keys derive from it");
+      log.info(
+        { users: next.users.length, authSecrets: next.useAuthSecret ? next.staticAuthSecrets.length : 0, droppedPermissions: dropped.permissions, droppedChannels: dropped.channels },
+        "configuration reloaded",
+      );
+    },
+    revoke(username) {
+      credentials.revoke(username, clock.now());
+      return service.endAllocationsOf(username);
+    },
+    sweep() {
+      service.sweep();
+      credentials.prune(clock.now());
+    },
+    stats() {
+      const { permissions, channels } = service.countPermissionsAndChannels();
+      return {
+        allocations: table.size,
+        permissions,
+        channels,
+        allocationsCreated: counters.allocationsCreated,
+        allocationsExpired: counters.allocationsExpired,
+        allocationsDeleted: counters.allocationsDeleted,
+        relay: counters.relay,
+        droppedPackets: counters.droppedPackets,
+        bindingRequests: counters.bindingRequests,
+        errorResponses: counters.errorResponses,
+        totalQuota: options.totalQuota,
+        relayPortsFree: relays.freePorts(),
+      };
+    },
+  };
+}
+
+function turnOptionsOf(config: Config): Omit<TurnOptions, "maxChannelNumber"> {
+  return {
+    realm: config.realm,
+    defaultLifetimeSeconds: DEFAULT_LIFETIME_SECONDS,
+    maxAllocateLifetimeSeconds: config.maxAllocateLifetimeSeconds,
+    userQuota: config.userQuota,
+    totalQuota: config.totalQuota,
+    maxPermissionsPerAllocation: config.maxPermissionsPerAllocation,
+  };
+}
+
+function credentialStoreOf(config: Config, realm: string) {
+  return createCredentialStore({
+    realm,
+    staticUsers: config.users.map(parseStaticUser),
+    authSecrets: config.useAuthSecret ? config.staticAuthSecrets : [],
+    restSeparator: config.restApiSeparator,
+  });
+}

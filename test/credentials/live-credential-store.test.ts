@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { createCredentialStore } from "../../src/credentials/credential-store.js";
+import { createLiveCredentialStore } from "../../src/credentials/live-credential-store.js";
+import { parseStaticUser } from "../../src/credentials/static-users.js";
+
+const NOW = 1_700_000_000_000;
+const store = (secrets: string[], users: string[] = []) =>
+  createCredentialStore({ realm: "example.org", staticUsers: users.map(parseStaticUser), authSecrets: secrets });
+
+describe("live credential store: revocation and reload", () => {
+  it("refuses a revoked REST username until its expiry, then forgets it", () => {
+    const live = createLiveCredentialStore(store(["s"]));
+    const username = `${NOW / 1000 + 600}:alice`;
+    expect(live.keysFor(username, "MD5", NOW)).toHaveLength(1);
+    live.revoke(username, NOW);
+    expect(live.keysFor(username, "MD5", NOW)).toEqual([]);
+    expect(live.keysFor(`${NOW / 1000 + 600}:bob`, "MD5", NOW)).toHaveLength(1);
+    expect(live.revokedCount).toBe(1);
+    expect(live.prune(NOW + 601_000)).toBe(1);
+    expect(live.revokedCount).toBe(0);
+  });
+
+  it("does not remember revoking an already expired REST username", () => {
+    const live = createLiveCredentialStore(store(["s"]));
+    live.revoke(`${NOW / 1000 - 1}:old`, NOW);
+    expect(live.revokedCount).toBe(0);
+  });
+
+  it("keeps a revoked static user refused", () => {
+    const live = createLiveCredentialStore(store([], ["alice:wonderland"]));
+    live.revoke("alice", NOW);
+    expect(live.keysFor("alice", "MD5", NOW + 10 * 365 * 86_400_000)).toEqual([]);
+    expect(live.prune(NOW + 10 * 365 * 86_400_000)).toBe(0);
+  });
+
+  it("swaps the configured store on reload: a rotated-out secret stops working, revocations stay", () => {
+    const live = createLiveCredentialStore(store(["old"]));
+    const username = `${NOW / 1000 + 600}:alice`;
+    const revoked = `${NOW / 1000 + 600}:mallory`;
+    live.revoke(revoked, NOW);
+    const oldKey = live.keysFor(username, "MD5", NOW)[0]!;
+    live.replace(store(["new", "old"]));
+    expect(live.keysFor(username, "MD5", NOW).map((k) => k.toString("hex"))).toContain(oldKey.toString("hex"));
+    live.replace(store(["new"]));
+    expect(live.keysFor(username, "MD5", NOW).map((k) => k.toString("hex"))).not.toContain(oldKey.toString("hex"));
+    expect(live.keysFor(revoked, "MD5", NOW)).toEqual([]);
+  });
+});

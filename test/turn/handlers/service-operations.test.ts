@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { Method } from "../../../src/stun/constants.js";
+import { FakeLink } from "../../helpers/fakes.js";
+import { createTurnHarness, HarnessClient } from "../../helpers/turn-harness.js";
+import { channelData, errorCode } from "../../helpers/turn-messages.js";
+
+const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+const PEER = { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "8.8.8.8", port: 5000 } } as const;
+
+describe("counters kept for metrics (plain integers, read on scrape)", () => {
+  it("counts allocations created, deleted and expired, Binding requests, error responses by code, and traffic per transport", async () => {
+    const h = createTurnHarness();
+    const udp = new HarnessClient(h);
+    const tcp = new HarnessClient(h, new FakeLink("tcp"), "198.51.100.9", 41000);
+    await udp.request(Method.Binding);
+    await udp.request(Method.Allocate, [UDP]); // 401, then success
+    await tcp.request(Method.Allocate, [UDP]);
+    await udp.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, PEER]);
+    await udp.sendRaw(channelData(0x4000, Buffer.from("12345")));
+    h.relays.sockets[0]!.receive(Buffer.from("abc"), "8.8.8.8", 5000);
+    await udp.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
+    h.clock.advance(600_000);
+    h.service.sweep();
+
+    const c = h.deps.counters;
+    expect(c.bindingRequests).toBe(1);
+    expect(c.allocationsCreated).toBe(2);
+    expect(c.allocationsDeleted).toBe(1);
+    expect(c.allocationsExpired).toBe(1);
+    expect(c.errorResponses[401]).toBe(2);
+    expect(c.relay.udp).toEqual({ clientToPeerPackets: 1, clientToPeerBytes: 5, peerToClientPackets: 1, peerToClientBytes: 3 });
+    expect(c.relay.tcp.clientToPeerPackets).toBe(0);
+  });
+});
+
+describe("ending allocations of a revoked user", () => {
+  it("ends every allocation of the user, closes their relay sockets, and leaves others alone", async () => {
+    const h = createTurnHarness();
+    const alice1 = new HarnessClient(h, undefined, undefined, 40001);
+    const alice2 = new HarnessClient(h, new FakeLink("tcp"), undefined, 40002);
+    const bob = new HarnessClient(h, undefined, undefined, 40003, "bob", "builder");
+    for (const client of [alice1, alice2, bob]) await client.request(Method.Allocate, [UDP]);
+    expect(h.service.endAllocationsOf("alice")).toBe(2);
+    expect(h.deps.table.size).toBe(1);
+    expect(alice2.link.carriesAllocation).toBe(false);
+    expect(h.relays.sockets.filter((s) => s.closed)).toHaveLength(2);
+    expect(errorCode(await alice1.request(Method.Refresh))).toBe(437);
+  });
+});
+
+describe("re-applying a changed peer policy", () => {
+  it("drops permissions and channels to peers the new policy denies, keeps the rest", async () => {
+    let denyGoogle = false;
+    const h = createTurnHarness();
+    const base = h.deps.peerPolicy;
+    (h.deps as { peerPolicy: typeof base }).peerPolicy = {
+      isPeerAllowed: (a, p) => !(denyGoogle && a === "8.8.8.8") && base.isPeerAllowed(a, p),
+      isPeerAddressAllowed: (a) => !(denyGoogle && a === "8.8.8.8") && base.isPeerAddressAllowed(a),
+    };
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, PEER]);
+    await client.request(Method.CreatePermission, [{ name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "1.1.1.1", port: 1 } }]);
+    denyGoogle = true;
+    expect(h.service.reapplyPeerPolicy()).toEqual({ permissions: 1, channels: 1 });
+    await client.sendRaw(channelData(0x4000, Buffer.from("x")));
+    expect(h.relays.sockets[0]!.sent).toEqual([]);
+    expect(h.service.countPermissionsAndChannels()).toEqual({ permissions: 1, channels: 0 });
+  });
+});
