@@ -1,0 +1,166 @@
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { mintRestCredential } from "../../src/credentials/rest-credentials.js";
+import { Method, MessageClass } from "../../src/stun/constants.js";
+import { freeUdpPort, runBounded } from "../helpers/processes.js";
+import { errorCode } from "../helpers/turn-messages.js";
+import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
+
+// The built binary as an operator runs it, each test with its own state directory.
+const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "turnpike-ops-"));
+  dirs.push(dir);
+  return dir;
+}
+
+function startBinary(args: readonly string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const killTimer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  void exited.finally(() => clearTimeout(killTimer));
+  return {
+    child,
+    exited,
+    output: () => stdout,
+    async waitFor(text: string | RegExp, timeoutMs = 10_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      const seen = () => (typeof text === "string" ? stdout.includes(text) : text.test(stdout));
+      while (!seen()) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`waited for ${String(text)}; output:\n${stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async stop(): Promise<number | null> {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+describe("turnpike start with no configuration (the embedded default)", () => {
+  it("generates a private state file, prints a curl command that fetches a working credential, and reuses it on the next start", async () => {
+    const stateHome = tempDir();
+    const env = { ...process.env, XDG_STATE_HOME: stateHome };
+    const port = await freeUdpPort();
+    const apiPort = await freeUdpPort(); // a free number; TCP on it is free in practice on loopback
+    const args = ["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--api-listening-port", String(apiPort)];
+
+    const first = startBinary(args, env);
+    await first.waitFor("turnpike started");
+    await first.waitFor(/Get a credential:\s+(curl .*)$/m);
+    const curl = /Get a credential:\s+(curl .*)$/m.exec(first.output())![1]!;
+    const stateFile = join(stateHome, "turnpike", "state.json");
+    expect(statSync(stateFile).mode & 0o777).toBe(0o600);
+    expect(first.output()).not.toMatch(/"apiKey"|staticAuthSecret/);
+
+    const { stdout, code } = await runBounded("bash", ["-c", curl], 10_000, env);
+    expect(code).toBe(0);
+    const answer = JSON.parse(stdout) as { username: string; password: string; iceServers: { urls: string[] }[] };
+    expect(answer.username).toMatch(/^\d{10}:alice$/);
+    expect(answer.iceServers[0]!.urls).toContain(`turn:127.0.0.1:${port}?transport=udp`);
+    const client = await SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: answer.username, password: answer.password, realm: "turnpike" });
+    expect((await client.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+    client.close();
+    expect(await first.stop()).toBe(0);
+
+    // Same state file on the next start: a credential minted before the restart still works.
+    const second = startBinary(args, env);
+    await second.waitFor("turnpike started");
+    expect(second.output()).toMatch(/generated earlier/);
+    const again = await SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: answer.username, password: answer.password, realm: "turnpike" });
+    expect((await again.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+    again.close();
+    expect(await second.stop()).toBe(0);
+  });
+});
+
+describe("secret rotation without a restart (SIGHUP, turnpike reload)", () => {
+  it("accepts old and new secrets while both are listed, drops the old one after, and keeps live allocations relaying", async () => {
+    const dir = tempDir();
+    const env = { ...process.env, XDG_STATE_HOME: dir };
+    const port = await freeUdpPort();
+    const conf = join(dir, "turnserver.conf");
+    const pidfile = join(dir, "turnpike.pid");
+    const write = (secrets: string[]): void =>
+      writeFileSync(
+        conf,
+        [
+          "listening-ip=127.0.0.1",
+          `listening-port=${port}`,
+          "no-api",
+          "realm=example.org",
+          "use-auth-secret",
+          ...secrets.map((s) => `static-auth-secret=${s}`),
+          "allow-loopback-peers",
+          `pidfile=${pidfile}`,
+        ].join("\n"),
+      );
+    const credential = (secret: string, user: string) => {
+      const minted = mintRestCredential({ secret, user, ttlSeconds: 600, nowMs: Date.now() });
+      expect(minted.password).toBe(createHmac("sha1", secret).update(minted.username).digest("base64"));
+      return { username: minted.username, password: minted.password, realm: "example.org" };
+    };
+    const allocate = async (creds: ReturnType<typeof credential>): Promise<number | undefined> => {
+      const client = await SocketTurnClient.udp({ address: "127.0.0.1", port }, creds);
+      const response = await client.request(Method.Allocate, [UDP]);
+      client.close();
+      return response.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(response);
+    };
+    const reload = async (): Promise<void> => {
+      const { code, stdout } = await runBounded(process.execPath, [BIN, "reload", "-c", conf], 10_000, env);
+      expect(code, stdout).toBe(0);
+    };
+
+    write(["old"]);
+    const server = startBinary(["start", "-c", conf], env);
+    const peer = await startEchoPeer();
+    try {
+      await server.waitFor("turnpike started");
+      // A live allocation made with the old secret, relaying to a peer through a channel.
+      const live = await SocketTurnClient.udp({ address: "127.0.0.1", port }, credential("old", "live"));
+      await live.request(Method.Allocate, [UDP, { name: "LIFETIME", value: 3600 }]);
+      const peerAddress = { family: "IPv4", address: "127.0.0.1", port: peer.port } as const;
+      await live.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, { name: "XOR-PEER-ADDRESS", value: peerAddress }]);
+      const ping = (): Promise<Buffer | undefined> => {
+        const frame = Buffer.from([0x40, 0x00, 0x00, 0x04, 1, 2, 3, 4]);
+        live.send(frame);
+        return live.next((f) => f[0] === 0x40, 2000);
+      };
+      expect(await ping()).toBeDefined();
+
+      write(["new", "old"]);
+      await reload();
+      await server.waitFor("configuration reloaded");
+      expect(await allocate(credential("new", "a"))).toBe(0);
+      expect(await allocate(credential("old", "b"))).toBe(0);
+
+      write(["new"]);
+      await reload();
+      await server.waitFor(/configuration reloaded[\s\S]*configuration reloaded/);
+      expect(await allocate(credential("old", "c"))).toBe(401);
+      expect(await allocate(credential("new", "d"))).toBe(0);
+      // The allocation made before the rotation still relays.
+      expect(await ping()).toBeDefined();
+      live.close();
+    } finally {
+      await peer.close();
+      expect(await server.stop()).toBe(0);
+    }
+    expect(server.output()).not.toContain("static-auth-secret=old");
+  });
+});
