@@ -11,6 +11,7 @@ import {
   type RelayRequest,
   type RelaySocket,
 } from "../turn/ports.js";
+import { lookupIpLiteral } from "./ip-literal-lookup.js";
 
 // RFC 8656 §7.2 leaves it to the server; 30 s is what the RFC suggests for holding a reserved port.
 const RESERVATION_LIFETIME_MS = 30_000;
@@ -168,7 +169,7 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   private tryBind(family: IpFamily, address: string, port: number): Promise<dgram.Socket | undefined> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: family === "IPv6" ? "udp6" : "udp4", ipv6Only: family === "IPv6" });
+      const socket = dgram.createSocket({ type: family === "IPv6" ? "udp6" : "udp4", ipv6Only: family === "IPv6", lookup: lookupIpLiteral });
       socket.once("error", (error: NodeJS.ErrnoException) => {
         socket.close();
         if (error.code === "EADDRINUSE" || error.code === "EACCES") resolve(undefined);

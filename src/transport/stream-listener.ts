@@ -94,12 +94,14 @@ export class StreamListener {
         if (writable()) socket.write(data);
       },
       // RFC 8656 §12.5: over a stream, ChannelData is padded to a multiple of 4.
-      sendParts(head, body) {
+      sendParts(head, body, tail) {
         if (!writable()) return;
-        const padding = (4 - ((head.length + body.length) & 3)) & 3;
+        const length = head.length + body.length + (tail?.length ?? 0);
+        const padding = (4 - (length & 3)) & 3;
         socket.cork();
         socket.write(head);
         socket.write(body);
+        if (tail) socket.write(tail);
         if (padding > 0) socket.write(ZERO_PADDING.subarray(0, padding));
         socket.uncork();
       },

@@ -2,6 +2,7 @@ import dgram from "node:dgram";
 import type { IpFamily } from "../stun/address.js";
 import type { PacketHandler } from "../turn/dispatch.js";
 import type { ClientLink, Logger } from "../turn/ports.js";
+import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { ListenError } from "./listen-error.js";
 
 export interface UdpListenerOptions {
@@ -24,7 +25,7 @@ export class UdpListener {
 
   static async open(options: UdpListenerOptions): Promise<UdpListener> {
     const { address, family, onPacket, log } = options;
-    const socket = dgram.createSocket({ type: family === "IPv6" ? "udp6" : "udp4", ipv6Only: family === "IPv6" });
+    const socket = dgram.createSocket({ type: family === "IPv6" ? "udp6" : "udp4", ipv6Only: family === "IPv6", lookup: lookupIpLiteral });
     await new Promise<void>((resolve, reject) => {
       socket.once("error", (error) => reject(new ListenError("udp", address, options.port, error)));
       socket.bind({ address, port: options.port, exclusive: true }, () => resolve());
@@ -41,8 +42,8 @@ export class UdpListener {
       send(data, toAddress, toPort) {
         socket.send(data, toPort, toAddress);
       },
-      sendParts(head, body, toAddress, toPort) {
-        socket.send([head, body], toPort, toAddress);
+      sendParts(head, body, tail, toAddress, toPort) {
+        socket.send(tail ? [head, body, tail] : [head, body], toPort, toAddress);
       },
       setCarriesAllocation() {},
       isOpen: () => true,

@@ -1,5 +1,5 @@
 import type { AttributeEntry } from "../stun/attributes/registry.js";
-import type { IpFamily } from "../stun/address.js";
+import { parseIp, type IpFamily } from "../stun/address.js";
 import type { FiveTuple } from "./five-tuple.js";
 import type { RelaySocket } from "./ports.js";
 
@@ -14,6 +14,8 @@ export const RFC5766_MAX_CHANNEL_NUMBER = 0x7fff;
 
 export interface Permission {
   expiresAtMs: number;
+  /** The peer's address bytes, parsed once here so Data indications need no parsing per packet. */
+  readonly peer: Uint8Array;
 }
 
 export interface ChannelBinding {
@@ -49,8 +51,13 @@ export function relayForFamily(allocation: Allocation, family: IpFamily): RelayS
 /** RFC 8656 §9: installs or refreshes the permission for a peer IP. */
 export function installPermission(allocation: Allocation, peerAddress: string, nowMs: number): void {
   const existing = allocation.permissions.get(peerAddress);
-  if (existing) existing.expiresAtMs = nowMs + PERMISSION_LIFETIME_MS;
-  else allocation.permissions.set(peerAddress, { expiresAtMs: nowMs + PERMISSION_LIFETIME_MS });
+  if (existing) {
+    existing.expiresAtMs = nowMs + PERMISSION_LIFETIME_MS;
+    return;
+  }
+  const parsed = parseIp(peerAddress);
+  if (!parsed) throw new Error(`not an IP address: ${peerAddress}`);
+  allocation.permissions.set(peerAddress, { expiresAtMs: nowMs + PERMISSION_LIFETIME_MS, peer: parsed.bytes });
 }
 
 export function hasPermission(allocation: Allocation, peerAddress: string): boolean {

@@ -26,8 +26,11 @@ export interface ClientLink {
   readonly localPort: number;
   /** Sends to the client; stream links ignore the address and port (the connection names them). */
   send(data: Buffer, address: string, port: number): void;
-  /** Sends a frame in two parts without concatenating them (ChannelData header + payload). */
-  sendParts(head: Buffer, body: Buffer, address: string, port: number): void;
+  /**
+   * Sends one message in parts without concatenating them: a ChannelData header and payload, or a
+   * Data indication's head, data and padding. Stream links pad the whole to a multiple of 4 (§12.5).
+   */
+  sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): void;
   /**
    * A stream connection now carries an allocation (or no longer does): ChannelData becomes valid
    * framing, and the allocation's lifetime, not the idle timeout, decides when it ends.

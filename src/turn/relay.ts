@@ -1,11 +1,9 @@
-import { randomFillSync } from "node:crypto";
-import { Method, MessageClass } from "../stun/constants.js";
-import { encodeMessage } from "../stun/message.js";
 import { findChannelByPeer, type Allocation } from "./allocation.js";
 import { findAllocation, type AllocationTable } from "./allocation-table.js";
 import { CHANNEL_DATA_HEADER_LENGTH, channelDataPayload, writeChannelDataHeader } from "./channel-data.js";
 import type { TurnCounters } from "./counters.js";
-import type { ClientLink, RelaySocket } from "./ports.js";
+import { MAX_DATA_INDICATION_HEAD, writeDataIndicationHead } from "./data-indication.js";
+import type { ClientLink } from "./ports.js";
 
 /**
  * RFC 8656 §12.4: ChannelData from a client goes to the bound peer, if the channel is bound on
@@ -32,25 +30,25 @@ export function relayChannelDataFromClient(
   traffic.clientToPeerBytes += payload.length;
 }
 
-// 20-byte header + XOR-PEER-ADDRESS (up to 24) + DATA header (4) must fit STUN's 16-bit length.
-const MAX_INDICATION_DATA = 0xffff - 48;
-
-// Data indications get a fresh random transaction id; encodeMessage copies it, so one buffer serves all.
-const indicationTransactionId = Buffer.alloc(12);
+// The largest DATA a Data indication can carry within STUN's 16-bit length.
+const MAX_INDICATION_DATA = 0xffff - MAX_DATA_INDICATION_HEAD;
+// Zero padding after DATA, by length; shared, never written.
+const PADDING = [undefined, Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)] as const;
 
 /**
  * RFC 8656 §11.3 / §12.5: a datagram from a peer reaches the client only if the peer's IP has a
- * permission; as ChannelData when a channel is bound to the peer's address and port, else as a Data indication.
+ * permission; as ChannelData when a channel is bound to the peer's address and port, else as a Data
+ * indication. Headers come from Buffer.allocUnsafe's shared pool and the payload is sent as received.
  */
 export function relayFromPeer(
   allocation: Allocation,
   counters: TurnCounters,
-  relay: RelaySocket,
   bytes: Buffer,
   peerAddress: string,
   peerPort: number,
 ): void {
-  if (!allocation.permissions.has(peerAddress)) {
+  const permission = allocation.permissions.get(peerAddress);
+  if (!permission) {
     counters.droppedPackets++;
     return;
   }
@@ -58,19 +56,11 @@ export function relayFromPeer(
   const binding = findChannelByPeer(allocation, peerAddress, peerPort);
   if (binding && bytes.length <= 0xffff) {
     const header = writeChannelDataHeader(Buffer.allocUnsafe(CHANNEL_DATA_HEADER_LENGTH), binding.number, bytes.length);
-    link.sendParts(header, bytes, clientAddress, clientPort);
+    link.sendParts(header, bytes, undefined, clientAddress, clientPort);
   } else if (bytes.length <= MAX_INDICATION_DATA) {
-    randomFillSync(indicationTransactionId);
-    const indication = encodeMessage({
-      method: Method.Data,
-      messageClass: MessageClass.Indication,
-      transactionId: indicationTransactionId,
-      attributes: [
-        { name: "XOR-PEER-ADDRESS", value: { family: relay.family, address: peerAddress, port: peerPort } },
-        { name: "DATA", value: bytes },
-      ],
-    });
-    link.send(indication, clientAddress, clientPort);
+    const head = Buffer.allocUnsafe(MAX_DATA_INDICATION_HEAD);
+    const headLength = writeDataIndicationHead(head, permission.peer, peerPort, bytes.length);
+    link.sendParts(head.subarray(0, headLength), bytes, PADDING[(4 - (bytes.length & 3)) & 3], clientAddress, clientPort);
   } else {
     counters.droppedPackets++;
     return;

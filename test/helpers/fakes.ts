@@ -32,8 +32,8 @@ export class FakeLink implements ClientLink {
   send(data: Buffer, address: string, port: number): void {
     this.sent.push({ data: Buffer.from(data), address, port });
   }
-  sendParts(head: Buffer, body: Buffer, address: string, port: number): void {
-    this.sent.push({ data: Buffer.concat([head, body]), address, port });
+  sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): void {
+    this.sent.push({ data: Buffer.concat(tail ? [head, body, tail] : [head, body]), address, port });
   }
   setCarriesAllocation(carries: boolean): void {
     this.carriesAllocation = carries;

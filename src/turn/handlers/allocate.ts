@@ -60,12 +60,12 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     let addressError: AttributeEntry | undefined;
     // The relay sockets exist before the allocation does; their packets are delivered once it is set.
     let allocation: Allocation | undefined;
-    const onPacketFor = (index: number) => (bytes: Buffer, address: string, port: number) => {
-      if (allocation) relayFromPeer(allocation, deps.counters, relays[index]!, bytes, address, port);
+    const onPacket = (bytes: Buffer, address: string, port: number): void => {
+      if (allocation) relayFromPeer(allocation, deps.counters, bytes, address, port);
     };
     try {
       if (token) {
-        relays.push(claimReservation(deps, token, onPacketFor(0)));
+        relays.push(claimReservation(deps, token, onPacket));
       } else {
         for (const [index, family] of plan.families.entries()) {
           try {
@@ -73,7 +73,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
               family,
               listeningAddress: link.localAddress,
               ...(evenPort !== undefined ? { evenPort: { reserveNext: evenPort } } : {}),
-              onPacket: onPacketFor(index),
+              onPacket,
             });
             relays.push(result.socket);
             reservationToken ??= result.reservationToken;

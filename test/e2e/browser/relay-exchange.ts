@@ -5,16 +5,30 @@
 // project compiles without the DOM library.
 
 export interface IceServer {
-  readonly urls: string;
+  readonly urls: string | readonly string[];
   readonly username: string;
   readonly credential: string;
 }
 
+/** Where the page takes its RTCConfiguration's iceServers from. */
+export type IceServersSource =
+  | { readonly from: "given"; readonly iceServers: readonly IceServer[] }
+  | {
+      /** The page fetches a credential from turnpike's endpoint; it must already be on the endpoint's origin. */
+      readonly from: "endpoint";
+      /** Same-origin path and query, such as "/api/v1/credentials?username=alice". */
+      readonly path: string;
+      /** Sent as `Authorization: Bearer <apiKey>`. */
+      readonly apiKey: string;
+      /** "all": the answer's iceServers, unchanged; "turn-tcp": each entry keeps only its turn:...?transport=tcp URL. */
+      readonly keep: "all" | "turn-tcp";
+    };
+
 export interface RelayExchangeOptions {
-  readonly iceServer: IceServer;
+  readonly iceServers: IceServersSource;
   /** What each side sends, in order. */
   readonly messages: Readonly<Record<PeerName, readonly string[]>>;
-  /** Gathering, connecting and the whole exchange together, inside the page. */
+  /** Fetching the credential, gathering, connecting and the whole exchange together, inside the page. */
   readonly timeoutMs: number;
 }
 
@@ -46,6 +60,10 @@ export interface SelectedCandidatePair {
 export interface RelayExchangeResult {
   /** Set when something did not happen in time; the other fields say how far it got. */
   readonly failure: string | undefined;
+  /** The endpoint's JSON answer, as the page parsed it; undefined for given iceServers. */
+  readonly credentialAnswer: unknown;
+  /** What both RTCPeerConnections were constructed with. */
+  readonly iceServers: readonly IceServer[];
   readonly gathered: readonly GatheredCandidate[];
   readonly candidateErrors: readonly string[];
   readonly selectedPairs: readonly SelectedCandidatePair[];
@@ -83,12 +101,56 @@ interface PeerConnection {
 }
 
 interface PageGlobals {
-  RTCPeerConnection: new (configuration: { iceServers: IceServer[]; iceTransportPolicy: "relay" }) => PeerConnection;
+  RTCPeerConnection: new (configuration: { iceServers: readonly IceServer[]; iceTransportPolicy: "relay" }) => PeerConnection;
 }
 
 export async function exchangeOverRelay(options: RelayExchangeOptions): Promise<RelayExchangeResult> {
   const { RTCPeerConnection } = globalThis as unknown as PageGlobals;
-  const configuration = { iceServers: [options.iceServer], iceTransportPolicy: "relay" as const };
+  const deadline = Date.now() + options.timeoutMs;
+  const source = options.iceServers;
+
+  let credentialAnswer: unknown;
+  let iceServers: IceServer[];
+  if (source.from === "given") {
+    iceServers = [...source.iceServers];
+  } else {
+    const notFetched = (why: string): RelayExchangeResult => ({
+      failure: `credential not fetched: ${why}`,
+      credentialAnswer,
+      iceServers: [],
+      gathered: [],
+      candidateErrors: [],
+      selectedPairs: [],
+      received: { offerer: [], answerer: [] },
+    });
+    try {
+      const response = await fetch(source.path, {
+        headers: { Authorization: `Bearer ${source.apiKey}` },
+        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+      });
+      const body = await response.text();
+      if (response.status !== 200) return notFetched(`HTTP ${response.status} ${body}`);
+      credentialAnswer = JSON.parse(body);
+    } catch (error) {
+      return notFetched(String(error));
+    }
+    const answered = (credentialAnswer as { iceServers?: unknown }).iceServers;
+    if (!Array.isArray(answered)) return notFetched("the answer has no iceServers array");
+    // "all" hands the parsed array itself to RTCPeerConnection: the answer must work as it comes.
+    iceServers =
+      source.keep === "all"
+        ? (answered as IceServer[])
+        : (answered as IceServer[])
+            .map((server) => ({
+              ...server,
+              urls: (typeof server.urls === "string" ? [server.urls] : server.urls).filter(
+                (url) => url.startsWith("turn:") && url.endsWith("?transport=tcp"),
+              ),
+            }))
+            .filter((server) => server.urls.length > 0);
+  }
+
+  const configuration = { iceServers, iceTransportPolicy: "relay" as const };
   const peers: Record<PeerName, PeerConnection> = {
     offerer: new RTCPeerConnection(configuration),
     answerer: new RTCPeerConnection(configuration),
@@ -96,7 +158,6 @@ export async function exchangeOverRelay(options: RelayExchangeOptions): Promise<
   const gathered: GatheredCandidate[] = [];
   const candidateErrors: string[] = [];
   const received: Record<PeerName, string[]> = { offerer: [], answerer: [] };
-  const deadline = Date.now() + options.timeoutMs;
 
   /** Polls `condition` until it holds; false once the shared deadline has passed. */
   const waitFor = async (condition: () => boolean): Promise<boolean> => {
@@ -187,5 +248,5 @@ export async function exchangeOverRelay(options: RelayExchangeOptions): Promise<
     peers.offerer.close();
     peers.answerer.close();
   }
-  return { failure, gathered, candidateErrors, selectedPairs, received };
+  return { failure, credentialAnswer, iceServers, gathered, candidateErrors, selectedPairs, received };
 }
