@@ -14,7 +14,8 @@ import type { TurnOptions } from "../turn/handlers/turn-deps.js";
 import { parseIpRange } from "../turn/ip-range.js";
 import { createNonceService } from "../turn/nonce.js";
 import { createPeerPolicy, type PeerPolicy } from "../turn/peer-policy.js";
-import type { Clock, Logger } from "../turn/ports.js";
+import type { AllocationQuota, Clock, Logger } from "../turn/ports.js";
+import { createLocalQuota, createQuotaLedger } from "../turn/quota.js";
 
 // RFC 8656 §7.2: the default allocation lifetime.
 const DEFAULT_LIFETIME_SECONDS = 600;
@@ -36,9 +37,15 @@ export interface TurnRuntime {
   stats(): Omit<ServerStats, "listenersUp" | "draining">;
 }
 
-export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clock: Clock, log: Logger): TurnRuntime {
+/**
+ * `sharedQuota`: the quota held across relay threads (a worker asks the main thread); without it the
+ * runtime keeps its own ledger.
+ */
+export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clock: Clock, log: Logger, sharedQuota?: AllocationQuota): TurnRuntime {
   const maxChannelNumber = config.rfc5766ChannelNumbers ? RFC5766_MAX_CHANNEL_NUMBER : MAX_CHANNEL_NUMBER;
-  const table = createAllocationTable();
+  const ledger = sharedQuota ? undefined : createQuotaLedger(config);
+  const quota = sharedQuota ?? createLocalQuota(ledger!);
+  const table = createAllocationTable((allocation) => quota.release(allocation.username));
   const counters = createTurnCounters();
   const options: Mutable<TurnOptions> = { ...turnOptionsOf(config), maxChannelNumber };
   const credentials = createLiveCredentialStore(credentialStoreOf(config, config.realm), config.restApiSeparator);
@@ -51,6 +58,7 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
       options,
       table,
       relays,
+      quota,
       peerPolicy: {
         isPeerAllowed: (address, port) => policy.isPeerAllowed(address, port),
         isPeerAddressAllowed: (address) => policy.isPeerAddressAllowed(address),
@@ -91,6 +99,7 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
       // The realm stays: every client's long-term key derives from it.
       credentials.replace(credentialStoreOf(next, config.realm), next.restApiSeparator);
       Object.assign(options, { ...turnOptionsOf(next), realm: options.realm });
+      ledger?.setLimits(next);
       policyConfig = next;
       rebuildPolicy();
       const dropped = service.reapplyPeerPolicy();

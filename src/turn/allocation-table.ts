@@ -9,10 +9,12 @@ export interface AllocationTable {
   readonly byLink: Map<ClientLink, Map<string, Map<number, Allocation>>>;
   readonly countByUsername: Map<string, number>;
   size: number;
+  /** Called once for every allocation removed, whatever removed it (quota release). */
+  readonly onRemove: ((allocation: Allocation) => void) | undefined;
 }
 
-export function createAllocationTable(): AllocationTable {
-  return { byLink: new Map(), countByUsername: new Map(), size: 0 };
+export function createAllocationTable(onRemove?: (allocation: Allocation) => void): AllocationTable {
+  return { byLink: new Map(), countByUsername: new Map(), size: 0, onRemove };
 }
 
 export function findAllocation(table: AllocationTable, link: ClientLink, clientAddress: string, clientPort: number): Allocation | undefined {
@@ -48,6 +50,7 @@ export function removeAllocation(table: AllocationTable, allocation: Allocation)
   else table.countByUsername.delete(allocation.username);
   table.size--;
   for (const relay of allocation.relays) relay.close();
+  table.onRemove?.(allocation);
 }
 
 /** Every allocation on a link (a TCP/TLS connection has at most one; a UDP socket many). */

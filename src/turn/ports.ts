@@ -76,6 +76,15 @@ export class RelayUnavailableError extends Error {
   }
 }
 
+/**
+ * user-quota and total-quota, which must hold across every relay thread: a slot is reserved before
+ * the relay socket is bound and released when the allocation goes (or the Allocate fails).
+ */
+export interface AllocationQuota {
+  reserve(username: string): Promise<"ok" | "user-quota" | "total-quota">;
+  release(username: string): void;
+}
+
 export interface RelayAllocator {
   allocate(request: RelayRequest): Promise<RelayAllocation>;
   /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN). */

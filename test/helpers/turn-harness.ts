@@ -10,6 +10,7 @@ import { createNonceService } from "../../src/turn/nonce.js";
 import { parseIpRange } from "../../src/turn/ip-range.js";
 import { createPeerPolicy, type PeerPolicyOptions } from "../../src/turn/peer-policy.js";
 import { createTurnCounters } from "../../src/turn/counters.js";
+import { createLocalQuota, createQuotaLedger } from "../../src/turn/quota.js";
 import { FakeLink, FakeRelayAllocator } from "./fakes.js";
 import { createRecordingLogger } from "./logger.js";
 import { ManualClock } from "./manual-clock.js";
@@ -28,19 +29,22 @@ export function createTurnHarness(options: HarnessOptions = {}) {
   const clock = new ManualClock();
   const log = createRecordingLogger();
   const relays = options.relays ?? new FakeRelayAllocator();
+  const turnOptions = {
+    realm: REALM,
+    defaultLifetimeSeconds: 600,
+    maxAllocateLifetimeSeconds: 3600,
+    userQuota: 10,
+    totalQuota: 100,
+    maxPermissionsPerAllocation: 20,
+    maxChannelNumber: 0x4fff,
+    ...options.turn,
+  };
+  const quota = createLocalQuota(createQuotaLedger(turnOptions));
   const deps: TurnDeps = {
-    options: {
-      realm: REALM,
-      defaultLifetimeSeconds: 600,
-      maxAllocateLifetimeSeconds: 3600,
-      userQuota: 10,
-      totalQuota: 100,
-      maxPermissionsPerAllocation: 20,
-      maxChannelNumber: 0x4fff,
-      ...options.turn,
-    },
-    table: createAllocationTable(),
+    options: turnOptions,
+    table: createAllocationTable((allocation) => quota.release(allocation.username)),
     relays,
+    quota,
     peerPolicy: createPeerPolicy({
       allowLoopbackPeers: false,
       allowedPeerRanges: [],

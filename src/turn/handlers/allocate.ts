@@ -3,7 +3,7 @@ import { getAttribute, hasAttribute } from "../../stun/attributes/registry.js";
 import type { IpFamily } from "../../stun/address.js";
 import { AddressFamily, AttributeType, ERROR_REASON, ErrorCode, TransportProtocol } from "../../stun/constants.js";
 import { grantLifetimeSeconds, type Allocation } from "../allocation.js";
-import { addAllocation, allocationsOfUser, findAllocation } from "../allocation-table.js";
+import { addAllocation, findAllocation } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import { RelayUnavailableError, type RelaySocket } from "../ports.js";
@@ -51,10 +51,8 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     }
     const plan = planFamilies(requestedFamily, additionalFamily, evenPort === true);
 
-    if (allocationsOfUser(deps.table, user.username) >= deps.options.userQuota) throw new StunError(ErrorCode.AllocationQuotaReached);
-    if (deps.table.size >= deps.options.totalQuota) throw new StunError(ErrorCode.InsufficientCapacity);
-
     inProgress.add(key);
+    let reserved = false;
     const relays: RelaySocket[] = [];
     let reservationToken: Buffer | undefined;
     let addressError: AttributeEntry | undefined;
@@ -64,6 +62,10 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       if (allocation) relayFromPeer(allocation, deps.counters, bytes, address, port);
     };
     try {
+      const quota = await deps.quota.reserve(user.username);
+      if (quota === "user-quota") throw new StunError(ErrorCode.AllocationQuotaReached);
+      if (quota === "total-quota") throw new StunError(ErrorCode.InsufficientCapacity);
+      reserved = true;
       if (token) {
         relays.push(claimReservation(deps, token, onPacket));
       } else {
@@ -92,16 +94,17 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       }
     } catch (error) {
       for (const relay of relays) relay.close();
+      if (reserved) deps.quota.release(user.username);
       throw error;
     } finally {
       inProgress.delete(key);
     }
 
-    // The client may have gone (TCP closed) or a quota may have filled while the sockets were bound.
-    if (!link.isOpen() || deps.table.size >= deps.options.totalQuota) {
+    // The client may have gone (TCP closed) while the sockets were bound.
+    if (!link.isOpen()) {
       for (const relay of relays) relay.close();
-      if (!link.isOpen()) return null;
-      throw new StunError(ErrorCode.InsufficientCapacity);
+      deps.quota.release(user.username);
+      return null;
     }
 
     const lifetimeSeconds = grantLifetimeSeconds(

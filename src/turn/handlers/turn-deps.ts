@@ -4,7 +4,7 @@ import { authenticate, type Authenticated } from "../authenticate.js";
 import type { RequestContext } from "../dispatch.js";
 import type { NonceService } from "../nonce.js";
 import type { PeerPolicy } from "../peer-policy.js";
-import type { Clock, Logger, RelayAllocator } from "../ports.js";
+import type { AllocationQuota, Clock, Logger, RelayAllocator } from "../ports.js";
 import type { TurnCounters } from "../counters.js";
 
 export interface TurnOptions {
@@ -24,6 +24,8 @@ export interface TurnDeps {
   readonly options: TurnOptions;
   readonly table: AllocationTable;
   readonly relays: RelayAllocator;
+  /** Shared by every relay thread; released through the table's onRemove. */
+  readonly quota: AllocationQuota;
   readonly peerPolicy: PeerPolicy;
   readonly nonces: NonceService;
   readonly credentials: CredentialStore;
