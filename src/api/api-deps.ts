@@ -58,8 +58,8 @@ export interface ApiDeps {
   mint(user: string | undefined, ttlSeconds: number): MintedCredential | undefined;
   /** stun:/turn:/turns: URIs for every enabled transport, with the public host. */
   iceUris(): readonly string[];
-  /** Refuses further requests signed with `username` and ends its live allocations; returns how many ended. */
-  revoke(username: string): number;
+  /** Refuses further requests signed with `username` and ends its live allocations on every relay thread; returns how many ended. */
+  revoke(username: string): number | Promise<number>;
   stats(): ServerStats;
   readonly logger: Logger;
 }

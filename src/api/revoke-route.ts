@@ -20,7 +20,7 @@ export function registerRevokeRoute(app: ApiApp, context: ApiContext): void {
     const username = checkMintedUsername(fields.value["username"]);
     if ("error" in username) return sendError(reply, 400, username.error);
 
-    const allocationsEnded = context.deps.revoke(username.value);
+    const allocationsEnded = await context.deps.revoke(username.value);
     request.log.info({ username: username.value, allocationsEnded, keyIndex: decision.keyIndex }, "credential revoked");
     return reply.send({ revoked: username.value, allocationsEnded });
   });

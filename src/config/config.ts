@@ -63,6 +63,8 @@ export interface Config {
   readonly allowLoopbackPeers: boolean;
   /** Accept RFC 5766's channel numbers 0x5000-0x7FFF too (RFC 8656 §12 allows 0x4000-0x4FFF). */
   readonly rfc5766ChannelNumbers: boolean;
+  /** Relay threads sharing the listening ports (SO_REUSEPORT); 0 means one per CPU. */
+  readonly relayThreads: number;
 
   // The credential endpoint (HTTP) and the REST credentials it mints.
   /** Address the credential endpoint listens on; loopback by default. */
@@ -127,6 +129,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   deniedPeerIps: Object.freeze([]),
   allowLoopbackPeers: false,
   rfc5766ChannelNumbers: false,
+  relayThreads: 0,
   apiListeningIp: "127.0.0.1",
   apiListeningPort: 8080,
   apiKeys: Object.freeze([]),

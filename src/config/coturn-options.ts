@@ -29,7 +29,6 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   "udp-self-balance": flag,
   "relay-device": value,
   "relay-ifname": value,
-  "relay-threads": value,
   "no-dtls": flag,
   "no-udp-relay": flag,
   "no-tcp-relay": flag,

@@ -321,6 +321,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "Allow relaying to 127.0.0.0/8 and ::1 (tests and labs only; our own ports stay denied).",
   },
   {
+    key: "relay-threads",
+    field: "relayThreads",
+    parser: countParser({ min: 0, max: 256 }),
+    repeatable: false,
+    coturn: true,
+    doc: "Relay threads sharing the listening ports, each with its own allocations; 0 means one per CPU.",
+    defaultText: "0 (one per CPU)",
+  },
+  {
     key: "rfc5766-channel-numbers",
     field: "rfc5766ChannelNumbers",
     parser: flagParser,

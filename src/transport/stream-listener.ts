@@ -15,6 +15,8 @@ export interface StreamListenerOptions {
   readonly address: string;
   readonly port: number;
   readonly family: IpFamily;
+  /** Share the port with the other relay threads (SO_REUSEPORT). */
+  readonly reusePort?: boolean;
   readonly idleTimeoutMs: number;
   readonly maxChannelNumber: number;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
@@ -57,7 +59,9 @@ export class StreamListener {
     }
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error) => reject(new ListenError(transport, address, options.port, error)));
-      server.listen({ host: address, port: options.port, ipv6Only: family === "IPv6", exclusive: true }, () => resolve());
+      server.listen({ host: address, port: options.port, ipv6Only: family === "IPv6", exclusive: true, reusePort: options.reusePort === true }, () =>
+        resolve(),
+      );
     });
     server.removeAllListeners("error");
     server.on("error", (error) => log.error({ err: error, listener: `${transport} ${address}` }, "listener error"));

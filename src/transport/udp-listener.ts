@@ -9,6 +9,8 @@ export interface UdpListenerOptions {
   readonly address: string;
   readonly port: number;
   readonly family: IpFamily;
+  /** Share the port with the other relay threads (SO_REUSEPORT). */
+  readonly reusePort?: boolean;
   readonly onPacket: PacketHandler;
   readonly log: Logger;
 }
@@ -25,10 +27,15 @@ export class UdpListener {
 
   static async open(options: UdpListenerOptions): Promise<UdpListener> {
     const { address, family, onPacket, log } = options;
-    const socket = dgram.createSocket({ type: family === "IPv6" ? "udp6" : "udp4", ipv6Only: family === "IPv6", lookup: lookupIpLiteral });
+    const socket = dgram.createSocket({
+      type: family === "IPv6" ? "udp6" : "udp4",
+      ipv6Only: family === "IPv6",
+      reusePort: options.reusePort === true,
+      lookup: lookupIpLiteral,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once("error", (error) => reject(new ListenError("udp", address, options.port, error)));
-      socket.bind({ address, port: options.port, exclusive: true }, () => resolve());
+      socket.bind({ address, port: options.port, exclusive: options.reusePort !== true }, () => resolve());
     }).catch((error: unknown) => {
       socket.close();
       throw error;

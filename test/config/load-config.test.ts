@@ -151,9 +151,9 @@ describe("loadConfig: defaults <- file <- command line", () => {
 
 describe("loadConfig: coturn's options not implemented yet", () => {
   it("loads them with exactly one warning naming each once", () => {
-    const { config, warnings } = loadText("no-dtls\ncli-password=north\ncli-password=south\nsyslog\nrealm=example.org\nrelay-threads=4\ndaemon");
+    const { config, warnings } = loadText("no-dtls\ncli-password=north\ncli-password=south\nsyslog\nrealm=example.org\ncli-port=5766\ndaemon");
     expect(config).toEqual({ ...DEFAULT_CONFIG, realm: "example.org" });
-    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: no-dtls, cli-password, syslog, relay-threads, daemon"]);
+    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: no-dtls, cli-password, syslog, cli-port, daemon"]);
   });
 
   it("says when an ignored option would have restricted access", () => {
@@ -163,8 +163,8 @@ describe("loadConfig: coturn's options not implemented yet", () => {
   });
 
   it("counts the file's and the command line's together in the one warning", () => {
-    const { warnings } = loadText("syslog", ["--relay-threads", "4", "--no-dtls", "--prometheus"]);
-    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: syslog, relay-threads, no-dtls, prometheus"]);
+    const { warnings } = loadText("syslog", ["--cli-port", "5766", "--no-dtls", "--prometheus"]);
+    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: syslog, cli-port, no-dtls, prometheus"]);
   });
 
   it("accepts coturn options that already describe turnpike's behaviour without a warning", () => {

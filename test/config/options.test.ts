@@ -10,6 +10,7 @@ const FIELDS: readonly (keyof Config)[] = [
   "listeningPort",
   "tlsListeningPort",
   "relayIps",
+  "relayThreads",
   "externalIps",
   "minPort",
   "maxPort",
@@ -138,7 +139,7 @@ describe("the option table", () => {
   });
 
   it("lists in the coturn warning list the options a later stage will implement", () => {
-    for (const key of ["relay-threads", "max-bps", "bps-capacity", "no-dtls", "cli-password", "prometheus", "secret-ts-exp-time",
+    for (const key of ["max-bps", "bps-capacity", "no-dtls", "cli-password", "prometheus", "secret-ts-exp-time",
       "channel-lifetime", "permission-lifetime", "oauth"]) {
       expect(UNIMPLEMENTED_COTURN_OPTIONS[key], key).toBeDefined();
       expect(findOption(key), key).toBeUndefined();

@@ -159,11 +159,15 @@ describe("WebRTC data channel through turnpike in headless Chromium, relay only 
     });
   }
 
+  /**
+   * `transports`: the relay transports the pair in use may have. With the endpoint's answer unchanged,
+   * each peer allocates over UDP and over TCP, and which pair ICE settles on depends on timing.
+   */
   function expectRelayedExchange(
-    expected: { transport: "udp" | "tcp"; url: string; username: string },
+    expected: { transports: readonly ("udp" | "tcp")[]; username: string },
     { result, serverLog }: Awaited<ReturnType<typeof exchange>>,
   ): void {
-    const { transport, url, username } = expected;
+    const { username } = expected;
     const diagnostics = JSON.stringify(
       { ...result, received: { offerer: result.received.offerer.length, answerer: result.received.answerer.length }, serverLog },
       null,
@@ -180,9 +184,11 @@ describe("WebRTC data channel through turnpike in headless Chromium, relay only 
     // The pair in use on each side joins two relayed transport addresses, reached through our server.
     expect(result.selectedPairs.map((pair) => pair.peer).sort(), diagnostics).toEqual(["answerer", "offerer"]);
     for (const pair of result.selectedPairs) {
+      const transport = pair.local.relayProtocol as "udp" | "tcp";
+      expect(expected.transports, diagnostics).toContain(transport);
       expect(pair, diagnostics).toMatchObject({
         nominated: true,
-        local: { candidateType: "relay", address: TEST_HOST_ADDRESS, protocol: "udp", relayProtocol: transport, url },
+        local: { candidateType: "relay", address: TEST_HOST_ADDRESS, protocol: "udp", url: `turn:${TEST_HOST_ADDRESS}:${TURN_PORT}?transport=${transport}` },
         remote: { candidateType: "relay", address: TEST_HOST_ADDRESS },
       });
     }
@@ -196,10 +202,10 @@ describe("WebRTC data channel through turnpike in headless Chromium, relay only 
     const allocations = serverLog.filter((line) => line.msg === "allocation created");
     expect(allocations.length, diagnostics).toBeGreaterThanOrEqual(2);
     expect(allocations.map((line) => line["username"])).toEqual(allocations.map(() => username));
-    const relayedAddresses = allocations
-      .filter((line) => String(line["fiveTuple"]).startsWith(`${transport} `))
-      .flatMap((line) => line["relayedAddresses"] as string[]);
     for (const pair of result.selectedPairs) {
+      const relayedAddresses = allocations
+        .filter((line) => String(line["fiveTuple"]).startsWith(`${pair.local.relayProtocol} `))
+        .flatMap((line) => line["relayedAddresses"] as string[]);
       expect(relayedAddresses, diagnostics).toContain(`${pair.local.address}:${pair.local.port}`);
     }
 
@@ -242,20 +248,21 @@ describe("WebRTC data channel through turnpike in headless Chromium, relay only 
   it("UDP to the server, static long-term user (RFC 8489 §9.2): relayed candidates only, 50 messages each way in order", async () => {
     const iceServer = { urls: TURN_UDP_URI, username: STATIC_USER.name, credential: STATIC_USER.password };
     const outcome = await exchange({ from: "given", iceServers: [iceServer] });
-    expectRelayedExchange({ transport: "udp", url: TURN_UDP_URI, username: STATIC_USER.name }, outcome);
+    expectRelayedExchange({ transports: ["udp"], username: STATIC_USER.name }, outcome);
   }, TEST_TIMEOUT_MS);
 
-  it("REST credential fetched by the page, its iceServers unchanged: relayed over UDP, 50 messages each way in order", async () => {
+  it("REST credential fetched by the page, its iceServers unchanged: relayed (UDP or TCP, as ICE settles), 50 messages each way in order", async () => {
     const outcome = await exchange({ from: "endpoint", path: credentialPath("web-udp"), apiKey: API_KEY, keep: "all" });
     const { startedAtMs, endedAtMs, result, serverLog } = outcome;
     expect(result.credentialAnswer, result.failure).toBeDefined();
     const { username } = expectRestCredentialAnswer(result.credentialAnswer, "web-udp", [startedAtMs, endedAtMs]);
     expect(result.iceServers).toEqual((result.credentialAnswer as { iceServers: unknown }).iceServers);
     expectMintedOnce(serverLog, username);
-    // Both TURN URIs of the answer worked: each peer allocated over UDP and over TCP. ICE settles on
-    // UDP: Chromium gives candidates relayed over UDP a higher priority than over TCP (RFC 8445 §5.1.2).
+    // Both TURN URIs of the answer worked: each peer allocated over UDP and over TCP. ICE usually settles
+    // on UDP (Chromium ranks relayed-over-UDP candidates higher, RFC 8445 §5.1.2), but which pair is
+    // nominated first depends on timing, so either is accepted here; the next test pins TCP.
     expect(allocationTransports(serverLog)).toEqual(new Set(["udp", "tcp"]));
-    expectRelayedExchange({ transport: "udp", url: TURN_UDP_URI, username }, outcome);
+    expectRelayedExchange({ transports: ["udp", "tcp"], username }, outcome);
   }, TEST_TIMEOUT_MS);
 
   it("REST credential fetched by the page, only its turn:...?transport=tcp URI kept: relayed over TCP (RFC 8656 §3.1), 50 messages each way in order", async () => {
@@ -266,6 +273,6 @@ describe("WebRTC data channel through turnpike in headless Chromium, relay only 
     expect(result.iceServers).toEqual([{ urls: [TURN_TCP_URI], username, credential: password }]);
     expectMintedOnce(serverLog, username);
     expect(allocationTransports(serverLog)).toEqual(new Set(["tcp"]));
-    expectRelayedExchange({ transport: "tcp", url: TURN_TCP_URI, username }, outcome);
+    expectRelayedExchange({ transports: ["tcp"], username }, outcome);
   }, TEST_TIMEOUT_MS);
 });

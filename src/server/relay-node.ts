@@ -1,0 +1,163 @@
+import { readFile } from "node:fs/promises";
+import { createSecureContext } from "node:tls";
+import type { ServerStats } from "../api/api-deps.js";
+import type { Config } from "../config/config.js";
+import type { IpFamily } from "../stun/address.js";
+import { ListenError } from "../transport/listen-error.js";
+import { UdpRelayAllocator } from "../transport/relay-allocator.js";
+import { StreamListener } from "../transport/stream-listener.js";
+import { UdpListener } from "../transport/udp-listener.js";
+import type { AllocationQuota, Clock, Logger } from "../turn/ports.js";
+import { resolveListeningAddresses } from "./listening-addresses.js";
+import { StartupError } from "./startup-error.js";
+import { createTurnRuntime } from "./turn-runtime.js";
+
+export interface ListenerInfo {
+  readonly transport: "udp" | "tcp" | "tls";
+  readonly address: string;
+  readonly port: number;
+  readonly family: IpFamily;
+}
+
+export type Endpoint = { readonly address: string; readonly port: number };
+export type RelayStats = Omit<ServerStats, "listenersUp" | "draining">;
+
+/** One relay thread's listeners and TURN state: run in the main thread, or one per worker thread. */
+export interface RelayNode {
+  readonly listeners: readonly ListenerInfo[];
+  stats(): RelayStats;
+  reload(config: Config): void;
+  revoke(username: string): number;
+  /** Endpoints beyond our listeners (the API) that no peer may reach. */
+  setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
+  close(): Promise<void>;
+}
+
+export interface RelayNodeOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** Several relay threads share the listening ports (SO_REUSEPORT); the kernel spreads clients over them. */
+  readonly reusePort?: boolean;
+  /** Ports the first thread got, for the others to bind too (listening-port 0 in tests). */
+  readonly fixedPorts?: readonly ListenerInfo[];
+  /** Quota shared across threads; without it the node keeps its own. */
+  readonly quota?: AllocationQuota;
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+const SWEEP_INTERVAL_MS = 1000;
+
+export async function startRelayNode(config: Config, options: RelayNodeOptions): Promise<RelayNode> {
+  const log = options.logger;
+  const clock: Clock = options.clock ?? { now: () => Date.now() };
+  const reusePort = options.reusePort === true;
+  const tlsMaterial = config.cert && config.pkey && !config.noTls ? await readTlsMaterial(config.cert, config.pkey, "cert", "pkey") : undefined;
+  const addresses = resolveListeningAddresses(config.listeningIps);
+  if (addresses.length === 0) throw new StartupError("no address to listen on: set listening-ip");
+  const portFor = (transport: ListenerInfo["transport"], address: string, configured: number): number =>
+    options.fixedPorts?.find((l) => l.transport === transport && l.address === address)?.port ?? configured;
+
+  const relays = new UdpRelayAllocator({
+    relayIps: config.relayIps,
+    listeningAddresses: addresses,
+    externalIps: config.externalIps,
+    minPort: config.minPort,
+    maxPort: config.maxPort,
+    clock,
+    log,
+  });
+  const runtime = createTurnRuntime(config, relays, clock, log, options.quota);
+  const { onPacket, maxChannelNumber } = runtime;
+  const onClose = runtime.service.onLinkClosed;
+
+  const open: Closable[] = [];
+  const listeners: ListenerInfo[] = [];
+  const idleTimeoutMs = config.streamIdleTimeoutSeconds * 1000;
+  try {
+    for (const { address, family } of addresses) {
+      if (!config.noUdp) {
+        const udp = await UdpListener.open({ address, port: portFor("udp", address, config.listeningPort), family, reusePort, onPacket, log });
+        open.push({
+          close: () => {
+            runtime.service.onLinkClosed(udp.link);
+            return udp.close();
+          },
+        });
+        listeners.push({ transport: "udp", address, port: udp.link.localPort, family });
+      }
+      if (!config.noTcp) {
+        const port = portFor("tcp", address, config.listeningPort);
+        const tcp = await StreamListener.open({ transport: "tcp", address, port, family, reusePort, idleTimeoutMs, maxChannelNumber, onPacket, onClose, log });
+        open.push(tcp);
+        listeners.push({ transport: "tcp", address, port: tcp.port, family });
+      }
+      if (tlsMaterial) {
+        const port = portFor("tls", address, config.tlsListeningPort);
+        const tls = await StreamListener.open({
+          transport: "tls",
+          address,
+          port,
+          family,
+          reusePort,
+          idleTimeoutMs,
+          maxChannelNumber,
+          tls: tlsMaterial,
+          onPacket,
+          onClose,
+          log,
+        });
+        open.push(tls);
+        listeners.push({ transport: "tls", address, port: tls.port, family });
+      }
+    }
+    if (listeners.length === 0) throw new StartupError("every listener is disabled (no-udp, no-tcp and no TLS)");
+  } catch (error) {
+    await Promise.all(open.map((listener) => listener.close()));
+    relays.close();
+    if (error instanceof ListenError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+
+  const ownListeners = listeners.map(({ address, port }) => ({ address, port }));
+  // Our own sockets are never peers (RFC 8656 §21.3); the API's are added once it listens.
+  runtime.setOwnEndpoints(ownListeners);
+  const sweeper = setInterval(() => runtime.sweep(), SWEEP_INTERVAL_MS);
+
+  let closing: Promise<void> | undefined;
+  return {
+    listeners,
+    stats: () => runtime.stats(),
+    reload: (next) => runtime.reload(next),
+    revoke: (username) => runtime.revoke(username),
+    setExtraOwnEndpoints: (endpoints) => runtime.setOwnEndpoints([...ownListeners, ...endpoints]),
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweeper);
+        await Promise.all(open.map((listener) => listener.close()));
+        relays.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+export async function readTlsMaterial(certPath: string, keyPath: string, certKey: string, keyKey: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = async (what: string, path: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+      throw new StartupError(`cannot read ${what} file ${path}: ${reason}`);
+    }
+  };
+  const [cert, key] = await Promise.all([read(certKey, certPath), read(keyKey, keyPath)]);
+  try {
+    createSecureContext({ cert, key, minVersion: "TLSv1.2" });
+  } catch (error) {
+    throw new StartupError(`cannot use ${certKey} ${certPath} with ${keyKey} ${keyPath}: ${(error as Error).message}`);
+  }
+  return { cert, key };
+}

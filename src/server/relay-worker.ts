@@ -1,0 +1,81 @@
+// Entry point of one relay thread: its own listeners on the shared ports (SO_REUSEPORT), its own
+// allocations and relay sockets; quotas, revocation and reloads come from the main thread.
+import { parentPort, workerData } from "node:worker_threads";
+import { pino } from "pino";
+import { REDACTED_PATHS } from "./logger.js";
+import { startRelayNode, type RelayNode } from "./relay-node.js";
+import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
+
+const STATS_INTERVAL_MS = 250;
+
+const port = parentPort!;
+const start = workerData as WorkerStart;
+const post = (message: FromWorker): void => port.postMessage(message);
+
+// Log lines go to the main thread, which writes them with its own logger: one stream for the process.
+const logger = pino(
+  { level: start.config.logLevel, base: { worker: start.index }, redact: { paths: [...REDACTED_PATHS], censor: "[redacted]" } },
+  { write: (line: string) => post({ type: "log", line }) },
+);
+
+let nextQuotaId = 1;
+const quotaWaiters = new Map<number, (result: "ok" | "user-quota" | "total-quota") => void>();
+const quota = {
+  reserve(username: string): Promise<"ok" | "user-quota" | "total-quota"> {
+    const id = nextQuotaId++;
+    return new Promise((resolve) => {
+      quotaWaiters.set(id, resolve);
+      post({ type: "quota-reserve", id, username });
+    });
+  },
+  release(username: string): void {
+    post({ type: "quota-release", username });
+  },
+};
+
+let node: RelayNode | undefined;
+port.on("message", (message: ToWorker) => {
+  switch (message.type) {
+    case "quota-answer":
+      quotaWaiters.get(message.id)?.(message.result);
+      quotaWaiters.delete(message.id);
+      break;
+    case "reload":
+      node?.reload(message.config);
+      break;
+    case "revoke":
+      post({ type: "revoked", id: message.id, ended: node?.revoke(message.username) ?? 0 });
+      break;
+    case "own-endpoints":
+      node?.setExtraOwnEndpoints(message.endpoints);
+      break;
+    case "shutdown":
+      void (async () => {
+        clearInterval(statsTimer);
+        await node?.close();
+        post({ type: "closed" });
+        port.close();
+      })();
+      break;
+  }
+});
+
+const statsTimer = setInterval(() => {
+  if (node) post({ type: "stats", stats: node.stats() });
+}, STATS_INTERVAL_MS);
+
+try {
+  node = await startRelayNode(start.config, {
+    logger,
+    reusePort: true,
+    ...(start.fixedPorts ? { fixedPorts: start.fixedPorts } : {}),
+    quota,
+  });
+  node.setExtraOwnEndpoints(start.extraOwnEndpoints);
+  post({ type: "stats", stats: node.stats() });
+  post({ type: "started", listeners: node.listeners });
+} catch (error) {
+  clearInterval(statsTimer);
+  post({ type: "start-failed", message: error instanceof Error ? error.message : String(error), startup: error instanceof Error && error.name === "StartupError" });
+  port.close();
+}

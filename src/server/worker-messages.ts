@@ -1,0 +1,27 @@
+import type { Config } from "../config/config.js";
+import type { Endpoint, ListenerInfo, RelayStats } from "./relay-node.js";
+
+/** What a relay worker is started with (workerData). */
+export interface WorkerStart {
+  readonly index: number;
+  readonly config: Config;
+  readonly fixedPorts?: readonly ListenerInfo[];
+  readonly extraOwnEndpoints: readonly Endpoint[];
+}
+
+export type ToWorker =
+  | { readonly type: "reload"; readonly config: Config }
+  | { readonly type: "revoke"; readonly id: number; readonly username: string }
+  | { readonly type: "own-endpoints"; readonly endpoints: readonly Endpoint[] }
+  | { readonly type: "quota-answer"; readonly id: number; readonly result: "ok" | "user-quota" | "total-quota" }
+  | { readonly type: "shutdown" };
+
+export type FromWorker =
+  | { readonly type: "started"; readonly listeners: readonly ListenerInfo[] }
+  | { readonly type: "start-failed"; readonly message: string; readonly startup: boolean }
+  | { readonly type: "stats"; readonly stats: RelayStats }
+  | { readonly type: "revoked"; readonly id: number; readonly ended: number }
+  | { readonly type: "quota-reserve"; readonly id: number; readonly username: string }
+  | { readonly type: "quota-release"; readonly username: string }
+  | { readonly type: "log"; readonly line: string }
+  | { readonly type: "closed" };

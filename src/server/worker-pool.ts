@@ -1,0 +1,282 @@
+import { Worker } from "node:worker_threads";
+import type { Config } from "../config/config.js";
+import type { TrafficCounters } from "../turn/counters.js";
+import type { Logger } from "../turn/ports.js";
+import { createQuotaLedger } from "../turn/quota.js";
+import type { Endpoint, ListenerInfo, RelayStats } from "./relay-node.js";
+import { ListenError } from "../transport/listen-error.js";
+import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
+import { resolveListeningAddresses } from "./listening-addresses.js";
+import { StartupError } from "./startup-error.js";
+import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
+
+/** The relay threads as one: what the server and the API see, whether one thread or several. */
+export interface RelayBackend {
+  readonly listeners: readonly ListenerInfo[];
+  /** Kills one relay thread as a crash would (drills and tests); the pool restarts it. */
+  terminateThread?(index: number): Promise<void>;
+  stats(): RelayStats;
+  reload(config: Config): Promise<void>;
+  revoke(username: string): Promise<number>;
+  setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
+  close(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 15_000;
+const REVOKE_TIMEOUT_MS = 2_000;
+const SHUTDOWN_TIMEOUT_MS = 5_000;
+const RESTART_DELAY_MS = 500;
+const MAX_RESTARTS_PER_MINUTE = 10;
+
+/** The worker script: next to this module when built; from dist when this module runs from sources (tests). */
+function workerScript(): URL {
+  const here = new URL(import.meta.url);
+  return here.pathname.endsWith(".ts") ? new URL("../../dist/server/relay-worker.js", here) : new URL("./relay-worker.js", here);
+}
+
+interface Slot {
+  readonly index: number;
+  worker: Worker | undefined;
+  stats: RelayStats | undefined;
+  /** Quota this worker holds, so a crash gives it back. */
+  readonly holds: Map<string, number>;
+}
+
+/** `count` relay threads sharing the listening ports; quotas kept here; a dead thread is restarted. */
+export async function startWorkerPool(initial: Config, count: number, log: Logger): Promise<RelayBackend> {
+  let config = initial;
+  const ledger = createQuotaLedger(config);
+  const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, stats: undefined, holds: new Map() }));
+  let fixedPorts: readonly ListenerInfo[] | undefined;
+  let extraOwnEndpoints: readonly Endpoint[] = [];
+  let shuttingDown = false;
+  let nextRevokeId = 1;
+  const revokeWaiters = new Map<number, { remaining: number; ended: number; resolve: (ended: number) => void }>();
+  const restarts: number[] = [];
+
+  function send(slot: Slot, message: ToWorker): void {
+    slot.worker?.postMessage(message);
+  }
+
+  function releaseHolds(slot: Slot): void {
+    for (const [username, held] of slot.holds) for (let i = 0; i < held; i++) ledger.release(username);
+    slot.holds.clear();
+  }
+
+  function relayLog(slot: Slot, line: string): void {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = parsed;
+    const message = typeof msg === "string" ? msg : "";
+    const entry = { ...fields, worker: slot.index };
+    if (typeof level !== "number" || level >= 50) log.error(entry, message);
+    else if (level >= 40) log.warn(entry, message);
+    else if (level >= 30) log.info(entry, message);
+    else if (level >= 20) log.debug(entry, message);
+    else log.trace(entry, message);
+  }
+
+  function onMessage(slot: Slot, message: FromWorker): void {
+    switch (message.type) {
+      case "stats":
+        slot.stats = message.stats;
+        break;
+      case "log":
+        relayLog(slot, message.line);
+        break;
+      case "quota-reserve": {
+        const result = ledger.tryReserve(message.username);
+        if (result === "ok") slot.holds.set(message.username, (slot.holds.get(message.username) ?? 0) + 1);
+        send(slot, { type: "quota-answer", id: message.id, result });
+        break;
+      }
+      case "quota-release": {
+        const held = slot.holds.get(message.username);
+        if (held === undefined) break;
+        if (held > 1) slot.holds.set(message.username, held - 1);
+        else slot.holds.delete(message.username);
+        ledger.release(message.username);
+        break;
+      }
+      case "revoked": {
+        const waiter = revokeWaiters.get(message.id);
+        if (!waiter) break;
+        waiter.ended += message.ended;
+        if (--waiter.remaining === 0) {
+          revokeWaiters.delete(message.id);
+          waiter.resolve(waiter.ended);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  function spawn(slot: Slot): Promise<readonly ListenerInfo[]> {
+    const workerData: WorkerStart = { index: slot.index, config, extraOwnEndpoints, ...(fixedPorts ? { fixedPorts } : {}) };
+    const worker = new Worker(workerScript(), { workerData, stdout: false, stderr: false });
+    slot.worker = worker;
+    return new Promise((resolve, reject) => {
+      let started = false;
+      const timer = setTimeout(() => {
+        if (!started) reject(new StartupError(`relay thread ${slot.index} did not start within ${START_TIMEOUT_MS / 1000} s`));
+        void worker.terminate();
+      }, START_TIMEOUT_MS);
+      worker.on("message", (message: FromWorker) => {
+        if (message.type === "started") {
+          started = true;
+          clearTimeout(timer);
+          resolve(message.listeners);
+        } else if (message.type === "start-failed") {
+          clearTimeout(timer);
+          reject(message.startup ? new StartupError(message.message) : new Error(message.message));
+        } else {
+          onMessage(slot, message);
+        }
+      });
+      worker.on("error", (error) => {
+        log.error({ err: error, worker: slot.index }, "relay thread failed");
+        if (!started) {
+          clearTimeout(timer);
+          reject(error);
+        }
+      });
+      worker.on("exit", (code) => {
+        if (slot.worker !== worker) return;
+        slot.worker = undefined;
+        slot.stats = undefined;
+        releaseHolds(slot);
+        if (shuttingDown || !started) return;
+        log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
+        scheduleRestart(slot);
+      });
+    });
+  }
+
+  function scheduleRestart(slot: Slot): void {
+    const now = Date.now();
+    while (restarts.length > 0 && now - restarts[0]! > 60_000) restarts.shift();
+    if (restarts.length >= MAX_RESTARTS_PER_MINUTE) {
+      log.error({ worker: slot.index }, "relay thread keeps failing; not restarting it");
+      return;
+    }
+    restarts.push(now);
+    setTimeout(() => {
+      if (shuttingDown) return;
+      spawn(slot).then(
+        () => log.info({ worker: slot.index }, "relay thread restarted"),
+        (error: unknown) => log.error({ err: error, worker: slot.index }, "relay thread could not restart"),
+      );
+    }, RESTART_DELAY_MS).unref();
+  }
+
+  async function stopAll(): Promise<void> {
+    shuttingDown = true;
+    await Promise.all(
+      slots.map(async (slot) => {
+        const worker = slot.worker;
+        if (!worker) return;
+        const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+        worker.postMessage({ type: "shutdown" } satisfies ToWorker);
+        const timer = setTimeout(() => void worker.terminate(), SHUTDOWN_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  try {
+    fixedPorts = await claimPorts(config);
+    await Promise.all(slots.map((slot) => spawn(slot)));
+  } catch (error) {
+    await stopAll();
+    if (error instanceof ListenError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+
+  return {
+    listeners: fixedPorts,
+    stats: () => sumStats(slots.flatMap((slot) => (slot.stats ? [slot.stats] : [])), config),
+    async reload(next) {
+      config = next;
+      ledger.setLimits(next);
+      for (const slot of slots) send(slot, { type: "reload", config: next });
+    },
+    revoke(username) {
+      const live = slots.filter((slot) => slot.worker);
+      if (live.length === 0) return Promise.resolve(0);
+      const id = nextRevokeId++;
+      return new Promise((resolve) => {
+        revokeWaiters.set(id, { remaining: live.length, ended: 0, resolve });
+        for (const slot of live) send(slot, { type: "revoke", id, username });
+        setTimeout(() => {
+          const waiter = revokeWaiters.get(id);
+          if (!waiter) return;
+          revokeWaiters.delete(id);
+          resolve(waiter.ended);
+        }, REVOKE_TIMEOUT_MS).unref();
+      });
+    },
+    setExtraOwnEndpoints(endpoints) {
+      extraOwnEndpoints = endpoints;
+      for (const slot of slots) send(slot, { type: "own-endpoints", endpoints });
+    },
+    async terminateThread(index) {
+      await slots[index]?.worker?.terminate();
+    },
+    close: stopAll,
+  };
+}
+
+/** Every listener's port, checked free by an exclusive bind (ephemeral ones resolved) before the threads share it. */
+async function claimPorts(config: Config): Promise<readonly ListenerInfo[]> {
+  const addresses = resolveListeningAddresses(config.listeningIps);
+  if (addresses.length === 0) throw new StartupError("no address to listen on: set listening-ip");
+  const tls = config.cert !== undefined && config.pkey !== undefined && !config.noTls;
+  const targets: ProbeTarget[] = [];
+  for (const { address, family } of addresses) {
+    if (!config.noUdp) targets.push({ transport: "udp", address, family, port: config.listeningPort });
+    if (!config.noTcp) targets.push({ transport: "tcp", address, family, port: config.listeningPort });
+    if (tls) targets.push({ transport: "tls", address, family, port: config.tlsListeningPort });
+  }
+  if (targets.length === 0) throw new StartupError("every listener is disabled (no-udp, no-tcp and no TLS)");
+  return probePorts(targets);
+}
+
+function sumStats(all: readonly RelayStats[], config: Config): RelayStats {
+  const traffic = (transport: "udp" | "tcp" | "tls"): TrafficCounters => ({
+    clientToPeerPackets: sum(all, (s) => s.relay[transport].clientToPeerPackets),
+    clientToPeerBytes: sum(all, (s) => s.relay[transport].clientToPeerBytes),
+    peerToClientPackets: sum(all, (s) => s.relay[transport].peerToClientPackets),
+    peerToClientBytes: sum(all, (s) => s.relay[transport].peerToClientBytes),
+  });
+  const errorResponses: Record<number, number> = {};
+  for (const stats of all) for (const [code, n] of Object.entries(stats.errorResponses)) errorResponses[Number(code)] = (errorResponses[Number(code)] ?? 0) + n;
+  const span = config.maxPort - config.minPort + 1;
+  return {
+    allocations: sum(all, (s) => s.allocations),
+    permissions: sum(all, (s) => s.permissions),
+    channels: sum(all, (s) => s.channels),
+    allocationsCreated: sum(all, (s) => s.allocationsCreated),
+    allocationsExpired: sum(all, (s) => s.allocationsExpired),
+    allocationsDeleted: sum(all, (s) => s.allocationsDeleted),
+    relay: { udp: traffic("udp"), tcp: traffic("tcp"), tls: traffic("tls") },
+    droppedPackets: sum(all, (s) => s.droppedPackets),
+    bindingRequests: sum(all, (s) => s.bindingRequests),
+    errorResponses,
+    totalQuota: config.totalQuota,
+    // Threads share one port range: what each has in use comes off the same span.
+    relayPortsFree: Math.max(0, span - sum(all, (s) => span - s.relayPortsFree)),
+  };
+}
+
+function sum(all: readonly RelayStats[], pick: (stats: RelayStats) => number): number {
+  let total = 0;
+  for (const stats of all) total += pick(stats);
+  return total;
+}

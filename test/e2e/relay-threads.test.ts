@@ -1,0 +1,132 @@
+import dgram from "node:dgram";
+import { afterEach, describe, expect, it } from "vitest";
+import { configFromObject } from "../../src/config/config-from-object.js";
+import type { Config } from "../../src/config/config.js";
+import { Method, MessageClass } from "../../src/stun/constants.js";
+import { startServer, StartupError, type RunningServer } from "../../src/server/server.js";
+import { startWorkerPool, type RelayBackend } from "../../src/server/worker-pool.js";
+import { createRecordingLogger } from "../helpers/logger.js";
+import { errorCode, type Credentials } from "../helpers/turn-messages.js";
+import { SocketTurnClient } from "../helpers/turn-socket-client.js";
+
+// Two relay threads share the listening ports (SO_REUSEPORT); the kernel spreads clients by 4-tuple.
+const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+const credentials = (username: string): Credentials => ({ username, password: "pw", realm: "example.org" });
+const config = (overrides: Partial<Config> = {}): Config =>
+  configFromObject({
+    noApi: true,
+    relayThreads: 2,
+    listeningIps: ["127.0.0.1"],
+    listeningPort: 0,
+    noTcp: true,
+    realm: "example.org",
+    users: ["alice:pw", "bob:pw", "carol:pw", "dave:pw", "erin:pw", "frank:pw"],
+    ...overrides,
+  });
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function allocateMany(port: number, usernames: readonly string[]): Promise<{ clients: SocketTurnClient[]; codes: (number | undefined)[] }> {
+  const clients = await Promise.all(usernames.map((u) => SocketTurnClient.udp({ address: "127.0.0.1", port }, credentials(u))));
+  cleanups.push(() => clients.forEach((c) => c.close()));
+  const responses = await Promise.all(clients.map((c) => c.request(Method.Allocate, [UDP])));
+  return { clients, codes: responses.map((r) => (r.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(r))) };
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+async function start(overrides: Partial<Config> = {}): Promise<{ server: RunningServer; logger: ReturnType<typeof createRecordingLogger>; port: number }> {
+  const logger = createRecordingLogger();
+  const server = await startServer(config(overrides), { logger });
+  cleanups.push(() => server.close());
+  return { server, logger, port: server.listeners[0]!.port };
+}
+
+describe("relay-threads: several threads behind one port", () => {
+  it("spreads clients over both threads, each allocating on its own", async () => {
+    const { server, logger, port } = await start();
+    expect(server.relayThreads).toBe(2);
+    const { codes } = await allocateMany(port, Array.from({ length: 24 }, (_, i) => ["alice", "bob", "carol"][i % 3]!));
+    expect(codes.every((c) => c === 0)).toBe(true);
+    expect(await until(() => logger.records.filter((r) => r.msg === "allocation created").length === 24, 2000)).toBe(true);
+    const threads = new Set(logger.records.filter((r) => r.msg === "allocation created").map((r) => r.obj["worker"]));
+    expect(threads).toEqual(new Set([0, 1]));
+    expect(await until(() => server.stats().allocations === 24, 2000)).toBe(true);
+  });
+
+  it("holds user-quota across threads: exactly user-quota allocations of one user succeed, the rest get 486", async () => {
+    const { port } = await start({ userQuota: 3 });
+    const { codes } = await allocateMany(port, Array.from({ length: 12 }, () => "alice"));
+    expect(codes.filter((c) => c === 0)).toHaveLength(3);
+    expect(codes.filter((c) => c === 486)).toHaveLength(9);
+  });
+
+  it("holds total-quota across threads: 508 past it, and room again once an allocation goes", async () => {
+    const { port } = await start({ totalQuota: 4 });
+    const users = ["alice", "bob", "carol", "dave", "erin", "frank"];
+    const { clients, codes } = await allocateMany(port, users);
+    expect(codes.filter((c) => c === 0)).toHaveLength(4);
+    expect(codes.filter((c) => c === 508)).toHaveLength(2);
+    const holder = clients[codes.indexOf(0)]!;
+    await holder.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
+    const waiting = clients[codes.indexOf(508)]!;
+    expect((await waiting.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it("revokes across threads: every allocation of the user ends, on both threads", async () => {
+    const { server, port } = await start();
+    const { codes } = await allocateMany(port, [...Array.from({ length: 10 }, () => "alice"), "bob", "bob"]);
+    expect(codes.every((c) => c === 0)).toBe(true);
+    expect(await server.revoke("alice")).toBe(10);
+    expect(await until(() => server.stats().allocations === 2, 1000)).toBe(true);
+  });
+
+  it("refuses to share its port with another server (a second turnpike gets 'address already in use')", async () => {
+    const { port } = await start();
+    const attempt = startServer(config({ listeningPort: port }), { logger: createRecordingLogger() });
+    await expect(attempt).rejects.toBeInstanceOf(StartupError);
+    await expect(attempt).rejects.toThrow(`cannot listen on udp 127.0.0.1:${port}: address already in use`);
+  });
+});
+
+describe("a relay thread that dies", () => {
+  it("is restarted; its quota is given back; the port keeps answering throughout", async () => {
+    const logger = createRecordingLogger();
+    const pool: RelayBackend = await startWorkerPool(config({ totalQuota: 12 }), 2, logger);
+    cleanups.push(() => pool.close());
+    const port = pool.listeners[0]!.port;
+    const { codes } = await allocateMany(port, Array.from({ length: 12 }, (_, i) => ["alice", "bob", "carol", "dave"][i % 4]!));
+    expect(codes.every((c) => c === 0)).toBe(true);
+    expect(await until(() => pool.stats().allocations === 12, 2000)).toBe(true);
+    const onThreadOne = logger.records.filter((r) => r.msg === "allocation created" && r.obj["worker"] === 1).length;
+
+    await pool.terminateThread!(0);
+    expect(await until(() => logger.records.some((r) => r.msg === "relay thread restarted"), 5000)).toBe(true);
+    expect(logger.records.some((r) => r.msg === "relay thread exited; restarting it")).toBe(true);
+    // The dead thread's allocations are gone and their quota is free again: new clients fit.
+    expect(await until(() => pool.stats().allocations === onThreadOne, 2000)).toBe(true);
+    const again = await allocateMany(port, Array.from({ length: 12 - onThreadOne }, () => "erin"));
+    expect(again.codes.every((c) => c === 0)).toBe(true);
+
+    const probe = dgram.createSocket("udp4");
+    cleanups.push(() => {
+      probe.close();
+    });
+    const answered = new Promise<boolean>((resolve) => {
+      probe.once("message", () => resolve(true));
+      setTimeout(() => resolve(false), 2000);
+    });
+    probe.send(Buffer.from("000100002112a442000102030405060708090a0b", "hex"), port, "127.0.0.1");
+    expect(await answered).toBe(true);
+  });
+});
