@@ -65,6 +65,8 @@ export interface Config {
   readonly rfc5766ChannelNumbers: boolean;
   /** Relay threads sharing the listening ports (SO_REUSEPORT); 0 means one per CPU. */
   readonly relayThreads: number;
+  /** Answers to requests that did not authenticate are rate-limited per source IP. */
+  readonly unauthorizedRatelimit: boolean;
 
   // The credential endpoint (HTTP) and the REST credentials it mints.
   /** Address the credential endpoint listens on; loopback by default. */
@@ -130,6 +132,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   allowLoopbackPeers: false,
   rfc5766ChannelNumbers: false,
   relayThreads: 0,
+  unauthorizedRatelimit: true,
   apiListeningIp: "127.0.0.1",
   apiListeningPort: 8080,
   apiKeys: Object.freeze([]),

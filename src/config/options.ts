@@ -330,6 +330,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: "0 (one per CPU)",
   },
   {
+    key: "unauthorized-ratelimit",
+    field: "unauthorizedRatelimit",
+    parser: flagParser,
+    repeatable: false,
+    coturn: true,
+    doc: "Rate-limit answers to unauthenticated requests per source IP (burst 100, then 10/s); =false turns it off.",
+    defaultText: "on",
+  },
+  {
     key: "rfc5766-channel-numbers",
     field: "rfc5766ChannelNumbers",
     parser: flagParser,

@@ -20,6 +20,7 @@ export interface ListenerInfo {
 }
 
 export type Endpoint = { readonly address: string; readonly port: number };
+export type ReleasedPort = { readonly address: string; readonly family: IpFamily; readonly port: number };
 export type RelayStats = Omit<ServerStats, "listenersUp" | "draining">;
 
 /** One relay thread's listeners and TURN state: run in the main thread, or one per worker thread. */
@@ -30,6 +31,8 @@ export interface RelayNode {
   revoke(username: string): number;
   /** Endpoints beyond our listeners (the API) that no peer may reach. */
   setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
+  /** Lets go of a port reserved here (EVEN-PORT) so another relay thread can bind it for its token. */
+  releaseReservation(token: string): ReleasedPort | undefined;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,8 @@ export interface RelayNodeOptions {
   readonly fixedPorts?: readonly ListenerInfo[];
   /** Quota shared across threads; without it the node keeps its own. */
   readonly quota?: AllocationQuota;
+  /** A RESERVATION-TOKEN this thread does not hold: ask the others to release its port. */
+  readonly releaseReservationElsewhere?: (token: string) => Promise<ReleasedPort | undefined>;
 }
 
 interface Closable {
@@ -68,6 +73,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     maxPort: config.maxPort,
     clock,
     log,
+    ...(options.releaseReservationElsewhere ? { releaseElsewhere: options.releaseReservationElsewhere } : {}),
   });
   const runtime = createTurnRuntime(config, relays, clock, log, options.quota);
   const { onPacket, maxChannelNumber } = runtime;
@@ -133,6 +139,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     reload: (next) => runtime.reload(next),
     revoke: (username) => runtime.revoke(username),
     setExtraOwnEndpoints: (endpoints) => runtime.setOwnEndpoints([...ownListeners, ...endpoints]),
+    releaseReservation: (token) => relays.releaseReservation(token),
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { pino } from "pino";
 import { REDACTED_PATHS } from "./logger.js";
-import { startRelayNode, type RelayNode } from "./relay-node.js";
+import { startRelayNode, type RelayNode, type ReleasedPort } from "./relay-node.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
 
 const STATS_INTERVAL_MS = 250;
@@ -33,6 +33,16 @@ const quota = {
   },
 };
 
+let nextReservationId = 1;
+const reservationWaiters = new Map<number, (released: ReleasedPort | undefined) => void>();
+function releaseReservationElsewhere(token: string): Promise<ReleasedPort | undefined> {
+  const id = nextReservationId++;
+  return new Promise((resolve) => {
+    reservationWaiters.set(id, resolve);
+    post({ type: "reservation-claim", id, token });
+  });
+}
+
 let node: RelayNode | undefined;
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
@@ -40,8 +50,16 @@ port.on("message", (message: ToWorker) => {
       quotaWaiters.get(message.id)?.(message.result);
       quotaWaiters.delete(message.id);
       break;
+    case "reservation-release":
+      post({ type: "reservation-released", id: message.id, released: node?.releaseReservation(message.token) });
+      break;
+    case "reservation-answer":
+      reservationWaiters.get(message.id)?.(message.released);
+      reservationWaiters.delete(message.id);
+      break;
     case "reload":
       node?.reload(message.config);
+      post({ type: "reloaded", id: message.id });
       break;
     case "revoke":
       post({ type: "revoked", id: message.id, ended: node?.revoke(message.username) ?? 0 });
@@ -70,6 +88,7 @@ try {
     reusePort: true,
     ...(start.fixedPorts ? { fixedPorts: start.fixedPorts } : {}),
     quota,
+    releaseReservationElsewhere,
   });
   node.setExtraOwnEndpoints(start.extraOwnEndpoints);
   post({ type: "stats", stats: node.stats() });

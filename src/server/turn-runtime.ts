@@ -14,11 +14,15 @@ import type { TurnOptions } from "../turn/handlers/turn-deps.js";
 import { parseIpRange } from "../turn/ip-range.js";
 import { createNonceService } from "../turn/nonce.js";
 import { createPeerPolicy, type PeerPolicy } from "../turn/peer-policy.js";
+import { createSourceRateLimit } from "../turn/source-rate-limit.js";
 import type { AllocationQuota, Clock, Logger } from "../turn/ports.js";
 import { createLocalQuota, createQuotaLedger } from "../turn/quota.js";
 
 // RFC 8656 §7.2: the default allocation lifetime.
 const DEFAULT_LIFETIME_SECONDS = 600;
+// A page opening several peer connections, or a load test of a few dozen clients behind one address,
+// stays within the burst; a flood from one address gets ten answers a second.
+const UNAUTHENTICATED_LIMIT = { burst: 100, perSecond: 10 };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -75,6 +79,8 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
     fingerprint: config.fingerprint,
     maxChannelNumber,
     errorResponses: counters.errorResponses,
+    ...(config.unauthorizedRatelimit ? { unauthenticatedLimit: createSourceRateLimit(UNAUTHENTICATED_LIMIT) } : {}),
+    clock,
     log,
   });
 

@@ -3,7 +3,7 @@ import type { Config } from "../config/config.js";
 import type { TrafficCounters } from "../turn/counters.js";
 import type { Logger } from "../turn/ports.js";
 import { createQuotaLedger } from "../turn/quota.js";
-import type { Endpoint, ListenerInfo, RelayStats } from "./relay-node.js";
+import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
 import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
@@ -52,6 +52,10 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   let shuttingDown = false;
   let nextRevokeId = 1;
   const revokeWaiters = new Map<number, { remaining: number; ended: number; resolve: (ended: number) => void }>();
+  let nextReleaseId = 1;
+  const reloadWaiters = new Map<number, { remaining: number; resolve: () => void }>();
+  /** A claim for a RESERVATION-TOKEN, waiting on the other threads' answers. */
+  const releaseWaiters = new Map<number, { remaining: number; claimer: Slot; claimId: number; released: ReleasedPort | undefined }>();
   const restarts: number[] = [];
 
   function send(slot: Slot, message: ToWorker): void {
@@ -100,6 +104,42 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         if (held > 1) slot.holds.set(message.username, held - 1);
         else slot.holds.delete(message.username);
         ledger.release(message.username);
+        break;
+      }
+      case "reservation-claim": {
+        const others = slots.filter((other) => other !== slot && other.worker);
+        if (others.length === 0) {
+          send(slot, { type: "reservation-answer", id: message.id, released: undefined });
+          break;
+        }
+        const id = nextReleaseId++;
+        releaseWaiters.set(id, { remaining: others.length, claimer: slot, claimId: message.id, released: undefined });
+        for (const other of others) send(other, { type: "reservation-release", id, token: message.token });
+        // A thread that dies meanwhile never answers: the claim is settled with what came in.
+        setTimeout(() => {
+          const waiter = releaseWaiters.get(id);
+          if (!waiter) return;
+          releaseWaiters.delete(id);
+          send(waiter.claimer, { type: "reservation-answer", id: waiter.claimId, released: waiter.released });
+        }, REVOKE_TIMEOUT_MS).unref();
+        break;
+      }
+      case "reservation-released": {
+        const waiter = releaseWaiters.get(message.id);
+        if (!waiter) break;
+        waiter.released ??= message.released;
+        if (--waiter.remaining === 0) {
+          releaseWaiters.delete(message.id);
+          send(waiter.claimer, { type: "reservation-answer", id: waiter.claimId, released: waiter.released });
+        }
+        break;
+      }
+      case "reloaded": {
+        const waiter = reloadWaiters.get(message.id);
+        if (waiter && --waiter.remaining === 0) {
+          reloadWaiters.delete(message.id);
+          waiter.resolve();
+        }
         break;
       }
       case "revoked": {
@@ -202,10 +242,20 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   return {
     listeners: fixedPorts,
     stats: () => sumStats(slots.flatMap((slot) => (slot.stats ? [slot.stats] : [])), config),
-    async reload(next) {
+    reload(next) {
       config = next;
       ledger.setLimits(next);
-      for (const slot of slots) send(slot, { type: "reload", config: next });
+      // Settled when every live thread has applied it (a thread that dies meanwhile restarts with it).
+      const live = slots.filter((slot) => slot.worker);
+      if (live.length === 0) return Promise.resolve();
+      const id = nextRevokeId++;
+      return new Promise<void>((resolve) => {
+        reloadWaiters.set(id, { remaining: live.length, resolve });
+        for (const slot of live) send(slot, { type: "reload", id, config: next });
+        setTimeout(() => {
+          if (reloadWaiters.delete(id)) resolve();
+        }, REVOKE_TIMEOUT_MS).unref();
+      });
     },
     revoke(username) {
       const live = slots.filter((slot) => slot.worker);

@@ -30,6 +30,11 @@ export interface RelayAllocatorOptions {
   readonly maxPort: number;
   readonly clock: Clock;
   readonly log: Logger;
+  /**
+   * With several relay threads, a RESERVATION-TOKEN may name a port another thread holds: this asks
+   * the other threads to let it go and says which port it was, for this thread to bind.
+   */
+  readonly releaseElsewhere?: (token: string) => Promise<{ readonly address: string; readonly family: IpFamily; readonly port: number } | undefined>;
 }
 
 class UdpRelaySocket implements RelaySocket {
@@ -98,13 +103,28 @@ export class UdpRelayAllocator implements RelayAllocator {
     throw new RelayUnavailableError("no-port", `no free relay port on ${address} in ${this.options.minPort}-${this.options.maxPort}`);
   }
 
-  claimReservation(token: Buffer, onPacket: PeerPacketHandler): RelaySocket {
+  async claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
     const key = token.toString("hex");
     const reservation = this.reservations.get(key);
-    if (!reservation) throw new RelayUnavailableError("bad-token", "unknown or expired RESERVATION-TOKEN");
-    this.reservations.delete(key);
-    reservation.socket.handler = onPacket;
-    return reservation.socket;
+    if (reservation) {
+      this.reservations.delete(key);
+      reservation.socket.handler = onPacket;
+      return reservation.socket;
+    }
+    const released = await this.options.releaseElsewhere?.(key);
+    const socket = released && (await this.tryBind(released.family, released.address, released.port));
+    if (!released || !socket) throw new RelayUnavailableError("bad-token", "unknown or expired RESERVATION-TOKEN");
+    return this.wrap(socket, released.family, released.address, released.port, onPacket);
+  }
+
+  /** Lets go of the port reserved under `token` here, for another relay thread to bind. */
+  releaseReservation(token: string): { address: string; family: IpFamily; port: number } | undefined {
+    const reservation = this.reservations.get(token);
+    if (!reservation) return undefined;
+    this.reservations.delete(token);
+    const { address, family, port } = reservation.socket;
+    reservation.socket.close();
+    return { address, family, port };
   }
 
   advertisedAddress(socket: RelaySocket): string {

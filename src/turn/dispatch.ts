@@ -3,7 +3,9 @@ import type { TransportAddress } from "../stun/address.js";
 import { ERROR_REASON, ErrorCode, MessageClass } from "../stun/constants.js";
 import { StunDecodeError } from "../stun/decode-error.js";
 import { decodeMessage, encodeMessage, type StunMessage } from "../stun/message.js";
-import type { ClientLink, Logger } from "./ports.js";
+import { createLogBudget } from "./log-budget.js";
+import type { ClientLink, Clock, Logger } from "./ports.js";
+import type { SourceRateLimit } from "./source-rate-limit.js";
 import { StunError } from "./stun-error.js";
 
 export interface ResponseIntegrity {
@@ -41,6 +43,9 @@ export interface DispatchOptions {
   readonly maxChannelNumber: number;
   /** Error responses sent, by code, for metrics. */
   readonly errorResponses?: Record<number, number>;
+  /** unauthorized-ratelimit: answers to requests that did not authenticate, per source IP. */
+  readonly unauthenticatedLimit?: SourceRateLimit;
+  readonly clock?: Clock;
   readonly log: Logger;
 }
 
@@ -53,6 +58,9 @@ export type PacketHandler = (bytes: Buffer, address: string, port: number, link:
  */
 export function createDispatcher(table: DispatchTable, options: DispatchOptions): PacketHandler {
   const { log } = options;
+  const clock = options.clock ?? { now: () => Date.now() };
+  // What clients can make us log is bounded: a flood costs at most a few lines a minute.
+  const budget = createLogBudget(log, clock, { perInterval: 20, intervalMs: 60_000 });
   const lastChannelDataByte = options.maxChannelNumber >> 8;
 
   function reply(
@@ -73,7 +81,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
       );
     } catch (error) {
       // A handler produced a value the wire cannot carry: a bug, reported, never a crash.
-      log.error({ err: error, method: request.method }, "response could not be encoded");
+      budget.error({ err: error, method: request.method }, "response could not be encoded");
       return;
     }
     link.send(bytes, address, port);
@@ -88,17 +96,19 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     port: number,
     link: ClientLink,
   ): void {
+    // A request that did not authenticate is answered within a per-source allowance; past it, dropped.
+    if (!integrity && options.unauthenticatedLimit && !options.unauthenticatedLimit.take(address, clock.now())) return;
     let code: ErrorCode = ErrorCode.ServerError;
     let extra: readonly AttributeEntry[] = [];
     if (error instanceof StunError) {
       code = error.code;
       extra = error.attributes;
-      if (code !== ErrorCode.Unauthenticated) log.debug({ code, reason: error.message, method: request.method }, "request rejected");
+      if (code !== ErrorCode.Unauthenticated) budget.debug({ code, reason: error.message, method: request.method }, "request rejected");
     } else if (error instanceof StunDecodeError) {
       code = ErrorCode.BadRequest;
-      log.debug({ code, reason: error.reason, method: request.method }, "request rejected");
+      budget.debug({ code, reason: error.reason, method: request.method }, "request rejected");
     } else {
-      log.error({ err: error, method: request.method, client: `${address}:${port}` }, "request handler failed");
+      budget.error({ err: error, method: request.method, client: `${address}:${port}` }, "request handler failed");
     }
     if (options.errorResponses) options.errorResponses[code] = (options.errorResponses[code] ?? 0) + 1;
     const attributes: AttributeEntry[] = [{ name: "ERROR-CODE", value: { code, reason: ERROR_REASON[code] } }, ...extra];
@@ -124,7 +134,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
         handler({ message, link, clientAddress: { family: link.family, address, port } });
       } catch (error) {
         if (!(error instanceof StunError) && !(error instanceof StunDecodeError)) {
-          log.error({ err: error, method: message.method }, "indication handler failed");
+          budget.error({ err: error, method: message.method }, "indication handler failed");
         }
       }
       return;

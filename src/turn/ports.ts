@@ -7,6 +7,8 @@ export interface Logger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  /** pino's; lets callers skip work for a level that is off. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 export interface Clock {
@@ -87,8 +89,8 @@ export interface AllocationQuota {
 
 export interface RelayAllocator {
   allocate(request: RelayRequest): Promise<RelayAllocation>;
-  /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN). */
-  claimReservation(token: Buffer, onPacket: PeerPacketHandler): RelaySocket;
+  /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN), wherever it is held. */
+  claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket>;
   /** The relayed address as reported to clients (external-ip mapping applied). */
   advertisedAddress(socket: RelaySocket): string;
   /** Drops reservations older than their lifetime. */

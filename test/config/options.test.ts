@@ -11,6 +11,7 @@ const FIELDS: readonly (keyof Config)[] = [
   "tlsListeningPort",
   "relayIps",
   "relayThreads",
+  "unauthorizedRatelimit",
   "externalIps",
   "minPort",
   "maxPort",

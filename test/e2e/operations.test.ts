@@ -145,13 +145,14 @@ describe("secret rotation without a restart (SIGHUP, turnpike reload)", () => {
 
       write(["new", "old"]);
       await reload();
-      await server.waitFor("configuration reloaded");
+      // "reload applied" is logged once every relay thread has the new configuration.
+      await server.waitFor(/reload applied/);
       expect(await allocate(credential("new", "a"))).toBe(0);
       expect(await allocate(credential("old", "b"))).toBe(0);
 
       write(["new"]);
       await reload();
-      await server.waitFor(/configuration reloaded[\s\S]*configuration reloaded/);
+      await server.waitFor(/reload applied[\s\S]*reload applied/);
       expect(await allocate(credential("old", "c"))).toBe(401);
       expect(await allocate(credential("new", "d"))).toBe(0);
       // The allocation made before the rotation still relays.

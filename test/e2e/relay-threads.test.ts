@@ -2,6 +2,7 @@ import dgram from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import type { Config } from "../../src/config/config.js";
+import { getAttribute } from "../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, StartupError, type RunningServer } from "../../src/server/server.js";
 import { startWorkerPool, type RelayBackend } from "../../src/server/worker-pool.js";
@@ -128,5 +129,30 @@ describe("a relay thread that dies", () => {
     });
     probe.send(Buffer.from("000100002112a442000102030405060708090a0b", "hex"), port, "127.0.0.1");
     expect(await answered).toBe(true);
+  });
+});
+
+describe("EVEN-PORT reservations across relay threads (RFC 8656 §7.2)", () => {
+  it("hands the reserved port to the RESERVATION-TOKEN's Allocate whichever thread it reaches", async () => {
+    const { logger, port } = await start({ userQuota: 100 });
+    const pairs = 16; // each second Allocate reaches the other thread half the time
+    for (let i = 0; i < pairs; i++) {
+      const first = await SocketTurnClient.udp({ address: "127.0.0.1", port }, credentials("alice"));
+      const second = await SocketTurnClient.udp({ address: "127.0.0.1", port }, credentials("bob"));
+      cleanups.push(() => {
+        first.close();
+        second.close();
+      });
+      const even = await first.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+      const token = getAttribute(even, "RESERVATION-TOKEN")!;
+      const evenPort = getAttribute(even, "XOR-RELAYED-ADDRESS")!.port;
+      const claimed = await second.request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]);
+      expect(getAttribute(claimed, "XOR-RELAYED-ADDRESS")?.port, `pair ${i}`).toBe(evenPort + 1);
+    }
+    // Allocations come in pairs (even, then the token's); at least one pair spanned both threads.
+    expect(await until(() => logger.records.filter((r) => r.msg === "allocation created").length === 2 * pairs, 2000)).toBe(true);
+    const threads = logger.records.filter((r) => r.msg === "allocation created").map((r) => r.obj["worker"]);
+    const crossed = Array.from({ length: pairs }, (_, i) => threads[2 * i] !== threads[2 * i + 1]).filter(Boolean).length;
+    expect(crossed).toBeGreaterThan(0);
   });
 });

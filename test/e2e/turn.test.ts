@@ -267,3 +267,62 @@ describe("RFC 8656 allocation options and RFC 8489 SHA-256 integrity on a live s
     }
   });
 });
+
+describe("unauthorized-ratelimit on a live server", () => {
+  /** Sends 10,000 unauthenticated Allocates from 200 ports of 127.0.0.1; resolves with how many were answered. */
+  async function flood(server: RunningServer): Promise<{ answers: number; heapGrowth: number }> {
+    const sockets = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const socket = dgram.createSocket("udp4");
+        await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+        return socket;
+      }),
+    );
+    let answers = 0;
+    for (const socket of sockets) socket.on("message", () => answers++);
+    try {
+      const target = at(server, "udp");
+      // Allocate request, REQUESTED-TRANSPORT UDP, no credentials: a 401 each, if answered.
+      const allocate = Buffer.from("00030008" + "2112a442" + "00".repeat(12) + "00190004" + "11000000", "hex");
+      const heapBefore = process.memoryUsage().heapUsed;
+      for (let round = 0; round < 50; round++) {
+        for (const socket of sockets) {
+          allocate.writeUInt32BE(Math.floor(Math.random() * 2 ** 32), 8);
+          socket.send(allocate, target.port, target.address);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { answers, heapGrowth: process.memoryUsage().heapUsed - heapBefore };
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
+  }
+
+  it("answers 10,000 unauthenticated Allocates from 200 ports of one address far fewer than 10,000 times, keeping no state", async () => {
+    const server = await startTestServer({ relayThreads: 1 });
+    try {
+      const { answers, heapGrowth } = await flood(server);
+      expect(answers).toBeGreaterThan(50);
+      expect(answers).toBeLessThan(400); // a burst of 100, then 10 a second
+      expect(heapGrowth).toBeLessThan(8 * 1024 * 1024);
+      expect(server.stats().allocations).toBe(0);
+      // Only answers to unauthenticated requests are limited: a Binding from the same address is answered.
+      const other = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+      expect((await other.request(Method.Binding)).messageClass).toBe(MessageClass.SuccessResponse);
+      other.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("answers several times more of them with unauthorized-ratelimit=false: the limit is what held them back", async () => {
+    const server = await startTestServer({ relayThreads: 1, unauthorizedRatelimit: false });
+    try {
+      // Loopback UDP drops some of a flood on its own; the point is the order of magnitude.
+      expect((await flood(server)).answers).toBeGreaterThan(1000);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -100,7 +100,7 @@ export class FakeRelayAllocator implements RelayAllocator {
     return { socket };
   }
 
-  claimReservation(token: Buffer, onPacket: PeerPacketHandler): RelaySocket {
+  async claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
     const socket = this.reservations.get(token.toString("hex"));
     if (!socket) throw new RelayUnavailableError("bad-token", "unknown token");
     this.reservations.delete(token.toString("hex"));

@@ -67,7 +67,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       if (quota === "total-quota") throw new StunError(ErrorCode.InsufficientCapacity);
       reserved = true;
       if (token) {
-        relays.push(claimReservation(deps, token, onPacket));
+        relays.push(await claimReservation(deps, token, onPacket));
       } else {
         for (const [index, family] of plan.families.entries()) {
           try {
@@ -162,9 +162,9 @@ function planFamilies(requested: number | undefined, additional: number | undefi
   throw new StunError(ErrorCode.AddressFamilyNotSupported);
 }
 
-function claimReservation(deps: TurnDeps, token: Buffer, onPacket: (bytes: Buffer, address: string, port: number) => void): RelaySocket {
+async function claimReservation(deps: TurnDeps, token: Buffer, onPacket: (bytes: Buffer, address: string, port: number) => void): Promise<RelaySocket> {
   try {
-    return deps.relays.claimReservation(token, onPacket);
+    return await deps.relays.claimReservation(token, onPacket);
   } catch (error) {
     if (error instanceof RelayUnavailableError) throw new StunError(ErrorCode.InsufficientCapacity, "unknown RESERVATION-TOKEN");
     throw error;
