@@ -67,6 +67,11 @@ export interface Config {
   readonly relayThreads: number;
   /** Answers to requests that did not authenticate are rate-limited per source IP. */
   readonly unauthorizedRatelimit: boolean;
+  /** A TCP/TLS connection that has not allocated within this many seconds is closed. */
+  readonly maxAllocateTimeoutSeconds: number;
+  /** Open TCP/TLS connections the server keeps, in all, and from one IP address. */
+  readonly maxTcpConnections: number;
+  readonly maxTcpConnectionsPerIp: number;
 
   // The credential endpoint (HTTP) and the REST credentials it mints.
   /** Address the credential endpoint listens on; loopback by default. */
@@ -133,6 +138,9 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   rfc5766ChannelNumbers: false,
   relayThreads: 0,
   unauthorizedRatelimit: true,
+  maxAllocateTimeoutSeconds: 60,
+  maxTcpConnections: 10_000,
+  maxTcpConnectionsPerIp: 1000,
   apiListeningIp: "127.0.0.1",
   apiListeningPort: 8080,
   apiKeys: Object.freeze([]),

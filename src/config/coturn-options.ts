@@ -60,7 +60,6 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   // quotas, bandwidth and lifetimes
   "max-bps": securityValue,
   "bps-capacity": securityValue,
-  "max-allocate-timeout": value,
   "channel-lifetime": value,
   "permission-lifetime": value,
   // peer restrictions

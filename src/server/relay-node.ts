@@ -45,6 +45,8 @@ export interface RelayNodeOptions {
   readonly fixedPorts?: readonly ListenerInfo[];
   /** Quota shared across threads; without it the node keeps its own. */
   readonly quota?: AllocationQuota;
+  /** How many relay threads share the listeners: each enforces its share of the connection caps. */
+  readonly threadCount?: number;
   /** A RESERVATION-TOKEN this thread does not hold: ask the others to release its port. */
   readonly releaseReservationElsewhere?: (token: string) => Promise<ReleasedPort | undefined>;
 }
@@ -82,6 +84,13 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const open: Closable[] = [];
   const listeners: ListenerInfo[] = [];
   const idleTimeoutMs = config.streamIdleTimeoutSeconds * 1000;
+  // The kernel spreads connections over the threads sharing a port, so each keeps its share of the caps.
+  const threads = options.threadCount ?? 1;
+  const limits = {
+    maxConnections: Math.ceil(config.maxTcpConnections / threads),
+    maxConnectionsPerIp: Math.ceil(config.maxTcpConnectionsPerIp / threads),
+    allocateTimeoutMs: config.maxAllocateTimeoutSeconds * 1000,
+  };
   try {
     for (const { address, family } of addresses) {
       if (!config.noUdp) {
@@ -96,7 +105,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
       }
       if (!config.noTcp) {
         const port = portFor("tcp", address, config.listeningPort);
-        const tcp = await StreamListener.open({ transport: "tcp", address, port, family, reusePort, idleTimeoutMs, maxChannelNumber, onPacket, onClose, log });
+        const tcp = await StreamListener.open({ transport: "tcp", address, port, family, reusePort, idleTimeoutMs, maxChannelNumber, onPacket, onClose, limits, log });
         open.push(tcp);
         listeners.push({ transport: "tcp", address, port: tcp.port, family });
       }
@@ -113,6 +122,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
           tls: tlsMaterial,
           onPacket,
           onClose,
+          limits,
           log,
         });
         open.push(tls);

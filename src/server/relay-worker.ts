@@ -86,6 +86,7 @@ try {
   node = await startRelayNode(start.config, {
     logger,
     reusePort: true,
+    threadCount: start.threadCount,
     ...(start.fixedPorts ? { fixedPorts: start.fixedPorts } : {}),
     quota,
     releaseReservationElsewhere,

@@ -4,6 +4,7 @@ import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-n
 /** What a relay worker is started with (workerData). */
 export interface WorkerStart {
   readonly index: number;
+  readonly threadCount: number;
   readonly config: Config;
   readonly fixedPorts?: readonly ListenerInfo[];
   readonly extraOwnEndpoints: readonly Endpoint[];

@@ -158,7 +158,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   }
 
   function spawn(slot: Slot): Promise<readonly ListenerInfo[]> {
-    const workerData: WorkerStart = { index: slot.index, config, extraOwnEndpoints, ...(fixedPorts ? { fixedPorts } : {}) };
+    const workerData: WorkerStart = { index: slot.index, threadCount: count, config, extraOwnEndpoints, ...(fixedPorts ? { fixedPorts } : {}) };
     const worker = new Worker(workerScript(), { workerData, stdout: false, stderr: false });
     slot.worker = worker;
     return new Promise((resolve, reject) => {

@@ -23,8 +23,20 @@ export interface StreamListenerOptions {
   readonly onPacket: PacketHandler;
   /** The connection is gone: whatever it carried (an allocation) goes with it. */
   readonly onClose?: (link: ClientLink) => void;
+  readonly limits?: StreamLimits;
   readonly log: Logger;
 }
+
+export interface StreamLimits {
+  /** Open connections this listener keeps, TLS handshakes included; more are closed at once. */
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  /** coturn's max-allocate-timeout: a connection that has not allocated by then is closed, busy or not. */
+  readonly allocateTimeoutMs: number;
+}
+
+const NO_LIMITS: StreamLimits = { maxConnections: Infinity, maxConnectionsPerIp: Infinity, allocateTimeoutMs: Infinity };
+const DEADLINE_SWEEP_MS = 1000;
 
 const ZERO_PADDING = Buffer.alloc(3);
 
@@ -33,10 +45,52 @@ export class StreamListener {
   readonly port: number;
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
+  /** Raw connections (TLS handshakes included) per remote address: bounded by maxConnections. */
+  private readonly perIp = new Map<string, number>();
+  private open = 0;
+  /** Connections without an allocation, and when they must have one by. */
+  private readonly allocateBy = new Map<net.Socket, number>();
+  private readonly sweeper: NodeJS.Timeout;
+  refused = 0;
 
-  private constructor(server: net.Server, port: number) {
+  private constructor(server: net.Server, port: number, private readonly limits: StreamLimits) {
     this.server = server;
     this.port = port;
+    this.sweeper = setInterval(() => this.closeOverdue(Date.now()), DEADLINE_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** Counts a new TCP connection against the caps; closes it at once when over. */
+  private admit(socket: net.Socket): boolean {
+    const ip = socket.remoteAddress;
+    if (ip === undefined) {
+      socket.destroy();
+      return false;
+    }
+    const held = this.perIp.get(ip) ?? 0;
+    if (this.open >= this.limits.maxConnections || held >= this.limits.maxConnectionsPerIp) {
+      this.refused++;
+      socket.destroy();
+      return false;
+    }
+    this.open++;
+    this.perIp.set(ip, held + 1);
+    socket.once("close", () => {
+      this.open--;
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.perIp.set(ip, left);
+      else this.perIp.delete(ip);
+    });
+    return true;
+  }
+
+  private closeOverdue(nowMs: number): void {
+    for (const [socket, deadline] of this.allocateBy) {
+      if (deadline <= nowMs) {
+        this.allocateBy.delete(socket);
+        socket.destroy();
+      }
+    }
   }
 
   get connectionCount(): number {
@@ -46,14 +100,17 @@ export class StreamListener {
   static async open(options: StreamListenerOptions): Promise<StreamListener> {
     const { transport, address, family, log } = options;
     let listener: StreamListener | undefined;
-    const onSocket = (socket: net.Socket): void => listener?.accept(socket, options);
     const server =
       transport === "tls"
-        ? tls.createServer(
-            { cert: options.tls!.cert, key: options.tls!.key, minVersion: "TLSv1.2", handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
-            onSocket,
+        ? tls.createServer({ cert: options.tls!.cert, key: options.tls!.key, minVersion: "TLSv1.2", handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) =>
+            listener?.accept(socket, options),
           )
-        : net.createServer(onSocket);
+        : net.createServer();
+    // The caps count raw connections, so TLS handshakes in progress count too.
+    server.on("connection", (socket: net.Socket) => {
+      if (!listener) return socket.destroy();
+      if (listener.admit(socket) && transport === "tcp") listener.accept(socket, options);
+    });
     if (transport === "tls") {
       server.on("tlsClientError", (error: Error) => log.debug({ err: error }, "tls handshake failed"));
     }
@@ -66,7 +123,7 @@ export class StreamListener {
     server.removeAllListeners("error");
     server.on("error", (error) => log.error({ err: error, listener: `${transport} ${address}` }, "listener error"));
     const port = (server.address() as net.AddressInfo).port;
-    listener = new StreamListener(server, port);
+    listener = new StreamListener(server, port, options.limits ?? NO_LIMITS);
     return listener;
   }
 
@@ -78,6 +135,7 @@ export class StreamListener {
       return;
     }
     this.connections.add(socket);
+    if (this.limits.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.limits.allocateTimeoutMs);
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
     socket.on("error", () => {}); // resets are normal; 'close' releases everything
@@ -109,14 +167,17 @@ export class StreamListener {
         if (padding > 0) socket.write(ZERO_PADDING.subarray(0, padding));
         socket.uncork();
       },
-      setCarriesAllocation(carries) {
+      setCarriesAllocation: (carries) => {
         framer.allowChannelData = carries;
         socket.setTimeout(carries ? 0 : options.idleTimeoutMs);
+        if (carries) this.allocateBy.delete(socket);
+        else if (!socket.destroyed && this.limits.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.limits.allocateTimeoutMs);
       },
       isOpen: () => !socket.destroyed,
     };
     socket.on("close", () => {
       this.connections.delete(socket);
+      this.allocateBy.delete(socket);
       options.onClose?.(link);
     });
     const onFrame = (frame: Buffer): void => options.onPacket(frame, remoteAddress, remotePort, link);
@@ -126,6 +187,7 @@ export class StreamListener {
   }
 
   close(): Promise<void> {
+    clearInterval(this.sweeper);
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       for (const socket of this.connections) socket.destroy();

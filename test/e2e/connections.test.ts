@@ -1,0 +1,94 @@
+import net from "node:net";
+import stun from "stun";
+import { afterEach, describe, expect, it } from "vitest";
+import { configFromObject } from "../../src/config/config-from-object.js";
+import type { Config } from "../../src/config/config.js";
+import { Method, MessageClass } from "../../src/stun/constants.js";
+import { startServer, type RunningServer } from "../../src/server/server.js";
+import { createRecordingLogger } from "../helpers/logger.js";
+import { readStream, StreamReader } from "../helpers/sockets.js";
+import { SocketTurnClient } from "../helpers/turn-socket-client.js";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function start(overrides: Partial<Config>): Promise<{ server: RunningServer; port: number }> {
+  const server = await startServer(
+    configFromObject({ noApi: true, relayThreads: 1, listeningIps: ["127.0.0.1"], listeningPort: 0, noUdp: true, users: ["alice:pw"], realm: "r", ...overrides }),
+    { logger: createRecordingLogger() },
+  );
+  cleanups.push(() => server.close());
+  return { server, port: server.listeners.find((l) => l.transport === "tcp")!.port };
+}
+
+async function connect(port: number, localAddress = "127.0.0.1"): Promise<net.Socket> {
+  const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+  socket.on("error", () => {});
+  cleanups.push(() => {
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("error", reject);
+  });
+  return socket;
+}
+
+/** True when the server closes the connection within `ms`. */
+async function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
+  return (await readStream(socket, ms)).closed;
+}
+
+async function answersBinding(socket: net.Socket): Promise<boolean> {
+  const reader = new StreamReader(socket);
+  socket.write(stun.encode(stun.createMessage(stun.constants.STUN_BINDING_REQUEST)));
+  try {
+    await reader.readStun(1000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("TCP connection caps", () => {
+  it("closes connections from one IP past max-tcp-connections-per-ip at once, serves the rest and other addresses", async () => {
+    const { port } = await start({ maxTcpConnectionsPerIp: 5 });
+    const sockets = await Promise.all(Array.from({ length: 8 }, () => connect(port)));
+    const closed = await Promise.all(sockets.map((s) => closedWithin(s, 300)));
+    expect(closed.filter(Boolean)).toHaveLength(3);
+    const open = sockets.filter((_, i) => !closed[i]);
+    expect(await answersBinding(open[0]!)).toBe(true);
+    // 127.0.0.2 is another source address on loopback.
+    expect(await answersBinding(await connect(port, "127.0.0.2"))).toBe(true);
+  });
+
+  it("closes connections past max-tcp-connections, and accepts again when one goes", async () => {
+    const { port } = await start({ maxTcpConnections: 4 });
+    const sockets = await Promise.all(Array.from({ length: 4 }, () => connect(port)));
+    const extra = await connect(port);
+    expect(await closedWithin(extra, 300)).toBe(true);
+    sockets[0]!.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await answersBinding(await connect(port))).toBe(true);
+  });
+});
+
+describe("max-allocate-timeout", () => {
+  it("closes a busy connection that never allocates, and keeps one that did", async () => {
+    const { port } = await start({ maxAllocateTimeoutSeconds: 1 });
+    const chatty = await connect(port);
+    const timer = setInterval(() => chatty.write(stun.encode(stun.createMessage(stun.constants.STUN_BINDING_REQUEST))), 200);
+    cleanups.push(() => clearInterval(timer));
+    const allocated = await SocketTurnClient.stream("tcp", { address: "127.0.0.1", port }, { username: "alice", password: "pw", realm: "r" });
+    cleanups.push(() => allocated.close());
+    expect((await allocated.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }])).messageClass).toBe(MessageClass.SuccessResponse);
+    const started = Date.now();
+    expect(await closedWithin(chatty, 3000)).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(allocated.closed).toBe(false);
+    expect((await allocated.request(Method.Refresh)).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+});
