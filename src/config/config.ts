@@ -72,6 +72,8 @@ export interface Config {
   /** Open TCP/TLS connections the server keeps, in all, and from one IP address. */
   readonly maxTcpConnections: number;
   readonly maxTcpConnectionsPerIp: number;
+  /** Refuse an expired REST credential even on the allocation it made (by default it outlives it). */
+  readonly strictExpiry: boolean;
 
   // The credential endpoint (HTTP) and the REST credentials it mints.
   /** Address the credential endpoint listens on; loopback by default. */
@@ -141,6 +143,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxAllocateTimeoutSeconds: 60,
   maxTcpConnections: 10_000,
   maxTcpConnectionsPerIp: 1000,
+  strictExpiry: false,
   apiListeningIp: "127.0.0.1",
   apiListeningPort: 8080,
   apiKeys: Object.freeze([]),

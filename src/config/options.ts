@@ -363,6 +363,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "TCP/TLS connections one IP address may hold open at once.",
   },
   {
+    key: "strict-expiry",
+    field: "strictExpiry",
+    parser: flagParser,
+    repeatable: false,
+    coturn: false,
+    doc: "Refuse an expired REST credential on every request; by default an allocation outlives its credential.",
+  },
+  {
     key: "rfc5766-channel-numbers",
     field: "rfc5766ChannelNumbers",
     parser: flagParser,

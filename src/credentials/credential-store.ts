@@ -57,7 +57,7 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
   }
 
   return {
-    keysFor(username, algorithm, nowMs) {
+    keysFor(username, algorithm, nowMs, options) {
       const keys: Buffer[] = [];
       const fixed = staticKeys.get(username);
       const fixedKey = algorithm === "MD5" ? fixed?.md5 : fixed?.sha256;
@@ -65,8 +65,9 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
 
       if (authSecrets.length > 0) {
         const rest = parseRestUsername(username, separator);
-        // Checked on every request: an expired REST username has no key, hence 401.
-        if (rest !== undefined && nowMs < rest.expiresAtSeconds * 1000) {
+        // Checked on every request: an expired REST username has no key, hence 401, unless the caller
+        // accepts expired ones (requests on an allocation the credential made, without strict-expiry).
+        if (rest !== undefined && (options?.acceptExpired === true || nowMs < rest.expiresAtSeconds * 1000)) {
           for (const secret of authSecrets) {
             keys.push(deriveLongTermKey(username, realm, restPassword(secret, username), algorithm));
           }

@@ -29,8 +29,8 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
   }
 
   return {
-    keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number) {
-      return isRevoked(username, nowMs) ? [] : current.keysFor(username, algorithm, nowMs);
+    keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number, options?: { readonly acceptExpired?: boolean }) {
+      return isRevoked(username, nowMs) ? [] : current.keysFor(username, algorithm, nowMs, options);
     },
     usernameForUserhash(userhash: Buffer) {
       return current.usernameForUserhash(userhash);

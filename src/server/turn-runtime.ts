@@ -151,6 +151,7 @@ function turnOptionsOf(config: Config): Omit<TurnOptions, "maxChannelNumber"> {
     userQuota: config.userQuota,
     totalQuota: config.totalQuota,
     maxPermissionsPerAllocation: config.maxPermissionsPerAllocation,
+    strictExpiry: config.strictExpiry,
   };
 }
 

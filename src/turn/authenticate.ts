@@ -12,7 +12,7 @@ export type LongTermKeyAlgorithm = "MD5" | "SHA-256";
 /** What authentication needs from the credentials layer; `credentials/` implements it. */
 export interface CredentialStore {
   /** Candidate long-term keys for this username at nowMs (several when several secrets are configured); [] when unknown or expired. */
-  keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number): readonly Buffer[];
+  keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number, options?: { readonly acceptExpired?: boolean }): readonly Buffer[];
   /** RFC 8489 §9.2.4 USERHASH -> username, for static users only (REST usernames cannot be reversed). */
   usernameForUserhash(userhash: Buffer): string | undefined;
 }
@@ -24,6 +24,8 @@ export interface AuthContext {
   readonly nowMs: number;
   readonly clientAddress: string;
   readonly clientPort: number;
+  /** A REST credential past its expiry still verifies (requests on an allocation it made; not strict-expiry). */
+  readonly acceptExpired?: boolean;
 }
 
 export interface Authenticated {
@@ -91,7 +93,7 @@ export function authenticate(message: StunMessage, ctx: AuthContext): Authentica
   const name = username ?? (userhash === undefined ? undefined : ctx.credentials.usernameForUserhash(userhash));
   if (name === undefined) throw challenge(ErrorCode.Unauthenticated, "unknown USERHASH", ctx);
 
-  const keys = ctx.credentials.keysFor(name, passwordAlgorithm, ctx.nowMs);
+  const keys = ctx.credentials.keysFor(name, passwordAlgorithm, ctx.nowMs, { acceptExpired: ctx.acceptExpired === true });
   if (keys.length === 0) throw challenge(ErrorCode.Unauthenticated, "unknown or expired username", ctx);
 
   // RFC 8489 §9.2.4: with MESSAGE-INTEGRITY-SHA256 present, that is the one verified.

@@ -15,6 +15,7 @@ const FIELDS: readonly (keyof Config)[] = [
   "maxAllocateTimeoutSeconds",
   "maxTcpConnections",
   "maxTcpConnectionsPerIp",
+  "strictExpiry",
   "externalIps",
   "minPort",
   "maxPort",
@@ -135,6 +136,7 @@ describe("the option table", () => {
       "software",
       "state-file",
       "stream-idle-timeout",
+      "strict-expiry",
     ]);
   });
 

@@ -37,6 +37,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     totalQuota: 100,
     maxPermissionsPerAllocation: 20,
     maxChannelNumber: 0x4fff,
+    strictExpiry: false,
     ...options.turn,
   };
   const quota = createLocalQuota(createQuotaLedger(turnOptions));

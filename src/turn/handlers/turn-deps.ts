@@ -1,5 +1,5 @@
 import type { CredentialStore } from "../authenticate.js";
-import type { AllocationTable } from "../allocation-table.js";
+import { findAllocation, type AllocationTable } from "../allocation-table.js";
 import { authenticate, type Authenticated } from "../authenticate.js";
 import type { RequestContext } from "../dispatch.js";
 import type { NonceService } from "../nonce.js";
@@ -17,6 +17,8 @@ export interface TurnOptions {
   readonly maxPermissionsPerAllocation: number;
   /** 0x4FFF (RFC 8656 §12), or 0x7FFF with rfc5766-channel-numbers. */
   readonly maxChannelNumber: number;
+  /** Refuse an expired REST credential even for requests on the allocation it made. */
+  readonly strictExpiry: boolean;
 }
 
 /** Everything the TURN handlers read or change; built once by the server. */
@@ -34,9 +36,17 @@ export interface TurnDeps {
   readonly log: Logger;
 }
 
-/** RFC 8489 §9.2.4 for a request; on success every response to it is signed with the user's key. */
+/**
+ * RFC 8489 §9.2.4 for a request; on success every response to it is signed with the user's key.
+ * Expiry policy: an allocation outlives its REST credential. Requests on the 5-tuple of an existing
+ * allocation (Refresh, CreatePermission, ChannelBind) verify with an expired credential, unless
+ * strict-expiry; a new Allocate always needs an unexpired one; a revoked credential never verifies.
+ */
 export function authenticateRequest(ctx: RequestContext, deps: TurnDeps): Authenticated {
+  const acceptExpired =
+    !deps.options.strictExpiry && findAllocation(deps.table, ctx.link, ctx.clientAddress.address, ctx.clientAddress.port) !== undefined;
   const authenticated = authenticate(ctx.message, {
+    acceptExpired,
     realm: deps.options.realm,
     nonces: deps.nonces,
     credentials: deps.credentials,

@@ -77,3 +77,38 @@ describe("Refresh (RFC 8656 §7.3) and allocation lifetime", () => {
     expect(errorCode(await client.request(Method.Refresh, [{ name: "REQUESTED-ADDRESS-FAMILY", value: 2 }]))).toBe(443);
   });
 });
+
+describe("credential expiry policy (an allocation outlives its REST credential unless strict-expiry)", () => {
+  async function withRest(strictExpiry: boolean) {
+    const { createCredentialStore } = await import("../../../src/credentials/credential-store.js");
+    const { mintRestCredential } = await import("../../../src/credentials/rest-credentials.js");
+    const h = createTurnHarness({ turn: { strictExpiry } });
+    (h.deps as { credentials: unknown }).credentials = createCredentialStore({ realm: "example.org", staticUsers: [], authSecrets: ["s"] });
+    const minted = mintRestCredential({ secret: "s", user: "web", ttlSeconds: 60, nowMs: h.clock.now() });
+    const client = new HarnessClient(h, undefined, undefined, undefined, minted.username, minted.password);
+    await client.request(Method.Allocate, [UDP]);
+    h.clock.advance(120_000); // the credential expired a minute ago; the allocation has 480 s left
+    return { h, client, minted };
+  }
+
+  it("by default accepts Refresh, CreatePermission and ChannelBind on the allocation with the expired credential", async () => {
+    const { client } = await withRest(false);
+    expect((await client.request(Method.Refresh)).messageClass).toBe(MessageClass.SuccessResponse);
+    const peer = { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "8.8.8.8", port: 1 } } as const;
+    expect((await client.request(Method.CreatePermission, [peer])).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it("never accepts an expired credential for a new Allocate", async () => {
+    const { h, minted } = await withRest(false);
+    const other = new HarnessClient(h, undefined, "198.51.100.99", 41000, minted.username, minted.password);
+    expect(errorCode(await other.request(Method.Allocate, [UDP]))).toBe(401);
+  });
+
+  it("with strict-expiry refuses Refresh with the expired credential (401), so the allocation ends with its lifetime", async () => {
+    const { h, client } = await withRest(true);
+    expect(errorCode(await client.request(Method.Refresh))).toBe(401);
+    h.clock.advance(480_000);
+    h.service.sweep();
+    expect(h.deps.table.size).toBe(0);
+  });
+});
