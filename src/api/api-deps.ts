@@ -60,6 +60,8 @@ export interface ApiDeps {
   iceUris(): readonly string[];
   /** Refuses further requests signed with `username` and ends its live allocations on every relay thread; returns how many ended. */
   revoke(username: string): number | Promise<number>;
+  /** Starts draining (no new allocations; the process ends when they are gone or the grace period ends). */
+  drain(): void;
   stats(): ServerStats;
   readonly logger: Logger;
 }

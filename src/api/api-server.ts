@@ -16,6 +16,7 @@ import { formatHostPort, isLoopbackAddress } from "./listening-address.js";
 import { createMetricsRegistry } from "./metrics-registry.js";
 import { parseQueryString } from "./query-string.js";
 import { createRateLimiter, DEFAULT_MAX_TRACKED } from "./rate-limiter.js";
+import { registerDrainRoute } from "./drain-route.js";
 import { registerRevokeRoute } from "./revoke-route.js";
 
 export { ApiStartError } from "./api-start-error.js";
@@ -86,6 +87,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
   registerCors(app, options.corsOrigins);
   registerCredentialRoutes(app, context);
   registerRevokeRoute(app, context);
+  registerDrainRoute(app, context);
   registerHealthRoutes(app, context, metrics);
 
   try {

@@ -5,6 +5,7 @@ export const COMMANDS = {
   "check-config": 'Validate the configuration, print its warnings and "config OK", and exit.',
   credentials: "Print a REST credential and the ICE server URIs as JSON, as the credential endpoint answers, offline.",
   reload: "Validate the configuration, then send SIGHUP to the turnpike whose process id is in pidfile.",
+  drain: "Send SIGUSR1 to the turnpike in pidfile: no new allocations; it exits when the last ends or drain-grace passes.",
   help: "Show this help, or one command's.",
 } as const;
 

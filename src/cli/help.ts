@@ -8,6 +8,7 @@ const USAGE: Readonly<Record<Exclude<CommandName, "help">, string>> = {
   "check-config": "turnpike check-config [-c FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]",
   credentials: "turnpike credentials [--user NAME] [--ttl SECONDS] [-c FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]",
   reload: "turnpike reload [-c FILE] [--pidfile FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]",
+  drain: "turnpike drain [-c FILE] [--pidfile FILE] [--KEY VALUE | --KEY=VALUE | --FLAG ...]",
 };
 
 const CREDENTIALS_OPTIONS: readonly (readonly [string, string])[] = [
@@ -34,7 +35,7 @@ export function formatHelp(command?: CommandName): string {
   if (command === undefined || command === "credentials") {
     lines.push("Options of credentials:", ...formatColumns(CREDENTIALS_OPTIONS), ...CREDENTIALS_NOTES.map((line) => `  ${line}`), "");
   }
-  lines.push("Options of start, check-config, credentials and reload:");
+  lines.push("Options of start, check-config, credentials, reload and drain:");
   lines.push(
     ...formatColumns([
       ["-c, --config <file>", "coturn-style configuration file, such as turnserver.conf."],

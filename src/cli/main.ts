@@ -20,6 +20,11 @@ const code = await runCli(process.argv.slice(2), {
     process.on("SIGTERM", listener);
     return stop;
   },
+  onDrain(handler) {
+    const listener = (): void => handler();
+    process.on("SIGUSR1", listener);
+    return () => process.off("SIGUSR1", listener);
+  },
   onReload(handler) {
     // While this listener is installed, SIGHUP reloads instead of ending the process.
     const listener = (): void => handler();

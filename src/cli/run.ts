@@ -9,7 +9,7 @@ import { runCheckConfig } from "./check-config-command.js";
 import { COMMANDS, isCommandName } from "./commands.js";
 import { runCredentials } from "./credentials-command.js";
 import { formatHelp } from "./help.js";
-import { runReload } from "./reload-command.js";
+import { runDrain, runReload } from "./signal-command.js";
 import { runStart } from "./start-command.js";
 import { UsageError } from "./usage-error.js";
 import { readVersion } from "./version.js";
@@ -25,6 +25,10 @@ export interface CliServer {
   readonly api?: { readonly address: string; readonly port: number; readonly tls: boolean };
   /** Applies a configuration reloaded on SIGHUP; rejects when the server cannot apply it (the old one stays). */
   reload(config: Config): Promise<void>;
+  /** Starts draining (SIGUSR1); absent in servers that cannot drain. */
+  drain?(): Promise<void>;
+  /** Settles when a drain, however started, has finished: the process then stops. */
+  readonly drained?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,6 +41,8 @@ export interface CliDeps {
   readonly onSignal: (handler: (signal: string) => void) => () => void;
   /** Calls `handler` on every SIGHUP until the returned function is called. */
   readonly onReload: (handler: () => void) => () => void;
+  /** Calls `handler` on SIGUSR1 (drain) until the returned function is called. */
+  readonly onDrain?: (handler: () => void) => () => void;
   /** Builds the logger from the loaded config; by default createLogger (stdout, or log-file). */
   readonly createLogger?: (config: Config) => Logger;
   /** Environment for the default state-file location (XDG_STATE_HOME); process.env by default. */
@@ -81,6 +87,7 @@ async function dispatch(argv: readonly string[], deps: CliDeps): Promise<number>
   if (first === "check-config") return runCheckConfig(rest, deps);
   if (first === "credentials") return runCredentials(rest, deps);
   if (first === "reload") return runReload(rest, deps);
+  if (first === "drain") return runDrain(rest, deps);
   throw new UsageError(describeUnknownCommand(first));
 }
 

@@ -30,6 +30,9 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
   const stopReloads = deps.onReload(() => {
     reloading = reloading.then(() => reloadConfig(server, file, optionArgs, deps, logger));
   });
+  const stopDrains = deps.onDrain?.(() => {
+    if (server.drain) void server.drain();
+  });
   try {
     // Written once SIGHUP is handled: `turnpike reload` must never reach a process that SIGHUP would kill.
     if (config.pidfile !== undefined) await writePidfile(config.pidfile, pid);
@@ -55,11 +58,13 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
         }),
       );
     }
-    const received = await signal;
+    // SIGINT/SIGTERM, or the end of a drain however it was started (SIGUSR1, turnpike drain, the API).
+    const received = await (server.drained ? Promise.race([signal, server.drained.then(() => "drained")]) : signal);
     logger.info({ signal: received }, "turnpike stopping");
   } finally {
     stopSignals?.();
     stopReloads();
+    stopDrains?.();
     await reloading;
     await server.close();
     if (config.pidfile !== undefined) await removePidfile(config.pidfile, pid);

@@ -74,6 +74,8 @@ export interface Config {
   readonly maxTcpConnectionsPerIp: number;
   /** Refuse an expired REST credential even on the allocation it made (by default it outlives it). */
   readonly strictExpiry: boolean;
+  /** How long a drain waits for allocations to end before the process exits anyway. */
+  readonly drainGraceSeconds: number;
 
   // The credential endpoint (HTTP) and the REST credentials it mints.
   /** Address the credential endpoint listens on; loopback by default. */
@@ -144,6 +146,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxTcpConnections: 10_000,
   maxTcpConnectionsPerIp: 1000,
   strictExpiry: false,
+  drainGraceSeconds: 1800,
   apiListeningIp: "127.0.0.1",
   apiListeningPort: 8080,
   apiKeys: Object.freeze([]),

@@ -371,6 +371,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "Refuse an expired REST credential on every request; by default an allocation outlives its credential.",
   },
   {
+    key: "drain-grace",
+    field: "drainGraceSeconds",
+    parser: secondsParser({ min: 0, max: 86_400 }),
+    repeatable: false,
+    coturn: false,
+    doc: "When draining (SIGUSR1, turnpike drain, POST /api/v1/drain), exit at the latest this many seconds later.",
+  },
+  {
     key: "rfc5766-channel-numbers",
     field: "rfc5766ChannelNumbers",
     parser: flagParser,

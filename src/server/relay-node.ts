@@ -29,6 +29,7 @@ export interface RelayNode {
   stats(): RelayStats;
   reload(config: Config): void;
   revoke(username: string): number;
+  drain(): void;
   /** Endpoints beyond our listeners (the API) that no peer may reach. */
   setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
   /** Lets go of a port reserved here (EVEN-PORT) so another relay thread can bind it for its token. */
@@ -148,6 +149,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     stats: () => runtime.stats(),
     reload: (next) => runtime.reload(next),
     revoke: (username) => runtime.revoke(username),
+    drain: () => runtime.drain(),
     setExtraOwnEndpoints: (endpoints) => runtime.setOwnEndpoints([...ownListeners, ...endpoints]),
     releaseReservation: (token) => relays.releaseReservation(token),
     close() {

@@ -64,6 +64,9 @@ port.on("message", (message: ToWorker) => {
     case "revoke":
       post({ type: "revoked", id: message.id, ended: node?.revoke(message.username) ?? 0 });
       break;
+    case "drain":
+      node?.drain();
+      break;
     case "own-endpoints":
       node?.setExtraOwnEndpoints(message.endpoints);
       break;
@@ -92,6 +95,7 @@ try {
     releaseReservationElsewhere,
   });
   node.setExtraOwnEndpoints(start.extraOwnEndpoints);
+  if (start.draining) node.drain();
   post({ type: "stats", stats: node.stats() });
   post({ type: "started", listeners: node.listeners });
 } catch (error) {

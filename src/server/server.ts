@@ -25,6 +25,13 @@ export interface RunningServer {
   reload(config: Config): Promise<void>;
   /** Refuses the username from now on and ends its allocations on every thread; resolves to how many ended. */
   revoke(username: string): Promise<number>;
+  /**
+   * Stops new allocations (403 with a reason; /readyz answers 503) while existing ones run on;
+   * resolves when none is left or drain-grace has passed. Calling it again returns the same promise.
+   */
+  drain(): Promise<void>;
+  /** Settles when a drain, however started (SIGUSR1, turnpike drain, the API), has finished. */
+  readonly drained: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,6 +40,8 @@ export interface StartOptions {
   /** Tests pass a manual clock; it applies with one relay thread (workers keep their own time). */
   readonly clock?: Clock;
 }
+
+const DRAIN_POLL_MS = 300;
 
 export async function startServer(config: Config, options: StartOptions): Promise<RunningServer> {
   const log = options.logger;
@@ -48,11 +57,30 @@ export async function startServer(config: Config, options: StartOptions): Promis
   let current = config;
   let api: RunningApi | undefined;
   let closing: Promise<void> | undefined;
+  let draining: Promise<void> | undefined;
+  let settleDrained: () => void = () => {};
+  const drained = new Promise<void>((resolve) => (settleDrained = resolve));
 
   const server: RunningServer = {
     listeners,
     relayThreads,
-    stats: () => ({ ...backend.stats(), listenersUp: closing === undefined, draining: false }),
+    stats: () => ({ ...backend.stats(), listenersUp: closing === undefined, draining: draining !== undefined }),
+    drained,
+    drain() {
+      draining ??= (async () => {
+        backend.drain();
+        const graceEnds = Date.now() + current.drainGraceSeconds * 1000;
+        log.info({ allocations: backend.stats().allocations, graceSeconds: current.drainGraceSeconds }, "draining: no new allocations");
+        // The threads report four times a second; wait until none holds an allocation, or the grace ends.
+        while (Date.now() < graceEnds && closing === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+          if (backend.stats().allocations === 0) break;
+        }
+        log.info({ allocations: backend.stats().allocations }, "drained");
+        settleDrained();
+      })();
+      return draining;
+    },
     async reload(next) {
       await backend.reload(next);
       current = next;
@@ -118,6 +146,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
         return iceUris(publicHost(), { ...(udp !== undefined ? { udp } : {}), ...(tcp !== undefined ? { tcp } : {}), ...(tls !== undefined ? { tls } : {}) });
       },
       revoke: (username) => server.revoke(username),
+      drain: () => {
+        void server.drain();
+      },
       stats: () => server.stats(),
       logger: log,
     };
@@ -131,6 +162,7 @@ async function inProcessBackend(config: Config, log: PinoLogger, clock: Clock): 
     stats: () => node.stats(),
     reload: async (next) => node.reload(next),
     revoke: async (username) => node.revoke(username),
+    drain: () => node.drain(),
     setExtraOwnEndpoints: (endpoints) => node.setExtraOwnEndpoints(endpoints),
     close: () => node.close(),
   };

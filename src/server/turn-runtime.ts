@@ -36,6 +36,8 @@ export interface TurnRuntime {
   /** Credentials, peer lists and quotas from a new config; allocations stay. */
   reload(config: Config): void;
   revoke(username: string): number;
+  /** No new allocations from now on (403); existing ones run on. */
+  drain(): void;
   /** The sweeper tick: expiries, reservations, revocations past their credential's expiry. */
   sweep(): void;
   stats(): Omit<ServerStats, "listenersUp" | "draining">;
@@ -114,6 +116,9 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
         { users: next.users.length, authSecrets: next.useAuthSecret ? next.staticAuthSecrets.length : 0, droppedPermissions: dropped.permissions, droppedChannels: dropped.channels },
         "configuration reloaded",
       );
+    },
+    drain() {
+      options.draining = true;
     },
     revoke(username) {
       credentials.revoke(username, clock.now());

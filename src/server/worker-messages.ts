@@ -4,6 +4,8 @@ import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-n
 /** What a relay worker is started with (workerData). */
 export interface WorkerStart {
   readonly index: number;
+  /** Started (or restarted) while the server drains. */
+  readonly draining: boolean;
   readonly threadCount: number;
   readonly config: Config;
   readonly fixedPorts?: readonly ListenerInfo[];
@@ -17,6 +19,7 @@ export type ToWorker =
   | { readonly type: "quota-answer"; readonly id: number; readonly result: "ok" | "user-quota" | "total-quota" }
   | { readonly type: "reservation-release"; readonly id: number; readonly token: string }
   | { readonly type: "reservation-answer"; readonly id: number; readonly released: ReleasedPort | undefined }
+  | { readonly type: "drain" }
   | { readonly type: "shutdown" };
 
 export type FromWorker =

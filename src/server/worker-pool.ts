@@ -18,6 +18,7 @@ export interface RelayBackend {
   stats(): RelayStats;
   reload(config: Config): Promise<void>;
   revoke(username: string): Promise<number>;
+  drain(): void;
   setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
   close(): Promise<void>;
 }
@@ -50,6 +51,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   let fixedPorts: readonly ListenerInfo[] | undefined;
   let extraOwnEndpoints: readonly Endpoint[] = [];
   let shuttingDown = false;
+  let draining = false;
   let nextRevokeId = 1;
   const revokeWaiters = new Map<number, { remaining: number; ended: number; resolve: (ended: number) => void }>();
   let nextReleaseId = 1;
@@ -158,7 +160,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   }
 
   function spawn(slot: Slot): Promise<readonly ListenerInfo[]> {
-    const workerData: WorkerStart = { index: slot.index, threadCount: count, config, extraOwnEndpoints, ...(fixedPorts ? { fixedPorts } : {}) };
+    const workerData: WorkerStart = { index: slot.index, threadCount: count, draining, config, extraOwnEndpoints, ...(fixedPorts ? { fixedPorts } : {}) };
     const worker = new Worker(workerScript(), { workerData, stdout: false, stderr: false });
     slot.worker = worker;
     return new Promise((resolve, reject) => {
@@ -271,6 +273,10 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
           resolve(waiter.ended);
         }, REVOKE_TIMEOUT_MS).unref();
       });
+    },
+    drain() {
+      draining = true;
+      for (const slot of slots) send(slot, { type: "drain" });
     },
     setExtraOwnEndpoints(endpoints) {
       extraOwnEndpoints = endpoints;

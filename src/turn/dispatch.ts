@@ -100,18 +100,21 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     if (!integrity && options.unauthenticatedLimit && !options.unauthenticatedLimit.take(address, clock.now())) return;
     let code: ErrorCode = ErrorCode.ServerError;
     let extra: readonly AttributeEntry[] = [];
+    let phrase: string = ERROR_REASON[code];
     if (error instanceof StunError) {
       code = error.code;
       extra = error.attributes;
+      phrase = error.phrase ?? ERROR_REASON[code];
       if (code !== ErrorCode.Unauthenticated) budget.debug({ code, reason: error.message, method: request.method }, "request rejected");
     } else if (error instanceof StunDecodeError) {
       code = ErrorCode.BadRequest;
+      phrase = ERROR_REASON[code];
       budget.debug({ code, reason: error.reason, method: request.method }, "request rejected");
     } else {
       budget.error({ err: error, method: request.method, client: `${address}:${port}` }, "request handler failed");
     }
     if (options.errorResponses) options.errorResponses[code] = (options.errorResponses[code] ?? 0) + 1;
-    const attributes: AttributeEntry[] = [{ name: "ERROR-CODE", value: { code, reason: ERROR_REASON[code] } }, ...extra];
+    const attributes: AttributeEntry[] = [{ name: "ERROR-CODE", value: { code, reason: phrase } }, ...extra];
     reply(request, MessageClass.ErrorResponse, attributes, withFingerprint, integrity, address, port, link);
   }
 

@@ -5,11 +5,14 @@ import type { ErrorCode } from "../stun/constants.js";
 export class StunError extends Error {
   readonly code: ErrorCode;
   readonly attributes: readonly AttributeEntry[];
+  /** Reason phrase sent in ERROR-CODE instead of the RFC's, when the client should learn why. */
+  readonly phrase: string | undefined;
 
-  constructor(code: ErrorCode, reason?: string, attributes: readonly AttributeEntry[] = []) {
+  constructor(code: ErrorCode, reason?: string, attributes: readonly AttributeEntry[] = [], phrase?: string) {
     super(reason ?? `STUN error ${code}`);
     this.name = "StunError";
     this.code = code;
     this.attributes = attributes;
+    this.phrase = phrase;
   }
 }

@@ -59,6 +59,8 @@ export interface TestApi {
   /** Every line logged, as written. */
   logText(): string;
   readonly revoked: string[];
+  /** How many times drain() was called. */
+  drains: number;
   stats: ServerStats;
   /** mint() answers undefined, as without a secret. */
   noSecret: boolean;
@@ -102,6 +104,7 @@ export function createTestDeps(settings: TestApiOptions = {}): { deps: ApiDeps; 
     },
     logText: () => lines.join(""),
     revoked: [],
+    drains: 0,
     stats: baseStats(),
     noSecret: false,
   };
@@ -117,6 +120,9 @@ export function createTestDeps(settings: TestApiOptions = {}): { deps: ApiDeps; 
     revoke: (username) => {
       test.revoked.push(username);
       return settings.allocationsEndedPerRevoke ?? 0;
+    },
+    drain: () => {
+      test.drains++;
     },
     stats: () => test.stats,
     logger: pino({ level: "trace" }, stream),

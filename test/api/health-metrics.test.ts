@@ -127,3 +127,21 @@ describe("unknown routes and methods", () => {
     expect(text).not.toContain(KEY);
   });
 });
+
+describe("POST /api/v1/drain", () => {
+  it("starts draining with the API key (202, with the allocations left)", async () => {
+    const test = await startTestApi();
+    test.stats = baseStats({ allocations: 7 });
+    const response = await fetch(`${test.url}/api/v1/drain`, { method: "POST", headers: bearer(KEY) });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ draining: true, allocations: 7 });
+    expect(test.drains).toBe(1);
+  });
+
+  it("refuses without the key, and does not drain", async () => {
+    const test = await startTestApi();
+    expect((await fetch(`${test.url}/api/v1/drain`, { method: "POST" })).status).toBe(401);
+    expect((await fetch(`${test.url}/api/v1/drain`, { method: "POST", headers: bearer("wrong") })).status).toBe(401);
+    expect(test.drains).toBe(0);
+  });
+});

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { mintRestCredential } from "../../src/credentials/rest-credentials.js";
+import { getAttribute } from "../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { freeUdpPort, runBounded } from "../helpers/processes.js";
 import { errorCode } from "../helpers/turn-messages.js";
@@ -164,5 +165,83 @@ describe("secret rotation without a restart (SIGHUP, turnpike reload)", () => {
       expect(await server.stop()).toBe(0);
     }
     expect(server.output()).not.toContain("static-auth-secret=old");
+  });
+});
+
+describe("draining (SIGUSR1, turnpike drain, POST /api/v1/drain)", () => {
+  async function startWithConfig(extra: string[]) {
+    const dir = tempDir();
+    const env = { ...process.env, XDG_STATE_HOME: dir };
+    const port = await freeUdpPort();
+    const apiPort = await freeUdpPort();
+    const conf = join(dir, "turnserver.conf");
+    writeFileSync(
+      conf,
+      [
+        "listening-ip=127.0.0.1",
+        `listening-port=${port}`,
+        `api-listening-port=${apiPort}`,
+        "api-key=drain-test-key",
+        "realm=example.org",
+        "user=alice:pw",
+        "user=bob:pw",
+        "allow-loopback-peers",
+        `pidfile=${join(dir, "turnpike.pid")}`,
+        ...extra,
+      ].join("\n"),
+    );
+    const server = startBinary(["start", "-c", conf], env);
+    await server.waitFor("turnpike started");
+    return { server, conf, env, port, apiPort };
+  }
+
+  it("refuses new allocations with 403, reports not ready, keeps existing ones relaying, and exits 0 when the last ends", async () => {
+    const { server, conf, env, port, apiPort } = await startWithConfig([]);
+    const peer = await startEchoPeer();
+    try {
+      const live = await SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: "alice", password: "pw", realm: "example.org" });
+      await live.request(Method.Allocate, [UDP]);
+      const peerAddress = { family: "IPv4", address: "127.0.0.1", port: peer.port } as const;
+      await live.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, { name: "XOR-PEER-ADDRESS", value: peerAddress }]);
+
+      const { code } = await runBounded(process.execPath, [BIN, "drain", "-c", conf], 10_000, env);
+      expect(code).toBe(0);
+      await server.waitFor("draining: no new allocations");
+
+      const late = await SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: "bob", password: "pw", realm: "example.org" });
+      const refused = await late.request(Method.Allocate, [UDP]);
+      expect(errorCode(refused)).toBe(403);
+      expect(getAttribute(refused, "ERROR-CODE")?.reason).toMatch(/draining/);
+      late.close();
+      expect((await fetch(`http://127.0.0.1:${apiPort}/readyz`)).status).toBe(503);
+
+      live.send(Buffer.from([0x40, 0x00, 0x00, 0x02, 7, 7, 0, 0]));
+      expect(await live.next((f) => f[0] === 0x40, 2000)).toBeDefined();
+      expect(server.child.exitCode).toBeNull();
+
+      await live.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
+      live.close();
+      expect(await server.exited).toBe(0);
+      expect(server.output()).toMatch(/"msg":"drained"/);
+    } finally {
+      await peer.close();
+      await server.stop();
+    }
+  });
+
+  it("exits at drain-grace even with allocations left; the API can start the drain", async () => {
+    const { server, port, apiPort } = await startWithConfig(["drain-grace=1"]);
+    try {
+      const live = await SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: "alice", password: "pw", realm: "example.org" });
+      await live.request(Method.Allocate, [UDP]);
+      const response = await fetch(`http://127.0.0.1:${apiPort}/api/v1/drain`, { method: "POST", headers: { authorization: "Bearer drain-test-key" } });
+      expect(response.status).toBe(202);
+      const started = Date.now();
+      expect(await server.exited).toBe(0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+      live.close();
+    } finally {
+      await server.stop();
+    }
   });
 });

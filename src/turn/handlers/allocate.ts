@@ -32,6 +32,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       if (existing.allocateTransactionId.equals(message.transactionId)) return { attributes: existing.allocateResponse };
       throw new StunError(ErrorCode.AllocationMismatch);
     }
+    if (deps.options.draining) throw new StunError(ErrorCode.Forbidden, "draining", [], "Forbidden: server is draining, try another");
     const key = `${link.transport} ${link.localAddress} ${link.localPort} ${clientAddress.address} ${clientAddress.port}`;
     if (inProgress.has(key)) return null;
 

@@ -19,6 +19,8 @@ export interface TurnOptions {
   readonly maxChannelNumber: number;
   /** Refuse an expired REST credential even for requests on the allocation it made. */
   readonly strictExpiry: boolean;
+  /** Draining: no new allocations (403); existing ones run on. */
+  readonly draining?: boolean;
 }
 
 /** Everything the TURN handlers read or change; built once by the server. */

@@ -1,4 +1,5 @@
-// `turnpike reload`: validate the configuration as start would load it, then SIGHUP the process in the pidfile.
+// `turnpike reload` and `turnpike drain`: validate the configuration as start would load it, then
+// signal the process in the pidfile: SIGHUP reloads, SIGUSR1 drains.
 import { loadConfig } from "../config/load-config.js";
 import { pidfileNextTo } from "../server/state-file.js";
 import { formatHelp } from "./help.js";
@@ -7,10 +8,24 @@ import type { CliDeps } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
 import { stateFilePathOf } from "./start-config.js";
 
-export async function runReload(args: readonly string[], deps: CliDeps): Promise<number> {
+export function runReload(args: readonly string[], deps: CliDeps): Promise<number> {
+  return signalServer("reload", "SIGHUP", "the server logs whether the reload took", args, deps);
+}
+
+export function runDrain(args: readonly string[], deps: CliDeps): Promise<number> {
+  return signalServer("drain", "SIGUSR1", "it takes no new allocations and exits when the last one ends or drain-grace passes", args, deps);
+}
+
+async function signalServer(
+  command: "reload" | "drain",
+  signal: NodeJS.Signals,
+  outcome: string,
+  args: readonly string[],
+  deps: CliDeps,
+): Promise<number> {
   const { file, help, optionArgs } = splitCommandArgs(args);
   if (help) {
-    deps.stdout.write(formatHelp("reload"));
+    deps.stdout.write(formatHelp(command));
     return 0;
   }
   // A configuration the server would refuse is reported here, with its file and line, and nothing is signalled.
@@ -23,13 +38,13 @@ export async function runReload(args: readonly string[], deps: CliDeps): Promise
   }
   const pid = await readPidfile(pidfile);
   try {
-    (deps.kill ?? process.kill)(pid, "SIGHUP");
+    (deps.kill ?? process.kill)(pid, signal);
   } catch (error) {
     const code = error instanceof Error && "code" in error ? error.code : undefined;
     if (code === "ESRCH") throw new Error(`turnpike is not running: no process ${pid}, as pidfile ${pidfile} says (a stale pidfile?)`, { cause: error });
-    if (code === "EPERM") throw new Error(`not permitted to signal process ${pid} from pidfile ${pidfile}: run reload as the user turnpike runs as`, { cause: error });
+    if (code === "EPERM") throw new Error(`not permitted to signal process ${pid} from pidfile ${pidfile}: run ${command} as the user turnpike runs as`, { cause: error });
     throw error;
   }
-  deps.stdout.write(`turnpike: sent SIGHUP to process ${pid} (from ${pidfile}); the server logs whether the reload took\n`);
+  deps.stdout.write(`turnpike: sent ${signal} to process ${pid} (from ${pidfile}); ${outcome}\n`);
   return 0;
 }
