@@ -42,6 +42,11 @@ export interface ServerStats {
   readonly allocationsDeleted: number;
   readonly relay: Readonly<Record<ClientTransport, RelayTrafficStats>>;
   readonly droppedPackets: number;
+  /** Dropped because their allocation was over max-bps (also in droppedPackets). */
+  readonly bandwidthDroppedPackets: number;
+  /** max-bps and bps-capacity in force, bytes per second; 0 for no limit. */
+  readonly maxBps: number;
+  readonly bpsCapacity: number;
   readonly bindingRequests: number;
   /** Error responses sent, by code (400, 401, 403, 437, 438, 441, 486, 500, 508, ...). */
   readonly errorResponses: Readonly<Record<number, number>>;

@@ -64,6 +64,9 @@ export function createMetricsRegistry(readStats: () => ServerStats): MetricsRegi
   counter("turnpike_allocations_expired_total", "Allocations whose lifetime ran out.", (s) => s.allocationsExpired);
   counter("turnpike_allocations_deleted_total", "Allocations deleted before expiry.", (s) => s.allocationsDeleted);
   counter("turnpike_dropped_packets_total", "Packets dropped instead of relayed.", (s) => s.droppedPackets);
+  counter("turnpike_bandwidth_dropped_packets_total", "Packets dropped because their allocation was over max-bps.", (s) => s.bandwidthDroppedPackets);
+  gauge("turnpike_max_bps", "max-bps: bytes per second one allocation may relay; 0 for no limit.", (s) => s.maxBps);
+  gauge("turnpike_bps_capacity", "bps-capacity: the server's bandwidth in bytes per second; 0 for no limit.", (s) => s.bpsCapacity);
   counter("turnpike_binding_requests_total", "STUN Binding requests answered.", (s) => s.bindingRequests);
 
   type Direction = (typeof DIRECTIONS)[number];

@@ -76,6 +76,10 @@ export interface Config {
   readonly strictExpiry: boolean;
   /** How long a drain waits for allocations to end before the process exits anyway. */
   readonly drainGraceSeconds: number;
+  /** Bytes per second one allocation may relay, both ways together; 0 for no limit. */
+  readonly maxBps: number;
+  /** The server's bandwidth: each allocation reserves max-bps of it; 0 for no limit. */
+  readonly bpsCapacity: number;
 
   // The credential endpoint (HTTP) and the REST credentials it mints.
   /** Address the credential endpoint listens on; loopback by default. */
@@ -147,6 +151,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxTcpConnectionsPerIp: 1000,
   strictExpiry: false,
   drainGraceSeconds: 1800,
+  maxBps: 0,
+  bpsCapacity: 0,
   apiListeningIp: "127.0.0.1",
   apiListeningPort: 8080,
   apiKeys: Object.freeze([]),

@@ -58,8 +58,6 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   "redis-statsdb": value,
   "secret-key-file": value,
   // quotas, bandwidth and lifetimes
-  "max-bps": securityValue,
-  "bps-capacity": securityValue,
   "channel-lifetime": value,
   "permission-lifetime": value,
   // peer restrictions

@@ -379,6 +379,22 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "When draining (SIGUSR1, turnpike drain, POST /api/v1/drain), exit at the latest this many seconds later.",
   },
   {
+    key: "max-bps",
+    field: "maxBps",
+    parser: countParser({ min: 0, max: 10_000_000_000 }),
+    repeatable: false,
+    coturn: true,
+    doc: "Bytes per second one allocation may relay, both ways together; the excess is dropped. 0: no limit.",
+  },
+  {
+    key: "bps-capacity",
+    field: "bpsCapacity",
+    parser: countParser({ min: 0, max: 1_000_000_000_000 }),
+    repeatable: false,
+    coturn: true,
+    doc: "The server's bandwidth in bytes per second: each allocation reserves max-bps of it, 508 past it. 0: no limit.",
+  },
+  {
     key: "rfc5766-channel-numbers",
     field: "rfc5766ChannelNumbers",
     parser: flagParser,

@@ -29,6 +29,10 @@ export function validateConfig(config: Config, locate: LocateField): void {
   if (config.pidfile !== undefined) checkDirectory("pidfile", config.pidfile, locate("pidfile"));
   checkUniqueUserNames(config.users, locate);
   validateApi(config, locate);
+  if (config.bpsCapacity > 0 && config.maxBps === 0) {
+    const where = setLater(locate("bpsCapacity"), locate("maxBps"));
+    throw new ConfigError("bps-capacity needs max-bps: each allocation reserves max-bps of the capacity", where);
+  }
 }
 
 /** The credential endpoint's rules. */

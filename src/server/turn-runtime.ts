@@ -16,7 +16,7 @@ import { createNonceService } from "../turn/nonce.js";
 import { createPeerPolicy, type PeerPolicy } from "../turn/peer-policy.js";
 import { createSourceRateLimit } from "../turn/source-rate-limit.js";
 import type { AllocationQuota, Clock, Logger } from "../turn/ports.js";
-import { createLocalQuota, createQuotaLedger } from "../turn/quota.js";
+import { createLocalQuota, createQuotaLedger, effectiveTotalQuota } from "../turn/quota.js";
 
 // RFC 8656 §7.2: the default allocation lifetime.
 const DEFAULT_LIFETIME_SECONDS = 600;
@@ -54,6 +54,7 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
   const table = createAllocationTable((allocation) => quota.release(allocation.username));
   const counters = createTurnCounters();
   const options: Mutable<TurnOptions> = { ...turnOptionsOf(config), maxChannelNumber };
+  let bpsCapacity = config.bpsCapacity;
   const credentials = createLiveCredentialStore(credentialStoreOf(config, config.realm), config.restApiSeparator);
   let ownEndpoints: readonly { readonly address: string; readonly port: number }[] = [];
   let policy: PeerPolicy = { isPeerAllowed: () => false, isPeerAddressAllowed: () => false };
@@ -108,6 +109,7 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
       credentials.replace(credentialStoreOf(next, config.realm), next.restApiSeparator);
       Object.assign(options, { ...turnOptionsOf(next), realm: options.realm });
       ledger?.setLimits(next);
+      bpsCapacity = next.bpsCapacity;
       policyConfig = next;
       rebuildPolicy();
       const dropped = service.reapplyPeerPolicy();
@@ -139,9 +141,12 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
         allocationsDeleted: counters.allocationsDeleted,
         relay: counters.relay,
         droppedPackets: counters.droppedPackets,
+        bandwidthDroppedPackets: counters.bandwidthDroppedPackets,
+        maxBps: options.maxBps,
         bindingRequests: counters.bindingRequests,
         errorResponses: counters.errorResponses,
-        totalQuota: options.totalQuota,
+        totalQuota: effectiveTotalQuota({ totalQuota: options.totalQuota, maxBps: options.maxBps, bpsCapacity: bpsCapacity }),
+        bpsCapacity,
         relayPortsFree: relays.freePorts(),
       };
     },
@@ -157,6 +162,7 @@ function turnOptionsOf(config: Config): Omit<TurnOptions, "maxChannelNumber"> {
     totalQuota: config.totalQuota,
     maxPermissionsPerAllocation: config.maxPermissionsPerAllocation,
     strictExpiry: config.strictExpiry,
+    maxBps: config.maxBps,
   };
 }
 

@@ -2,7 +2,7 @@ import { Worker } from "node:worker_threads";
 import type { Config } from "../config/config.js";
 import type { TrafficCounters } from "../turn/counters.js";
 import type { Logger } from "../turn/ports.js";
-import { createQuotaLedger } from "../turn/quota.js";
+import { createQuotaLedger, effectiveTotalQuota } from "../turn/quota.js";
 import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
 import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
@@ -323,9 +323,12 @@ function sumStats(all: readonly RelayStats[], config: Config): RelayStats {
     allocationsDeleted: sum(all, (s) => s.allocationsDeleted),
     relay: { udp: traffic("udp"), tcp: traffic("tcp"), tls: traffic("tls") },
     droppedPackets: sum(all, (s) => s.droppedPackets),
+    bandwidthDroppedPackets: sum(all, (s) => s.bandwidthDroppedPackets),
+    maxBps: config.maxBps,
+    bpsCapacity: config.bpsCapacity,
     bindingRequests: sum(all, (s) => s.bindingRequests),
     errorResponses,
-    totalQuota: config.totalQuota,
+    totalQuota: effectiveTotalQuota(config),
     // Threads share one port range: what each has in use comes off the same span.
     relayPortsFree: Math.max(0, span - sum(all, (s) => span - s.relayPortsFree)),
   };

@@ -1,5 +1,6 @@
 import type { AttributeEntry } from "../stun/attributes/registry.js";
 import { parseIp, type IpFamily } from "../stun/address.js";
+import type { BandwidthBucket } from "./bandwidth.js";
 import type { FiveTuple } from "./five-tuple.js";
 import type { RelaySocket } from "./ports.js";
 
@@ -38,6 +39,8 @@ export interface Allocation {
   readonly channelsByNumber: Map<number, ChannelBinding>;
   /** peer address -> peer port -> binding; nested so the peer-to-client path builds no keys. */
   readonly channelsByPeer: Map<string, Map<number, ChannelBinding>>;
+  /** max-bps, when set: relayed bytes both ways come out of it. */
+  readonly bandwidth: BandwidthBucket | undefined;
   /** The Allocate that created it, so a retransmission gets the same answer (RFC 8656 §7.2). */
   readonly allocateTransactionId: Buffer;
   readonly allocateResponse: readonly AttributeEntry[];

@@ -14,6 +14,8 @@ export interface TrafficCounters {
 export interface TurnCounters {
   readonly relay: Readonly<Record<ClientTransport, TrafficCounters>>;
   droppedPackets: number;
+  /** Packets dropped because their allocation was over max-bps (also counted in droppedPackets). */
+  bandwidthDroppedPackets: number;
   allocationsCreated: number;
   allocationsExpired: number;
   allocationsDeleted: number;
@@ -28,6 +30,7 @@ export function createTurnCounters(): TurnCounters {
   return {
     relay: { udp: traffic(), tcp: traffic(), tls: traffic() },
     droppedPackets: 0,
+    bandwidthDroppedPackets: 0,
     allocationsCreated: 0,
     allocationsExpired: 0,
     allocationsDeleted: 0,

@@ -4,12 +4,19 @@ import type { AllocationQuota } from "./ports.js";
 export interface QuotaLedger {
   tryReserve(username: string): "ok" | "user-quota" | "total-quota";
   release(username: string): void;
-  setLimits(limits: { userQuota: number; totalQuota: number }): void;
+  setLimits(limits: { userQuota: number; totalQuota: number; maxBps?: number; bpsCapacity?: number }): void;
   readonly total: number;
 }
 
-export function createQuotaLedger(limits: { userQuota: number; totalQuota: number }): QuotaLedger {
-  let { userQuota, totalQuota } = limits;
+/** total-quota, lowered by bps-capacity: each allocation reserves max-bps of it. */
+export function effectiveTotalQuota(limits: { totalQuota: number; maxBps?: number; bpsCapacity?: number }): number {
+  const { totalQuota, maxBps = 0, bpsCapacity = 0 } = limits;
+  return maxBps > 0 && bpsCapacity > 0 ? Math.min(totalQuota, Math.floor(bpsCapacity / maxBps)) : totalQuota;
+}
+
+export function createQuotaLedger(limits: { userQuota: number; totalQuota: number; maxBps?: number; bpsCapacity?: number }): QuotaLedger {
+  let userQuota = limits.userQuota;
+  let totalQuota = effectiveTotalQuota(limits);
   const byUser = new Map<string, number>();
   let total = 0;
   return {
@@ -30,7 +37,8 @@ export function createQuotaLedger(limits: { userQuota: number; totalQuota: numbe
       total--;
     },
     setLimits(next) {
-      ({ userQuota, totalQuota } = next);
+      userQuota = next.userQuota;
+      totalQuota = effectiveTotalQuota(next);
     },
     get total() {
       return total;

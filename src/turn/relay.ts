@@ -1,9 +1,10 @@
 import { findChannelByPeer, type Allocation } from "./allocation.js";
 import { findAllocation, type AllocationTable } from "./allocation-table.js";
 import { CHANNEL_DATA_HEADER_LENGTH, channelDataPayload, writeChannelDataHeader } from "./channel-data.js";
+import { takeBandwidth } from "./bandwidth.js";
 import type { TurnCounters } from "./counters.js";
 import { MAX_DATA_INDICATION_HEAD, writeDataIndicationHead } from "./data-indication.js";
-import type { ClientLink } from "./ports.js";
+import type { ClientLink, Clock } from "./ports.js";
 
 /**
  * RFC 8656 §12.4: ChannelData from a client goes to the bound peer, if the channel is bound on
@@ -12,6 +13,7 @@ import type { ClientLink } from "./ports.js";
 export function relayChannelDataFromClient(
   table: AllocationTable,
   counters: TurnCounters,
+  clock: Clock,
   bytes: Buffer,
   address: string,
   port: number,
@@ -22,6 +24,11 @@ export function relayChannelDataFromClient(
   const payload = binding && allocation!.permissions.has(binding.peerAddress) ? channelDataPayload(bytes) : undefined;
   if (!payload) {
     counters.droppedPackets++;
+    return;
+  }
+  if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth, payload.length, clock.now())) {
+    counters.droppedPackets++;
+    counters.bandwidthDroppedPackets++;
     return;
   }
   binding!.relay.send(payload, binding!.peerPort, binding!.peerAddress);
@@ -43,6 +50,7 @@ const PADDING = [undefined, Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)] a
 export function relayFromPeer(
   allocation: Allocation,
   counters: TurnCounters,
+  clock: Clock,
   bytes: Buffer,
   peerAddress: string,
   peerPort: number,
@@ -50,6 +58,11 @@ export function relayFromPeer(
   const permission = allocation.permissions.get(peerAddress);
   if (!permission) {
     counters.droppedPackets++;
+    return;
+  }
+  if (allocation.bandwidth && !takeBandwidth(allocation.bandwidth, bytes.length, clock.now())) {
+    counters.droppedPackets++;
+    counters.bandwidthDroppedPackets++;
     return;
   }
   const { link, clientAddress, clientPort } = allocation.fiveTuple;

@@ -32,14 +32,15 @@ describe("an operator's existing coturn turnserver.conf", () => {
       deniedPeerIps: ["10.0.0.0-10.255.255.255", "192.168.0.0-192.168.255.255"],
       allowedPeerIps: ["10.0.0.5"],
       pidfile: "/var/run/turnserver.pid",
+      maxBps: 3_000_000,
     });
   });
 
   it("warns once, naming every ignored option once, in file order", () => {
     const { warnings } = loadConfig({ file: fixture("coturn-production.conf") });
     expect(warnings).toEqual([
-      "ignoring coturn options turnpike does not implement yet: max-bps, cipher-list, no-tlsv1, no-tlsv1_1, simple-log, syslog, " +
-        "no-cli, response-origin-only-with-rfc5780; NOT enforced, so access is less restricted than they ask: max-bps",
+      "ignoring coturn options turnpike does not implement yet: cipher-list, no-tlsv1, no-tlsv1_1, simple-log, syslog, " +
+        "no-cli, response-origin-only-with-rfc5780",
     ]);
   });
 

@@ -157,8 +157,8 @@ describe("loadConfig: coturn's options not implemented yet", () => {
   });
 
   it("says when an ignored option would have restricted access", () => {
-    const [warning] = loadText("max-bps=3000000\noauth\nsyslog").warnings;
-    expect(warning).toMatch(/: max-bps, oauth, syslog; NOT enforced, so access is less restricted than they ask: max-bps, oauth$/);
+    const [warning] = loadText("CA-file=/etc/ca.pem\noauth\nsyslog").warnings;
+    expect(warning).toMatch(/: CA-file, oauth, syslog; NOT enforced, so access is less restricted than they ask: CA-file, oauth$/);
     expect(loadText("syslog\ndaemon").warnings[0]).not.toMatch(/NOT enforced/);
   });
 
@@ -298,7 +298,7 @@ describe("loadConfig: a secret appears in no error and no warning", () => {
       "realm=a",
       "realm=b",
       `cli-password=${SECRET}`,
-      "max-bps=1",
+      "oauth",
     ].join("\n");
     const { warnings } = loadText(text, [`--static-auth-secret=${SECRET}`, "--user", `bob:${SECRET}`]);
     expect(warnings).toHaveLength(3);

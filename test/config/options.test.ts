@@ -17,6 +17,8 @@ const FIELDS: readonly (keyof Config)[] = [
   "maxTcpConnectionsPerIp",
   "strictExpiry",
   "drainGraceSeconds",
+  "maxBps",
+  "bpsCapacity",
   "externalIps",
   "minPort",
   "maxPort",
@@ -149,7 +151,7 @@ describe("the option table", () => {
   });
 
   it("lists in the coturn warning list the options a later stage will implement", () => {
-    for (const key of ["max-bps", "bps-capacity", "no-dtls", "cli-password", "prometheus", "secret-ts-exp-time",
+    for (const key of ["no-dtls", "cli-password", "prometheus", "secret-ts-exp-time",
       "channel-lifetime", "permission-lifetime", "oauth"]) {
       expect(UNIMPLEMENTED_COTURN_OPTIONS[key], key).toBeDefined();
       expect(findOption(key), key).toBeUndefined();

@@ -7,6 +7,7 @@ import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { readStream, StreamReader } from "../helpers/sockets.js";
+import { errorCode } from "../helpers/turn-messages.js";
 import { SocketTurnClient } from "../helpers/turn-socket-client.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -90,5 +91,21 @@ describe("max-allocate-timeout", () => {
     await new Promise((resolve) => setTimeout(resolve, 1200));
     expect(allocated.closed).toBe(false);
     expect((await allocated.request(Method.Refresh)).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+});
+
+describe("bps-capacity on a live server", () => {
+  it("refuses allocations past bps-capacity / max-bps with 508 at once, and shows both limits in stats", async () => {
+    const { server } = await start({ noUdp: false, maxBps: 1000, bpsCapacity: 2500, users: ["alice:pw", "bob:pw", "carol:pw"] });
+    const udp = server.listeners.find((l) => l.transport === "udp")!;
+    const codes: (number | undefined)[] = [];
+    for (const user of ["alice", "bob", "carol"]) {
+      const client = await SocketTurnClient.udp({ address: "127.0.0.1", port: udp.port }, { username: user, password: "pw", realm: "r" });
+      cleanups.push(() => client.close());
+      const response = await client.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }]);
+      codes.push(response.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(response));
+    }
+    expect(codes).toEqual([0, 0, 508]);
+    expect(server.stats()).toMatchObject({ maxBps: 1000, bpsCapacity: 2500, totalQuota: 2 });
   });
 });

@@ -38,6 +38,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     maxPermissionsPerAllocation: 20,
     maxChannelNumber: 0x4fff,
     strictExpiry: false,
+    maxBps: 0,
     ...options.turn,
   };
   const quota = createLocalQuota(createQuotaLedger(turnOptions));

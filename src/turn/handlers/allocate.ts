@@ -3,6 +3,7 @@ import { getAttribute, hasAttribute } from "../../stun/attributes/registry.js";
 import type { IpFamily } from "../../stun/address.js";
 import { AddressFamily, AttributeType, ERROR_REASON, ErrorCode, TransportProtocol } from "../../stun/constants.js";
 import { grantLifetimeSeconds, type Allocation } from "../allocation.js";
+import { createBandwidthBucket } from "../bandwidth.js";
 import { addAllocation, findAllocation } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
@@ -60,7 +61,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     // The relay sockets exist before the allocation does; their packets are delivered once it is set.
     let allocation: Allocation | undefined;
     const onPacket = (bytes: Buffer, address: string, port: number): void => {
-      if (allocation) relayFromPeer(allocation, deps.counters, bytes, address, port);
+      if (allocation) relayFromPeer(allocation, deps.counters, deps.clock, bytes, address, port);
     };
     try {
       const quota = await deps.quota.reserve(user.username);
@@ -130,6 +131,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       permissions: new Map(),
       channelsByNumber: new Map(),
       channelsByPeer: new Map(),
+      bandwidth: deps.options.maxBps > 0 ? createBandwidthBucket(deps.options.maxBps, deps.clock.now()) : undefined,
       allocateTransactionId: Buffer.from(message.transactionId),
       allocateResponse: attributes,
     };

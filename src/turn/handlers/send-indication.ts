@@ -1,6 +1,7 @@
 import { getAttribute } from "../../stun/attributes/registry.js";
 import { relayForFamily } from "../allocation.js";
 import { findAllocation } from "../allocation-table.js";
+import { takeBandwidth } from "../bandwidth.js";
 import type { RequestContext } from "../dispatch.js";
 import type { TurnDeps } from "./turn-deps.js";
 
@@ -14,6 +15,11 @@ export function createSendIndicationHandler(deps: TurnDeps): (ctx: RequestContex
     const relay = data && relayForFamily(allocation, peer.family);
     if (!relay || !allocation.permissions.has(peer.address) || !deps.peerPolicy.isPeerAllowed(peer.address, peer.port)) {
       counters.droppedPackets++;
+      return;
+    }
+    if (allocation.bandwidth && !takeBandwidth(allocation.bandwidth, data.length, deps.clock.now())) {
+      counters.droppedPackets++;
+      counters.bandwidthDroppedPackets++;
       return;
     }
     relay.send(data, peer.port, peer.address);

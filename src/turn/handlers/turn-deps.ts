@@ -21,6 +21,8 @@ export interface TurnOptions {
   readonly strictExpiry: boolean;
   /** Draining: no new allocations (403); existing ones run on. */
   readonly draining?: boolean;
+  /** max-bps: bytes per second each allocation may relay, both ways together; 0 for no limit. */
+  readonly maxBps: number;
 }
 
 /** Everything the TURN handlers read or change; built once by the server. */

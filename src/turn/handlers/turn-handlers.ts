@@ -52,7 +52,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions): Turn
     dispatchTable: {
       requests,
       indications,
-      channelData: (bytes, address, port, link) => relayChannelDataFromClient(table, counters, bytes, address, port, link),
+      channelData: (bytes, address, port, link) => relayChannelDataFromClient(table, counters, deps.clock, bytes, address, port, link),
     },
     onLinkClosed(link) {
       for (const allocation of allocationsOnLink(table, link)) {

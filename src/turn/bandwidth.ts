@@ -1,0 +1,25 @@
+/**
+ * max-bps for one allocation: a token bucket in bytes, refilled continuously, holding at most one
+ * second's worth. Traffic past it is dropped, never queued, so a flood cannot grow memory.
+ */
+export interface BandwidthBucket {
+  readonly bytesPerSecond: number;
+  tokens: number;
+  refilledAtMs: number;
+}
+
+export function createBandwidthBucket(bytesPerSecond: number, nowMs: number): BandwidthBucket {
+  return { bytesPerSecond, tokens: bytesPerSecond, refilledAtMs: nowMs };
+}
+
+/** Takes `bytes` from the bucket; false (and nothing taken) when there are not enough. */
+export function takeBandwidth(bucket: BandwidthBucket, bytes: number, nowMs: number): boolean {
+  const elapsed = nowMs - bucket.refilledAtMs;
+  if (elapsed > 0) {
+    bucket.tokens = Math.min(bucket.bytesPerSecond, bucket.tokens + (elapsed / 1000) * bucket.bytesPerSecond);
+    bucket.refilledAtMs = nowMs;
+  }
+  if (bucket.tokens < bytes) return false;
+  bucket.tokens -= bytes;
+  return true;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { Method } from "../../src/stun/constants.js";
+import { createBandwidthBucket, takeBandwidth } from "../../src/turn/bandwidth.js";
+import { effectiveTotalQuota } from "../../src/turn/quota.js";
+import { createTurnHarness, HarnessClient } from "../helpers/turn-harness.js";
+import { channelData } from "../helpers/turn-messages.js";
+
+describe("max-bps token bucket", () => {
+  it("allows one second's worth at once, then the rate, and never goes into debt", () => {
+    const bucket = createBandwidthBucket(1000, 0);
+    expect(takeBandwidth(bucket, 600, 0)).toBe(true);
+    expect(takeBandwidth(bucket, 600, 0)).toBe(false); // not taken: 400 left
+    expect(takeBandwidth(bucket, 400, 0)).toBe(true);
+    expect(takeBandwidth(bucket, 100, 50)).toBe(false); // 50 ms refill 50 bytes
+    expect(takeBandwidth(bucket, 100, 100)).toBe(true);
+    expect(takeBandwidth(bucket, 1000, 60_000)).toBe(true); // capped at one second's worth
+    expect(takeBandwidth(bucket, 1, 60_000)).toBe(false);
+  });
+
+  it("bps-capacity lowers total-quota: each allocation reserves max-bps", () => {
+    expect(effectiveTotalQuota({ totalQuota: 100, maxBps: 1000, bpsCapacity: 2500 })).toBe(2);
+    expect(effectiveTotalQuota({ totalQuota: 1, maxBps: 1000, bpsCapacity: 2500 })).toBe(1);
+    expect(effectiveTotalQuota({ totalQuota: 100, maxBps: 0, bpsCapacity: 0 })).toBe(100);
+  });
+});
+
+describe("max-bps on the relay path (both directions share the allocation's bucket)", () => {
+  it("drops what exceeds the rate, counts it, and lets traffic through again as the bucket refills", async () => {
+    const h = createTurnHarness({ turn: { maxBps: 1000 } });
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }]);
+    await client.request(Method.ChannelBind, [
+      { name: "CHANNEL-NUMBER", value: 0x4000 },
+      { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "8.8.8.8", port: 5000 } },
+    ]);
+    const relay = h.relays.sockets[0]!;
+    for (let i = 0; i < 4; i++) await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
+    relay.receive(Buffer.alloc(200), "8.8.8.8", 5000); // the fifth 200 bytes: the bucket is now empty
+    relay.receive(Buffer.alloc(200), "8.8.8.8", 5000);
+    expect(client.link.take()).toHaveLength(1);
+    await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
+    expect(relay.sent).toHaveLength(4);
+    expect(h.deps.counters.bandwidthDroppedPackets).toBe(2);
+    h.clock.advance(500); // 500 bytes back
+    await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
+    expect(relay.sent).toHaveLength(5);
+  });
+
+  it("leaves allocations unlimited with max-bps 0", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }]);
+    await client.request(Method.ChannelBind, [
+      { name: "CHANNEL-NUMBER", value: 0x4000 },
+      { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "8.8.8.8", port: 5000 } },
+    ]);
+    for (let i = 0; i < 50; i++) await client.sendRaw(channelData(0x4000, Buffer.alloc(1200)));
+    expect(h.relays.sockets[0]!.sent).toHaveLength(50);
+  });
+});
