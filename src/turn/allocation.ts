@@ -15,8 +15,8 @@ export const RFC5766_MAX_CHANNEL_NUMBER = 0x7fff;
 
 export interface Permission {
   expiresAtMs: number;
-  /** The peer's address bytes, parsed once here so Data indications need no parsing per packet. */
-  readonly peer: Uint8Array;
+  /** The peer's address bytes, parsed at the first Data indication and kept: none per packet after. */
+  peer?: Uint8Array;
 }
 
 export interface ChannelBinding {
@@ -28,6 +28,14 @@ export interface ChannelBinding {
   expiresAtMs: number;
 }
 
+/** What a retransmitted Allocate is answered with, kept small: the rest comes from the allocation. */
+export interface AllocateAnswer {
+  readonly transactionIdHex: string;
+  readonly lifetimeSeconds: number;
+  readonly reservationToken?: Buffer;
+  readonly addressError?: { readonly family: number; readonly code: number; readonly reason: string };
+}
+
 export interface Allocation {
   readonly fiveTuple: FiveTuple;
   readonly username: string;
@@ -36,14 +44,17 @@ export interface Allocation {
   expiresAtMs: number;
   /** RFC 8656 §9: keyed by peer IP address only; the port does not matter. */
   readonly permissions: Map<string, Permission>;
-  readonly channelsByNumber: Map<number, ChannelBinding>;
-  /** peer address -> peer port -> binding; nested so the peer-to-client path builds no keys. */
-  readonly channelsByPeer: Map<string, Map<number, ChannelBinding>>;
+  /** Created at the first ChannelBind: most allocations of a call have one channel or none. */
+  channelsByNumber: Map<number, ChannelBinding> | undefined;
+  /**
+   * peer address -> its binding, or port -> binding when one address has several ports bound; lookups
+   * on the peer-to-client path use the values the socket hands over, building no keys.
+   */
+  channelsByPeer: Map<string, ChannelBinding | Map<number, ChannelBinding>> | undefined;
   /** max-bps, when set: relayed bytes both ways come out of it. */
   readonly bandwidth: BandwidthBucket | undefined;
   /** The Allocate that created it, so a retransmission gets the same answer (RFC 8656 §7.2). */
-  readonly allocateTransactionId: Buffer;
-  readonly allocateResponse: readonly AttributeEntry[];
+  readonly allocateAnswer: AllocateAnswer;
 }
 
 export function relayForFamily(allocation: Allocation, family: IpFamily): RelaySocket | undefined {
@@ -54,21 +65,36 @@ export function relayForFamily(allocation: Allocation, family: IpFamily): RelayS
 /** RFC 8656 §9: installs or refreshes the permission for a peer IP. */
 export function installPermission(allocation: Allocation, peerAddress: string, nowMs: number): void {
   const existing = allocation.permissions.get(peerAddress);
-  if (existing) {
-    existing.expiresAtMs = nowMs + PERMISSION_LIFETIME_MS;
-    return;
-  }
-  const parsed = parseIp(peerAddress);
-  if (!parsed) throw new Error(`not an IP address: ${peerAddress}`);
-  allocation.permissions.set(peerAddress, { expiresAtMs: nowMs + PERMISSION_LIFETIME_MS, peer: parsed.bytes });
+  if (existing) existing.expiresAtMs = nowMs + PERMISSION_LIFETIME_MS;
+  else allocation.permissions.set(peerAddress, { expiresAtMs: nowMs + PERMISSION_LIFETIME_MS });
+}
+
+/** The peer's address bytes for a Data indication, parsed once per permission. */
+export function permissionPeerBytes(permission: Permission, peerAddress: string): Uint8Array | undefined {
+  return (permission.peer ??= parseIp(peerAddress)?.bytes);
 }
 
 export function hasPermission(allocation: Allocation, peerAddress: string): boolean {
   return allocation.permissions.has(peerAddress);
 }
 
+export function findChannelByNumber(allocation: Allocation, number: number): ChannelBinding | undefined {
+  return allocation.channelsByNumber?.get(number);
+}
+
 export function findChannelByPeer(allocation: Allocation, peerAddress: string, peerPort: number): ChannelBinding | undefined {
-  return allocation.channelsByPeer.get(peerAddress)?.get(peerPort);
+  const entry = allocation.channelsByPeer?.get(peerAddress);
+  if (entry === undefined) return undefined;
+  if (entry instanceof Map) return entry.get(peerPort);
+  return entry.peerPort === peerPort ? entry : undefined;
+}
+
+export function channelCount(allocation: Allocation): number {
+  return allocation.channelsByNumber?.size ?? 0;
+}
+
+export function* channelsOf(allocation: Allocation): Generator<ChannelBinding> {
+  if (allocation.channelsByNumber) yield* allocation.channelsByNumber.values();
 }
 
 export type ChannelBindOutcome = "bound" | "refreshed" | "number-in-use" | "peer-bound-elsewhere";
@@ -85,7 +111,7 @@ export function bindChannel(
   relay: RelaySocket,
   nowMs: number,
 ): ChannelBindOutcome {
-  const byNumber = allocation.channelsByNumber.get(number);
+  const byNumber = findChannelByNumber(allocation, number);
   const byPeer = findChannelByPeer(allocation, peerAddress, peerPort);
   if (byNumber && (byNumber.peerAddress !== peerAddress || byNumber.peerPort !== peerPort)) return "number-in-use";
   if (byPeer && byPeer.number !== number) return "peer-bound-elsewhere";
@@ -95,11 +121,25 @@ export function bindChannel(
     return "refreshed";
   }
   const binding: ChannelBinding = { number, peerAddress, peerPort, relay, expiresAtMs: nowMs + CHANNEL_LIFETIME_MS };
-  allocation.channelsByNumber.set(number, binding);
-  let ports = allocation.channelsByPeer.get(peerAddress);
-  if (!ports) allocation.channelsByPeer.set(peerAddress, (ports = new Map()));
-  ports.set(peerPort, binding);
+  (allocation.channelsByNumber ??= new Map()).set(number, binding);
+  const byAddress = (allocation.channelsByPeer ??= new Map());
+  const existing = byAddress.get(peerAddress);
+  if (existing === undefined) byAddress.set(peerAddress, binding);
+  else if (existing instanceof Map) existing.set(peerPort, binding);
+  else byAddress.set(peerAddress, new Map([[existing.peerPort, existing], [peerPort, binding]]));
   return "bound";
+}
+
+export function unbindChannel(allocation: Allocation, binding: ChannelBinding): void {
+  allocation.channelsByNumber?.delete(binding.number);
+  const byAddress = allocation.channelsByPeer;
+  const entry = byAddress?.get(binding.peerAddress);
+  if (entry === binding) byAddress!.delete(binding.peerAddress);
+  else if (entry instanceof Map) {
+    entry.delete(binding.peerPort);
+    if (entry.size === 1) byAddress!.set(binding.peerAddress, entry.values().next().value!);
+    else if (entry.size === 0) byAddress!.delete(binding.peerAddress);
+  }
 }
 
 /** Removes expired permissions and channel bindings; returns how many went. */
@@ -112,12 +152,9 @@ export function sweepAllocation(allocation: Allocation, nowMs: number): { permis
       permissions++;
     }
   }
-  for (const [number, binding] of allocation.channelsByNumber) {
+  for (const binding of channelsOf(allocation)) {
     if (binding.expiresAtMs > nowMs) continue;
-    allocation.channelsByNumber.delete(number);
-    const ports = allocation.channelsByPeer.get(binding.peerAddress);
-    ports?.delete(binding.peerPort);
-    if (ports?.size === 0) allocation.channelsByPeer.delete(binding.peerAddress);
+    unbindChannel(allocation, binding);
     channels++;
   }
   return { permissions, channels };

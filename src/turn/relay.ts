@@ -1,4 +1,4 @@
-import { findChannelByPeer, type Allocation } from "./allocation.js";
+import { findChannelByNumber, findChannelByPeer, permissionPeerBytes, type Allocation } from "./allocation.js";
 import { findAllocation, type AllocationTable } from "./allocation-table.js";
 import { CHANNEL_DATA_HEADER_LENGTH, channelDataPayload, writeChannelDataHeader } from "./channel-data.js";
 import { takeBandwidth } from "./bandwidth.js";
@@ -20,7 +20,7 @@ export function relayChannelDataFromClient(
   link: ClientLink,
 ): void {
   const allocation = findAllocation(table, link, address, port);
-  const binding = allocation?.channelsByNumber.get(bytes.readUInt16BE(0));
+  const binding = allocation && findChannelByNumber(allocation, bytes.readUInt16BE(0));
   const payload = binding && allocation!.permissions.has(binding.peerAddress) ? channelDataPayload(bytes) : undefined;
   if (!payload) {
     counters.droppedPackets++;
@@ -71,8 +71,13 @@ export function relayFromPeer(
     const header = writeChannelDataHeader(Buffer.allocUnsafe(CHANNEL_DATA_HEADER_LENGTH), binding.number, bytes.length);
     link.sendParts(header, bytes, undefined, clientAddress, clientPort);
   } else if (bytes.length <= MAX_INDICATION_DATA) {
+    const peer = permissionPeerBytes(permission, peerAddress);
+    if (!peer) {
+      counters.droppedPackets++;
+      return;
+    }
     const head = Buffer.allocUnsafe(MAX_DATA_INDICATION_HEAD);
-    const headLength = writeDataIndicationHead(head, permission.peer, peerPort, bytes.length);
+    const headLength = writeDataIndicationHead(head, peer, peerPort, bytes.length);
     link.sendParts(head.subarray(0, headLength), bytes, PADDING[(4 - (bytes.length & 3)) & 3], clientAddress, clientPort);
   } else {
     counters.droppedPackets++;

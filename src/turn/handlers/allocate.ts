@@ -30,7 +30,9 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     const existing = findAllocation(deps.table, link, clientAddress.address, clientAddress.port);
     if (existing) {
       // A retransmission of the request that created it gets the same answer; anything else is 437.
-      if (existing.allocateTransactionId.equals(message.transactionId)) return { attributes: existing.allocateResponse };
+      if (existing.allocateAnswer.transactionIdHex === message.transactionId.toString("hex")) {
+        return { attributes: allocateSuccessAttributes(existing, deps) };
+      }
       throw new StunError(ErrorCode.AllocationMismatch);
     }
     if (deps.options.draining) throw new StunError(ErrorCode.Forbidden, "draining", [], "Forbidden: server is draining, try another");
@@ -57,7 +59,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     let reserved = false;
     const relays: RelaySocket[] = [];
     let reservationToken: Buffer | undefined;
-    let addressError: AttributeEntry | undefined;
+    let addressError: { family: number; code: number; reason: string } | undefined;
     // The relay sockets exist before the allocation does; their packets are delivered once it is set.
     let allocation: Allocation | undefined;
     const onPacket = (bytes: Buffer, address: string, port: number): void => {
@@ -85,7 +87,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
             if (!(error instanceof RelayUnavailableError)) throw error;
             if (index === 1 && plan.secondIsOptional) {
               const code = error.reason === "no-address" ? ErrorCode.AddressFamilyNotSupported : ErrorCode.InsufficientCapacity;
-              addressError = { name: "ADDRESS-ERROR-CODE", value: { family: AddressFamily.IPv6, code, reason: ERROR_REASON[code] } };
+              addressError = { family: AddressFamily.IPv6, code, reason: ERROR_REASON[code] };
               continue;
             }
             throw error.reason === "no-address"
@@ -114,26 +116,21 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       deps.options.defaultLifetimeSeconds,
       deps.options.maxAllocateLifetimeSeconds,
     );
-    const attributes: AttributeEntry[] = relays.map((relay) => ({
-      name: "XOR-RELAYED-ADDRESS" as const,
-      value: { family: relay.family, address: deps.relays.advertisedAddress(relay), port: relay.port },
-    }));
-    attributes.push({ name: "LIFETIME", value: lifetimeSeconds });
-    if (reservationToken) attributes.push({ name: "RESERVATION-TOKEN", value: reservationToken });
-    if (addressError) attributes.push(addressError);
-    attributes.push({ name: "XOR-MAPPED-ADDRESS", value: clientAddress });
-
     allocation = {
       fiveTuple: { link, clientAddress: clientAddress.address, clientPort: clientAddress.port },
       username: user.username,
       relays,
       expiresAtMs: deps.clock.now() + lifetimeSeconds * 1000,
       permissions: new Map(),
-      channelsByNumber: new Map(),
-      channelsByPeer: new Map(),
+      channelsByNumber: undefined,
+      channelsByPeer: undefined,
       bandwidth: deps.options.maxBps > 0 ? createBandwidthBucket(deps.options.maxBps, deps.clock.now()) : undefined,
-      allocateTransactionId: Buffer.from(message.transactionId),
-      allocateResponse: attributes,
+      allocateAnswer: {
+        transactionIdHex: message.transactionId.toString("hex"),
+        lifetimeSeconds,
+        ...(reservationToken ? { reservationToken } : {}),
+        ...(addressError ? { addressError } : {}),
+      },
     };
     addAllocation(deps.table, allocation);
     deps.counters.allocationsCreated++;
@@ -147,8 +144,22 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       },
       "allocation created",
     );
-    return { attributes };
+    return { attributes: allocateSuccessAttributes(allocation, deps) };
   };
+}
+
+/** RFC 8656 §7.2 success attributes, rebuilt from the allocation so a retransmission gets the same ones. */
+function allocateSuccessAttributes(allocation: Allocation, deps: TurnDeps): AttributeEntry[] {
+  const { allocateAnswer: answer, fiveTuple } = allocation;
+  const attributes: AttributeEntry[] = allocation.relays.map((relay) => ({
+    name: "XOR-RELAYED-ADDRESS" as const,
+    value: { family: relay.family, address: deps.relays.advertisedAddress(relay), port: relay.port },
+  }));
+  attributes.push({ name: "LIFETIME", value: answer.lifetimeSeconds });
+  if (answer.reservationToken) attributes.push({ name: "RESERVATION-TOKEN", value: answer.reservationToken });
+  if (answer.addressError) attributes.push({ name: "ADDRESS-ERROR-CODE", value: answer.addressError });
+  attributes.push({ name: "XOR-MAPPED-ADDRESS", value: { family: fiveTuple.link.family, address: fiveTuple.clientAddress, port: fiveTuple.clientPort } });
+  return attributes;
 }
 
 function planFamilies(requested: number | undefined, additional: number | undefined, reservesNextPort: boolean): FamilyPlan {

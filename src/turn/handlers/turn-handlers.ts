@@ -1,5 +1,5 @@
 import { Method } from "../../stun/constants.js";
-import type { Allocation } from "../allocation.js";
+import { channelCount, channelsOf, unbindChannel, type Allocation } from "../allocation.js";
 import { allocationsOnLink, removeAllocation, sweepExpired, type AllocationTable } from "../allocation-table.js";
 import type { DispatchTable, IndicationHandler, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
@@ -81,12 +81,9 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions): Turn
       let permissions = 0;
       let channels = 0;
       for (const allocation of allocationsIn(table)) {
-        for (const [number, channel] of allocation.channelsByNumber) {
+        for (const channel of [...channelsOf(allocation)]) {
           if (deps.peerPolicy.isPeerAllowed(channel.peerAddress, channel.peerPort)) continue;
-          allocation.channelsByNumber.delete(number);
-          const ports = allocation.channelsByPeer.get(channel.peerAddress);
-          ports?.delete(channel.peerPort);
-          if (ports?.size === 0) allocation.channelsByPeer.delete(channel.peerAddress);
+          unbindChannel(allocation, channel);
           channels++;
         }
         for (const peer of allocation.permissions.keys()) {
@@ -102,7 +99,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions): Turn
       let channels = 0;
       for (const allocation of allocationsIn(table)) {
         permissions += allocation.permissions.size;
-        channels += allocation.channelsByNumber.size;
+        channels += channelCount(allocation);
       }
       return { permissions, channels };
     },

@@ -194,3 +194,25 @@ describe("rfc5766-channel-numbers: RFC 5766's 0x4000-0x7FFF for older clients", 
     expect(h.deps.counters.droppedPackets).toBe(0); // not even seen as ChannelData: demux drops it first
   });
 });
+
+describe("channels to several ports of one peer address", () => {
+  it("relays each port's traffic on its own channel, and keeps the other when one is refreshed away", async () => {
+    const { h, client, relay } = await allocated();
+    const a = { family: "IPv4", address: "8.8.8.8", port: 5000 } as const;
+    const b = { family: "IPv4", address: "8.8.8.8", port: 6000 } as const;
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(a)]);
+    h.clock.advance(300_000);
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4001 }, peerAttr(b)]);
+    relay.receive(Buffer.from("to a"), a.address, a.port);
+    relay.receive(Buffer.from("to b"), b.address, b.port);
+    expect(client.link.take().map((d) => d.data.readUInt16BE(0))).toEqual([0x4000, 0x4001]);
+    // 0x4000 was bound 300 s earlier: at 600 s it expires, 0x4001 stays.
+    h.clock.advance(300_000);
+    h.service.sweep();
+    relay.receive(Buffer.from("to b again"), b.address, b.port);
+    relay.receive(Buffer.from("to a again"), a.address, a.port);
+    const frames = client.link.take().map((d) => d.data);
+    expect(frames[0]!.readUInt16BE(0)).toBe(0x4001);
+    expect(decode(frames[1]!).method).toBe(Method.Data); // a's channel is gone; the permission (refreshed at 300 s) is not
+  });
+});
