@@ -198,6 +198,7 @@ describe("rfc5766-channel-numbers: RFC 5766's 0x4000-0x7FFF for older clients", 
 describe("channels to several ports of one peer address", () => {
   it("relays each port's traffic on its own channel, and keeps the other when one is refreshed away", async () => {
     const { h, client, relay } = await allocated();
+    await client.request(Method.Refresh, [{ name: "LIFETIME", value: 3600 }]);
     const a = { family: "IPv4", address: "8.8.8.8", port: 5000 } as const;
     const b = { family: "IPv4", address: "8.8.8.8", port: 6000 } as const;
     await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(a)]);
@@ -206,13 +207,16 @@ describe("channels to several ports of one peer address", () => {
     relay.receive(Buffer.from("to a"), a.address, a.port);
     relay.receive(Buffer.from("to b"), b.address, b.port);
     expect(client.link.take().map((d) => d.data.readUInt16BE(0))).toEqual([0x4000, 0x4001]);
-    // 0x4000 was bound 300 s earlier: at 600 s it expires, 0x4001 stays.
-    h.clock.advance(300_000);
+    // At 599 s the permission for 8.8.8.8 is refreshed (it lasts 300 s); at 600 s channel 0x4000, bound
+    // at 0 s, expires (channels last 600 s) while 0x4001, bound at 300 s, stays.
+    h.clock.advance(299_000);
+    await client.request(Method.CreatePermission, [peerAttr(a)]);
+    h.clock.advance(1_000);
     h.service.sweep();
     relay.receive(Buffer.from("to b again"), b.address, b.port);
     relay.receive(Buffer.from("to a again"), a.address, a.port);
     const frames = client.link.take().map((d) => d.data);
     expect(frames[0]!.readUInt16BE(0)).toBe(0x4001);
-    expect(decode(frames[1]!).method).toBe(Method.Data); // a's channel is gone; the permission (refreshed at 300 s) is not
+    expect(decode(frames[1]!).method).toBe(Method.Data); // a's channel is gone; the permission is not
   });
 });
