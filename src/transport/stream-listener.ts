@@ -47,6 +47,8 @@ export class StreamListener {
   private readonly connections = new Set<net.Socket>();
   /** Raw connections (TLS handshakes included) per remote address: bounded by maxConnections. */
   private readonly perIp = new Map<string, number>();
+  /** Every raw connection, so close() ends handshakes still in progress too. */
+  private readonly raw = new Set<net.Socket>();
   private open = 0;
   /** Connections without an allocation, and when they must have one by. */
   private readonly allocateBy = new Map<net.Socket, number>();
@@ -75,7 +77,9 @@ export class StreamListener {
     }
     this.open++;
     this.perIp.set(ip, held + 1);
+    this.raw.add(socket);
     socket.once("close", () => {
+      this.raw.delete(socket);
       this.open--;
       const left = (this.perIp.get(ip) ?? 1) - 1;
       if (left > 0) this.perIp.set(ip, left);
@@ -112,7 +116,11 @@ export class StreamListener {
       if (listener.admit(socket) && transport === "tcp") listener.accept(socket, options);
     });
     if (transport === "tls") {
-      server.on("tlsClientError", (error: Error) => log.debug({ err: error }, "tls handshake failed"));
+      // Node reports a handshake timeout (or a broken handshake) here without closing the socket.
+      server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
+        socket.destroy();
+        log.trace({ err: error }, "tls handshake failed");
+      });
     }
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error) => reject(new ListenError(transport, address, options.port, error)));
@@ -191,6 +199,7 @@ export class StreamListener {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       for (const socket of this.connections) socket.destroy();
+      for (const socket of this.raw) socket.destroy();
     });
   }
 }

@@ -1,4 +1,4 @@
-import type { AttributeEntry } from "../stun/attributes/registry.js";
+import { getAttribute, hasAttribute, type AttributeEntry } from "../stun/attributes/registry.js";
 import type { TransportAddress } from "../stun/address.js";
 import { ERROR_REASON, ErrorCode, MessageClass } from "../stun/constants.js";
 import { StunDecodeError } from "../stun/decode-error.js";
@@ -147,6 +147,15 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     const handler = table.requests.get(message.method);
     if (!handler) return;
     const withFingerprint = message.hasFingerprint;
+    // RFC 8489 §14.14: SOFTWARE under 128 characters; a longer one is a malformed request (400).
+    if (hasAttribute(message, "SOFTWARE")) {
+      try {
+        getAttribute(message, "SOFTWARE");
+      } catch (error) {
+        replyError(message, error, withFingerprint, undefined, address, port, link);
+        return;
+      }
+    }
     if (message.unknownComprehensionRequired.length > 0) {
       const error = new StunError(ErrorCode.UnknownAttribute, undefined, [
         { name: "UNKNOWN-ATTRIBUTES", value: [...message.unknownComprehensionRequired] },
@@ -172,11 +181,16 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
   return function handlePacket(bytes, address, port, link) {
     if (bytes.length === 0) return;
     const first = bytes[0]!;
-    if (first < 0x40) {
-      handleStun(bytes, address, port, link);
-    } else if (first <= lastChannelDataByte) {
-      table.channelData?.(bytes, address, port, link);
+    // Nothing a client sends may escape to the socket: an unexpected exception is a bug, logged within budget.
+    try {
+      if (first < 0x40) {
+        handleStun(bytes, address, port, link);
+      } else if (first <= lastChannelDataByte) {
+        table.channelData?.(bytes, address, port, link);
+      }
+      // RFC 8656 §12: anything else is neither STUN nor ChannelData and is dropped.
+    } catch (error) {
+      budget.error({ err: error, client: `${address}:${port}`, firstByte: first }, "packet handling failed");
     }
-    // RFC 8656 §12: anything else is neither STUN nor ChannelData and is dropped.
   };
 }

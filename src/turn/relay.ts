@@ -19,7 +19,8 @@ export function relayChannelDataFromClient(
   port: number,
   link: ClientLink,
 ): void {
-  const allocation = findAllocation(table, link, address, port);
+  // RFC 8656 §12.4: four bytes of header at least, or it is not ChannelData.
+  const allocation = bytes.length >= CHANNEL_DATA_HEADER_LENGTH ? findAllocation(table, link, address, port) : undefined;
   const binding = allocation && findChannelByNumber(allocation, bytes.readUInt16BE(0));
   const payload = binding && allocation!.permissions.has(binding.peerAddress) ? channelDataPayload(bytes) : undefined;
   if (!payload) {

@@ -21,12 +21,6 @@ const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
 process.on("unhandledRejection", onUnhandled);
 afterAll(() => void process.off("unhandledRejection", onUnhandled));
 
-/**
- * Known bug, reported: a 1-byte datagram 0x40-0x4F from a 5-tuple holding an allocation throws
- * RangeError out of relayChannelDataFromClient. Skipped here until fixed.
- */
-const isKnownBug = (bytes: Buffer): boolean => bytes.length === 1 && bytes[0]! >= 0x40 && bytes[0]! <= 0x4f;
-
 const DENIED_PEERS = new Set(["10.1.2.3", "93.184.216.34"]);
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -191,7 +185,6 @@ async function execute(run: Run, cmd: Command): Promise<void> {
     bytes.writeUInt16BE(cmd.declaredLength ?? cmd.payload.length, 2);
     if (cmd.truncateTo !== undefined) bytes = bytes.subarray(0, cmd.truncateTo);
   } else bytes = requestBytes(h, cmd);
-  if (isKnownBug(bytes)) return;
 
   const sentBefore = new Map(h.relays.sockets.map((s) => [s, s.sent.length]));
   const permittedBefore = new Map(allocations(h).map((a) => [a, new Set(a.permissions.keys())]));

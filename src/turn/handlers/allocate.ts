@@ -9,6 +9,7 @@ import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import { RelayUnavailableError, type RelaySocket } from "../ports.js";
 import { relayFromPeer } from "../relay.js";
+import { createLogBudget } from "../log-budget.js";
 import { StunError } from "../stun-error.js";
 import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
 
@@ -22,6 +23,7 @@ interface FamilyPlan {
 export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => Promise<HandlerResult | null> {
   // 5-tuples whose Allocate is binding its relay socket right now (a retransmission must not allocate twice).
   const inProgress = new Set<string>();
+  const failures = createLogBudget(deps.log, deps.clock, { perInterval: 20, intervalMs: 60_000 });
 
   return async (ctx) => {
     const { message, link, clientAddress } = ctx;
@@ -63,7 +65,14 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     // The relay sockets exist before the allocation does; their packets are delivered once it is set.
     let allocation: Allocation | undefined;
     const onPacket = (bytes: Buffer, address: string, port: number): void => {
-      if (allocation) relayFromPeer(allocation, deps.counters, deps.clock, bytes, address, port);
+      if (!allocation) return;
+      // What a peer sends must never escape to the relay socket either.
+      try {
+        relayFromPeer(allocation, deps.counters, deps.clock, bytes, address, port);
+      } catch (error) {
+        deps.counters.droppedPackets++;
+        failures.error({ err: error, peer: `${address}:${port}` }, "peer packet handling failed");
+      }
     };
     try {
       const quota = await deps.quota.reserve(user.username);
