@@ -9,7 +9,11 @@ export class StunError extends Error {
   readonly phrase: string | undefined;
 
   constructor(code: ErrorCode, reason?: string, attributes: readonly AttributeEntry[] = [], phrase?: string) {
+    // A protocol answer, not a fault: every 401 challenge makes one, so no stack trace is captured.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(reason ?? `STUN error ${code}`);
+    Error.stackTraceLimit = limit;
     this.name = "StunError";
     this.code = code;
     this.attributes = attributes;
