@@ -1,4 +1,5 @@
 // The HTTP(S) endpoint: REST credentials, revocation, health and metrics, on fastify.
+import { describeListenFailure } from "../transport/listen-error.js";
 import type { AddressInfo } from "node:net";
 import { fastify, LogController } from "fastify";
 import { createAccessGuard } from "./access-guard.js";
@@ -99,7 +100,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
   } catch (error) {
     await app.close().catch(() => undefined);
     metrics.clear();
-    throw new ApiStartError(`cannot listen on ${where}: ${describeListenError(error)}`, { cause: error });
+    throw new ApiStartError(`cannot listen on ${where}: ${describeListenFailure(error)}`, { cause: error });
   }
   if (options.apiKeys.length === 0 && !options.allowAnonymous) {
     logger.warn("no API keys configured: every credential and revoke request is refused");
@@ -131,19 +132,6 @@ function checkApiOptions(options: ApiOptions): void {
   }
   if (!Number.isSafeInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 0) {
     throw new ApiStartError("the API rate limit must be a whole number of requests per minute (0: no limit)");
-  }
-}
-
-function describeListenError(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
-    case "EADDRINUSE":
-      return "address already in use";
-    case "EADDRNOTAVAIL":
-      return "address not available on this host";
-    case "EACCES":
-      return "permission denied (ports below 1024 need privileges)";
-    default:
-      return describe(error);
   }
 }
 

@@ -14,6 +14,11 @@ export function formatHostPort(address: string, port: number): string {
   return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** One operator-facing line for why a socket could not listen. */
+export function describeListenFailure(cause: unknown): string {
+  return describeErrno((cause as NodeJS.ErrnoException | undefined)?.code, cause);
+}
+
 function describeErrno(code: string | undefined, cause: unknown): string {
   switch (code) {
     case "EADDRINUSE":
