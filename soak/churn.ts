@@ -48,8 +48,8 @@ export class Churn {
   private readonly running = new Set<Promise<void>>();
   private nextId = 0;
   private stopping = false;
-  private wakeAll: () => void = () => {};
-  private readonly stopped: Promise<void>;
+  /** Wakes the sessions paused in their life; a Set, not a race on one long-lived promise, whose reactions would pile up. */
+  private readonly wakers = new Set<() => void>();
   private maintainer: NodeJS.Timeout | undefined;
   private carrying: TrafficTarget[] = [];
 
@@ -60,7 +60,6 @@ export class Churn {
     private readonly peers: readonly [TransportAddress, TransportAddress],
     private readonly plan: ChurnPlan,
   ) {
-    this.stopped = new Promise((resolve) => (this.wakeAll = resolve));
     this.traffic = new Traffic(plan.packetsPerSecond, () => this.carrying);
   }
 
@@ -122,8 +121,16 @@ export class Churn {
 
   /** Resolves after `ms`, or at once when the churn stops. */
   private pause(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.stopped]).finally(() => clearTimeout(timer));
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
   }
 
   private async runSession(session: Session): Promise<void> {
@@ -196,7 +203,7 @@ export class Churn {
     this.traffic.stop();
     for (const session of this.sessions.values()) session.carrying = false;
     this.refreshCarrying();
-    this.wakeAll();
+    for (const wake of [...this.wakers]) wake();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.running]),
