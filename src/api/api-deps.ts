@@ -52,6 +52,8 @@ export interface ServerStats {
   readonly errorResponses: Readonly<Record<number, number>>;
   readonly totalQuota: number;
   readonly relayPortsFree: number;
+  /** V8 heap used by the relay state: the relay threads' heaps summed (the main thread's with one). */
+  readonly relayHeapUsedBytes: number;
   readonly listenersUp: boolean;
   readonly draining: boolean;
 }

@@ -60,6 +60,7 @@ export function createMetricsRegistry(readStats: () => ServerStats): MetricsRegi
   gauge("turnpike_permissions", "Installed permissions across all allocations.", (s) => s.permissions);
   gauge("turnpike_channels", "Bound channels across all allocations.", (s) => s.channels);
   gauge("turnpike_relay_ports_free", "Relay ports still free in the configured range.", (s) => s.relayPortsFree);
+  gauge("turnpike_relay_heap_used_bytes", "V8 heap used by the relay threads, summed (the main thread's with one relay thread).", (s) => s.relayHeapUsedBytes);
   counter("turnpike_allocations_created_total", "Allocations created.", (s) => s.allocationsCreated);
   counter("turnpike_allocations_expired_total", "Allocations whose lifetime ran out.", (s) => s.allocationsExpired);
   counter("turnpike_allocations_deleted_total", "Allocations deleted before expiry.", (s) => s.allocationsDeleted);

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { getHeapStatistics } from "node:v8";
 import { createSecureContext } from "node:tls";
 import type { ServerStats } from "../api/api-deps.js";
 import type { Config } from "../config/config.js";
@@ -146,7 +147,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   let closing: Promise<void> | undefined;
   return {
     listeners,
-    stats: () => runtime.stats(),
+    stats: () => ({ ...runtime.stats(), relayHeapUsedBytes: getHeapStatistics().used_heap_size }),
     reload: (next) => runtime.reload(next),
     revoke: (username) => runtime.revoke(username),
     drain: () => runtime.drain(),

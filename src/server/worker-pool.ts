@@ -331,6 +331,7 @@ function sumStats(all: readonly RelayStats[], config: Config): RelayStats {
     totalQuota: effectiveTotalQuota(config),
     // Threads share one port range: what each has in use comes off the same span.
     relayPortsFree: Math.max(0, span - sum(all, (s) => span - s.relayPortsFree)),
+    relayHeapUsedBytes: sum(all, (s) => s.relayHeapUsedBytes),
   };
 }
 

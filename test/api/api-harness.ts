@@ -47,6 +47,7 @@ export function baseStats(overrides: Partial<ServerStats> = {}): ServerStats {
     errorResponses: {},
     totalQuota: 0,
     relayPortsFree: 10_000,
+    relayHeapUsedBytes: 0,
     listenersUp: true,
     draining: false,
     ...overrides,

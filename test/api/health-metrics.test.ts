@@ -48,6 +48,10 @@ describe("GET /metrics (Prometheus text format)", () => {
     bindingRequests: 4_242,
     errorResponses: { 401: 19, 438: 2, 486: 1 },
     relayPortsFree: 16_000,
+    bandwidthDroppedPackets: 5,
+    maxBps: 125_000,
+    bpsCapacity: 12_500_000,
+    relayHeapUsedBytes: 23_456_789,
   });
 
   it("exposes every turnpike metric with the core's values, and the process metrics", async () => {
@@ -77,6 +81,10 @@ describe("GET /metrics (Prometheus text format)", () => {
       'turnpike_error_responses_total{code="438"} 2',
       'turnpike_error_responses_total{code="486"} 1',
       "turnpike_relay_ports_free 16000",
+      "turnpike_bandwidth_dropped_packets_total 5",
+      "turnpike_max_bps 125000",
+      "turnpike_bps_capacity 12500000",
+      "turnpike_relay_heap_used_bytes 23456789",
     ];
     for (const sample of samples) expect(text.split("\n")).toContain(sample);
     expect(text).toContain("# TYPE turnpike_allocations gauge");

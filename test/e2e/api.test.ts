@@ -172,6 +172,8 @@ describe("the credential endpoint drives a live TURN server", () => {
       expect(value(/^turnpike_relayed_bytes_total\{direction="peer_to_client",transport="udp"\} (\d+)/m)).toBeGreaterThanOrEqual(8);
       expect(value(/^turnpike_error_responses_total\{code="401"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
       expect(metrics).toMatch(/^process_cpu_user_seconds_total/m);
+      // Two relay threads by default: their heaps, not the main thread's, hold the relay state.
+      expect(value(/^turnpike_relay_heap_used_bytes (\d+)/m)).toBeGreaterThan(1_000_000);
     } finally {
       client.close();
       await peer.close();
