@@ -1,0 +1,120 @@
+// Allocations/s and memory per allocation, in one pass: N client sockets allocate (401 round trip, then
+// the signed Allocate) with K in flight; each allocation then gets a channel (which installs the
+// permission, RFC 8656 §12.2); the server's memory is read while they sit idle; then all are deleted
+// (Refresh with lifetime 0) with K in flight, the sockets closed, and the memory read again.
+import type { TransportAddress } from "../../src/stun/index.js";
+import { sleep } from "./timing.js";
+import { TurnSession, type LongTermCredentials, type TurnServerAddress } from "./turn-session.js";
+
+export interface AllocationChurnOptions {
+  readonly count: number;
+  readonly concurrency: number;
+  /** Time for the server to settle before memory is read (its sweeper, its allocator). */
+  readonly settleMs: number;
+  /** No new request is started past this, whatever is left. */
+  readonly timeLimitMs: number;
+}
+
+export interface MemoryReading {
+  readonly rssBytes: number;
+  readonly heapUsedBytes?: number;
+}
+
+export interface AllocationChurnResult {
+  readonly allocated: number;
+  readonly failed: number;
+  readonly firstError: string | undefined;
+  readonly allocationsPerSecond: number;
+  readonly deletionsPerSecond: number;
+  readonly idle: MemoryReading;
+  readonly loaded: MemoryReading;
+  readonly afterDeletion: MemoryReading;
+}
+
+const OPEN_BATCH = 500;
+const HOSTS_PER_SUBNET = 250;
+const CHANNEL_NUMBER = 0x4000;
+
+export async function runAllocationChurn(
+  server: TurnServerAddress,
+  peer: TransportAddress,
+  credentials: LongTermCredentials,
+  readMemory: () => Promise<MemoryReading>,
+  options: AllocationChurnOptions,
+): Promise<AllocationChurnResult> {
+  const deadline = performance.now() + options.timeLimitMs;
+  const sessions: TurnSession[] = [];
+  try {
+    for (let opened = 0; opened < options.count; opened += OPEN_BATCH) {
+      const batch = Math.min(OPEN_BATCH, options.count - opened);
+      const connecting = Array.from({ length: batch }, (_, i) =>
+        TurnSession.connect(server, "udp", credentials, { localAddress: clientAddress(opened + i) }),
+      );
+      sessions.push(...(await Promise.all(connecting)));
+    }
+    const idle = await readMemory();
+
+    const allocating = await forEachLimited(sessions, options.concurrency, deadline, (session) => session.allocate());
+    const allocated = allocating.succeeded;
+    await forEachLimited(allocated, options.concurrency, deadline, (session) => session.channelBind(CHANNEL_NUMBER, peer));
+    await sleep(options.settleMs);
+    const loaded = await readMemory();
+
+    const deleting = await forEachLimited(allocated, options.concurrency, deadline, (session) => session.refresh(0));
+    await closeAll(sessions);
+    await sleep(options.settleMs);
+    const afterDeletion = await readMemory();
+
+    return {
+      allocated: allocated.length,
+      failed: sessions.length - allocated.length,
+      firstError: allocating.firstError,
+      allocationsPerSecond: allocated.length / allocating.seconds,
+      deletionsPerSecond: deleting.succeeded.length / deleting.seconds,
+      idle,
+      loaded,
+      afterDeletion,
+    };
+  } finally {
+    await closeAll(sessions);
+  }
+}
+
+/**
+ * Each client from an address of its own, 127.1.0.1, 127.1.0.2, ... as real clients come from many
+ * addresses: limits per source address (turnpike's unauthorized-ratelimit) then see one request each,
+ * and no client 5-tuple can meet one left behind by an earlier load from 127.0.0.1.
+ */
+function clientAddress(index: number): string {
+  return `127.1.${Math.floor(index / HOSTS_PER_SUBNET)}.${(index % HOSTS_PER_SUBNET) + 1}`;
+}
+
+/** Runs `task` on every item with at most `limit` in flight; the clock runs from the first start to the last end. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  deadline: number,
+  task: (item: T) => Promise<unknown>,
+): Promise<{ succeeded: T[]; seconds: number; firstError: string | undefined }> {
+  const succeeded: T[] = [];
+  let firstError: string | undefined;
+  let next = 0;
+  const startedAt = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < items.length && performance.now() < deadline) {
+      const item = items[next++]!;
+      try {
+        await task(item);
+        succeeded.push(item);
+      } catch (error) {
+        firstError ??= error instanceof Error ? error.message : String(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return { succeeded, seconds: (performance.now() - startedAt) / 1000, firstError };
+}
+
+async function closeAll(sessions: readonly TurnSession[]): Promise<void> {
+  await Promise.all(sessions.map((session) => session.close()));
+}

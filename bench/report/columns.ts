@@ -1,0 +1,141 @@
+// The table's columns: what each figure is, for which servers it applies, how a cell is written.
+import type { MemoryReading } from "../load/allocation-churn.js";
+import type { UclientMode } from "../load/uclient.js";
+import type { Profile } from "../options.js";
+import type { PeerVariant } from "../peers/peer-specs.js";
+import type { ServerRunResult } from "../run-server.js";
+import { fixed, formatSummary, kibibytes, mebibytes, percent, rate, type Format } from "./format.js";
+import { summarize } from "./stats.js";
+
+export interface Column {
+  readonly header: string;
+  applies(variant: PeerVariant): boolean;
+  /** Shows "not installed" without coturn's turnutils_uclient and turnutils_peer. */
+  readonly requiresUclient?: boolean;
+  cell(runs: readonly ServerRunResult[]): string;
+}
+
+export interface ColumnContext {
+  readonly uclientInstalled: boolean;
+}
+
+type Extract = (run: ServerRunResult) => number | undefined;
+
+const FAILED = "failed";
+
+function figure(extract: Extract, format: Format): (runs: readonly ServerRunResult[]) => string {
+  return (runs) => formatSummary(summarize(runs.map(extract)), format) ?? FAILED;
+}
+
+const always = (): boolean => true;
+const turnOnly = (variant: PeerVariant): boolean => variant.speaksTurn;
+const tcpOnly = (variant: PeerVariant): boolean => variant.tcp;
+
+/** Growth per allocation while N idle allocations are held. */
+function perAllocation(run: ServerRunResult, field: keyof MemoryReading): number | undefined {
+  const churn = run.churn;
+  const loaded = churn?.loaded[field];
+  const idle = churn?.idle[field];
+  if (churn === undefined || loaded === undefined || idle === undefined || churn.allocated === 0) return undefined;
+  return (loaded - idle) / churn.allocated;
+}
+
+/** Share of that growth gone after the deletions. */
+function returned(run: ServerRunResult, field: keyof MemoryReading): number | undefined {
+  const churn = run.churn;
+  const loaded = churn?.loaded[field];
+  const idle = churn?.idle[field];
+  const after = churn?.afterDeletion[field];
+  if (loaded === undefined || idle === undefined || after === undefined || loaded <= idle) return undefined;
+  return ((loaded - after) / (loaded - idle)) * 100;
+}
+
+function uclientColumn(mode: UclientMode, header: string): Column {
+  const part = (extract: Extract, format: Format) => figure(extract, format);
+  const messages = part((run) => run.uclient[mode]?.messagesPerSecond, rate);
+  const loss = part((run) => run.uclient[mode]?.lossPercent, percent(1));
+  const rtt = part((run) => run.uclient[mode]?.rttAverageMs, fixed(2));
+  const rttMax = part((run) => run.uclient[mode]?.rttMaxMs, fixed(0));
+  return {
+    header,
+    applies: (variant) => variant.speaksTurn && (mode !== "tcp-channel" || variant.tcp),
+    requiresUclient: true,
+    cell: (runs) => {
+      const parts = [messages(runs), loss(runs), rtt(runs), rttMax(runs)];
+      return parts.every((text) => text === FAILED) ? FAILED : `${parts[0]}/s · ${parts[1]} · ${parts[2]} / ${parts[3]} ms`;
+    },
+  };
+}
+
+export function tableColumns(profile: Profile): Column[] {
+  const pacedRate = rate(profile.paced.ratePerSecond);
+  return [
+    {
+      header: "UDP echoed msg/s (<1% loss)",
+      applies: always,
+      cell: figure((run) => run.udp?.best?.echoedPerSecond, rate),
+    },
+    {
+      header: "Loss at saturation",
+      applies: always,
+      cell: figure((run) => (run.udp?.saturation === undefined ? undefined : run.udp.saturation.loss * 100), percent(1)),
+    },
+    {
+      header: "TCP echoed msg/s (<1% loss)",
+      applies: tcpOnly,
+      cell: figure((run) => run.tcp?.best?.echoedPerSecond, rate),
+    },
+    {
+      header: `RTT p50 / p99 µs @ ${pacedRate} msg/s`,
+      applies: always,
+      cell: (runs) => `${figure((run) => run.paced?.p50Micros, fixed(0))(runs)} / ${figure((run) => run.paced?.p99Micros, fixed(0))(runs)}`,
+    },
+    {
+      header: "CPU µs / relayed datagram ¹",
+      applies: always,
+      cell: figure((run) => run.udp?.best?.cpuMicrosPerDatagram, fixed(2)),
+    },
+    {
+      header: "RSS MiB idle / load",
+      applies: always,
+      cell: (runs) => `${figure((run) => run.idleRssBytes, mebibytes)(runs)} / ${figure((run) => run.udp?.peakRssBytes, mebibytes)(runs)}`,
+    },
+    {
+      header: `Allocations/s (K=${profile.churn.concurrency})`,
+      applies: turnOnly,
+      cell: figure((run) => run.churn?.allocationsPerSecond, rate),
+    },
+    {
+      header: "Deletions/s",
+      applies: turnOnly,
+      cell: figure((run) => run.churn?.deletionsPerSecond, rate),
+    },
+    {
+      header: "RSS KiB / allocation ²",
+      applies: turnOnly,
+      cell: figure((run) => perAllocation(run, "rssBytes"), kibibytes),
+    },
+    {
+      header: "Heap KiB / allocation ²",
+      applies: (variant) => variant.speaksTurn && variant.id !== "coturn",
+      cell: figure((run) => perAllocation(run, "heapUsedBytes"), kibibytes),
+    },
+    {
+      header: "Returned after deletion (RSS; heap) ³",
+      applies: turnOnly,
+      cell: (runs) => {
+        const rss = figure((run) => returned(run, "rssBytes"), percent(0))(runs);
+        const heap = formatSummary(summarize(runs.map((run) => returned(run, "heapUsedBytes"))), percent(0));
+        return heap === undefined ? rss : `${rss}; ${heap}`;
+      },
+    },
+    {
+      header: "Binding req/s",
+      applies: turnOnly,
+      cell: figure((run) => run.binding?.answersPerSecond, rate),
+    },
+    uclientColumn("udp-channel", "uclient UDP ChannelData ⁴"),
+    uclientColumn("udp-send", "uclient UDP Send ⁴"),
+    uclientColumn("tcp-channel", "uclient TCP ChannelData ⁴"),
+  ];
+}

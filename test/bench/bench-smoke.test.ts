@@ -1,0 +1,86 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+// The benchmark end to end with tiny loads (--smoke): every server started, every load run, one table
+// printed. A benchmark is not a unit test: only "a number came out" is asserted, never a speed.
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+const LATEST = join(ROOT, "bench", "results", "latest.md");
+
+function run(args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGINT"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The markdown table: header cells, and each row's cells by header. */
+function parseTable(output: string): Map<string, Map<string, string>> {
+  const lines = output.split("\n").filter((line) => line.startsWith("| "));
+  const cellsOf = (line: string): string[] => line.slice(2, -2).split(" | ").map((cell) => cell.trim());
+  const header = cellsOf(lines[0] ?? "");
+  const rows = new Map<string, Map<string, string>>();
+  for (const line of lines.slice(1)) {
+    const cells = cellsOf(line);
+    rows.set(cells[0] ?? "", new Map(header.map((name, i) => [name, cells[i] ?? ""])));
+  }
+  return rows;
+}
+
+/** The median at the start of a cell: "51.4k (49.0k–52.3k)" -> 51400; "8.91" -> 8.91. */
+function leadingNumber(cell: string | undefined): number {
+  const match = /^(-?[\d.]+)([kM]?)/.exec(cell ?? "");
+  if (match === null) return Number.NaN;
+  return Number(match[1]) * (match[2] === "M" ? 1e6 : match[2] === "k" ? 1e3 : 1);
+}
+
+function column(row: Map<string, string>, prefix: string): string | undefined {
+  for (const [name, cell] of row) if (name.startsWith(prefix)) return cell;
+  return undefined;
+}
+
+describe("npm run bench -- --quick --smoke", () => {
+  it("prints one table in which turnpike, coturn and the bare forwarder echo packets at a finite CPU cost", async () => {
+    const before = existsSync(LATEST) ? readFileSync(LATEST, "utf8") : undefined;
+    const compiled = await run([TSC, "-p", "tsconfig.bench.json"], 60_000);
+    expect(compiled.code, compiled.stdout + compiled.stderr).toBe(0);
+
+    const bench = await run(["dist-bench/bench/main.js", "--quick", "--smoke", "--servers", "turnpike,coturn,bare"], 100_000);
+    expect(bench.code, bench.stderr.slice(-3000)).toBe(0);
+    const rows = parseTable(bench.stdout);
+    const labels = [...rows.keys()];
+    expect(labels.some((label) => label.startsWith("turnpike")), bench.stdout).toBe(true);
+    expect(labels.some((label) => label.startsWith("coturn")), bench.stdout).toBe(true);
+    expect(labels).toContain("bare dgram forwarder");
+
+    for (const [label, row] of rows) {
+      // A peer missing on this machine says so instead of showing numbers.
+      if ([...row.values()].includes("not installed")) continue;
+      const echoed = leadingNumber(column(row, "UDP echoed msg/s"));
+      const cpu = leadingNumber(column(row, "CPU µs / relayed datagram"));
+      expect(echoed, `${label} UDP echoed msg/s`).toBeGreaterThan(0);
+      expect(Number.isFinite(echoed), label).toBe(true);
+      expect(cpu, `${label} CPU per datagram`).toBeGreaterThan(0);
+      expect(Number.isFinite(cpu), label).toBe(true);
+      if (!label.startsWith("bare")) {
+        expect(leadingNumber(column(row, "TCP echoed msg/s")), `${label} TCP echoed msg/s`).toBeGreaterThan(0);
+        expect(leadingNumber(column(row, "Allocations/s")), `${label} allocations/s`).toBeGreaterThan(0);
+        expect(leadingNumber(column(row, "Binding req/s")), `${label} Binding req/s`).toBeGreaterThan(0);
+      }
+    }
+    expect(bench.stdout).toMatch(/vs bare forwarder CPU per datagram: x\d+\.\d\d/);
+    // --smoke leaves the recorded results alone.
+    expect(existsSync(LATEST) ? readFileSync(LATEST, "utf8") : undefined).toBe(before);
+  }, 150_000);
+});
