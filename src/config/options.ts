@@ -335,7 +335,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: flagParser,
     repeatable: false,
     coturn: true,
-    doc: "Rate-limit answers to unauthenticated requests per source IP (burst 100, then 10/s); =false turns it off.",
+    doc: "Rate-limit answers to unauthenticated requests per source IP (burst 200, then 20/s); =false turns it off.",
     defaultText: "on",
   },
   {

@@ -21,8 +21,8 @@ import { createLocalQuota, createQuotaLedger, effectiveTotalQuota } from "../tur
 // RFC 8656 §7.2: the default allocation lifetime.
 const DEFAULT_LIFETIME_SECONDS = 600;
 // A page opening several peer connections, or a load test of a few dozen clients behind one address,
-// stays within the burst; a flood from one address gets ten answers a second.
-const UNAUTHENTICATED_LIMIT = { burst: 100, perSecond: 10 };
+// stays within the burst; a flood from one address gets twenty answers a second.
+const UNAUTHENTICATED_LIMIT = { burst: 200, perSecond: 20 };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
