@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import stun from "stun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { freeUdpPort, runBounded } from "../helpers/processes.js";
 import { udpExchange } from "../helpers/sockets.js";
 
@@ -17,8 +17,15 @@ const STATE_HOME = mkdtempSync(join(tmpdir(), "turnpike-cli-"));
 afterAll(() => rmSync(STATE_HOME, { recursive: true, force: true }));
 const ENV = { ...process.env, XDG_STATE_HOME: STATE_HOME };
 
+// Servers a test started: whatever a failing test left running is killed after it.
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
 function startBinary(args: readonly string[]) {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: ENV });
+  children.push(child);
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
