@@ -4,7 +4,7 @@ import type { ApiDeps, ServerStats } from "../api/api-deps.js";
 import { startApiServer, type RunningApi } from "../api/api-server.js";
 import { iceUris } from "../api/ice-servers.js";
 import type { Config } from "../config/config.js";
-import { mintRestCredential } from "../credentials/rest-credentials.js";
+import { mintWithFirstSecret } from "../credentials/credential-store.js";
 import type { Clock } from "../turn/ports.js";
 import { readTlsMaterial, startRelayNode, type ListenerInfo } from "./relay-node.js";
 import { StartupError } from "./startup-error.js";
@@ -63,6 +63,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
 
   const server: RunningServer = {
     listeners,
+    get api() {
+      return api ? { address: api.address, port: api.port, tls: apiTls !== undefined } : undefined;
+    },
     relayThreads,
     stats: () => ({ ...backend.stats(), listenersUp: closing === undefined, draining: draining !== undefined }),
     drained,
@@ -108,7 +111,6 @@ export async function startServer(config: Config, options: StartOptions): Promis
     }
     // The API is one of our own endpoints: no peer may reach it (RFC 8656 §21.3).
     backend.setExtraOwnEndpoints([{ address: api.address, port: api.port }]);
-    Object.assign(server, { api: { address: api.address, port: api.port, tls: apiTls !== undefined } });
   }
   log.info({ relayThreads }, "relay threads serving");
   return server;
@@ -133,9 +135,11 @@ export async function startServer(config: Config, options: StartOptions): Promis
         rateLimitPerMinute: config.apiRateLimitPerMinute,
       },
       mint(user, ttlSeconds) {
-        const secret = current.useAuthSecret ? current.staticAuthSecrets[0] : undefined;
-        if (secret === undefined) return undefined;
-        const minted = mintRestCredential({ secret, ...(user !== undefined ? { user } : {}), ttlSeconds, nowMs: clock.now(), separator: current.restApiSeparator });
+        if (!current.useAuthSecret || current.staticAuthSecrets.length === 0) return undefined;
+        const minted = mintWithFirstSecret(
+          { authSecrets: current.staticAuthSecrets, restSeparator: current.restApiSeparator },
+          { ...(user !== undefined ? { user } : {}), ttlSeconds, nowMs: clock.now() },
+        );
         return { username: minted.username, password: minted.password, ttlSeconds: minted.ttlSeconds };
       },
       iceUris() {

@@ -53,7 +53,6 @@ export class StreamListener {
   /** Connections without an allocation, and when they must have one by. */
   private readonly allocateBy = new Map<net.Socket, number>();
   private readonly sweeper: NodeJS.Timeout;
-  refused = 0;
 
   private constructor(server: net.Server, port: number, private readonly limits: StreamLimits) {
     this.server = server;
@@ -71,7 +70,6 @@ export class StreamListener {
     }
     const held = this.perIp.get(ip) ?? 0;
     if (this.open >= this.limits.maxConnections || held >= this.limits.maxConnectionsPerIp) {
-      this.refused++;
       socket.destroy();
       return false;
     }
@@ -95,10 +93,6 @@ export class StreamListener {
         socket.destroy();
       }
     }
-  }
-
-  get connectionCount(): number {
-    return this.connections.size;
   }
 
   static async open(options: StreamListenerOptions): Promise<StreamListener> {

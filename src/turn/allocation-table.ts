@@ -7,22 +7,17 @@ import type { ClientLink } from "./ports.js";
  */
 export interface AllocationTable {
   readonly byLink: Map<ClientLink, Map<string, Map<number, Allocation>>>;
-  readonly countByUsername: Map<string, number>;
   size: number;
   /** Called once for every allocation removed, whatever removed it (quota release). */
   readonly onRemove: ((allocation: Allocation) => void) | undefined;
 }
 
 export function createAllocationTable(onRemove?: (allocation: Allocation) => void): AllocationTable {
-  return { byLink: new Map(), countByUsername: new Map(), size: 0, onRemove };
+  return { byLink: new Map(), size: 0, onRemove };
 }
 
 export function findAllocation(table: AllocationTable, link: ClientLink, clientAddress: string, clientPort: number): Allocation | undefined {
   return table.byLink.get(link)?.get(clientAddress)?.get(clientPort);
-}
-
-export function allocationsOfUser(table: AllocationTable, username: string): number {
-  return table.countByUsername.get(username) ?? 0;
 }
 
 export function addAllocation(table: AllocationTable, allocation: Allocation): void {
@@ -32,7 +27,6 @@ export function addAllocation(table: AllocationTable, allocation: Allocation): v
   let byPort = byAddress.get(clientAddress);
   if (!byPort) byAddress.set(clientAddress, (byPort = new Map()));
   byPort.set(clientPort, allocation);
-  table.countByUsername.set(allocation.username, allocationsOfUser(table, allocation.username) + 1);
   table.size++;
 }
 
@@ -45,9 +39,6 @@ export function removeAllocation(table: AllocationTable, allocation: Allocation)
   byPort.delete(clientPort);
   if (byPort.size === 0) byAddress!.delete(clientAddress);
   if (byAddress!.size === 0) table.byLink.delete(link);
-  const count = allocationsOfUser(table, allocation.username) - 1;
-  if (count > 0) table.countByUsername.set(allocation.username, count);
-  else table.countByUsername.delete(allocation.username);
   table.size--;
   for (const relay of allocation.relays) relay.close();
   table.onRemove?.(allocation);

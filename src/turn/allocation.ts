@@ -74,10 +74,6 @@ export function permissionPeerBytes(permission: Permission, peerAddress: string)
   return (permission.peer ??= parseIp(peerAddress)?.bytes);
 }
 
-export function hasPermission(allocation: Allocation, peerAddress: string): boolean {
-  return allocation.permissions.has(peerAddress);
-}
-
 export function findChannelByNumber(allocation: Allocation, number: number): ChannelBinding | undefined {
   return allocation.channelsByNumber?.get(number);
 }

@@ -5,6 +5,11 @@ import { AttributeType, MAGIC_COOKIE } from "../stun/constants.js";
 const DATA_INDICATION_TYPE = 0x0017;
 /** Header (20) + XOR-PEER-ADDRESS (4 + 20 for IPv6) + DATA attribute header (4). */
 export const MAX_DATA_INDICATION_HEAD = 48;
+
+/** The head's exact length for a peer address of `addressLength` bytes (4 or 16). */
+export function dataIndicationHeadLength(addressLength: number): number {
+  return 28 + addressLength + 4;
+}
 const COOKIE_HIGH = MAGIC_COOKIE >>> 16;
 
 /**

@@ -4,6 +4,8 @@ import type { AllocationQuota } from "./ports.js";
 export interface QuotaLedger {
   tryReserve(username: string): "ok" | "user-quota" | "total-quota";
   release(username: string): void;
+  /** Allocations `username` holds now. */
+  held(username: string): number;
   setLimits(limits: { userQuota: number; totalQuota: number; maxBps?: number; bpsCapacity?: number }): void;
   readonly total: number;
 }
@@ -36,6 +38,7 @@ export function createQuotaLedger(limits: { userQuota: number; totalQuota: numbe
       else byUser.delete(username);
       total--;
     },
+    held: (username) => byUser.get(username) ?? 0,
     setLimits(next) {
       userQuota = next.userQuota;
       totalQuota = effectiveTotalQuota(next);

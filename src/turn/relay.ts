@@ -3,7 +3,7 @@ import { findAllocation, type AllocationTable } from "./allocation-table.js";
 import { CHANNEL_DATA_HEADER_LENGTH, channelDataPayload, writeChannelDataHeader } from "./channel-data.js";
 import { takeBandwidth } from "./bandwidth.js";
 import type { TurnCounters } from "./counters.js";
-import { MAX_DATA_INDICATION_HEAD, writeDataIndicationHead } from "./data-indication.js";
+import { dataIndicationHeadLength, MAX_DATA_INDICATION_HEAD, writeDataIndicationHead } from "./data-indication.js";
 import type { ClientLink, Clock } from "./ports.js";
 
 /**
@@ -77,9 +77,9 @@ export function relayFromPeer(
       counters.droppedPackets++;
       return;
     }
-    const head = Buffer.allocUnsafe(MAX_DATA_INDICATION_HEAD);
-    const headLength = writeDataIndicationHead(head, peer, peerPort, bytes.length);
-    link.sendParts(head.subarray(0, headLength), bytes, PADDING[(4 - (bytes.length & 3)) & 3], clientAddress, clientPort);
+    const head = Buffer.allocUnsafe(dataIndicationHeadLength(peer.length));
+    writeDataIndicationHead(head, peer, peerPort, bytes.length);
+    link.sendParts(head, bytes, PADDING[(4 - (bytes.length & 3)) & 3], clientAddress, clientPort);
   } else {
     counters.droppedPackets++;
     return;

@@ -153,7 +153,9 @@ function checkState(h: TurnHarness): void {
     }
   }
   expect(h.service.countPermissionsAndChannels()).toEqual({ permissions, channels });
-  expect(new Map(h.deps.table.countByUsername)).toEqual(perUser);
+  // The quota ledger holds exactly the allocations that exist, per user and in all.
+  expect(h.ledger.total).toBe(all.length);
+  for (const [username, count] of perUser) expect(h.ledger.held(username)).toBe(count);
   for (const count of perUser.values()) expect(count).toBeLessThanOrEqual(h.deps.options.userQuota);
   const open = new Set(h.relays.sockets.filter((s) => !s.closed));
   expect(open).toEqual(new Set(all.flatMap((a) => a.relays)));

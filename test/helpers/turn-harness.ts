@@ -41,7 +41,8 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     maxBps: 0,
     ...options.turn,
   };
-  const quota = createLocalQuota(createQuotaLedger(turnOptions));
+  const ledger = createQuotaLedger(turnOptions);
+  const quota = createLocalQuota(ledger);
   const deps: TurnDeps = {
     options: turnOptions,
     table: createAllocationTable((allocation) => quota.release(allocation.username)),
@@ -71,7 +72,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     errorResponses: deps.counters.errorResponses,
     log,
   });
-  return { clock, log, relays, deps, service, handle };
+  return { clock, log, relays, deps, service, handle, ledger };
 }
 
 export type TurnHarness = ReturnType<typeof createTurnHarness>;

@@ -4,7 +4,7 @@ import { formatIp, parseIp } from "../../src/stun/address.js";
 import { getAttribute } from "../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { decodeMessage } from "../../src/stun/message.js";
-import { MAX_DATA_INDICATION_HEAD, writeDataIndicationHead } from "../../src/turn/data-indication.js";
+import { dataIndicationHeadLength, MAX_DATA_INDICATION_HEAD, writeDataIndicationHead } from "../../src/turn/data-indication.js";
 
 function frame(peer: string, port: number, data: Buffer): Buffer {
   const head = Buffer.alloc(MAX_DATA_INDICATION_HEAD, 0xee);
@@ -37,5 +37,16 @@ describe("Data indication framing on the relay path (RFC 8656 §11.3)", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("Data indication head length", () => {
+  it.each([
+    ["IPv4", "203.0.113.9", 36],
+    ["IPv6", "2001:db8::42", 48],
+  ])("is exactly what writeDataIndicationHead writes for %s", (_name, peer, expected) => {
+    const bytes = parseIp(peer)!.bytes;
+    expect(dataIndicationHeadLength(bytes.length)).toBe(expected);
+    expect(writeDataIndicationHead(Buffer.alloc(MAX_DATA_INDICATION_HEAD), bytes, 1, 3)).toBe(expected);
   });
 });

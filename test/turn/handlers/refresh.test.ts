@@ -19,7 +19,8 @@ describe("Refresh (RFC 8656 §7.3) and allocation lifetime", () => {
     const response = await client.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
     expect(getAttribute(response, "LIFETIME")).toBe(0);
     expect(h.deps.table.size).toBe(0);
-    expect(h.deps.table.countByUsername.size).toBe(0);
+    expect(h.ledger.total).toBe(0);
+    expect(h.ledger.held("alice")).toBe(0);
     expect(h.relays.sockets[0]!.closed).toBe(true);
   });
 
