@@ -1,5 +1,5 @@
 // Long-term credentials (RFC 8489 §9.2) from static users and TURN REST shared secrets, both at once.
-import { createHash } from "node:crypto";
+import { createHash, createSecretKey, type KeyObject } from "node:crypto";
 import { deriveLongTermKey } from "../stun/integrity.js";
 import type { CredentialStore, LongTermKeyAlgorithm } from "../turn/authenticate.js";
 import {
@@ -24,12 +24,12 @@ export interface CredentialStoreOptions {
 }
 
 interface StaticKeys {
-  readonly md5: Buffer;
+  readonly md5: KeyObject;
   /** Undefined for a user configured by MD5 key: SHA-256 needs the password itself. */
-  readonly sha256?: Buffer;
+  readonly sha256?: KeyObject;
 }
 
-const NO_KEYS: readonly Buffer[] = Object.freeze([]);
+const NO_KEYS: readonly KeyObject[] = Object.freeze([]);
 
 /**
  * Static users' keys are derived once, here; REST keys are derived per request, since the
@@ -40,6 +40,7 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
   const { realm, authSecrets } = options;
   const separator = options.restSeparator ?? DEFAULT_REST_SEPARATOR;
   if (authSecrets.some((secret) => secret.length === 0)) throw new RangeError("an auth secret is empty");
+  const secretKeys = authSecrets.map((secret) => createSecretKey(Buffer.from(secret, "utf8")));
 
   const staticKeys = new Map<string, StaticKeys>();
   const userByHash = new Map<string, string>();
@@ -47,10 +48,10 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
     staticKeys.set(
       user.name,
       user.kind === "md5-key"
-        ? { md5: user.md5Key }
+        ? { md5: createSecretKey(user.md5Key) }
         : {
-            md5: deriveLongTermKey(user.name, realm, user.password, "MD5"),
-            sha256: deriveLongTermKey(user.name, realm, user.password, "SHA-256"),
+            md5: createSecretKey(deriveLongTermKey(user.name, realm, user.password, "MD5")),
+            sha256: createSecretKey(deriveLongTermKey(user.name, realm, user.password, "SHA-256")),
           },
     );
     userByHash.set(computeUserhash(user.name, realm).toString("hex"), user.name);
@@ -58,18 +59,18 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
 
   return {
     keysFor(username, algorithm, nowMs, options) {
-      const keys: Buffer[] = [];
+      const keys: KeyObject[] = [];
       const fixed = staticKeys.get(username);
       const fixedKey = algorithm === "MD5" ? fixed?.md5 : fixed?.sha256;
       if (fixedKey !== undefined) keys.push(fixedKey);
 
-      if (authSecrets.length > 0) {
+      if (secretKeys.length > 0) {
         const rest = parseRestUsername(username, separator);
         // Checked on every request: an expired REST username has no key, hence 401, unless the caller
         // accepts expired ones (requests on an allocation the credential made, without strict-expiry).
         if (rest !== undefined && (options?.acceptExpired === true || nowMs < rest.expiresAtSeconds * 1000)) {
-          for (const secret of authSecrets) {
-            keys.push(deriveLongTermKey(username, realm, restPassword(secret, username), algorithm));
+          for (const secret of secretKeys) {
+            keys.push(createSecretKey(deriveLongTermKey(username, realm, restPassword(secret, username), algorithm)));
           }
         }
       }

@@ -1,6 +1,6 @@
 // Time-limited TURN REST credentials (draft-uberti-behave-turn-rest-00 §2.2, coturn's use-auth-secret):
 // username = "<expiry>:<user>", password = base64(HMAC-SHA1(shared secret, username)).
-import { createHmac } from "node:crypto";
+import { createHmac, createSecretKey, KeyObject } from "node:crypto";
 
 export const DEFAULT_REST_SEPARATOR = ":";
 
@@ -44,9 +44,13 @@ export function mintRestCredential(options: MintRestCredentialOptions): RestCred
   return { username, password: restPassword(secret, username), ttlSeconds, expiresAtMs: expiresAtSeconds * 1000 };
 }
 
-/** base64(HMAC-SHA1(secret, username)): the password a REST username is valid with. */
-export function restPassword(secret: string, username: string): string {
-  return createHmac("sha1", secret).update(username, "utf8").digest("base64");
+/**
+ * base64(HMAC-SHA1(secret, username)): the password a REST username is valid with. A secret checked
+ * on every request is best passed as a KeyObject of its UTF-8 bytes (see IntegrityKey for why).
+ */
+export function restPassword(secret: string | KeyObject, username: string): string {
+  const key = secret instanceof KeyObject ? secret : createSecretKey(Buffer.from(secret, "utf8"));
+  return createHmac("sha1", key).update(username, "utf8").digest("base64");
 }
 
 // Decimal seconds since the epoch: no sign, no fraction, no leading zero, at most 11 digits (year 5138).

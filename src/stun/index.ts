@@ -19,5 +19,5 @@ export {
   type AttributeName,
   type AttributeValues,
 } from "./attributes/registry.js";
-export { deriveLongTermKey, verifyMessageIntegrity, verifyMessageIntegritySha256 } from "./integrity.js";
+export { deriveLongTermKey, verifyMessageIntegrity, verifyMessageIntegritySha256, type IntegrityKey } from "./integrity.js";
 export { computeFingerprint } from "./fingerprint.js";

@@ -12,6 +12,7 @@ import { StunDecodeError, type StunDecodeRequest } from "./decode-error.js";
 import { computeFingerprint } from "./fingerprint.js";
 import { decodeMessageType, isStunHeaderByte } from "./header.js";
 import { padTo4 } from "./padding.js";
+import type { IntegrityKey } from "./integrity.js";
 
 export { encodeMessage } from "./encode-message.js";
 export { isStunHeaderByte } from "./header.js";
@@ -47,7 +48,7 @@ export interface OutgoingMessage {
 
 export interface EncodeOptions {
   /** Appends MESSAGE-INTEGRITY (sha1, 20 bytes) or MESSAGE-INTEGRITY-SHA256 (32 bytes). */
-  readonly integrity?: { readonly key: Buffer; readonly algorithm: "sha1" | "sha256" };
+  readonly integrity?: { readonly key: IntegrityKey; readonly algorithm: "sha1" | "sha256" };
   /** Appends FINGERPRINT, last. */
   readonly fingerprint?: boolean;
 }

@@ -1,7 +1,7 @@
 // RFC 8489 §9.2.4: the long-term credential mechanism as a server applies it to each request.
 import { getAttribute, hasAttribute, type AttributeEntry, type AttributeValues } from "../stun/attributes/registry.js";
 import { ErrorCode, PasswordAlgorithm } from "../stun/constants.js";
-import { verifyMessageIntegrity, verifyMessageIntegritySha256 } from "../stun/integrity.js";
+import { verifyMessageIntegrity, verifyMessageIntegritySha256, type IntegrityKey } from "../stun/integrity.js";
 import type { StunMessage } from "../stun/message.js";
 import type { NonceService } from "./nonce.js";
 import { StunError } from "./stun-error.js";
@@ -11,8 +11,11 @@ export type LongTermKeyAlgorithm = "MD5" | "SHA-256";
 
 /** What authentication needs from the credentials layer; `credentials/` implements it. */
 export interface CredentialStore {
-  /** Candidate long-term keys for this username at nowMs (several when several secrets are configured); [] when unknown or expired. */
-  keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number, options?: { readonly acceptExpired?: boolean }): readonly Buffer[];
+  /**
+   * Candidate long-term keys for this username at nowMs (several when several secrets are configured); [] when unknown or expired.
+   * KeyObjects where they can be: each key verifies the request and then signs the response.
+   */
+  keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number, options?: { readonly acceptExpired?: boolean }): readonly IntegrityKey[];
   /** RFC 8489 §9.2.4 USERHASH -> username, for static users only (REST usernames cannot be reversed). */
   usernameForUserhash(userhash: Buffer): string | undefined;
 }
@@ -31,7 +34,7 @@ export interface AuthContext {
 export interface Authenticated {
   readonly username: string;
   /** The key that verified; the response's integrity uses it. */
-  readonly key: Buffer;
+  readonly key: IntegrityKey;
   /** MESSAGE-INTEGRITY(-SHA256) the request used; respond with the same. */
   readonly integrity: "sha1" | "sha256";
   /** The hash the key was derived with (PASSWORD-ALGORITHM, MD5 when absent). */

@@ -2,6 +2,7 @@ import { getAttribute, hasAttribute, type AttributeEntry } from "../stun/attribu
 import type { TransportAddress } from "../stun/address.js";
 import { ERROR_REASON, ErrorCode, MessageClass } from "../stun/constants.js";
 import { StunDecodeError } from "../stun/decode-error.js";
+import type { IntegrityKey } from "../stun/integrity.js";
 import { decodeMessage, encodeMessage, type StunMessage } from "../stun/message.js";
 import { createLogBudget } from "./log-budget.js";
 import type { ClientLink, Clock, Logger } from "./ports.js";
@@ -9,7 +10,7 @@ import type { SourceRateLimit } from "./source-rate-limit.js";
 import { StunError } from "./stun-error.js";
 
 export interface ResponseIntegrity {
-  readonly key: Buffer;
+  readonly key: IntegrityKey;
   readonly algorithm: "sha1" | "sha256";
 }
 

@@ -1,6 +1,6 @@
 // Stateless nonces (RFC 8489 §9.2): everything needed to check a nonce travels in it, under a MAC,
 // so answering an unauthenticated flood with 401s stores nothing.
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, timingSafeEqual } from "node:crypto";
 
 /** RFC 8489 §9.2: the nonce cookie prefix; 4 base64 characters of security features follow it. */
 export const NONCE_COOKIE = "obMatJos2";
@@ -58,9 +58,11 @@ export function createNonceService(options: NonceServiceOptions): NonceService {
     throw new RangeError(`staleNonceSeconds must be a positive integer, got ${staleNonceSeconds}`);
   }
   const staleMs = staleNonceSeconds * 1000;
+  // A KeyObject made once: createHmac given raw bytes probes them with two throwing checks per call.
+  const macKey = createSecretKey(secret);
 
   function computeMac(signed: string, clientAddress: string, clientPort: number): Buffer {
-    return createHmac("sha256", secret)
+    return createHmac("sha256", macKey)
       .update(signed, "latin1")
       .update("\0")
       .update(clientAddress.toLowerCase(), "utf8")

@@ -7,7 +7,8 @@ import {
   parseStaticUser,
   restPassword,
 } from "../../src/credentials/index.js";
-import { deriveLongTermKey } from "../../src/stun/index.js";
+import { deriveLongTermKey, type IntegrityKey } from "../../src/stun/index.js";
+import { keyHex } from "../helpers/keys.js";
 
 const REALM = "example.org";
 const SECRET = "north-secret";
@@ -16,7 +17,7 @@ const VECTOR_KEY = "21b7a39e7ca72cc4359f0ec60528da8b";
 const EXPIRY_MS = 1_700_000_000_000;
 const BEFORE_EXPIRY = EXPIRY_MS - 3_600_000;
 
-const hexKeys = (keys: readonly Buffer[]): string[] => keys.map((key) => key.toString("hex"));
+const hexKeys = (keys: readonly IntegrityKey[]): string[] => keys.map(keyHex);
 
 describe("credential store: TURN REST usernames", () => {
   const store = createCredentialStore({ realm: REALM, staticUsers: [], authSecrets: [SECRET] });
@@ -27,13 +28,13 @@ describe("credential store: TURN REST usernames", () => {
 
   it("derives the SHA-256 key from the same password", () => {
     const expected = deriveLongTermKey("1700000000:alice", REALM, "g+jb180fcj+xlpA/2mP60OdIgU0=", "SHA-256");
-    expect(store.keysFor("1700000000:alice", "SHA-256", BEFORE_EXPIRY)).toEqual([expected]);
+    expect(hexKeys(store.keysFor("1700000000:alice", "SHA-256", BEFORE_EXPIRY))).toEqual([expected.toString("hex")]);
   });
 
   it("accepts coturn's <user>:<expiry> order (the key covers the username as sent)", () => {
     const password = restPassword(SECRET, "alice:1700000000");
-    expect(store.keysFor("alice:1700000000", "MD5", BEFORE_EXPIRY)).toEqual([
-      deriveLongTermKey("alice:1700000000", REALM, password, "MD5"),
+    expect(hexKeys(store.keysFor("alice:1700000000", "MD5", BEFORE_EXPIRY))).toEqual([
+      deriveLongTermKey("alice:1700000000", REALM, password, "MD5").toString("hex"),
     ]);
   });
 
@@ -46,9 +47,9 @@ describe("credential store: TURN REST usernames", () => {
   it("a minted credential is usable for exactly ttlSeconds", () => {
     const nowMs = 1_650_000_000_000;
     const credential = mintRestCredential({ secret: SECRET, user: "carol", ttlSeconds: 600, nowMs });
-    const key = deriveLongTermKey(credential.username, REALM, credential.password, "MD5");
-    expect(store.keysFor(credential.username, "MD5", nowMs)).toEqual([key]);
-    expect(store.keysFor(credential.username, "MD5", nowMs + 599_999)).toEqual([key]);
+    const key = deriveLongTermKey(credential.username, REALM, credential.password, "MD5").toString("hex");
+    expect(hexKeys(store.keysFor(credential.username, "MD5", nowMs))).toEqual([key]);
+    expect(hexKeys(store.keysFor(credential.username, "MD5", nowMs + 599_999))).toEqual([key]);
     expect(store.keysFor(credential.username, "MD5", nowMs + 600_000)).toEqual([]);
   });
 
@@ -99,10 +100,10 @@ describe("credential store: static users", () => {
 
   it("derives MD5(user:realm:pass) = 8493fbc5… (RFC 8489 §9.2.2) and its SHA-256 form", () => {
     expect(hexKeys(store.keysFor("user", "MD5", 0))).toEqual(["8493fbc53ba582fb4c044c456bdc40eb"]);
-    expect(store.keysFor("user", "SHA-256", 0)).toEqual([deriveLongTermKey("user", "realm", "pass", "SHA-256")]);
+    expect(hexKeys(store.keysFor("user", "SHA-256", 0))).toEqual([deriveLongTermKey("user", "realm", "pass", "SHA-256").toString("hex")]);
   });
 
-  it("derives each key once: the same Buffer every time", () => {
+  it("derives each key once: the same KeyObject every time", () => {
     expect(store.keysFor("user", "SHA-256", 0)[0]).toBe(store.keysFor("user", "SHA-256", 99)[0]);
   });
 
@@ -131,9 +132,9 @@ describe("credential store: static users", () => {
 
   it("offers both a static user's key and REST keys when both mechanisms match the name", () => {
     const named = createCredentialStore({ realm: REALM, staticUsers: [parseStaticUser("1700000000:pw")], authSecrets: [SECRET] });
-    expect(named.keysFor("1700000000", "MD5", BEFORE_EXPIRY)).toEqual([
-      deriveLongTermKey("1700000000", REALM, "pw", "MD5"),
-      deriveLongTermKey("1700000000", REALM, restPassword(SECRET, "1700000000"), "MD5"),
+    expect(hexKeys(named.keysFor("1700000000", "MD5", BEFORE_EXPIRY))).toEqual([
+      deriveLongTermKey("1700000000", REALM, "pw", "MD5").toString("hex"),
+      deriveLongTermKey("1700000000", REALM, restPassword(SECRET, "1700000000"), "MD5").toString("hex"),
     ]);
   });
 });

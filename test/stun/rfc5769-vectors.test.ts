@@ -1,3 +1,4 @@
+import { createSecretKey } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   computeFingerprint,
@@ -139,6 +140,16 @@ describe("RFC 5769 §2.4 sample request with long-term authentication", () => {
 
   it("verifies MESSAGE-INTEGRITY with the long-term key", () => {
     expect(verifyMessageIntegrity(msg, key)).toBe(true);
+  });
+
+  it("the key as a KeyObject (how the server holds keys) verifies and signs alike", () => {
+    expect(verifyMessageIntegrity(msg, createSecretKey(key))).toBe(true);
+    expect(verifyMessageIntegrity(msg, createSecretKey(Buffer.from("wrong")))).toBe(false);
+    const resigned = encodeMessage(
+      { method: Method.Binding, messageClass: MessageClass.Request, transactionId: msg.transactionId, attributes: [{ name: "REALM", value: "example.org" }] },
+      { integrity: { key: createSecretKey(key), algorithm: "sha1" } },
+    );
+    expect(verifyMessageIntegrity(decodeMessage(resigned), key)).toBe(true);
   });
 
   it("re-encodes USERNAME, NONCE, REALM + MESSAGE-INTEGRITY to identical bytes", () => {
