@@ -28,6 +28,14 @@ const REVOKE_TIMEOUT_MS = 2_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 const RESTART_DELAY_MS = 500;
 const MAX_RESTARTS_PER_MINUTE = 10;
+/**
+ * A relay thread's nursery is capped at 6 MiB. Allocations are long-lived, so while they are being
+ * made most young objects survive, and V8 then grows the young generation to its default ceiling
+ * (about 30 MiB per thread here) and keeps it. Per-packet garbage (dgram's Buffer and rinfo) dies
+ * young at any size. Bench: RSS per idle allocation (10,000, 2 threads) 7.96 -> 2.74 KiB, relay
+ * rate and CPU per datagram unchanged.
+ */
+const RELAY_THREAD_LIMITS = { maxYoungGenerationSizeMb: 6 } as const;
 
 /** The worker script: next to this module when built; from dist when this module runs from sources (tests). */
 function workerScript(): URL {
@@ -161,7 +169,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
 
   function spawn(slot: Slot): Promise<readonly ListenerInfo[]> {
     const workerData: WorkerStart = { index: slot.index, threadCount: count, draining, config, extraOwnEndpoints, ...(fixedPorts ? { fixedPorts } : {}) };
-    const worker = new Worker(workerScript(), { workerData, stdout: false, stderr: false });
+    const worker = new Worker(workerScript(), { workerData, stdout: false, stderr: false, resourceLimits: RELAY_THREAD_LIMITS });
     slot.worker = worker;
     return new Promise((resolve, reject) => {
       let started = false;
