@@ -15,6 +15,13 @@ export interface UdpListenerOptions {
   readonly log: Logger;
 }
 
+/**
+ * Every client's packets queue on this one socket (one per relay thread) while the thread is busy,
+ * so it gets a deep buffer: 2 MiB each way, as coturn gives its listeners. Linux caps the request at
+ * net.core.rmem_max / wmem_max (often 208 KiB unless raised), without failing.
+ */
+const LISTENER_BUFFER_BYTES = 2 * 1024 * 1024;
+
 /** One UDP socket clients send to. Moves datagrams to the dispatcher and answers back; nothing else. */
 export class UdpListener {
   readonly link: ClientLink;
@@ -32,6 +39,8 @@ export class UdpListener {
       ipv6Only: family === "IPv6",
       reusePort: options.reusePort === true,
       lookup: lookupIpLiteral,
+      recvBufferSize: LISTENER_BUFFER_BYTES,
+      sendBufferSize: LISTENER_BUFFER_BYTES,
     });
     await new Promise<void>((resolve, reject) => {
       socket.once("error", (error) => reject(new ListenError("udp", address, options.port, error)));
@@ -60,6 +69,11 @@ export class UdpListener {
     socket.on("error", (error) => log.debug({ err: error, listener: `udp ${address}:${port}` }, "udp socket error"));
     socket.on("message", (bytes, rinfo) => onPacket(bytes, rinfo.address, rinfo.port, link));
     return new UdpListener(socket, link);
+  }
+
+  /** What the kernel granted (Linux reports twice the bytes asked for, capped by net.core.rmem_max). */
+  get receiveBufferBytes(): number {
+    return this.socket.getRecvBufferSize();
   }
 
   close(): Promise<void> {
