@@ -148,12 +148,18 @@ async function measureCeiling(echoPeer: EchoPeerProcess, options: BenchOptions):
 
 function summaryLine(result: ServerRunResult): string {
   const parts = [`${result.seconds.toFixed(0)} s`];
-  if (result.udp?.best !== undefined) parts.push(`udp ${rate(result.udp.best.echoedPerSecond)}/s at ${result.udp.best.cpuMicrosPerDatagram.toFixed(2)} µs/datagram`);
-  if (result.tcp?.best !== undefined) parts.push(`tcp ${rate(result.tcp.best.echoedPerSecond)}/s`);
+  if (result.udp !== undefined) parts.push(floodSummary("udp", result.udp));
+  if (result.udpSend !== undefined && result.udpSend !== result.udp) parts.push(floodSummary("udp send", result.udpSend));
+  if (result.tcp !== undefined) parts.push(floodSummary("tcp", result.tcp));
   if (result.paced !== undefined) parts.push(`rtt p50 ${result.paced.p50Micros.toFixed(0)} µs`);
   if (result.churn !== undefined) parts.push(`${rate(result.churn.allocationsPerSecond)} allocations/s`);
   if (result.errors.length > 0) parts.push(`problems: ${result.errors.join("; ")}`);
   return parts.join(", ");
+}
+
+function floodSummary(name: string, flood: FloodResult): string {
+  const best = flood.best;
+  return best === undefined ? `${name} none within the loss limit` : `${name} ${rate(best.echoedPerSecond)}/s at ${best.cpuMicrosPerDatagram.toFixed(2)} µs/datagram`;
 }
 
 function describeStep(step: FloodStep): string {

@@ -68,7 +68,7 @@ const SMOKE: Profile = {
 
 export const USAGE = `Usage: npm run bench -- [--quick | --smoke] [--servers ${PEER_IDS.join(",")}] [--repetitions N]
 
-  (no flag)      the full run, about 7-8 minutes; writes bench/results/latest.md
+  (no flag)      the full run, about 8-9 minutes; writes bench/results/latest.md
   --quick        one repetition, shorter steps (about a minute)
   --smoke        tiny loads, one repetition, a few seconds per server: proves every piece works
   --servers L    a comma-separated subset of: ${PEER_IDS.join(", ")}

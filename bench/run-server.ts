@@ -21,7 +21,10 @@ export interface ServerRunResult {
   readonly idleRssBytes?: number;
   /** Threads of the server process under load (coturn's relay threads, turnpike's workers). */
   readonly threads?: number;
+  /** ChannelData (raw payload for the bare forwarder, Send/Data for node-turn). */
   readonly udp?: FloodResult;
+  /** Send/Data indications; for a server whose UDP flood already uses them, that same flood. */
+  readonly udpSend?: FloodResult;
   readonly tcp?: FloodResult;
   readonly paced?: PacedResult;
   readonly binding?: BindingFloodResult;
@@ -99,12 +102,19 @@ export async function runServerOnce(variant: PeerVariant, repetition: number, co
     }
   }
 
+  async function sendIndicationFlood(udpKind: FlowKind, udp: FloodResult | undefined): Promise<FloodResult | undefined> {
+    if (!variant.speaksTurn) return undefined;
+    if (udpKind === "udp-send") return udp;
+    return phase("udp send flood", () => flood("udp-send"));
+  }
+
   try {
     await sleep(IDLE_SETTLE_MS);
     const idleRssBytes = server.process.rssBytes();
     const udpKind: FlowKind = variant.dataPath === "channel" ? "udp-channel" : variant.dataPath === "send" ? "udp-send" : "raw";
     const udp = await phase("udp flood", () => flood(udpKind));
     const threads = server.process.threads();
+    const udpSend = await sendIndicationFlood(udpKind, udp);
     const tcp = variant.tcp ? await phase("tcp flood", () => flood("tcp-channel")) : undefined;
     const paced = await phase("paced rtt", async () => {
       const flows = await openFlows(udpKind, target, peer, profile.paced.flows, BENCH_CREDENTIALS);
@@ -140,6 +150,7 @@ export async function runServerOnce(variant: PeerVariant, repetition: number, co
       ...(idleRssBytes === undefined ? {} : { idleRssBytes }),
       ...(threads === undefined ? {} : { threads }),
       ...(udp === undefined ? {} : { udp }),
+      ...(udpSend === undefined ? {} : { udpSend }),
       ...(tcp === undefined ? {} : { tcp }),
       ...(paced === undefined ? {} : { paced }),
       ...(binding === undefined ? {} : { binding }),

@@ -170,7 +170,8 @@ function nodeTurnVariant(): PeerVariant {
     // Its listener parses STUN only (lib/network.js), so client ChannelData is dropped; channels work peer -> client.
     dataPath: "send",
     caveat:
-      "node-turn 0.0.6 drops ChannelData from clients (its listening socket parses STUN only), so its floods and RTT use Send/Data indications; " +
+      "node-turn 0.0.6 drops ChannelData from clients (its listening socket parses STUN only), so its floods and RTT use Send/Data indications " +
+      "(its UDP and UDP Send/Data columns give the same flood); " +
       "and it drops turnutils_uclient's Allocate (it throws on an attribute it does not know, type 0x0011), so uclient never gets going",
     launch: (context) =>
       nodeServer(fileURLToPath(new URL("node-turn-server.js", SCRIPTS)), [

@@ -1,5 +1,6 @@
 // The table's columns: what each figure is, for which servers it applies, how a cell is written.
 import type { MemoryReading } from "../load/allocation-churn.js";
+import type { FloodResult } from "../load/flood.js";
 import type { UclientMode } from "../load/uclient.js";
 import type { Profile } from "../options.js";
 import type { PeerVariant } from "../peers/peer-specs.js";
@@ -30,6 +31,44 @@ function figure(extract: Extract, format: Format): (runs: readonly ServerRunResu
 const always = (): boolean => true;
 const turnOnly = (variant: PeerVariant): boolean => variant.speaksTurn;
 const tcpOnly = (variant: PeerVariant): boolean => variant.tcp;
+
+/**
+ * The relay paths measured by a flood of their own, each with an echoed rate and a CPU cost per datagram.
+ * "UDP" is ChannelData, except for the bare forwarder (the raw payload) and node-turn (Send/Data, footnote 5).
+ */
+export interface RelayMode {
+  /** As the ratio lines name it. */
+  readonly name: string;
+  /** As the column headers name it. */
+  readonly header: string;
+  applies(variant: PeerVariant): boolean;
+  flood(run: ServerRunResult): FloodResult | undefined;
+}
+
+const UDP_MODE: RelayMode = { name: "UDP ChannelData", header: "UDP", applies: always, flood: (run) => run.udp };
+const SEND_MODE: RelayMode = { name: "UDP Send/Data", header: "UDP Send/Data", applies: turnOnly, flood: (run) => run.udpSend };
+const TCP_MODE: RelayMode = { name: "TCP ChannelData", header: "TCP", applies: tcpOnly, flood: (run) => run.tcp };
+export const RELAY_MODES: readonly RelayMode[] = [UDP_MODE, SEND_MODE, TCP_MODE];
+
+export function cpuMicrosPerDatagram(run: ServerRunResult, mode: RelayMode): number | undefined {
+  return mode.flood(run)?.best?.cpuMicrosPerDatagram;
+}
+
+function echoedColumn(mode: RelayMode): Column {
+  return {
+    header: `${mode.header} echoed msg/s (<1% loss)`,
+    applies: mode.applies,
+    cell: figure((run) => mode.flood(run)?.best?.echoedPerSecond, rate),
+  };
+}
+
+function cpuColumn(mode: RelayMode): Column {
+  return {
+    header: `CPU µs / relayed datagram, ${mode.header} ¹`,
+    applies: mode.applies,
+    cell: figure((run) => cpuMicrosPerDatagram(run, mode), fixed(2)),
+  };
+}
 
 /** Growth per allocation while N idle allocations are held. */
 function perAllocation(run: ServerRunResult, field: keyof MemoryReading): number | undefined {
@@ -70,31 +109,20 @@ function uclientColumn(mode: UclientMode, header: string): Column {
 export function tableColumns(profile: Profile): Column[] {
   const pacedRate = rate(profile.paced.ratePerSecond);
   return [
-    {
-      header: "UDP echoed msg/s (<1% loss)",
-      applies: always,
-      cell: figure((run) => run.udp?.best?.echoedPerSecond, rate),
-    },
+    echoedColumn(UDP_MODE),
     {
       header: "Loss at saturation",
       applies: always,
       cell: figure((run) => (run.udp?.saturation === undefined ? undefined : run.udp.saturation.loss * 100), percent(1)),
     },
-    {
-      header: "TCP echoed msg/s (<1% loss)",
-      applies: tcpOnly,
-      cell: figure((run) => run.tcp?.best?.echoedPerSecond, rate),
-    },
+    echoedColumn(SEND_MODE),
+    echoedColumn(TCP_MODE),
     {
       header: `RTT p50 / p99 µs @ ${pacedRate} msg/s`,
       applies: always,
       cell: (runs) => `${figure((run) => run.paced?.p50Micros, fixed(0))(runs)} / ${figure((run) => run.paced?.p99Micros, fixed(0))(runs)}`,
     },
-    {
-      header: "CPU µs / relayed datagram ¹",
-      applies: always,
-      cell: figure((run) => run.udp?.best?.cpuMicrosPerDatagram, fixed(2)),
-    },
+    ...RELAY_MODES.map(cpuColumn),
     {
       header: "RSS MiB idle / load",
       applies: always,

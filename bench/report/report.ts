@@ -1,10 +1,10 @@
-// The printed result: one markdown table (a row per server), the two ratio lines, and footnotes that
+// The printed result: one markdown table (a row per server), the ratio lines, and footnotes that
 // say how each figure was measured and where each process ran.
 import type { FloodResult } from "../load/flood.js";
 import type { Profile } from "../options.js";
 import type { PeerVariant } from "../peers/peer-specs.js";
 import type { ServerRunResult } from "../run-server.js";
-import { tableColumns, type ColumnContext } from "./columns.js";
+import { cpuMicrosPerDatagram, RELAY_MODES, tableColumns, type ColumnContext } from "./columns.js";
 import { fixed, formatSummary, rate } from "./format.js";
 import { summarize } from "./stats.js";
 
@@ -61,15 +61,24 @@ function median(input: ReportInput, key: string, extract: (run: ServerRunResult)
   return summarize((input.results.get(key) ?? []).map(extract))?.median;
 }
 
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || b === 0 ? "n/a (missing figure)" : `x${(a / b).toFixed(2)}`;
+}
+
+/** Each mode's CPU per datagram against the bare forwarder's one figure (UDP, raw payload). */
+function cpuRatios(input: ReportInput, key: string): string {
+  const bare = median(input, "bare", (run) => run.udp?.best?.cpuMicrosPerDatagram);
+  if (bare === undefined) return "n/a (no bare forwarder figure)";
+  return RELAY_MODES.map((mode) => `${mode.name} ${ratio(median(input, key, (run) => cpuMicrosPerDatagram(run, mode)), bare)}`).join(" · ");
+}
+
 function ratioLines(input: ReportInput): string[] {
   const lines: string[] = [];
   const turnpikes = input.variants.filter((variant) => variant.id === "turnpike");
-  const cpu = (run: ServerRunResult): number | undefined => run.udp?.best?.cpuMicrosPerDatagram;
   const echoed = (run: ServerRunResult): number | undefined => run.udp?.best?.echoedPerSecond;
-  const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? "n/a (missing figure)" : `x${(a / b).toFixed(2)}`);
   for (const turnpike of turnpikes) {
     const name = turnpikes.length > 1 ? turnpike.label : "turnpike";
-    lines.push(`${name} vs bare forwarder CPU per datagram: ${ratio(median(input, turnpike.key, cpu), median(input, "bare", cpu))}  `);
+    lines.push(`${name} vs bare forwarder CPU per datagram: ${cpuRatios(input, turnpike.key)}  `);
     lines.push(`${name} vs coturn echoed msg/s: ${ratio(median(input, turnpike.key, echoed), median(input, "coturn", echoed))}  `);
   }
   return lines;
@@ -84,12 +93,15 @@ function footnotes(input: ReportInput): string[] {
     `- **Echoed msg/s**: the bench's own generator keeps a window of W packets (${profile.payloadBytes}-byte payloads) in flight on each of ${flood.flows} allocations (one ChannelData channel each, bound to a UDP echo peer), ` +
       `W = ${flood.windows.join(", ")}; ${flood.stepMs} ms per step after ${flood.warmupMs} ms of warm-up; an echo later than ${flood.timeoutMs} ms counts as lost. ` +
       `Each step is drained before the next, so its loss is exact; stepping stops after two steps in a row past ${flood.lossLimit * 100}% loss. ` +
-      `Reported: the highest echoed rate of a step with ≤ ${flood.lossLimit * 100}% loss. **Loss at saturation**: the loss of the last step run (the second past the limit, or the largest window). TCP: the same, with ChannelData over a TCP connection to the server and UDP to the peer. ` +
+      `Reported: the highest echoed rate of a step with ≤ ${flood.lossLimit * 100}% loss. **Loss at saturation**: the loss of the last UDP step run (the second past the limit, or the largest window). ` +
+      `**UDP Send/Data**: the same on ${flood.flows} allocations of its own, each with a permission for the echo peer instead of a channel: Send indications (XOR-PEER-ADDRESS, DATA) out, Data indications back. ` +
+      `**TCP**: the same, with ChannelData over a TCP connection to the server and UDP to the peer. ` +
       `The bare forwarder gets the raw payload instead of ChannelData.`,
     `- **RTT**: ${rate(paced.ratePerSecond)} msg/s offered over ${paced.flows} allocations for ${paced.durationMs} ms, sent on a 1 ms timer (so in bursts of about ${Math.max(1, Math.round(paced.ratePerSecond / 1000))}); p50/p99 of every echo's round trip, in µs.`,
-    "- ¹ **CPU per relayed datagram**: utime+stime from /proc/<pid>/stat of the server (all its threads, and any child processes), over the measurement window of the step reported as echoed msg/s, " +
-      "divided by the datagrams the server relayed in that window, **counting both directions**: client→peer (as counted by the echo peer) plus peer→client (as counted by the generator). " +
-      "/proc counts in 10 ms ticks.",
+    "- ¹ **CPU per relayed datagram**, one figure per mode (UDP, UDP Send/Data, TCP): utime+stime from /proc/<pid>/stat of the server (all its threads, and any child processes), " +
+      "over the measurement window of the step reported as that mode's echoed msg/s, divided by the datagrams the server relayed in that window, **counting both directions**: " +
+      "client→peer (as counted by the echo peer) plus peer→client (as counted by the generator; over TCP, ChannelData frames). /proc counts in 10 ms ticks. " +
+      "The bare forwarder has one figure (UDP, raw payload); the ratio lines compare each of turnpike's modes to it, TCP ChannelData included (the forwarder has no TCP, so TCP is compared to its UDP figure).",
     "- **RSS**: VmRSS from /proc/<pid>/status: idle after start, and the peak sampled every 200 ms during the UDP flood.",
     `- **Allocations/s**: ${churn.count.toLocaleString("en-US")} client sockets, each bound to an address of its own (127.1.x.y, so that limits per source address see one client each), each do the full Allocate (unauthenticated, 401 with NONCE and REALM, then signed), ${churn.concurrency} in flight; ` +
       `**Deletions/s**: Refresh with LIFETIME 0 for all of them, ${churn.concurrency} in flight.`,
