@@ -57,7 +57,7 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
   let bpsCapacity = config.bpsCapacity;
   const credentials = createLiveCredentialStore(credentialStoreOf(config, config.realm), config.restApiSeparator);
   let ownEndpoints: readonly { readonly address: string; readonly port: number }[] = [];
-  let policy: PeerPolicy = { isPeerAllowed: () => false, isPeerAddressAllowed: () => false };
+  let policy: PeerPolicy = { isPeerAllowed: () => false, isPeerAddressAllowed: () => false, isPermittedPeerPortAllowed: () => false };
   let policyConfig = config;
 
   const service = createTurnService(
@@ -69,6 +69,7 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
       peerPolicy: {
         isPeerAllowed: (address, port) => policy.isPeerAllowed(address, port),
         isPeerAddressAllowed: (address) => policy.isPeerAddressAllowed(address),
+        isPermittedPeerPortAllowed: (address, port) => policy.isPermittedPeerPortAllowed(address, port),
       },
       nonces: createNonceService({ secret: randomBytes(32), staleNonceSeconds: config.staleNonceSeconds }),
       credentials,

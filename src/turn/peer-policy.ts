@@ -21,6 +21,12 @@ export interface PeerPolicy {
   isPeerAllowed(address: string, port: number): boolean;
   /** CreatePermission (RFC 8656 §9: permissions are per IP address): the address rules only. */
   isPeerAddressAllowed(address: string): boolean;
+  /**
+   * Send indications, per packet: the port rules only (a valid port, not one of our own endpoints),
+   * for an address that holds a permission, so already passed isPeerAddressAllowed under this policy
+   * (a policy change removes the permissions it no longer allows).
+   */
+  isPermittedPeerPortAllowed(address: string, port: number): boolean;
 }
 
 export interface DefaultDeniedRange {
@@ -184,6 +190,13 @@ export function createPeerPolicy(options: PeerPolicyOptions): PeerPolicy {
     isPeerAddressAllowed(address: string): boolean {
       const ip = ipToBigInt(address);
       return ip !== undefined && isAddressAllowed(ip);
+    },
+    isPermittedPeerPortAllowed(address: string, port: number): boolean {
+      if (!isValidPort(port)) return false;
+      // Most ports are none of ours: no need to parse the address.
+      if (!ownPorts.has(port)) return true;
+      const ip = ipToBigInt(address);
+      return ip !== undefined && !isOwnEndpoint(ip, port);
     },
   };
 }

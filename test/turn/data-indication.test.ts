@@ -25,6 +25,12 @@ describe("Data indication framing on the relay path (RFC 8656 §11.3)", () => {
     expect(getAttribute(message, "DATA")?.toString()).toBe(text);
   });
 
+  it("gives every indication its own random transaction ID, across refills of the ID pool", () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 600; i++) ids.add(decodeMessage(frame("203.0.113.9", 5000, Buffer.from("x"))).transactionId.toString("hex"));
+    expect(ids.size).toBe(600);
+  });
+
   it("round-trips any peer, port and payload (property)", () => {
     const peerArb = fc.oneof(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.uint8Array({ minLength: 16, maxLength: 16 }));
     fc.assert(

@@ -295,3 +295,31 @@ describe("isPeerAddressAllowed: the CreatePermission check (RFC 8656 §9: permis
     expect(policy.isPeerAddressAllowed("2606:4700::1111")).toBe(true);
   });
 });
+
+describe("isPermittedPeerPortAllowed: the per-packet check for Send indications", () => {
+  const policy = createPeerPolicy({
+    allowLoopbackPeers: true,
+    allowedPeerRanges: [],
+    deniedPeerRanges: [],
+    ownEndpoints: [
+      { address: "127.0.0.1", port: 3478 },
+      { address: "::", port: 5349 },
+    ],
+  });
+
+  it("denies our own endpoints, by address and port, as isPeerAllowed does", () => {
+    expect(policy.isPermittedPeerPortAllowed("127.0.0.1", 3478)).toBe(false);
+    expect(policy.isPermittedPeerPortAllowed("::ffff:127.0.0.1", 3478)).toBe(false);
+    expect(policy.isPermittedPeerPortAllowed("2001:db8::1", 5349)).toBe(false);
+    expect(policy.isPermittedPeerPortAllowed("0.0.0.0", 3478)).toBe(false);
+  });
+
+  it("allows the same address on another port, and another address on our port", () => {
+    expect(policy.isPermittedPeerPortAllowed("127.0.0.1", 3479)).toBe(true);
+    expect(policy.isPermittedPeerPortAllowed("127.0.0.2", 3478)).toBe(true);
+  });
+
+  it.each([0, -1, 65536, 1.5])("denies port %d", (port) => {
+    expect(policy.isPermittedPeerPortAllowed("127.0.0.1", port)).toBe(false);
+  });
+});

@@ -13,7 +13,7 @@ export function createSendIndicationHandler(deps: TurnDeps): (ctx: RequestContex
     const peer = allocation && getAttribute(message, "XOR-PEER-ADDRESS");
     const data = peer && getAttribute(message, "DATA");
     const relay = data && relayForFamily(allocation, peer.family);
-    if (!relay || !allocation.permissions.has(peer.address) || !deps.peerPolicy.isPeerAllowed(peer.address, peer.port)) {
+    if (!relay || !allocation.permissions.has(peer.address) || !deps.peerPolicy.isPermittedPeerPortAllowed(peer.address, peer.port)) {
       counters.droppedPackets++;
       return;
     }
