@@ -129,14 +129,16 @@ export function tableColumns(profile: Profile): Column[] {
       cell: (runs) => `${figure((run) => run.idleRssBytes, mebibytes)(runs)} / ${figure((run) => run.udp?.peakRssBytes, mebibytes)(runs)}`,
     },
     {
-      header: `Allocations/s (K=${profile.churn.concurrency})`,
+      header: `Allocations/s (K=${profile.churn.concurrency}), 1st / 2nd pass`,
       applies: turnOnly,
-      cell: figure((run) => run.churn?.allocationsPerSecond, rate),
+      cell: (runs) =>
+        `${figure((run) => run.churn?.allocationsPerSecond, rate)(runs)} / ${figure((run) => run.churn?.secondPass?.allocationsPerSecond, rate)(runs)}`,
     },
     {
-      header: "Deletions/s",
+      header: "Deletions/s, 1st / 2nd pass",
       applies: turnOnly,
-      cell: figure((run) => run.churn?.deletionsPerSecond, rate),
+      cell: (runs) =>
+        `${figure((run) => run.churn?.deletionsPerSecond, rate)(runs)} / ${figure((run) => run.churn?.secondPass?.deletionsPerSecond, rate)(runs)}`,
     },
     {
       header: "RSS KiB / allocation ²",

@@ -76,10 +76,15 @@ function ratioLines(input: ReportInput): string[] {
   const lines: string[] = [];
   const turnpikes = input.variants.filter((variant) => variant.id === "turnpike");
   const echoed = (run: ServerRunResult): number | undefined => run.udp?.best?.echoedPerSecond;
+  const firstPass = (run: ServerRunResult): number | undefined => run.churn?.allocationsPerSecond;
+  const secondPass = (run: ServerRunResult): number | undefined => run.churn?.secondPass?.allocationsPerSecond;
+  const vsCoturn = (key: string, extract: (run: ServerRunResult) => number | undefined): string =>
+    ratio(median(input, key, extract), median(input, "coturn", extract));
   for (const turnpike of turnpikes) {
     const name = turnpikes.length > 1 ? turnpike.label : "turnpike";
     lines.push(`${name} vs bare forwarder CPU per datagram: ${cpuRatios(input, turnpike.key)}  `);
-    lines.push(`${name} vs coturn echoed msg/s: ${ratio(median(input, turnpike.key, echoed), median(input, "coturn", echoed))}  `);
+    lines.push(`${name} vs coturn echoed msg/s: ${vsCoturn(turnpike.key, echoed)}  `);
+    lines.push(`${name} vs coturn allocations/s: 1st pass ${vsCoturn(turnpike.key, firstPass)} · 2nd pass ${vsCoturn(turnpike.key, secondPass)}  `);
   }
   return lines;
 }
@@ -104,7 +109,8 @@ function footnotes(input: ReportInput): string[] {
       "The bare forwarder has one figure (UDP, raw payload); the ratio lines compare each of turnpike's modes to it, TCP ChannelData included (the forwarder has no TCP, so TCP is compared to its UDP figure).",
     "- **RSS**: VmRSS from /proc/<pid>/status: idle after start, and the peak sampled every 200 ms during the UDP flood.",
     `- **Allocations/s**: ${churn.count.toLocaleString("en-US")} client sockets, each bound to an address of its own (127.1.x.y, so that limits per source address see one client each), each do the full Allocate (unauthenticated, 401 with NONCE and REALM, then signed), ${churn.concurrency} in flight; ` +
-      `**Deletions/s**: Refresh with LIFETIME 0 for all of them, ${churn.concurrency} in flight.`,
+      `**Deletions/s**: Refresh with LIFETIME 0 for all of them, ${churn.concurrency} in flight. ` +
+      `**1st / 2nd pass**: the first pass is the server's first ${churn.count.toLocaleString("en-US")} allocations (a Node.js server's allocation code is still being compiled); after the memory readings, ${churn.count.toLocaleString("en-US")} new clients (addresses of their own again) allocate and delete once more, timed the same way.`,
     `- ² **Memory per allocation**: (memory with those ${churn.count.toLocaleString("en-US")} allocations idle, each with a channel and hence a permission) − (memory before them), ÷ their number. ` +
       "For the Node.js servers both readings follow a full GC, run by a probe preloaded into the server process (node --expose-gc --import) that answers over an IPC channel; " +
       "heap = V8 heapUsed summed over the main thread and any worker threads. coturn has no heap figure.",

@@ -89,6 +89,10 @@ describe("npm run bench -- --quick --smoke", () => {
         expectPositive(row, label, "CPU µs / relayed datagram, UDP Send/Data");
         expectPositive(row, label, "CPU µs / relayed datagram, TCP");
         expectPositive(row, label, "Allocations/s");
+        // Both passes: the first on a fresh server, the second after it.
+        const passes = (column(row, "Allocations/s") ?? "").split(" / ").map(leadingNumber);
+        expect(passes, `${label} Allocations/s: ${column(row, "Allocations/s")}`).toHaveLength(2);
+        for (const pass of passes) expect(pass, `${label} Allocations/s`).toBeGreaterThan(0);
         expectPositive(row, label, "Binding req/s");
       }
     }
@@ -96,6 +100,7 @@ describe("npm run bench -- --quick --smoke", () => {
     expect(bench.stdout).toMatch(
       new RegExp(`vs bare forwarder CPU per datagram: UDP ChannelData ${ratio} · UDP Send/Data ${ratio} · TCP ChannelData ${ratio}`),
     );
+    expect(bench.stdout).toMatch(new RegExp(`vs coturn allocations/s: 1st pass ${ratio} · 2nd pass ${ratio}`));
     // --smoke leaves the recorded results alone.
     expect(existsSync(LATEST) ? readFileSync(LATEST, "utf8") : undefined).toBe(before);
   }, 150_000);
