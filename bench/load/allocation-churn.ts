@@ -29,6 +29,8 @@ export interface AllocationChurnResult {
   readonly deletionsPerSecond: number;
   /** The second pass, on a server that has already done N of each (JIT compiled, structures grown). */
   readonly secondPass: { readonly allocationsPerSecond: number; readonly deletionsPerSecond: number } | undefined;
+  /** Why the second pass has no figures, when it has none. */
+  readonly secondPassProblem: string | undefined;
   readonly idle: MemoryReading;
   readonly loaded: MemoryReading;
   readonly afterDeletion: MemoryReading;
@@ -61,7 +63,7 @@ export async function runAllocationChurn(
     await closeAll(sessions);
     await sleep(options.settleMs);
     const afterDeletion = await readMemory();
-    const secondPass = await timeSecondPass(server, credentials, options, deadline);
+    const second = await timeSecondPass(server, credentials, options, deadline);
 
     return {
       allocated: allocated.length,
@@ -69,7 +71,8 @@ export async function runAllocationChurn(
       firstError: allocating.firstError,
       allocationsPerSecond: allocated.length / allocating.seconds,
       deletionsPerSecond: deleting.succeeded.length / deleting.seconds,
-      secondPass,
+      secondPass: typeof second === "string" ? undefined : second,
+      secondPassProblem: typeof second === "string" ? second : undefined,
       idle,
       loaded,
       afterDeletion,
@@ -91,19 +94,24 @@ async function connectAll(server: TurnServerAddress, credentials: LongTermCreden
   return sessions;
 }
 
-/** Undefined when the first pass used up the time limit or some allocation failed. */
+/** A string saying why when the first pass used up the time limit or not every allocation and deletion succeeded. */
 async function timeSecondPass(
   server: TurnServerAddress,
   credentials: LongTermCredentials,
   options: AllocationChurnOptions,
   deadline: number,
-): Promise<AllocationChurnResult["secondPass"]> {
-  if (performance.now() >= deadline) return undefined;
+): Promise<NonNullable<AllocationChurnResult["secondPass"]> | string> {
+  if (performance.now() >= deadline) return "no time left after the first pass";
   const sessions = await connectAll(server, credentials, options.count, options.count);
   try {
     const allocating = await forEachLimited(sessions, options.concurrency, deadline, (session) => session.allocate());
     const deleting = await forEachLimited(allocating.succeeded, options.concurrency, deadline, (session) => session.refresh(0));
-    if (allocating.succeeded.length < sessions.length || deleting.succeeded.length < allocating.succeeded.length) return undefined;
+    if (allocating.succeeded.length < sessions.length) {
+      return `${sessions.length - allocating.succeeded.length} of ${sessions.length} allocations failed (${allocating.firstError ?? "out of time"})`;
+    }
+    if (deleting.succeeded.length < allocating.succeeded.length) {
+      return `${allocating.succeeded.length - deleting.succeeded.length} of ${allocating.succeeded.length} deletions failed (${deleting.firstError ?? "out of time"})`;
+    }
     return {
       allocationsPerSecond: allocating.succeeded.length / allocating.seconds,
       deletionsPerSecond: deleting.succeeded.length / deleting.seconds,
