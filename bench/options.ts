@@ -69,7 +69,7 @@ const SMOKE: Profile = {
 export const USAGE = `Usage: npm run bench -- [--quick | --smoke] [--servers ${PEER_IDS.join(",")}] [--repetitions N]
 
   (no flag)      the full run, about 8-9 minutes; writes bench/results/latest.md
-  --quick        one repetition, shorter steps (about a minute)
+  --quick        one repetition, shorter steps (about a minute and a half)
   --smoke        tiny loads, one repetition, a few seconds per server: proves every piece works
   --servers L    a comma-separated subset of: ${PEER_IDS.join(", ")}
   --repetitions N  override the profile's number of interleaved repetitions

@@ -75,9 +75,12 @@ export async function runServerOnce(variant: PeerVariant, repetition: number, co
     serverRssBytes: () => server.process.rssBytes(),
   };
 
+  let exitReported = false;
   async function phase<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
     if (!server.process.isRunning) {
-      errors.push(`${name}: server not running`);
+      // The first phase to find the server gone says what it last printed; the log goes with the run's directory.
+      errors.push(exitReported ? `${name}: server not running` : `${name}: server not running; its last output: ${server.process.outputTail(600) || "(none)"}`);
+      exitReported = true;
       return undefined;
     }
     try {

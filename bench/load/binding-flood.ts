@@ -1,8 +1,8 @@
 // Binding requests/s: a window of requests in flight per socket, each answer sends the next one;
 // a socket that hears nothing for a while counts its window as lost and sends a fresh one.
 import { randomBytes } from "node:crypto";
-import dgram from "node:dgram";
 import { encodeMessage, MessageClass, Method } from "../../src/stun/index.js";
+import { connectUdp } from "./connected-udp.js";
 import { sleep } from "./timing.js";
 import type { TurnServerAddress } from "./turn-session.js";
 
@@ -27,7 +27,7 @@ export async function runBindingFlood(server: TurnServerAddress, options: Bindin
   let answered = 0;
   let sent = 0;
   let running = true;
-  const sockets = await Promise.all(Array.from({ length: options.sockets }, () => openSocket(server)));
+  const sockets = await Promise.all(Array.from({ length: options.sockets }, () => connectUdp(server)));
   const states = sockets.map((socket) => {
     const requests = Array.from({ length: options.windowPerSocket }, () =>
       encodeMessage({ method: Method.Binding, messageClass: MessageClass.Request, transactionId: randomBytes(12), attributes: [] }),
@@ -76,15 +76,3 @@ export async function runBindingFlood(server: TurnServerAddress, options: Bindin
   }
 }
 
-async function openSocket(server: TurnServerAddress): Promise<dgram.Socket> {
-  const socket = dgram.createSocket(server.host.includes(":") ? "udp6" : "udp4");
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.connect(server.port, server.host, () => {
-      socket.off("error", reject);
-      resolve();
-    });
-  });
-  socket.on("error", () => {});
-  return socket;
-}

@@ -3,8 +3,8 @@
 // the echo peer), or Send/Data indications over UDP (a permission for it); through the bare forwarder
 // it is a plain UDP socket carrying the payload alone.
 import { randomBytes } from "node:crypto";
-import dgram from "node:dgram";
 import { encodeMessage, MessageClass, Method, type TransportAddress } from "../../src/stun/index.js";
+import { connectUdp } from "./connected-udp.js";
 import { withTimeout } from "./timing.js";
 import { TurnSession, type LongTermCredentials, type TurnServerAddress } from "./turn-session.js";
 
@@ -134,19 +134,7 @@ function dataOffset(message: Buffer): number | undefined {
 }
 
 async function openRawFlow(server: TurnServerAddress): Promise<EchoFlow> {
-  const socket = dgram.createSocket({
-    type: server.host.includes(":") ? "udp6" : "udp4",
-    recvBufferSize: SOCKET_BUFFER_BYTES,
-    sendBufferSize: SOCKET_BUFFER_BYTES,
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.connect(server.port, server.host, () => {
-      socket.off("error", reject);
-      resolve();
-    });
-  });
-  socket.on("error", () => {});
+  const socket = await connectUdp(server, SOCKET_BUFFER_BYTES);
   return {
     payloadOffset: 0,
     newFrame: (payloadBytes) => Buffer.alloc(payloadBytes),

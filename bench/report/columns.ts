@@ -28,6 +28,11 @@ function figure(extract: Extract, format: Format): (runs: readonly ServerRunResu
   return (runs) => formatSummary(summarize(runs.map(extract)), format) ?? FAILED;
 }
 
+/** Two figures in one cell, "a / b". */
+function figures(first: Extract, second: Extract, format: Format): (runs: readonly ServerRunResult[]) => string {
+  return (runs) => `${figure(first, format)(runs)} / ${figure(second, format)(runs)}`;
+}
+
 const always = (): boolean => true;
 const turnOnly = (variant: PeerVariant): boolean => variant.speaksTurn;
 const tcpOnly = (variant: PeerVariant): boolean => variant.tcp;
@@ -120,25 +125,23 @@ export function tableColumns(profile: Profile): Column[] {
     {
       header: `RTT p50 / p99 µs @ ${pacedRate} msg/s`,
       applies: always,
-      cell: (runs) => `${figure((run) => run.paced?.p50Micros, fixed(0))(runs)} / ${figure((run) => run.paced?.p99Micros, fixed(0))(runs)}`,
+      cell: figures((run) => run.paced?.p50Micros, (run) => run.paced?.p99Micros, fixed(0)),
     },
     ...RELAY_MODES.map(cpuColumn),
     {
       header: "RSS MiB idle / load",
       applies: always,
-      cell: (runs) => `${figure((run) => run.idleRssBytes, mebibytes)(runs)} / ${figure((run) => run.udp?.peakRssBytes, mebibytes)(runs)}`,
+      cell: figures((run) => run.idleRssBytes, (run) => run.udp?.peakRssBytes, mebibytes),
     },
     {
       header: `Allocations/s (K=${profile.churn.concurrency}), 1st / 2nd pass`,
       applies: turnOnly,
-      cell: (runs) =>
-        `${figure((run) => run.churn?.allocationsPerSecond, rate)(runs)} / ${figure((run) => run.churn?.secondPass?.allocationsPerSecond, rate)(runs)}`,
+      cell: figures((run) => run.churn?.allocationsPerSecond, (run) => run.churn?.secondPass?.allocationsPerSecond, rate),
     },
     {
       header: "Deletions/s, 1st / 2nd pass",
       applies: turnOnly,
-      cell: (runs) =>
-        `${figure((run) => run.churn?.deletionsPerSecond, rate)(runs)} / ${figure((run) => run.churn?.secondPass?.deletionsPerSecond, rate)(runs)}`,
+      cell: figures((run) => run.churn?.deletionsPerSecond, (run) => run.churn?.secondPass?.deletionsPerSecond, rate),
     },
     {
       header: "RSS KiB / allocation ²",

@@ -13,7 +13,7 @@ export function dataIndicationHeadLength(addressLength: number): number {
 const COOKIE_HIGH = MAGIC_COOKIE >>> 16;
 
 // RFC 8489 §5 leaves an indication's transaction ID to its sender. Random ones are drawn from a
-// pool refilled every 256 indications: one crypto call per packet cost more than the rest of the head.
+// pool refilled every 256 indications, rather than with a crypto call per packet.
 const idPool = Buffer.allocUnsafe(TRANSACTION_ID_LENGTH * 256);
 let idPoolOffset = idPool.length;
 
