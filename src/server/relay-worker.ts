@@ -4,6 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { pino } from "pino";
 import { REDACTED_PATHS } from "./logger.js";
 import { startRelayNode, type RelayNode, type ReleasedPort } from "./relay-node.js";
+import { attachSharedQuota } from "./shared-quota.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
 
 const STATS_INTERVAL_MS = 250;
@@ -18,20 +19,7 @@ const logger = pino(
   { write: (line: string) => post({ type: "log", line }) },
 );
 
-let nextQuotaId = 1;
-const quotaWaiters = new Map<number, (result: "ok" | "user-quota" | "total-quota") => void>();
-const quota = {
-  reserve(username: string): Promise<"ok" | "user-quota" | "total-quota"> {
-    const id = nextQuotaId++;
-    return new Promise((resolve) => {
-      quotaWaiters.set(id, resolve);
-      post({ type: "quota-reserve", id, username });
-    });
-  },
-  release(username: string): void {
-    post({ type: "quota-release", username });
-  },
-};
+const quota = attachSharedQuota(start.quota, start.index, () => post({ type: "quota-compact" }));
 
 let nextReservationId = 1;
 const reservationWaiters = new Map<number, (released: ReleasedPort | undefined) => void>();
@@ -46,10 +34,6 @@ function releaseReservationElsewhere(token: string): Promise<ReleasedPort | unde
 let node: RelayNode | undefined;
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
-    case "quota-answer":
-      quotaWaiters.get(message.id)?.(message.result);
-      quotaWaiters.delete(message.id);
-      break;
     case "reservation-release":
       post({ type: "reservation-released", id: message.id, released: node?.releaseReservation(message.token) });
       break;

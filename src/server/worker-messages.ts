@@ -1,5 +1,6 @@
 import type { Config } from "../config/config.js";
 import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
+import type { SharedQuotaBuffers } from "./shared-quota.js";
 
 /** What a relay worker is started with (workerData). */
 export interface WorkerStart {
@@ -10,13 +11,14 @@ export interface WorkerStart {
   readonly config: Config;
   readonly fixedPorts?: readonly ListenerInfo[];
   readonly extraOwnEndpoints: readonly Endpoint[];
+  /** user-quota and total-quota, held in memory every relay thread shares. */
+  readonly quota: SharedQuotaBuffers;
 }
 
 export type ToWorker =
   | { readonly type: "reload"; readonly id: number; readonly config: Config }
   | { readonly type: "revoke"; readonly id: number; readonly username: string }
   | { readonly type: "own-endpoints"; readonly endpoints: readonly Endpoint[] }
-  | { readonly type: "quota-answer"; readonly id: number; readonly result: "ok" | "user-quota" | "total-quota" }
   | { readonly type: "reservation-release"; readonly id: number; readonly token: string }
   | { readonly type: "reservation-answer"; readonly id: number; readonly released: ReleasedPort | undefined }
   | { readonly type: "drain" }
@@ -28,8 +30,7 @@ export type FromWorker =
   | { readonly type: "stats"; readonly stats: RelayStats }
   | { readonly type: "revoked"; readonly id: number; readonly ended: number }
   | { readonly type: "reloaded"; readonly id: number }
-  | { readonly type: "quota-reserve"; readonly id: number; readonly username: string }
-  | { readonly type: "quota-release"; readonly username: string }
+  | { readonly type: "quota-compact" }
   | { readonly type: "reservation-claim"; readonly id: number; readonly token: string }
   | { readonly type: "reservation-released"; readonly id: number; readonly released: ReleasedPort | undefined }
   | { readonly type: "log"; readonly line: string }

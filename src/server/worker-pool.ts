@@ -2,11 +2,12 @@ import { Worker } from "node:worker_threads";
 import type { Config } from "../config/config.js";
 import type { TrafficCounters } from "../turn/counters.js";
 import type { Logger } from "../turn/ports.js";
-import { createQuotaLedger, effectiveTotalQuota } from "../turn/quota.js";
+import { effectiveTotalQuota } from "../turn/quota.js";
 import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
 import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
+import { SharedQuotaLedger } from "./shared-quota.js";
 import { StartupError } from "./startup-error.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
 
@@ -47,15 +48,13 @@ interface Slot {
   readonly index: number;
   worker: Worker | undefined;
   stats: RelayStats | undefined;
-  /** Quota this worker holds, so a crash gives it back. */
-  readonly holds: Map<string, number>;
 }
 
 /** `count` relay threads sharing the listening ports; quotas kept here; a dead thread is restarted. */
 export async function startWorkerPool(initial: Config, count: number, log: Logger): Promise<RelayBackend> {
   let config = initial;
-  const ledger = createQuotaLedger(config);
-  const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, stats: undefined, holds: new Map() }));
+  const ledger = new SharedQuotaLedger(config, count);
+  const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, stats: undefined }));
   let fixedPorts: readonly ListenerInfo[] | undefined;
   let extraOwnEndpoints: readonly Endpoint[] = [];
   let shuttingDown = false;
@@ -70,11 +69,6 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
 
   function send(slot: Slot, message: ToWorker): void {
     slot.worker?.postMessage(message);
-  }
-
-  function releaseHolds(slot: Slot): void {
-    for (const [username, held] of slot.holds) for (let i = 0; i < held; i++) ledger.release(username);
-    slot.holds.clear();
   }
 
   function relayLog(slot: Slot, line: string): void {
@@ -102,20 +96,9 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       case "log":
         relayLog(slot, message.line);
         break;
-      case "quota-reserve": {
-        const result = ledger.tryReserve(message.username);
-        if (result === "ok") slot.holds.set(message.username, (slot.holds.get(message.username) ?? 0) + 1);
-        send(slot, { type: "quota-answer", id: message.id, result });
+      case "quota-compact":
+        ledger.compact();
         break;
-      }
-      case "quota-release": {
-        const held = slot.holds.get(message.username);
-        if (held === undefined) break;
-        if (held > 1) slot.holds.set(message.username, held - 1);
-        else slot.holds.delete(message.username);
-        ledger.release(message.username);
-        break;
-      }
       case "reservation-claim": {
         const others = slots.filter((other) => other !== slot && other.worker);
         if (others.length === 0) {
@@ -168,7 +151,15 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   }
 
   function spawn(slot: Slot): Promise<readonly ListenerInfo[]> {
-    const workerData: WorkerStart = { index: slot.index, threadCount: count, draining, config, extraOwnEndpoints, ...(fixedPorts ? { fixedPorts } : {}) };
+    const workerData: WorkerStart = {
+      index: slot.index,
+      threadCount: count,
+      draining,
+      config,
+      extraOwnEndpoints,
+      quota: ledger.buffers,
+      ...(fixedPorts ? { fixedPorts } : {}),
+    };
     const worker = new Worker(workerScript(), { workerData, stdout: false, stderr: false, resourceLimits: RELAY_THREAD_LIMITS });
     slot.worker = worker;
     return new Promise((resolve, reject) => {
@@ -200,7 +191,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         if (slot.worker !== worker) return;
         slot.worker = undefined;
         slot.stats = undefined;
-        releaseHolds(slot);
+        ledger.releaseThread(slot.index);
         if (shuttingDown || !started) return;
         log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
         scheduleRestart(slot);

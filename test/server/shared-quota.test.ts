@@ -1,0 +1,181 @@
+import { Worker } from "node:worker_threads";
+import { describe, expect, it } from "vitest";
+import { attachSharedQuota, SharedQuotaLedger } from "../../src/server/shared-quota.js";
+
+const noCompaction = (): void => {
+  throw new Error("compaction asked for");
+};
+
+/** Two relay threads' views of one ledger, in this thread: the lock and the table are the same memory. */
+function twoThreads(userQuota: number, totalQuota: number) {
+  const ledger = new SharedQuotaLedger({ userQuota, totalQuota }, 2);
+  return { ledger, a: attachSharedQuota(ledger.buffers, 0, noCompaction), b: attachSharedQuota(ledger.buffers, 1, noCompaction) };
+}
+
+describe("SharedQuotaLedger", () => {
+  it("holds user-quota across threads: a user's allocations on every thread count together", async () => {
+    const { a, b } = twoThreads(3, 100);
+    expect(await a.reserve("alice")).toBe("ok");
+    expect(await a.reserve("alice")).toBe("ok");
+    expect(await b.reserve("alice")).toBe("ok");
+    expect(await b.reserve("alice")).toBe("user-quota");
+    expect(await a.reserve("alice")).toBe("user-quota");
+    expect(await b.reserve("bob")).toBe("ok");
+    a.release("alice");
+    expect(await b.reserve("alice")).toBe("ok");
+    expect(await a.reserve("alice")).toBe("user-quota");
+  });
+
+  it("holds total-quota across threads, and frees room on release", async () => {
+    const { ledger, a, b } = twoThreads(10, 3);
+    expect(await a.reserve("u1")).toBe("ok");
+    expect(await b.reserve("u2")).toBe("ok");
+    expect(await a.reserve("u3")).toBe("ok");
+    expect(ledger.total).toBe(3);
+    expect(await b.reserve("u4")).toBe("total-quota");
+    b.release("u2");
+    expect(ledger.total).toBe(2);
+    expect(await a.reserve("u4")).toBe("ok");
+  });
+
+  it("checks user-quota before total-quota (486 before 508, RFC 8656 §7.2)", async () => {
+    const { a } = twoThreads(1, 1);
+    expect(await a.reserve("alice")).toBe("ok");
+    expect(await a.reserve("alice")).toBe("user-quota");
+    expect(await a.reserve("bob")).toBe("total-quota");
+  });
+
+  it("applies new limits at once", async () => {
+    const { ledger, a } = twoThreads(5, 100);
+    expect(await a.reserve("alice")).toBe("ok");
+    expect(await a.reserve("alice")).toBe("ok");
+    ledger.setLimits({ userQuota: 2, totalQuota: 100 });
+    expect(await a.reserve("alice")).toBe("user-quota");
+    ledger.setLimits({ userQuota: 5, totalQuota: 2 });
+    expect(await a.reserve("bob")).toBe("total-quota");
+    // bps-capacity lowers total-quota as the single-thread ledger does: 3 allocations of max-bps fit.
+    ledger.setLimits({ userQuota: 5, totalQuota: 100, maxBps: 1000, bpsCapacity: 3000 });
+    expect(await a.reserve("bob")).toBe("ok");
+    expect(await a.reserve("carol")).toBe("total-quota");
+  });
+
+  it("releases only what the releasing thread holds", async () => {
+    const { ledger, a, b } = twoThreads(2, 100);
+    expect(await b.reserve("alice")).toBe("ok");
+    a.release("alice"); // thread a holds none of alice's
+    expect(ledger.total).toBe(1);
+    expect(await a.reserve("alice")).toBe("ok");
+    expect(await a.reserve("alice")).toBe("user-quota");
+  });
+
+  it("gives back everything a dead thread held, and nothing else", async () => {
+    const { ledger, a, b } = twoThreads(3, 100);
+    for (let i = 0; i < 3; i++) expect(await a.reserve("alice")).toBe("ok");
+    expect(await a.reserve("bob")).toBe("ok");
+    expect(await b.reserve("bob")).toBe("ok");
+    ledger.releaseThread(0);
+    expect(ledger.total).toBe(1);
+    for (let i = 0; i < 3; i++) expect(await b.reserve("alice")).toBe("ok");
+    expect(await b.reserve("bob")).toBe("ok");
+    expect(await b.reserve("bob")).toBe("ok");
+    expect(await b.reserve("bob")).toBe("user-quota");
+    // A restarted thread 0 starts from nothing; its releases of holds that died with it change nothing.
+    const restarted = attachSharedQuota(ledger.buffers, 0, noCompaction);
+    restarted.release("alice");
+    expect(ledger.total).toBe(6);
+  });
+
+  it("breaks a lock its holder died with", async () => {
+    const { ledger, b } = twoThreads(3, 100);
+    // Thread 0 (holder id 1) terminated inside its critical section: the lock word still names it.
+    Atomics.store(new Int32Array(ledger.buffers.control), 0, 1);
+    ledger.releaseThread(0);
+    const startedAt = performance.now();
+    expect(await b.reserve("alice")).toBe("ok");
+    expect(performance.now() - startedAt).toBeLessThan(1_000);
+  });
+
+  it("answers 508 rather than stall when the lock is never released", async () => {
+    const { ledger, b } = twoThreads(3, 100);
+    Atomics.store(new Int32Array(ledger.buffers.control), 0, 1);
+    expect(await b.reserve("alice")).toBe("total-quota");
+  });
+
+  it("reuses a released user's slot: churn of one user never asks for compaction", async () => {
+    const { ledger, a } = twoThreads(1, 100);
+    for (let i = 0; i < 20_000; i++) {
+      expect(await a.reserve(`user-${i % 3}`)).toBe("ok");
+      a.release(`user-${i % 3}`);
+    }
+    expect(ledger.total).toBe(0);
+  });
+
+  it("asks for compaction at half load, grows, and keeps every count through it", async () => {
+    const ledger = new SharedQuotaLedger({ userQuota: 2, totalQuota: 1_000_000 }, 2);
+    let asked = 0;
+    const a = attachSharedQuota(ledger.buffers, 0, () => {
+      asked++;
+      queueMicrotask(() => ledger.compact()); // as the main thread does on the message: after the lock is let go
+    });
+    const b = attachSharedQuota(ledger.buffers, 1, noCompaction);
+    const users = 20_000;
+    for (let i = 0; i < users; i++) expect(await a.reserve(`user-${i}`)).toBe("ok");
+    expect(asked).toBe(2); // at 2,049 and at 8,193 users: 4096 slots grow to 16,384, then to 65,536
+    expect(ledger.total).toBe(users);
+    for (let i = 0; i < users; i += 997) {
+      expect(await b.reserve(`user-${i}`)).toBe("ok");
+      expect(await b.reserve(`user-${i}`)).toBe("user-quota");
+    }
+    for (let i = 0; i < users; i++) a.release(`user-${i}`);
+    expect(ledger.total).toBe(Math.ceil(users / 997));
+  });
+
+  it("keeps user-quota exact with threads racing for it, and through a thread killed mid-way", async () => {
+    const userQuota = 3;
+    const threads = 4;
+    const ledger = new SharedQuotaLedger({ userQuota, totalQuota: 1_000 }, threads);
+    // inside[0]: allocations "in use" now, counted after reserve and before release; inside[1]: the most seen.
+    const inside = new Int32Array(new SharedArrayBuffer(8));
+    const moduleUrl = new URL("../../dist/server/shared-quota.js", import.meta.url).href;
+    const code = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      (async () => {
+        const { attachSharedQuota } = await import(workerData.moduleUrl);
+        const quota = attachSharedQuota(workerData.buffers, workerData.index, () => {});
+        const inside = new Int32Array(workerData.inside);
+        let ok = 0;
+        for (let i = 0; i < workerData.iterations; i++) {
+          if ((await quota.reserve("shared")) !== "ok") continue;
+          ok++;
+          const now = Atomics.add(inside, 0, 1) + 1;
+          for (let seen = Atomics.load(inside, 1); now > seen; seen = Atomics.load(inside, 1)) Atomics.compareExchange(inside, 1, seen, now);
+          Atomics.sub(inside, 0, 1);
+          quota.release("shared");
+        }
+        parentPort.postMessage(ok);
+      })();`;
+    const start = (index: number, iterations: number, counter = inside): Worker =>
+      new Worker(code, { eval: true, workerData: { moduleUrl, buffers: ledger.buffers, index, inside: counter.buffer, iterations } });
+    const finished = (worker: Worker): Promise<number> =>
+      new Promise((resolve, reject) => {
+        worker.once("message", resolve);
+        worker.once("error", reject);
+      });
+
+    // Thread 3 races without end until it is killed, wherever it is (its own counter: it may die counted in).
+    const victim = start(3, Number.MAX_SAFE_INTEGER, new Int32Array(new SharedArrayBuffer(8)));
+    const workers = [0, 1, 2].map((index) => start(index, 20_000));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await victim.terminate();
+    ledger.releaseThread(3);
+    const oks = await Promise.all(workers.map(finished));
+
+    expect(Atomics.load(inside, 1)).toBeGreaterThan(0);
+    expect(Atomics.load(inside, 1)).toBeLessThanOrEqual(userQuota);
+    for (const ok of oks) expect(ok).toBeGreaterThan(0);
+    expect(ledger.total).toBe(0);
+    const after = attachSharedQuota(ledger.buffers, 0, noCompaction);
+    for (let i = 0; i < userQuota; i++) expect(await after.reserve("shared")).toBe("ok");
+    expect(await after.reserve("shared")).toBe("user-quota");
+  });
+});
