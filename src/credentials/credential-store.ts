@@ -1,6 +1,6 @@
 // Long-term credentials (RFC 8489 §9.2) from static users and TURN REST shared secrets, both at once.
 import { createHash, createSecretKey, type KeyObject } from "node:crypto";
-import { deriveLongTermKey } from "../stun/integrity.js";
+import { deriveLongTermKey, type IntegrityKey } from "../stun/integrity.js";
 import type { CredentialStore, LongTermKeyAlgorithm } from "../turn/authenticate.js";
 import {
   DEFAULT_REST_SEPARATOR,
@@ -59,7 +59,7 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
 
   return {
     keysFor(username, algorithm, nowMs, options) {
-      const keys: KeyObject[] = [];
+      const keys: IntegrityKey[] = [];
       const fixed = staticKeys.get(username);
       const fixedKey = algorithm === "MD5" ? fixed?.md5 : fixed?.sha256;
       if (fixedKey !== undefined) keys.push(fixedKey);
@@ -70,7 +70,8 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
         // accepts expired ones (requests on an allocation the credential made, without strict-expiry).
         if (rest !== undefined && (options?.acceptExpired === true || nowMs < rest.expiresAtSeconds * 1000)) {
           for (const secret of secretKeys) {
-            keys.push(createSecretKey(deriveLongTermKey(username, realm, restPassword(secret, username), algorithm)));
+            // Bytes, not a KeyObject: a key used for one request has nothing to gain from being wrapped.
+            keys.push(deriveLongTermKey(username, realm, restPassword(secret, username), algorithm));
           }
         }
       }

@@ -1,6 +1,7 @@
 // Time-limited TURN REST credentials (draft-uberti-behave-turn-rest-00 §2.2, coturn's use-auth-secret):
 // username = "<expiry>:<user>", password = base64(HMAC-SHA1(shared secret, username)).
-import { createHmac, createSecretKey, KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { hmac } from "../stun/hmac.js";
 
 export const DEFAULT_REST_SEPARATOR = ":";
 
@@ -46,11 +47,10 @@ export function mintRestCredential(options: MintRestCredentialOptions): RestCred
 
 /**
  * base64(HMAC-SHA1(secret, username)): the password a REST username is valid with. A secret checked
- * on every request is best passed as a KeyObject of its UTF-8 bytes (see IntegrityKey for why).
+ * on every request is best passed as a KeyObject of its UTF-8 bytes (its HMAC key blocks are kept).
  */
 export function restPassword(secret: string | KeyObject, username: string): string {
-  const key = secret instanceof KeyObject ? secret : createSecretKey(Buffer.from(secret, "utf8"));
-  return createHmac("sha1", key).update(username, "utf8").digest("base64");
+  return hmac("sha1", typeof secret === "string" ? Buffer.from(secret, "utf8") : secret, username).toString("base64");
 }
 
 // Decimal seconds since the epoch: no sign, no fraction, no leading zero, at most 11 digits (year 5138).

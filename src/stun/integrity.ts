@@ -1,18 +1,12 @@
-import { createHash, createHmac, createSecretKey, KeyObject, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { AttributeType, HEADER_LENGTH } from "./constants.js";
+import { hmac, type HmacKey } from "./hmac.js";
 import type { StunMessage } from "./message.js";
 
 export type IntegrityAlgorithm = "sha1" | "sha256";
 
-/**
- * Key bytes, or a KeyObject made once with createSecretKey. Keep KeyObjects for keys used more than
- * once: given raw bytes, Node's createHmac first probes them as a KeyObject and as a CryptoKey, and
- * both probes throw (about 10 µs a call on Node 24), so raw bytes are wrapped here before it sees them.
- */
-export type IntegrityKey = Uint8Array | KeyObject;
-
-/** The header's length field as MESSAGE-INTEGRITY sees it; hashed before the call returns, so one buffer serves all. */
-const adjustedLength = Buffer.alloc(2);
+/** Key bytes, or a KeyObject made once with createSecretKey (its HMAC key blocks are then prepared once). */
+export type IntegrityKey = HmacKey;
 
 export function integrityLength(algorithm: IntegrityAlgorithm): number {
   return algorithm === "sha1" ? 20 : 32;
@@ -21,7 +15,7 @@ export function integrityLength(algorithm: IntegrityAlgorithm): number {
 /**
  * HMAC over bytes[0, attributeStart) with the header length field replaced by `attributeEnd - 20`
  * (RFC 8489 §14.5, §14.6): the length "points to the end of" the integrity attribute, whatever follows.
- * Works on the received bytes without copying them.
+ * Works on the received bytes in place.
  */
 export function computeMessageIntegrity(
   algorithm: IntegrityAlgorithm,
@@ -30,12 +24,18 @@ export function computeMessageIntegrity(
   attributeStart: number,
   attributeEnd: number,
 ): Buffer {
-  adjustedLength.writeUInt16BE(attributeEnd - HEADER_LENGTH, 0);
-  return createHmac(algorithm, key instanceof KeyObject ? key : createSecretKey(key))
-    .update(bytes.subarray(0, 2))
-    .update(adjustedLength)
-    .update(bytes.subarray(4, attributeStart))
-    .digest();
+  // The length field is set for the hash and put back before returning: nothing else runs meanwhile.
+  const length0 = bytes[2]!;
+  const length1 = bytes[3]!;
+  const adjusted = attributeEnd - HEADER_LENGTH;
+  bytes[2] = adjusted >> 8;
+  bytes[3] = adjusted & 0xff;
+  try {
+    return hmac(algorithm, key, bytes.subarray(0, attributeStart));
+  } finally {
+    bytes[2] = length0;
+    bytes[3] = length1;
+  }
 }
 
 /** RFC 8489 §14.5: HMAC-SHA1 with the key of §9.1.1 / §9.2.2; false when absent or malformed. */

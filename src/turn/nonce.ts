@@ -1,6 +1,7 @@
 // Stateless nonces (RFC 8489 §9.2): everything needed to check a nonce travels in it, under a MAC,
 // so answering an unauthenticated flood with 401s stores nothing.
-import { createHmac, createSecretKey, timingSafeEqual } from "node:crypto";
+import { createSecretKey, timingSafeEqual } from "node:crypto";
+import { hmac } from "../stun/hmac.js";
 
 /** RFC 8489 §9.2: the nonce cookie prefix; 4 base64 characters of security features follow it. */
 export const NONCE_COOKIE = "obMatJos2";
@@ -58,18 +59,11 @@ export function createNonceService(options: NonceServiceOptions): NonceService {
     throw new RangeError(`staleNonceSeconds must be a positive integer, got ${staleNonceSeconds}`);
   }
   const staleMs = staleNonceSeconds * 1000;
-  // A KeyObject made once: createHmac given raw bytes probes them with two throwing checks per call.
   const macKey = createSecretKey(secret);
 
   function computeMac(signed: string, clientAddress: string, clientPort: number): Buffer {
-    return createHmac("sha256", macKey)
-      .update(signed, "latin1")
-      .update("\0")
-      .update(clientAddress.toLowerCase(), "utf8")
-      .update("\0")
-      .update(String(clientPort))
-      .digest()
-      .subarray(0, MAC_BYTES);
+    // `signed` is base64 text: its UTF-8 and Latin-1 bytes are the same.
+    return hmac("sha256", macKey, `${signed}\0${clientAddress.toLowerCase()}\0${clientPort}`).subarray(0, MAC_BYTES);
   }
 
   return {

@@ -57,8 +57,11 @@ describe("RFC 5769 §2.1 sample request", () => {
   });
 
   it("verifies MESSAGE-INTEGRITY with the short-term key (§14.5) and FINGERPRINT (§14.7)", () => {
+    const received = Buffer.from(SAMPLE_REQUEST);
     expect(verifyMessageIntegrity(msg, SHORT_TERM_KEY)).toBe(true);
     expect(verifyMessageIntegrity(msg, Buffer.from("wrong"))).toBe(false);
+    // The header length is set to end at MESSAGE-INTEGRITY for the hash (FINGERPRINT follows it), then put back.
+    expect(msg.raw).toEqual(received);
     expect(msg.hasFingerprint).toBe(true);
     expect(getAttribute(msg, "FINGERPRINT")).toBe(0xe57a3bcf);
   });

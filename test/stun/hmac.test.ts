@@ -1,0 +1,65 @@
+import { createHmac, createSecretKey, randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { hmac, type HmacAlgorithm } from "../../src/stun/hmac.js";
+
+describe("hmac", () => {
+  // RFC 2202 (HMAC-SHA1) and RFC 4231 (HMAC-SHA256) test cases 1 and 6 (a key longer than the block).
+  const vectors: { algorithm: HmacAlgorithm; key: Buffer; data: string; mac: string }[] = [
+    { algorithm: "sha1", key: Buffer.alloc(20, 0x0b), data: "Hi There", mac: "b617318655057264e28bc0b6fb378c8ef146be00" },
+    {
+      algorithm: "sha1",
+      key: Buffer.alloc(80, 0xaa),
+      data: "Test Using Larger Than Block-Size Key - Hash Key First",
+      mac: "aa4ae5e15272d00e95705637ce8a3b55ed402112",
+    },
+    { algorithm: "sha256", key: Buffer.alloc(20, 0x0b), data: "Hi There", mac: "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
+    {
+      algorithm: "sha256",
+      key: Buffer.alloc(131, 0xaa),
+      data: "Test Using Larger Than Block-Size Key - Hash Key First",
+      mac: "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+    },
+  ];
+
+  it.each(vectors)("matches the RFC 2202 / RFC 4231 vector: $algorithm, $key.length-byte key", ({ algorithm, key, data, mac }) => {
+    expect(hmac(algorithm, key, data).toString("hex")).toBe(mac);
+    expect(hmac(algorithm, createSecretKey(key), Buffer.from(data)).toString("hex")).toBe(mac);
+  });
+
+  it("matches createHmac for keys of every length around the block and data up to the largest STUN message", () => {
+    for (const algorithm of ["sha1", "sha256"] as const) {
+      for (const keyLength of [0, 1, 16, 20, 32, 63, 64, 65, 200]) {
+        const key = randomBytes(keyLength);
+        const keyObject = keyLength > 0 ? createSecretKey(key) : undefined;
+        for (const dataLength of [0, 1, 55, 56, 64, 119, 1500, 65_556]) {
+          const data = randomBytes(dataLength);
+          const expected = createHmac(algorithm, key).update(data).digest("hex");
+          expect(hmac(algorithm, key, data).toString("hex")).toBe(expected);
+          // Twice with a KeyObject: the second call uses the key blocks kept from the first.
+          if (keyObject) for (let i = 0; i < 2; i++) expect(hmac(algorithm, keyObject, data).toString("hex")).toBe(expected);
+        }
+      }
+    }
+  });
+
+  it("keeps a KeyObject's key blocks per algorithm", () => {
+    const key = createSecretKey(randomBytes(100)); // longer than the block: the blocks differ by hash
+    for (const algorithm of ["sha1", "sha256", "sha1"] as const) {
+      expect(hmac(algorithm, key, "data").toString("hex")).toBe(createHmac(algorithm, key).update("data").digest("hex"));
+    }
+  });
+
+  it("takes text as UTF-8", () => {
+    const key = randomBytes(16);
+    const text = "bob:é€𝄞:\u0000";
+    expect(hmac("sha1", key, text)).toEqual(createHmac("sha1", key).update(text, "utf8").digest());
+  });
+
+  it("refuses more than the largest STUN message rather than hash part of it", () => {
+    const key = randomBytes(16);
+    expect(() => hmac("sha1", key, Buffer.alloc(65_557))).toThrow(RangeError);
+    expect(() => hmac("sha1", key, "x".repeat(65_557))).toThrow(RangeError);
+    expect(hmac("sha1", key, "€".repeat(21_852))).toEqual(createHmac("sha1", key).update("€".repeat(21_852)).digest()); // 65,556 bytes: fits
+    expect(() => hmac("sha1", key, "€".repeat(21_853))).toThrow(RangeError); // the last character would not fit
+  });
+});
