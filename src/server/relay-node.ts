@@ -6,6 +6,7 @@ import type { Config } from "../config/config.js";
 import type { IpFamily } from "../stun/address.js";
 import { ListenError } from "../transport/listen-error.js";
 import { UdpRelayAllocator } from "../transport/relay-allocator.js";
+import type { RelayPortMap } from "../transport/relay-port-map.js";
 import { StreamListener } from "../transport/stream-listener.js";
 import { UdpListener } from "../transport/udp-listener.js";
 import type { AllocationQuota, Clock, Logger } from "../turn/ports.js";
@@ -51,6 +52,8 @@ export interface RelayNodeOptions {
   readonly threadCount?: number;
   /** A RESERVATION-TOKEN this thread does not hold: ask the others to release its port. */
   readonly releaseReservationElsewhere?: (token: string) => Promise<ReleasedPort | undefined>;
+  /** Relay ports every relay thread has bound; without it, a thread learns of the others' from failed binds. */
+  readonly relayPorts?: RelayPortMap;
 }
 
 interface Closable {
@@ -78,6 +81,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     clock,
     log,
     ...(options.releaseReservationElsewhere ? { releaseElsewhere: options.releaseReservationElsewhere } : {}),
+    ...(options.relayPorts ? { sharedPorts: options.relayPorts } : {}),
   });
   const runtime = createTurnRuntime(config, relays, clock, log, options.quota);
   const { onPacket, maxChannelNumber } = runtime;

@@ -2,6 +2,7 @@
 // allocations and relay sockets; quotas, revocation and reloads come from the main thread.
 import { parentPort, workerData } from "node:worker_threads";
 import { pino } from "pino";
+import { RelayPortMap } from "../transport/relay-port-map.js";
 import { REDACTED_PATHS } from "./logger.js";
 import { startRelayNode, type RelayNode, type ReleasedPort } from "./relay-node.js";
 import { attachSharedQuota } from "./shared-quota.js";
@@ -77,6 +78,7 @@ try {
     ...(start.fixedPorts ? { fixedPorts: start.fixedPorts } : {}),
     quota,
     releaseReservationElsewhere,
+    relayPorts: new RelayPortMap(start.relayPorts, start.index),
   });
   node.setExtraOwnEndpoints(start.extraOwnEndpoints);
   if (start.draining) node.drain();

@@ -1,5 +1,6 @@
 import type { Config } from "../config/config.js";
 import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
+import type { RelayPortMapBuffers } from "../transport/relay-port-map.js";
 import type { SharedQuotaBuffers } from "./shared-quota.js";
 
 /** What a relay worker is started with (workerData). */
@@ -13,6 +14,7 @@ export interface WorkerStart {
   readonly extraOwnEndpoints: readonly Endpoint[];
   /** user-quota and total-quota, held in memory every relay thread shares. */
   readonly quota: SharedQuotaBuffers;
+  readonly relayPorts: RelayPortMapBuffers;
 }
 
 export type ToWorker =

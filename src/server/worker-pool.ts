@@ -6,6 +6,7 @@ import { effectiveTotalQuota } from "../turn/quota.js";
 import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
 import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
+import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
 import { SharedQuotaLedger } from "./shared-quota.js";
 import { StartupError } from "./startup-error.js";
@@ -54,6 +55,8 @@ interface Slot {
 export async function startWorkerPool(initial: Config, count: number, log: Logger): Promise<RelayBackend> {
   let config = initial;
   const ledger = new SharedQuotaLedger(config, count);
+  // Every address a relay socket can be bound on (relay-ip, else the listening addresses).
+  const relayPorts = createRelayPortMapBuffers([...config.relayIps, ...resolveListeningAddresses(config.listeningIps).map((entry) => entry.address)], count);
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, stats: undefined }));
   let fixedPorts: readonly ListenerInfo[] | undefined;
   let extraOwnEndpoints: readonly Endpoint[] = [];
@@ -158,6 +161,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       config,
       extraOwnEndpoints,
       quota: ledger.buffers,
+      relayPorts,
       ...(fixedPorts ? { fixedPorts } : {}),
     };
     const worker = new Worker(workerScript(), { workerData, stdout: false, stderr: false, resourceLimits: RELAY_THREAD_LIMITS });
@@ -192,6 +196,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         slot.worker = undefined;
         slot.stats = undefined;
         ledger.releaseThread(slot.index);
+        clearRelayPortsOf(relayPorts, slot.index);
         if (shuttingDown || !started) return;
         log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
         scheduleRestart(slot);

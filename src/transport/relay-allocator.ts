@@ -12,6 +12,7 @@ import {
   type RelaySocket,
 } from "../turn/ports.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
+import type { RelayPortMap } from "./relay-port-map.js";
 
 // RFC 8656 §7.2 leaves it to the server; 30 s is what the RFC suggests for holding a reserved port.
 const RESERVATION_LIFETIME_MS = 30_000;
@@ -35,6 +36,8 @@ export interface RelayAllocatorOptions {
    * the other threads to let it go and says which port it was, for this thread to bind.
    */
   readonly releaseElsewhere?: (token: string) => Promise<{ readonly address: string; readonly family: IpFamily; readonly port: number } | undefined>;
+  /** With several relay threads: the ports the others have bound, and where this one records its own. */
+  readonly sharedPorts?: RelayPortMap;
 }
 
 class UdpRelaySocket implements RelaySocket {
@@ -82,7 +85,7 @@ export class UdpRelayAllocator implements RelayAllocator {
     const even = request.evenPort !== undefined;
     const reserveNext = request.evenPort?.reserveNext === true;
     for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
-      const port = this.pickPort(used, tried, even, reserveNext);
+      const port = this.pickPort(address, used, tried, even, reserveNext);
       if (port === undefined) break;
       tried.add(port);
       const socket = await this.tryBind(request.family, address, port);
@@ -170,10 +173,11 @@ export class UdpRelayAllocator implements RelayAllocator {
     return used;
   }
 
-  private pickPort(used: Set<number>, tried: Set<number>, even: boolean, reserveNext: boolean): number | undefined {
-    const { minPort, maxPort } = this.options;
+  private pickPort(address: string, used: Set<number>, tried: Set<number>, even: boolean, reserveNext: boolean): number | undefined {
+    const { minPort, maxPort, sharedPorts } = this.options;
+    const free = (port: number): boolean => !used.has(port) && sharedPorts?.isTaken(address, port) !== true;
     const fits = (port: number): boolean =>
-      !used.has(port) && !tried.has(port) && (!even || port % 2 === 0) && (!reserveNext || (port + 1 <= maxPort && !used.has(port + 1)));
+      free(port) && !tried.has(port) && (!even || port % 2 === 0) && (!reserveNext || (port + 1 <= maxPort && free(port + 1)));
     for (let pick = 0; pick < RANDOM_PICKS; pick++) {
       const port = randomInt(minPort, maxPort + 1);
       if (fits(port)) return port;
@@ -204,8 +208,13 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   private wrap(socket: dgram.Socket, family: IpFamily, address: string, port: number, onPacket: PeerPacketHandler): UdpRelaySocket {
     const used = this.usedPorts(address);
+    const { sharedPorts } = this.options;
     used.add(port);
-    return new UdpRelaySocket(socket, family, address, port, onPacket, () => used.delete(port));
+    sharedPorts?.mark(address, port, true);
+    return new UdpRelaySocket(socket, family, address, port, onPacket, () => {
+      used.delete(port);
+      sharedPorts?.mark(address, port, false);
+    });
   }
 }
 
