@@ -130,7 +130,7 @@ export async function runServerOnce(variant: PeerVariant, repetition: number, co
     const binding = variant.speaksTurn ? await phase("binding flood", () => runBindingFlood(target, profile.binding)) : undefined;
     // Before uclient, which leaves some of its UDP allocations behind: they would count in the memory figure.
     const churn = variant.speaksTurn
-      ? await phase("allocations", () => runAllocationChurn(target, peer, BENCH_CREDENTIALS, () => server.process.memory(), profile.churn))
+      ? await phase("allocations", () => runAllocationChurn(target, peer, BENCH_CREDENTIALS, () => server.process.memory(), probe, profile.churn))
       : undefined;
     if (churn !== undefined && churn.failed > 0) errors.push(`allocations: ${churn.failed} failed (${churn.firstError ?? "?"})`);
     if (churn?.secondPassProblem !== undefined) errors.push(`allocations, 2nd pass: ${churn.secondPassProblem}`);

@@ -4,6 +4,7 @@
 // (Refresh with lifetime 0) with K in flight, the sockets closed, and the memory read again. A second
 // pass of N new clients then allocates and deletes once more, timed only: the same server, warm.
 import type { TransportAddress } from "../../src/stun/index.js";
+import { loadSideCpu, type LoadProbe } from "./load-probe.js";
 import { sleep } from "./timing.js";
 import { TurnSession, type LongTermCredentials, type TurnServerAddress } from "./turn-session.js";
 
@@ -21,14 +22,24 @@ export interface MemoryReading {
   readonly heapUsedBytes?: number;
 }
 
+/** CPU over one pass's allocating: the server's per allocation, and how busy it and the generator were. */
+export interface AllocationPassCpu {
+  readonly serverMicrosPerAllocation: number;
+  readonly serverCores: number;
+  readonly generatorCores: number;
+}
+
 export interface AllocationChurnResult {
   readonly allocated: number;
   readonly failed: number;
   readonly firstError: string | undefined;
   readonly allocationsPerSecond: number;
   readonly deletionsPerSecond: number;
+  readonly allocationCpu: AllocationPassCpu;
   /** The second pass, on a server that has already done N of each (JIT compiled, structures grown). */
-  readonly secondPass: { readonly allocationsPerSecond: number; readonly deletionsPerSecond: number } | undefined;
+  readonly secondPass:
+    | { readonly allocationsPerSecond: number; readonly deletionsPerSecond: number; readonly allocationCpu: AllocationPassCpu }
+    | undefined;
   /** Why the second pass has no figures, when it has none. */
   readonly secondPassProblem: string | undefined;
   readonly idle: MemoryReading;
@@ -45,6 +56,7 @@ export async function runAllocationChurn(
   peer: TransportAddress,
   credentials: LongTermCredentials,
   readMemory: () => Promise<MemoryReading>,
+  probe: LoadProbe,
   options: AllocationChurnOptions,
 ): Promise<AllocationChurnResult> {
   const deadline = performance.now() + options.timeLimitMs;
@@ -53,7 +65,7 @@ export async function runAllocationChurn(
     sessions.push(...(await connectAll(server, credentials, options.count, 0)));
     const idle = await readMemory();
 
-    const allocating = await forEachLimited(sessions, options.concurrency, deadline, (session) => session.allocate());
+    const allocating = await allocateAll(sessions, options, deadline, probe);
     const allocated = allocating.succeeded;
     await forEachLimited(allocated, options.concurrency, deadline, (session) => session.channelBind(CHANNEL_NUMBER, peer));
     await sleep(options.settleMs);
@@ -63,7 +75,7 @@ export async function runAllocationChurn(
     await closeAll(sessions);
     await sleep(options.settleMs);
     const afterDeletion = await readMemory();
-    const second = await timeSecondPass(server, credentials, options, deadline);
+    const second = await timeSecondPass(server, credentials, probe, options, deadline);
 
     return {
       allocated: allocated.length,
@@ -71,6 +83,7 @@ export async function runAllocationChurn(
       firstError: allocating.firstError,
       allocationsPerSecond: allocated.length / allocating.seconds,
       deletionsPerSecond: deleting.succeeded.length / deleting.seconds,
+      allocationCpu: allocating.cpu,
       secondPass: typeof second === "string" ? undefined : second,
       secondPassProblem: typeof second === "string" ? second : undefined,
       idle,
@@ -98,13 +111,14 @@ async function connectAll(server: TurnServerAddress, credentials: LongTermCreden
 async function timeSecondPass(
   server: TurnServerAddress,
   credentials: LongTermCredentials,
+  probe: LoadProbe,
   options: AllocationChurnOptions,
   deadline: number,
 ): Promise<NonNullable<AllocationChurnResult["secondPass"]> | string> {
   if (performance.now() >= deadline) return "no time left after the first pass";
   const sessions = await connectAll(server, credentials, options.count, options.count);
   try {
-    const allocating = await forEachLimited(sessions, options.concurrency, deadline, (session) => session.allocate());
+    const allocating = await allocateAll(sessions, options, deadline, probe);
     const deleting = await forEachLimited(allocating.succeeded, options.concurrency, deadline, (session) => session.refresh(0));
     if (allocating.succeeded.length < sessions.length) {
       return `${sessions.length - allocating.succeeded.length} of ${sessions.length} allocations failed (${allocating.firstError ?? "out of time"})`;
@@ -115,6 +129,7 @@ async function timeSecondPass(
     return {
       allocationsPerSecond: allocating.succeeded.length / allocating.seconds,
       deletionsPerSecond: deleting.succeeded.length / deleting.seconds,
+      allocationCpu: allocating.cpu,
     };
   } finally {
     await closeAll(sessions);
@@ -128,6 +143,21 @@ async function timeSecondPass(
  */
 function clientAddress(index: number): string {
   return `127.1.${Math.floor(index / HOSTS_PER_SUBNET)}.${(index % HOSTS_PER_SUBNET) + 1}`;
+}
+
+/** Allocates on every session, K in flight, with the CPU the server and the generator spent meanwhile. */
+async function allocateAll(
+  sessions: readonly TurnSession[],
+  options: AllocationChurnOptions,
+  deadline: number,
+  probe: LoadProbe,
+): Promise<Awaited<ReturnType<typeof forEachLimited<TurnSession>>> & { cpu: AllocationPassCpu }> {
+  const begin = await probe.sample();
+  const allocating = await forEachLimited(sessions, options.concurrency, deadline, (session) => session.allocate());
+  const end = await probe.sample();
+  const { serverCores, generatorCores } = loadSideCpu(begin, end, allocating.seconds);
+  const serverMicrosPerAllocation = (end.serverCpuMicros - begin.serverCpuMicros) / allocating.succeeded.length;
+  return { ...allocating, cpu: { serverMicrosPerAllocation, serverCores, generatorCores } };
 }
 
 /** Runs `task` on every item with at most `limit` in flight; the clock runs from the first start to the last end. */

@@ -139,6 +139,15 @@ export function tableColumns(profile: Profile): Column[] {
       cell: figures((run) => run.churn?.allocationsPerSecond, (run) => run.churn?.secondPass?.allocationsPerSecond, rate),
     },
     {
+      header: "Server CPU µs / allocation, 1st / 2nd pass ⁶",
+      applies: turnOnly,
+      cell: figures(
+        (run) => run.churn?.allocationCpu.serverMicrosPerAllocation,
+        (run) => run.churn?.secondPass?.allocationCpu.serverMicrosPerAllocation,
+        fixed(0),
+      ),
+    },
+    {
       header: "Deletions/s, 1st / 2nd pass",
       applies: turnOnly,
       cell: figures((run) => run.churn?.deletionsPerSecond, (run) => run.churn?.secondPass?.deletionsPerSecond, rate),

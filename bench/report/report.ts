@@ -78,6 +78,8 @@ function ratioLines(input: ReportInput): string[] {
   const echoed = (run: ServerRunResult): number | undefined => run.udp?.best?.echoedPerSecond;
   const firstPass = (run: ServerRunResult): number | undefined => run.churn?.allocationsPerSecond;
   const secondPass = (run: ServerRunResult): number | undefined => run.churn?.secondPass?.allocationsPerSecond;
+  const firstPassCpu = (run: ServerRunResult): number | undefined => run.churn?.allocationCpu.serverMicrosPerAllocation;
+  const secondPassCpu = (run: ServerRunResult): number | undefined => run.churn?.secondPass?.allocationCpu.serverMicrosPerAllocation;
   const vsCoturn = (key: string, extract: (run: ServerRunResult) => number | undefined): string =>
     ratio(median(input, key, extract), median(input, "coturn", extract));
   for (const turnpike of turnpikes) {
@@ -85,6 +87,9 @@ function ratioLines(input: ReportInput): string[] {
     lines.push(`${name} vs bare forwarder CPU per datagram: ${cpuRatios(input, turnpike.key)}  `);
     lines.push(`${name} vs coturn echoed msg/s: ${vsCoturn(turnpike.key, echoed)}  `);
     lines.push(`${name} vs coturn allocations/s: 1st pass ${vsCoturn(turnpike.key, firstPass)} · 2nd pass ${vsCoturn(turnpike.key, secondPass)}  `);
+    lines.push(
+      `${name} vs coturn server CPU per allocation: 1st pass ${vsCoturn(turnpike.key, firstPassCpu)} · 2nd pass ${vsCoturn(turnpike.key, secondPassCpu)}  `,
+    );
   }
   return lines;
 }
@@ -115,6 +120,8 @@ function footnotes(input: ReportInput): string[] {
       "For the Node.js servers both readings follow a full GC, run by a probe preloaded into the server process (node --expose-gc --import) that answers over an IPC channel; " +
       "heap = V8 heapUsed summed over the main thread and any worker threads. coturn has no heap figure.",
     `- ³ **Returned**: the share of that growth gone ${churn.settleMs} ms after the deletions and the closing of the client sockets.`,
+    "- ⁶ **Server CPU per allocation**: the server's utime+stime (all threads) over a pass's allocating, ÷ the allocations made: what one 401 round trip and one authenticated Allocate cost it, " +
+      "whatever the generator (one Node.js event loop, sharing the 2 cores) allowed. The notes give how busy each was.",
     "- **Binding req/s**: " + `${binding.sockets} UDP sockets × ${binding.windowPerSocket} Binding requests in flight, each answer sends the next; answers counted over ${binding.durationMs} ms.`,
     `- ⁴ **uclient**: coturn's turnutils_uclient -m ${uclient.clients} -n ${uclient.messagesPerClient} -l 100 -z ${uclient.intervalMs} -c to turnutils_peer (ChannelData; -s Send/Data indications; -t TCP), ` +
       "the three modes at the same time. It is paced by design and starts its clients 1–6 s apart: msg/s = messages received ÷ its \"Total transmit time\" (whole seconds), " +
@@ -149,6 +156,13 @@ function serverNotes(input: ReportInput): string[] {
       note +=
         `; at the reported UDP step (${windows} in flight) the server used ${cores((step) => step.loadSide.serverCores)} cores, ` +
         `the generator ${cores((step) => step.loadSide.generatorCores)}, the echo peer ${cores((step) => step.loadSide.echoPeerCores)}`;
+    }
+    const churnCores = (pick: (run: ServerRunResult) => number | undefined): string => formatSummary(summarize(runs.map(pick)), fixed(2)) ?? "?";
+    if (runs.some((run) => run.churn !== undefined)) {
+      note +=
+        `; while allocating (1st / 2nd pass) the server used ${churnCores((run) => run.churn?.allocationCpu.serverCores)} / ` +
+        `${churnCores((run) => run.churn?.secondPass?.allocationCpu.serverCores)} cores, the generator ` +
+        `${churnCores((run) => run.churn?.allocationCpu.generatorCores)} / ${churnCores((run) => run.churn?.secondPass?.allocationCpu.generatorCores)}`;
     }
     if (errors.length > 0) note += `; problems: ${errors.join("; ")}`;
     lines.push(note);

@@ -93,6 +93,11 @@ describe("npm run bench -- --quick --smoke", () => {
         const passes = (column(row, "Allocations/s") ?? "").split(" / ").map(leadingNumber);
         expect(passes, `${label} Allocations/s: ${column(row, "Allocations/s")}`).toHaveLength(2);
         for (const pass of passes) expect(pass, `${label} Allocations/s`).toBeGreaterThan(0);
+        // 20 allocations may fit in one of /proc's 10 ms ticks: a figure for each pass, zero allowed.
+        const cpu = column(row, "Server CPU µs / allocation") ?? "";
+        const cpuPasses = cpu.split(" / ").map(leadingNumber);
+        expect(cpuPasses, `${label} Server CPU µs / allocation: ${cpu}`).toHaveLength(2);
+        for (const pass of cpuPasses) expect(pass >= 0 && Number.isFinite(pass), `${label} Server CPU µs / allocation: ${cpu}`).toBe(true);
         expectPositive(row, label, "Binding req/s");
       }
     }
@@ -101,6 +106,8 @@ describe("npm run bench -- --quick --smoke", () => {
       new RegExp(`vs bare forwarder CPU per datagram: UDP ChannelData ${ratio} · UDP Send/Data ${ratio} · TCP ChannelData ${ratio}`),
     );
     expect(bench.stdout).toMatch(new RegExp(`vs coturn allocations/s: 1st pass ${ratio} · 2nd pass ${ratio}`));
+    expect(bench.stdout).toMatch(/vs coturn server CPU per allocation: 1st pass (x\d+\.\d\d|n\/a \(missing figure\)) · 2nd pass /);
+    expect(bench.stdout).toMatch(/while allocating \(1st \/ 2nd pass\) the server used [\d.]+/);
     // --smoke leaves the recorded results alone.
     expect(existsSync(LATEST) ? readFileSync(LATEST, "utf8") : undefined).toBe(before);
   }, 150_000);
