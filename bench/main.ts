@@ -105,7 +105,7 @@ async function main(options: BenchOptions): Promise<void> {
     },
   });
   process.stdout.write("\n" + report);
-  if (profile.name !== "smoke") {
+  if (options.recordsResults) {
     const dir = join(PROJECT_ROOT, "bench", "results");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "latest.md"), report);

@@ -133,7 +133,7 @@ export async function runServerOnce(variant: PeerVariant, repetition: number, co
       ? await phase("allocations", () => runAllocationChurn(target, peer, BENCH_CREDENTIALS, () => server.process.memory(), probe, profile.churn))
       : undefined;
     if (churn !== undefined && churn.failed > 0) errors.push(`allocations: ${churn.failed} failed (${churn.firstError ?? "?"})`);
-    if (churn?.secondPassProblem !== undefined) errors.push(`allocations, 2nd pass: ${churn.secondPassProblem}`);
+    if (churn?.lastPassProblem !== undefined) errors.push(`allocations, after the 1st pass: ${churn.lastPassProblem}`);
     const uclient: Partial<Record<UclientMode, UclientResult>> = {};
     const uclientPeer = context.uclientPeer;
     if (variant.speaksTurn && uclientPeer !== undefined) {

@@ -15,6 +15,8 @@ export interface AllocationChurnOptions {
   readonly settleMs: number;
   /** No new request is started past this, whatever is left. */
   readonly timeLimitMs: number;
+  /** Passes of N allocations and deletions: the first, then more on the same server; the last is reported. */
+  readonly passes: number;
 }
 
 export interface MemoryReading {
@@ -36,12 +38,12 @@ export interface AllocationChurnResult {
   readonly allocationsPerSecond: number;
   readonly deletionsPerSecond: number;
   readonly allocationCpu: AllocationPassCpu;
-  /** The second pass, on a server that has already done N of each (JIT compiled, structures grown). */
-  readonly secondPass:
+  /** The last pass, on a server that has already done N of each per pass before it (JIT compiled, structures grown). */
+  readonly lastPass:
     | { readonly allocationsPerSecond: number; readonly deletionsPerSecond: number; readonly allocationCpu: AllocationPassCpu }
     | undefined;
-  /** Why the second pass has no figures, when it has none. */
-  readonly secondPassProblem: string | undefined;
+  /** Why the last pass has no figures, when it has none. */
+  readonly lastPassProblem: string | undefined;
   readonly idle: MemoryReading;
   readonly loaded: MemoryReading;
   readonly afterDeletion: MemoryReading;
@@ -75,7 +77,7 @@ export async function runAllocationChurn(
     await closeAll(sessions);
     await sleep(options.settleMs);
     const afterDeletion = await readMemory();
-    const second = await timeSecondPass(server, credentials, probe, options, deadline);
+    const last = await timeLaterPasses(server, credentials, probe, options, deadline);
 
     return {
       allocated: allocated.length,
@@ -84,8 +86,8 @@ export async function runAllocationChurn(
       allocationsPerSecond: allocated.length / allocating.seconds,
       deletionsPerSecond: deleting.succeeded.length / deleting.seconds,
       allocationCpu: allocating.cpu,
-      secondPass: typeof second === "string" ? undefined : second,
-      secondPassProblem: typeof second === "string" ? second : undefined,
+      lastPass: typeof last === "string" ? undefined : last,
+      lastPassProblem: typeof last === "string" ? last : undefined,
       idle,
       loaded,
       afterDeletion,
@@ -107,16 +109,33 @@ async function connectAll(server: TurnServerAddress, credentials: LongTermCreden
   return sessions;
 }
 
-/** A string saying why when the first pass used up the time limit or not every allocation and deletion succeeded. */
-async function timeSecondPass(
+/** Passes 2..passes, each with N new clients; the last one's figures, or why a pass has none. */
+async function timeLaterPasses(
   server: TurnServerAddress,
   credentials: LongTermCredentials,
   probe: LoadProbe,
   options: AllocationChurnOptions,
   deadline: number,
-): Promise<NonNullable<AllocationChurnResult["secondPass"]> | string> {
-  if (performance.now() >= deadline) return "no time left after the first pass";
-  const sessions = await connectAll(server, credentials, options.count, options.count);
+): Promise<NonNullable<AllocationChurnResult["lastPass"]> | string> {
+  let last: NonNullable<AllocationChurnResult["lastPass"]> | string = "no pass after the first";
+  for (let pass = 2; pass <= options.passes; pass++) {
+    if (performance.now() >= deadline) return `no time left for pass ${pass}`;
+    last = await timePass(server, credentials, probe, options, deadline, (pass - 1) * options.count);
+    if (typeof last === "string") return `pass ${pass}: ${last}`;
+  }
+  return last;
+}
+
+/** A string saying why when not every allocation and deletion succeeded. */
+async function timePass(
+  server: TurnServerAddress,
+  credentials: LongTermCredentials,
+  probe: LoadProbe,
+  options: AllocationChurnOptions,
+  deadline: number,
+  firstIndex: number,
+): Promise<NonNullable<AllocationChurnResult["lastPass"]> | string> {
+  const sessions = await connectAll(server, credentials, options.count, firstIndex);
   try {
     const allocating = await allocateAll(sessions, options, deadline, probe);
     const deleting = await forEachLimited(allocating.succeeded, options.concurrency, deadline, (session) => session.refresh(0));
@@ -137,12 +156,14 @@ async function timeSecondPass(
 }
 
 /**
- * Each client from an address of its own, 127.1.0.1, 127.1.0.2, ... as real clients come from many
- * addresses: limits per source address (turnpike's unauthorized-ratelimit) then see one request each,
- * and no client 5-tuple can meet one left behind by an earlier load from 127.0.0.1.
+ * Each client from an address of its own, 127.1.0.1, 127.1.0.2, ... (then 127.2.0.1, ...) as real
+ * clients come from many addresses: limits per source address (turnpike's unauthorized-ratelimit)
+ * then see one request each, and no client 5-tuple can meet one left behind by an earlier load from
+ * 127.0.0.1.
  */
 function clientAddress(index: number): string {
-  return `127.1.${Math.floor(index / HOSTS_PER_SUBNET)}.${(index % HOSTS_PER_SUBNET) + 1}`;
+  const subnet = Math.floor(index / HOSTS_PER_SUBNET);
+  return `127.${1 + Math.floor(subnet / 250)}.${subnet % 250}.${(index % HOSTS_PER_SUBNET) + 1}`;
 }
 
 /** Allocates on every session, K in flight, with the CPU the server and the generator spent meanwhile. */

@@ -5,7 +5,7 @@ import type { UclientMode } from "../load/uclient.js";
 import type { Profile } from "../options.js";
 import type { PeerVariant } from "../peers/peer-specs.js";
 import type { ServerRunResult } from "../run-server.js";
-import { fixed, formatSummary, kibibytes, mebibytes, percent, rate, type Format } from "./format.js";
+import { fixed, formatSummary, kibibytes, mebibytes, ordinal, percent, rate, type Format } from "./format.js";
 import { summarize } from "./stats.js";
 
 export interface Column {
@@ -113,6 +113,7 @@ function uclientColumn(mode: UclientMode, header: string): Column {
 
 export function tableColumns(profile: Profile): Column[] {
   const pacedRate = rate(profile.paced.ratePerSecond);
+  const passes = `1st / ${ordinal(profile.churn.passes)} pass`;
   return [
     echoedColumn(UDP_MODE),
     {
@@ -134,23 +135,23 @@ export function tableColumns(profile: Profile): Column[] {
       cell: figures((run) => run.idleRssBytes, (run) => run.udp?.peakRssBytes, mebibytes),
     },
     {
-      header: `Allocations/s (K=${profile.churn.concurrency}), 1st / 2nd pass`,
+      header: `Allocations/s (K=${profile.churn.concurrency}), ${passes}`,
       applies: turnOnly,
-      cell: figures((run) => run.churn?.allocationsPerSecond, (run) => run.churn?.secondPass?.allocationsPerSecond, rate),
+      cell: figures((run) => run.churn?.allocationsPerSecond, (run) => run.churn?.lastPass?.allocationsPerSecond, rate),
     },
     {
-      header: "Server CPU µs / allocation, 1st / 2nd pass ⁶",
+      header: `Server CPU µs / allocation, ${passes} ⁶`,
       applies: turnOnly,
       cell: figures(
         (run) => run.churn?.allocationCpu.serverMicrosPerAllocation,
-        (run) => run.churn?.secondPass?.allocationCpu.serverMicrosPerAllocation,
+        (run) => run.churn?.lastPass?.allocationCpu.serverMicrosPerAllocation,
         fixed(0),
       ),
     },
     {
-      header: "Deletions/s, 1st / 2nd pass",
+      header: `Deletions/s, ${passes}`,
       applies: turnOnly,
-      cell: figures((run) => run.churn?.deletionsPerSecond, (run) => run.churn?.secondPass?.deletionsPerSecond, rate),
+      cell: figures((run) => run.churn?.deletionsPerSecond, (run) => run.churn?.lastPass?.deletionsPerSecond, rate),
     },
     {
       header: "RSS KiB / allocation ²",

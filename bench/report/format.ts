@@ -39,3 +39,9 @@ export function formatSummary(summary: Summary | undefined, format: Format): str
   const high = format(summary.max);
   return summary.count < 2 || low === high ? median : `${median} (${low}–${high})`;
 }
+
+/** "2nd", "3rd", "4th" … "10th": the ordinal of a pass. */
+export function ordinal(n: number): string {
+  if (n % 100 >= 11 && n % 100 <= 13) return `${n}th`;
+  return `${n}${n % 10 === 1 ? "st" : n % 10 === 2 ? "nd" : n % 10 === 3 ? "rd" : "th"}`;
+}

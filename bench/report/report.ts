@@ -5,7 +5,7 @@ import type { Profile } from "../options.js";
 import type { PeerVariant } from "../peers/peer-specs.js";
 import type { ServerRunResult } from "../run-server.js";
 import { cpuMicrosPerDatagram, RELAY_MODES, tableColumns, type ColumnContext } from "./columns.js";
-import { fixed, formatSummary, rate } from "./format.js";
+import { fixed, formatSummary, ordinal, rate } from "./format.js";
 import { summarize } from "./stats.js";
 
 export interface ReportInput {
@@ -77,18 +77,19 @@ function ratioLines(input: ReportInput): string[] {
   const turnpikes = input.variants.filter((variant) => variant.id === "turnpike");
   const echoed = (run: ServerRunResult): number | undefined => run.udp?.best?.echoedPerSecond;
   const firstPass = (run: ServerRunResult): number | undefined => run.churn?.allocationsPerSecond;
-  const secondPass = (run: ServerRunResult): number | undefined => run.churn?.secondPass?.allocationsPerSecond;
+  const last = `${ordinal(input.profile.churn.passes)} pass`;
+  const lastPass = (run: ServerRunResult): number | undefined => run.churn?.lastPass?.allocationsPerSecond;
   const firstPassCpu = (run: ServerRunResult): number | undefined => run.churn?.allocationCpu.serverMicrosPerAllocation;
-  const secondPassCpu = (run: ServerRunResult): number | undefined => run.churn?.secondPass?.allocationCpu.serverMicrosPerAllocation;
+  const lastPassCpu = (run: ServerRunResult): number | undefined => run.churn?.lastPass?.allocationCpu.serverMicrosPerAllocation;
   const vsCoturn = (key: string, extract: (run: ServerRunResult) => number | undefined): string =>
     ratio(median(input, key, extract), median(input, "coturn", extract));
   for (const turnpike of turnpikes) {
     const name = turnpikes.length > 1 ? turnpike.label : "turnpike";
     lines.push(`${name} vs bare forwarder CPU per datagram: ${cpuRatios(input, turnpike.key)}  `);
     lines.push(`${name} vs coturn echoed msg/s: ${vsCoturn(turnpike.key, echoed)}  `);
-    lines.push(`${name} vs coturn allocations/s: 1st pass ${vsCoturn(turnpike.key, firstPass)} · 2nd pass ${vsCoturn(turnpike.key, secondPass)}  `);
+    lines.push(`${name} vs coturn allocations/s: 1st pass ${vsCoturn(turnpike.key, firstPass)} · ${last} ${vsCoturn(turnpike.key, lastPass)}  `);
     lines.push(
-      `${name} vs coturn server CPU per allocation: 1st pass ${vsCoturn(turnpike.key, firstPassCpu)} · 2nd pass ${vsCoturn(turnpike.key, secondPassCpu)}  `,
+      `${name} vs coturn server CPU per allocation: 1st pass ${vsCoturn(turnpike.key, firstPassCpu)} · ${last} ${vsCoturn(turnpike.key, lastPassCpu)}  `,
     );
   }
   return lines;
@@ -115,7 +116,10 @@ function footnotes(input: ReportInput): string[] {
     "- **RSS**: VmRSS from /proc/<pid>/status: idle after start, and the peak sampled every 200 ms during the UDP flood.",
     `- **Allocations/s**: ${churn.count.toLocaleString("en-US")} client sockets, each bound to an address of its own (127.1.x.y, so that limits per source address see one client each), each do the full Allocate (unauthenticated, 401 with NONCE and REALM, then signed), ${churn.concurrency} in flight; ` +
       `**Deletions/s**: Refresh with LIFETIME 0 for all of them, ${churn.concurrency} in flight. ` +
-      `**1st / 2nd pass**: the first pass is the server's first ${churn.count.toLocaleString("en-US")} allocations (a Node.js server's allocation code is still being compiled); after the memory readings, ${churn.count.toLocaleString("en-US")} new clients (addresses of their own again) allocate and delete once more, timed the same way.`,
+      `**1st / ${ordinal(churn.passes)} pass**: the first pass is the server's first ${churn.count.toLocaleString("en-US")} allocations (a Node.js server's allocation code is still being compiled); after the memory readings, ` +
+      (churn.passes === 2
+        ? `${churn.count.toLocaleString("en-US")} new clients (addresses of their own again) allocate and delete once more, timed the same way.`
+        : `${churn.passes - 1} more passes of ${churn.count.toLocaleString("en-US")} new clients each (addresses of their own again) allocate and delete, timed the same way; the last is reported.`),
     `- ² **Memory per allocation**: (memory with those ${churn.count.toLocaleString("en-US")} allocations idle, each with a channel and hence a permission) − (memory before them), ÷ their number. ` +
       "For the Node.js servers both readings follow a full GC, run by a probe preloaded into the server process (node --expose-gc --import) that answers over an IPC channel; " +
       "heap = V8 heapUsed summed over the main thread and any worker threads. coturn has no heap figure.",
@@ -160,9 +164,9 @@ function serverNotes(input: ReportInput): string[] {
     const churnCores = (pick: (run: ServerRunResult) => number | undefined): string => formatSummary(summarize(runs.map(pick)), fixed(2)) ?? "?";
     if (runs.some((run) => run.churn !== undefined)) {
       note +=
-        `; while allocating (1st / 2nd pass) the server used ${churnCores((run) => run.churn?.allocationCpu.serverCores)} / ` +
-        `${churnCores((run) => run.churn?.secondPass?.allocationCpu.serverCores)} cores, the generator ` +
-        `${churnCores((run) => run.churn?.allocationCpu.generatorCores)} / ${churnCores((run) => run.churn?.secondPass?.allocationCpu.generatorCores)}`;
+        `; while allocating (1st / ${ordinal(input.profile.churn.passes)} pass) the server used ${churnCores((run) => run.churn?.allocationCpu.serverCores)} / ` +
+        `${churnCores((run) => run.churn?.lastPass?.allocationCpu.serverCores)} cores, the generator ` +
+        `${churnCores((run) => run.churn?.allocationCpu.generatorCores)} / ${churnCores((run) => run.churn?.lastPass?.allocationCpu.generatorCores)}`;
     }
     if (errors.length > 0) note += `; problems: ${errors.join("; ")}`;
     lines.push(note);
