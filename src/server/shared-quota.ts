@@ -27,13 +27,14 @@ export interface SharedQuotaBuffers {
 
 // Control words.
 const LOCK = 0; // 0 free, else the holder: thread index + 1, or threads + 1 for the main thread
-const WAITERS = 1;
 const USER_QUOTA = 2;
 const TOTAL_QUOTA = 3;
 const CAPACITY = 4; // table slots, a power of two
 const USED = 5; // slots not empty: live or tombstone
 const COMPACTION_ASKED = 6;
 const HELD = 8; // + thread index: the allocations that thread holds
+// After HELD: one flag per holder (threads, then the main thread), set while it waits for the lock.
+// Flags, not a count: a thread killed while waiting would leave a count raised for good.
 
 // Table slot: 64-bit username hash, owner, count.
 const STRIDE = 4;
@@ -52,6 +53,12 @@ const WAIT_SLICE_MS = 1;
 /** A lock held this long means something is wrong; the caller answers 508 rather than stall its thread. */
 const LOCK_TIMEOUT_MS = 2_000;
 const RETRY_RELEASE_MS = 10;
+/**
+ * The main thread never waits long: the holder may be a relay thread that has died, and only the
+ * main thread's own event loop (the thread's exit event) can break that lock. It retries instead.
+ */
+const MAIN_LOCK_WAIT_MS = 20;
+const MAIN_RETRY_MS = 10;
 
 /** The main thread's side: makes the buffers, sets limits, clears a dead thread's holds, compacts the table. */
 export class SharedQuotaLedger {
@@ -61,7 +68,7 @@ export class SharedQuotaLedger {
   private readonly holder: number;
 
   constructor(limits: QuotaLimits, threads: number) {
-    const control = new SharedArrayBuffer((HELD + threads) * 4);
+    const control = new SharedArrayBuffer((HELD + threads + threads + 1) * 4);
     const table = new SharedArrayBuffer(INITIAL_CAPACITY * STRIDE * 4, { maxByteLength: MAX_CAPACITY * STRIDE * 4 });
     this.buffers = { control, table, salt: randomBytes(16).toString("hex"), threads };
     this.control = new Int32Array(control);
@@ -81,11 +88,15 @@ export class SharedQuotaLedger {
     return heldTotal(this.control, this.buffers.threads);
   }
 
-  /** A relay thread has exited: everything it held is free again, a lock it died holding included. */
-  releaseThread(index: number): void {
+  /**
+   * A relay thread has exited: everything it held is free again, a lock it died holding included.
+   * Settles once done; start the thread's replacement (same index) only then.
+   */
+  async releaseThread(index: number): Promise<void> {
     const owner = index + 1;
     Atomics.compareExchange(this.control, LOCK, owner, 0);
-    this.withLock(() => {
+    Atomics.store(this.control, waitingFlag(this.buffers.threads, index), 0);
+    const clear = (): void => {
       const capacity = Atomics.load(this.control, CAPACITY);
       for (let slot = 0; slot < capacity; slot++) {
         const base = slot * STRIDE;
@@ -94,50 +105,56 @@ export class SharedQuotaLedger {
         Atomics.store(this.table, base + OWNER, TOMBSTONE);
       }
       Atomics.store(this.control, HELD + index, 0);
-    });
+    };
+    while (!this.tryWithLock(clear)) await sleep(MAIN_RETRY_MS);
     // It may have died between asking for compaction and saying so.
     if (Atomics.load(this.control, USED) > Atomics.load(this.control, CAPACITY) / 2) this.compact();
   }
 
   /**
-   * Rebuilds the table without tombstones, twice as large when live entries fill a quarter of it.
-   * Relay threads ask for this (see `onCompactionWanted`) when half the slots are used.
+   * Rebuilds the table without tombstones, larger (by powers of two) while live entries would fill
+   * more than a quarter of it. Relay threads ask for this (see `onCompactionWanted`) when half the
+   * slots are used. Retried shortly if the lock is busy.
    */
   compact(): void {
-    this.withLock(() => {
-      const capacity = Atomics.load(this.control, CAPACITY);
-      const live: number[] = [];
-      for (let slot = 0; slot < capacity; slot++) {
-        const base = slot * STRIDE;
-        const owner = this.table[base + OWNER]!;
-        const count = this.table[base + COUNT]!;
-        if (owner > 0 && count > 0) live.push(this.table[base + HASH_LOW]!, this.table[base + HASH_HIGH]!, owner, count);
-      }
-      const entries = live.length / STRIDE;
-      let next = capacity;
-      while (entries * 4 > next && next < MAX_CAPACITY) next *= 2;
-      if (next > capacity) this.buffers.table.grow(next * STRIDE * 4);
-      this.table.fill(0, 0, next * STRIDE);
-      const mask = next - 1;
-      for (let i = 0; i < live.length; i += STRIDE) {
-        let slot = live[i]! & mask;
-        while (this.table[slot * STRIDE + OWNER] !== EMPTY) slot = (slot + 1) & mask;
-        this.table.set(live.slice(i, i + STRIDE), slot * STRIDE);
-      }
-      Atomics.store(this.control, CAPACITY, next);
-      Atomics.store(this.control, USED, entries);
-      Atomics.store(this.control, COMPACTION_ASKED, 0);
-    });
+    if (!this.tryWithLock(() => this.rebuild())) setTimeout(() => this.compact(), MAIN_RETRY_MS).unref();
   }
 
-  private withLock(work: () => void): void {
-    // The main thread may block here: relay threads hold the lock for a few table probes at a time.
-    if (!acquire(this.control, this.holder, Number.POSITIVE_INFINITY)) return;
+  private rebuild(): void {
+    const { table } = this;
+    const capacity = Atomics.load(this.control, CAPACITY);
+    const isLive = (base: number): boolean => table[base + OWNER]! > 0 && table[base + COUNT]! > 0;
+    let entries = 0;
+    for (let slot = 0; slot < capacity; slot++) if (isLive(slot * STRIDE)) entries++;
+    const live = new Int32Array(entries * STRIDE);
+    for (let slot = 0, copied = 0; slot < capacity; slot++) {
+      const base = slot * STRIDE;
+      if (isLive(base)) live.set(table.subarray(base, base + STRIDE), copied++ * STRIDE);
+    }
+    let next = capacity;
+    while (entries * 4 > next && next < MAX_CAPACITY) next *= 2;
+    if (next > capacity) this.buffers.table.grow(next * STRIDE * 4);
+    table.fill(0, 0, next * STRIDE);
+    const mask = next - 1;
+    for (let entry = 0; entry < entries; entry++) {
+      const from = entry * STRIDE;
+      let slot = live[from + HASH_LOW]! & mask;
+      while (table[slot * STRIDE + OWNER] !== EMPTY) slot = (slot + 1) & mask;
+      table.set(live.subarray(from, from + STRIDE), slot * STRIDE);
+    }
+    Atomics.store(this.control, CAPACITY, next);
+    Atomics.store(this.control, USED, entries);
+    Atomics.store(this.control, COMPACTION_ASKED, 0);
+  }
+
+  private tryWithLock(work: () => void): boolean {
+    if (!acquire(this.control, this.holder, MAIN_LOCK_WAIT_MS, this.buffers.threads)) return false;
     try {
       work();
     } finally {
-      release(this.control);
+      release(this.control, this.buffers.threads);
     }
+    return true;
   }
 }
 
@@ -155,7 +172,7 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
     const digest = usernameHash(buffers.salt, username);
     const low = digest.readInt32LE(0);
     const high = digest.readInt32LE(4);
-    if (!acquire(control, owner, LOCK_TIMEOUT_MS)) return "total-quota";
+    if (!acquire(control, owner, LOCK_TIMEOUT_MS, buffers.threads)) return "total-quota";
     try {
       const capacity = control[CAPACITY]!;
       const mask = capacity - 1;
@@ -198,7 +215,7 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
       Atomics.add(control, held, 1);
       return "ok";
     } finally {
-      release(control);
+      release(control, buffers.threads);
     }
   }
 
@@ -206,7 +223,7 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
     const digest = usernameHash(buffers.salt, username);
     const low = digest.readInt32LE(0);
     const high = digest.readInt32LE(4);
-    if (!acquire(control, owner, LOCK_TIMEOUT_MS)) return false;
+    if (!acquire(control, owner, LOCK_TIMEOUT_MS, buffers.threads)) return false;
     try {
       const capacity = control[CAPACITY]!;
       const mask = capacity - 1;
@@ -222,7 +239,7 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
       }
       return true;
     } finally {
-      release(control);
+      release(control, buffers.threads);
     }
   }
 
@@ -244,25 +261,41 @@ function heldTotal(control: Int32Array, threads: number): number {
   return total;
 }
 
-function acquire(control: Int32Array, holder: number, timeoutMs: number): boolean {
+/** The waiting flag of `holder` (1..threads + 1) or of thread `index` (0-based): the same word. */
+function waitingFlag(threads: number, index: number): number {
+  return HELD + threads + index;
+}
+
+function acquire(control: Int32Array, holder: number, timeoutMs: number, threads: number): boolean {
   for (let spin = 0; spin < SPINS_BEFORE_WAIT; spin++) {
     if (Atomics.compareExchange(control, LOCK, 0, holder) === 0) return true;
   }
   const deadline = performance.now() + timeoutMs;
-  Atomics.add(control, WAITERS, 1);
+  const flag = waitingFlag(threads, holder - 1);
+  Atomics.store(control, flag, 1);
   try {
     for (;;) {
       if (Atomics.compareExchange(control, LOCK, 0, holder) === 0) return true;
-      if (performance.now() >= deadline) return false;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
       const current = Atomics.load(control, LOCK);
-      if (current !== 0) Atomics.wait(control, LOCK, current, WAIT_SLICE_MS);
+      if (current !== 0) Atomics.wait(control, LOCK, current, Math.min(WAIT_SLICE_MS, left));
     }
   } finally {
-    Atomics.sub(control, WAITERS, 1);
+    Atomics.store(control, flag, 0);
   }
 }
 
-function release(control: Int32Array): void {
+function release(control: Int32Array, threads: number): void {
   Atomics.store(control, LOCK, 0);
-  if (Atomics.load(control, WAITERS) > 0) Atomics.notify(control, LOCK, 1);
+  for (let index = 0; index <= threads; index++) {
+    if (Atomics.load(control, waitingFlag(threads, index)) !== 0) {
+      Atomics.notify(control, LOCK);
+      return;
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

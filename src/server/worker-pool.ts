@@ -195,11 +195,12 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         if (slot.worker !== worker) return;
         slot.worker = undefined;
         slot.stats = undefined;
-        ledger.releaseThread(slot.index);
         clearRelayPortsOf(relayPorts, slot.index);
-        if (shuttingDown || !started) return;
-        log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
-        scheduleRestart(slot);
+        if (!shuttingDown && started) log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
+        // Its replacement takes the same index: it may start only once the dead thread's holds are gone.
+        void ledger.releaseThread(slot.index).then(() => {
+          if (!shuttingDown && started) scheduleRestart(slot);
+        });
       });
     });
   }

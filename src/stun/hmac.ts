@@ -21,9 +21,10 @@ interface Pads {
   readonly outer: Buffer;
 }
 
-// One scratch pair per isolate, reused by every call (each call is synchronous).
-const inner = Buffer.allocUnsafe(BLOCK_BYTES + MAX_DATA_BYTES);
-const outer = Buffer.allocUnsafe(BLOCK_BYTES + 32);
+// One scratch pair per isolate, reused by every call (each call is synchronous). Key material goes
+// only into buffers of its own (Buffer.alloc), never into the slabs Node shares between small Buffers.
+const inner = Buffer.alloc(BLOCK_BYTES + MAX_DATA_BYTES);
+const outer = Buffer.alloc(BLOCK_BYTES + 32);
 const keyBlocks = new WeakMap<KeyObject, Partial<Record<HmacAlgorithm, Pads>>>();
 
 /** HMAC-`algorithm`(key, data); a string is taken as UTF-8. */
@@ -61,8 +62,8 @@ function makePads(algorithm: HmacAlgorithm, key: Uint8Array): Pads {
   // RFC 2104 §2: a key longer than the block is hashed first; a shorter one is padded with zeros.
   const block = Buffer.alloc(BLOCK_BYTES);
   block.set(key.length > BLOCK_BYTES ? hash(algorithm, key, "buffer") : key);
-  const innerPad = Buffer.allocUnsafe(BLOCK_BYTES);
-  const outerPad = Buffer.allocUnsafe(BLOCK_BYTES);
+  const innerPad = Buffer.alloc(BLOCK_BYTES);
+  const outerPad = Buffer.alloc(BLOCK_BYTES);
   for (let i = 0; i < BLOCK_BYTES; i++) {
     innerPad[i] = block[i]! ^ IPAD;
     outerPad[i] = block[i]! ^ OPAD;

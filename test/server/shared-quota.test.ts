@@ -2,6 +2,8 @@ import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { attachSharedQuota, SharedQuotaLedger } from "../../src/server/shared-quota.js";
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 const noCompaction = (): void => {
   throw new Error("compaction asked for");
 };
@@ -73,7 +75,7 @@ describe("SharedQuotaLedger", () => {
     for (let i = 0; i < 3; i++) expect(await a.reserve("alice")).toBe("ok");
     expect(await a.reserve("bob")).toBe("ok");
     expect(await b.reserve("bob")).toBe("ok");
-    ledger.releaseThread(0);
+    await ledger.releaseThread(0);
     expect(ledger.total).toBe(1);
     for (let i = 0; i < 3; i++) expect(await b.reserve("alice")).toBe("ok");
     expect(await b.reserve("bob")).toBe("ok");
@@ -89,10 +91,39 @@ describe("SharedQuotaLedger", () => {
     const { ledger, b } = twoThreads(3, 100);
     // Thread 0 (holder id 1) terminated inside its critical section: the lock word still names it.
     Atomics.store(new Int32Array(ledger.buffers.control), 0, 1);
-    ledger.releaseThread(0);
+    await ledger.releaseThread(0);
     const startedAt = performance.now();
     expect(await b.reserve("alice")).toBe("ok");
     expect(performance.now() - startedAt).toBeLessThan(1_000);
+  });
+
+  it("never blocks the main thread on a lock a dead thread holds: it retries until that thread's exit breaks it", async () => {
+    const { ledger, a } = twoThreads(3, 100);
+    expect(await a.reserve("alice")).toBe("ok");
+    // Thread 1 (holder id 2) was killed inside its critical section; its exit event is not handled yet.
+    Atomics.store(new Int32Array(ledger.buffers.control), 0, 2);
+    const startedAt = performance.now();
+    ledger.compact(); // returns at once and tries again later
+    let released = false;
+    const releasing = ledger.releaseThread(0).then(() => (released = true));
+    expect(performance.now() - startedAt).toBeLessThan(500);
+    await sleep(100); // the event loop runs meanwhile
+    expect(released).toBe(false);
+    expect(ledger.total).toBe(1);
+    await ledger.releaseThread(1); // thread 1's exit: its lock is broken
+    await releasing;
+    expect(ledger.total).toBe(0);
+  });
+
+  it("counts another thread's entry for a user behind a tombstone of this thread's", async () => {
+    const { ledger, a, b } = twoThreads(2, 100);
+    expect(await a.reserve("alice")).toBe("ok"); // a's entry: alice's home slot
+    expect(await b.reserve("alice")).toBe("ok"); // b's entry: the next one
+    a.release("alice"); // a's entry becomes a tombstone in front of b's
+    ledger.setLimits({ userQuota: 1, totalQuota: 100 });
+    expect(await a.reserve("alice")).toBe("user-quota");
+    b.release("alice");
+    expect(await a.reserve("alice")).toBe("ok");
   });
 
   it("answers 508 rather than stall when the lock is never released", async () => {
@@ -163,11 +194,15 @@ describe("SharedQuotaLedger", () => {
       });
 
     // Thread 3 races without end until it is killed, wherever it is (its own counter: it may die counted in).
-    const victim = start(3, Number.MAX_SAFE_INTEGER, new Int32Array(new SharedArrayBuffer(8)));
+    const victimCounter = new Int32Array(new SharedArrayBuffer(8));
+    const victim = start(3, Number.MAX_SAFE_INTEGER, victimCounter);
     const workers = [0, 1, 2].map((index) => start(index, 20_000));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Killed once it has held the quota, while the others race it.
+    for (let waited = 0; Atomics.load(victimCounter, 1) === 0 && waited < 5_000; waited += 5) await sleep(5);
+    expect(Atomics.load(victimCounter, 1)).toBeGreaterThan(0);
+    await sleep(20);
     await victim.terminate();
-    ledger.releaseThread(3);
+    await ledger.releaseThread(3);
     const oks = await Promise.all(workers.map(finished));
 
     expect(Atomics.load(inside, 1)).toBeGreaterThan(0);
@@ -177,5 +212,56 @@ describe("SharedQuotaLedger", () => {
     const after = attachSharedQuota(ledger.buffers, 0, noCompaction);
     for (let i = 0; i < userQuota; i++) expect(await after.reserve("shared")).toBe("ok");
     expect(await after.reserve("shared")).toBe("user-quota");
+  });
+  it("grows the table under threads that keep reserving, each seeing the other's users", async () => {
+    const threads = 2;
+    const users = 3_000; // per thread: 6,000 entries take the table from 4,096 slots to 32,768
+    const ledger = new SharedQuotaLedger({ userQuota: 1, totalQuota: 100_000 }, threads);
+    const moduleUrl = new URL("../../dist/server/shared-quota.js", import.meta.url).href;
+    const code = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      (async () => {
+        const { attachSharedQuota } = await import(workerData.moduleUrl);
+        const quota = attachSharedQuota(workerData.buffers, workerData.index, () => parentPort.postMessage("compact"));
+        let refused = 0;
+        for (let i = 0; i < workerData.users; i++) if ((await quota.reserve("t" + workerData.index + "-" + i)) !== "ok") refused++;
+        // Once both have reserved all theirs, each sees the other's users at their quota.
+        const barrier = new Int32Array(workerData.barrier);
+        Atomics.add(barrier, 0, 1);
+        while (Atomics.load(barrier, 0) < 2) Atomics.wait(barrier, 0, 1, 10);
+        let other = 0;
+        for (let i = 0; i < workerData.users; i += 7) if ((await quota.reserve("t" + (1 - workerData.index) + "-" + i)) === "user-quota") other++;
+        parentPort.postMessage({ refused, other });
+      })();`;
+    const barrier = new SharedArrayBuffer(4);
+    let compactions = 0;
+    const results = await Promise.all(
+      Array.from({ length: threads }, (_, index) => {
+        const worker = new Worker(code, { eval: true, workerData: { moduleUrl, buffers: ledger.buffers, index, users, barrier } });
+        return new Promise<{ refused: number; other: number }>((resolve, reject) => {
+          worker.on("message", (message: unknown) => {
+            if (message === "compact") {
+              compactions++;
+              ledger.compact();
+            } else {
+              resolve(message as { refused: number; other: number });
+              void worker.terminate();
+            }
+          });
+          worker.once("error", reject);
+        });
+      }),
+    );
+    expect(compactions).toBeGreaterThan(0);
+    for (const { refused, other } of results) {
+      expect(refused).toBe(0);
+      expect(other).toBe(Math.ceil(users / 7));
+    }
+    expect(ledger.total).toBe(threads * users);
+    const main = attachSharedQuota(ledger.buffers, 0, noCompaction);
+    for (let i = 0; i < users; i += 101) {
+      expect(await main.reserve(`t0-${i}`)).toBe("user-quota");
+      expect(await main.reserve(`t1-${i}`)).toBe("user-quota");
+    }
   });
 });
