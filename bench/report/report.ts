@@ -114,7 +114,7 @@ function footnotes(input: ReportInput): string[] {
       "client→peer (as counted by the echo peer) plus peer→client (as counted by the generator; over TCP, ChannelData frames). /proc counts in 10 ms ticks. " +
       "The bare forwarder has one figure (UDP, raw payload); the ratio lines compare each of turnpike's modes to it, TCP ChannelData included (the forwarder has no TCP, so TCP is compared to its UDP figure).",
     "- **RSS**: VmRSS from /proc/<pid>/status: idle after start, and the peak sampled every 200 ms during the UDP flood.",
-    `- **Allocations/s**: ${churn.count.toLocaleString("en-US")} client sockets, each bound to an address of its own (127.1.x.y, so that limits per source address see one client each), each do the full Allocate (unauthenticated, 401 with NONCE and REALM, then signed), ${churn.concurrency} in flight; ` +
+    `- **Allocations/s**: ${churn.count.toLocaleString("en-US")} client sockets, each bound to an address of its own (127.1.x.y, then 127.2.x.y, so that limits per source address see one client each), each do the full Allocate (unauthenticated, 401 with NONCE and REALM, then signed), ${churn.concurrency} in flight; ` +
       `**Deletions/s**: Refresh with LIFETIME 0 for all of them, ${churn.concurrency} in flight. ` +
       `**1st / ${ordinal(churn.passes)} pass**: the first pass is the server's first ${churn.count.toLocaleString("en-US")} allocations (a Node.js server's allocation code is still being compiled); after the memory readings, ` +
       (churn.passes === 2

@@ -1,5 +1,6 @@
 // Entry point of one relay thread: its own listeners on the shared ports (SO_REUSEPORT), its own
-// allocations and relay sockets; quotas, revocation and reloads come from the main thread.
+// allocations and relay sockets; quotas and relay ports in memory all threads share; revocation and
+// reloads from the main thread.
 import { parentPort, workerData } from "node:worker_threads";
 import { pino } from "pino";
 import { RelayPortMap } from "../transport/relay-port-map.js";
@@ -20,7 +21,17 @@ const logger = pino(
   { write: (line: string) => post({ type: "log", line }) },
 );
 
-const quota = attachSharedQuota(start.quota, start.index, () => post({ type: "quota-compact" }));
+const LOCK_WARNING_INTERVAL_MS = 60_000;
+let lastLockWarningMs = Number.NEGATIVE_INFINITY;
+const quota = attachSharedQuota(start.quota, start.index, {
+  compactionWanted: () => post({ type: "quota-compact" }),
+  lockTimedOut() {
+    const now = Date.now();
+    if (now - lastLockWarningMs < LOCK_WARNING_INTERVAL_MS) return;
+    lastLockWarningMs = now;
+    logger.error("the shared quota lock stayed taken for 2 s: Allocates are answered 508 meanwhile");
+  },
+});
 
 let nextReservationId = 1;
 const reservationWaiters = new Map<number, (released: ReleasedPort | undefined) => void>();

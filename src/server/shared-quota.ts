@@ -4,17 +4,9 @@
 // with single-word stores published last, so a thread that dies mid-way leaves nothing the main
 // thread cannot clear by dropping that thread's entries.
 import { hash, randomBytes } from "node:crypto";
-import type { AllocationQuota } from "../turn/ports.js";
-import { effectiveTotalQuota } from "../turn/quota.js";
-
-export type QuotaAnswer = "ok" | "user-quota" | "total-quota";
-
-export interface QuotaLimits {
-  readonly userQuota: number;
-  readonly totalQuota: number;
-  readonly maxBps?: number;
-  readonly bpsCapacity?: number;
-}
+import type { AllocationQuota, QuotaAnswer } from "../turn/ports.js";
+import { effectiveTotalQuota, quotaAnswer, type QuotaLimits } from "../turn/quota.js";
+import { SharedLock } from "./shared-lock.js";
 
 /** What every relay thread is started with (workerData): structured-clonable. */
 export interface SharedQuotaBuffers {
@@ -25,16 +17,14 @@ export interface SharedQuotaBuffers {
   readonly threads: number;
 }
 
-// Control words.
-const LOCK = 0; // 0 free, else the holder: thread index + 1, or threads + 1 for the main thread
-const USER_QUOTA = 2;
-const TOTAL_QUOTA = 3;
-const CAPACITY = 4; // table slots, a power of two
-const USED = 5; // slots not empty: live or tombstone
-const COMPACTION_ASKED = 6;
-const HELD = 8; // + thread index: the allocations that thread holds
-// After HELD: one flag per holder (threads, then the main thread), set while it waits for the lock.
-// Flags, not a count: a thread killed while waiting would leave a count raised for good.
+// Control words. Lock holders: thread index + 1, and threads + 1 for the main thread.
+const LOCK = 0;
+const USER_QUOTA = 1;
+const TOTAL_QUOTA = 2;
+const CAPACITY = 3; // table slots, a power of two
+const USED = 4; // slots not empty: live or tombstone
+const COMPACTION_ASKED = 5;
+const HELD = 6; // + thread index: the allocations that thread holds; the lock's waiting flags follow
 
 // Table slot: 64-bit username hash, owner, count.
 const STRIDE = 4;
@@ -48,23 +38,25 @@ const TOMBSTONE = -1;
 const INITIAL_CAPACITY = 4096;
 /** Room for every allocation total-quota allows (10,000,000) at under half load: address space only until used. */
 const MAX_CAPACITY = 1 << 25;
-const SPINS_BEFORE_WAIT = 64;
-const WAIT_SLICE_MS = 1;
-/** A lock held this long means something is wrong; the caller answers 508 rather than stall its thread. */
+/** A lock held this long means something is wrong; the thread answers 508 rather than stall. */
 const LOCK_TIMEOUT_MS = 2_000;
 const RETRY_RELEASE_MS = 10;
 /**
- * The main thread never waits long: the holder may be a relay thread that has died, and only the
- * main thread's own event loop (the thread's exit event) can break that lock. It retries instead.
+ * The main thread never sleeps on the lock: the holder may be a relay thread that has died, and only
+ * the main thread's own event loop (that thread's exit event) can break its lock. It tries again.
  */
-const MAIN_LOCK_WAIT_MS = 20;
-const MAIN_RETRY_MS = 10;
+const MAIN_RETRY_MS = 1;
+
+function lockOf(control: Int32Array, threads: number): SharedLock {
+  return new SharedLock(control, LOCK, HELD + threads, threads + 1);
+}
 
 /** The main thread's side: makes the buffers, sets limits, clears a dead thread's holds, compacts the table. */
 export class SharedQuotaLedger {
   readonly buffers: SharedQuotaBuffers;
   private readonly control: Int32Array;
   private readonly table: Int32Array;
+  private readonly lock: SharedLock;
   private readonly holder: number;
 
   constructor(limits: QuotaLimits, threads: number) {
@@ -72,7 +64,8 @@ export class SharedQuotaLedger {
     const table = new SharedArrayBuffer(INITIAL_CAPACITY * STRIDE * 4, { maxByteLength: MAX_CAPACITY * STRIDE * 4 });
     this.buffers = { control, table, salt: randomBytes(16).toString("hex"), threads };
     this.control = new Int32Array(control);
-    this.table = new Int32Array(table);
+    this.table = new Int32Array(table); // tracks the buffer's length as it grows
+    this.lock = lockOf(this.control, threads);
     this.holder = threads + 1;
     Atomics.store(this.control, CAPACITY, INITIAL_CAPACITY);
     this.setLimits(limits);
@@ -83,7 +76,7 @@ export class SharedQuotaLedger {
     Atomics.store(this.control, TOTAL_QUOTA, effectiveTotalQuota(limits));
   }
 
-  /** Allocations held across all threads. */
+  /** Allocations held across all threads (what the tests read). */
   get total(): number {
     return heldTotal(this.control, this.buffers.threads);
   }
@@ -94,8 +87,7 @@ export class SharedQuotaLedger {
    */
   async releaseThread(index: number): Promise<void> {
     const owner = index + 1;
-    Atomics.compareExchange(this.control, LOCK, owner, 0);
-    Atomics.store(this.control, waitingFlag(this.buffers.threads, index), 0);
+    this.lock.forget(owner);
     const clear = (): void => {
       const capacity = Atomics.load(this.control, CAPACITY);
       for (let slot = 0; slot < capacity; slot++) {
@@ -106,15 +98,14 @@ export class SharedQuotaLedger {
       }
       Atomics.store(this.control, HELD + index, 0);
     };
-    while (!this.tryWithLock(clear)) await sleep(MAIN_RETRY_MS);
+    while (!this.tryWithLock(clear)) await new Promise((resolve) => setTimeout(resolve, MAIN_RETRY_MS));
     // It may have died between asking for compaction and saying so.
     if (Atomics.load(this.control, USED) > Atomics.load(this.control, CAPACITY) / 2) this.compact();
   }
 
   /**
    * Rebuilds the table without tombstones, larger (by powers of two) while live entries would fill
-   * more than a quarter of it. Relay threads ask for this (see `onCompactionWanted`) when half the
-   * slots are used. Retried shortly if the lock is busy.
+   * more than a quarter of it. Relay threads ask for this when half the slots are used.
    */
   compact(): void {
     if (!this.tryWithLock(() => this.rebuild())) setTimeout(() => this.compact(), MAIN_RETRY_MS).unref();
@@ -148,56 +139,76 @@ export class SharedQuotaLedger {
   }
 
   private tryWithLock(work: () => void): boolean {
-    if (!acquire(this.control, this.holder, MAIN_LOCK_WAIT_MS, this.buffers.threads)) return false;
+    if (!this.lock.acquire(this.holder, 0)) return false;
     try {
       work();
     } finally {
-      release(this.control, this.buffers.threads);
+      this.lock.release();
     }
     return true;
   }
 }
 
-/**
- * A relay thread's side: the AllocationQuota its allocations reserve from. `onCompactionWanted` is
- * called (at most once until the main thread compacts) when half the table's slots are used.
- */
-export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: number, onCompactionWanted: () => void): AllocationQuota {
+export interface SharedQuotaEvents {
+  /** Half the table's slots are used: ask the main thread to compact (once until it has). */
+  compactionWanted(): void;
+  /** The lock stayed taken for LOCK_TIMEOUT_MS: the Allocate is answered 508. */
+  lockTimedOut(): void;
+}
+
+/** Where a user's entries are, from one probe of its chain: `own` and `free` are slots, -1 for none. */
+interface UserScan {
+  held: number;
+  own: number;
+  free: number;
+}
+
+/** A relay thread's side: the AllocationQuota its allocations reserve from. */
+export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: number, events: SharedQuotaEvents): AllocationQuota {
   const control = new Int32Array(buffers.control);
   const table = new Int32Array(buffers.table); // tracks the buffer's length as the main thread grows it
+  const lock = lockOf(control, buffers.threads);
   const owner = threadIndex + 1;
-  const held = HELD + threadIndex;
+  const scan: UserScan = { held: 0, own: -1, free: -1 };
+
+  /** Walks the chain of the user hashed to (low, high), under the lock. */
+  function scanUser(low: number, high: number): UserScan {
+    const capacity = control[CAPACITY]!;
+    const mask = capacity - 1;
+    scan.held = 0;
+    scan.own = -1;
+    scan.free = -1;
+    let slot = low & mask;
+    for (let probes = 0; probes < capacity; probes++, slot = (slot + 1) & mask) {
+      const base = slot * STRIDE;
+      const slotOwner = table[base + OWNER]!;
+      if (slotOwner === EMPTY) {
+        if (scan.free < 0) scan.free = slot;
+        break;
+      }
+      if (slotOwner === TOMBSTONE) {
+        if (scan.free < 0) scan.free = slot;
+        continue; // the user's entries may lie beyond it
+      }
+      if (table[base + HASH_LOW] !== low || table[base + HASH_HIGH] !== high) continue;
+      scan.held += table[base + COUNT]!;
+      if (slotOwner === owner) scan.own = slot;
+    }
+    return scan;
+  }
 
   function reserve(username: string): QuotaAnswer {
     const digest = usernameHash(buffers.salt, username);
     const low = digest.readInt32LE(0);
     const high = digest.readInt32LE(4);
-    if (!acquire(control, owner, LOCK_TIMEOUT_MS, buffers.threads)) return "total-quota";
+    if (!lock.acquire(owner, LOCK_TIMEOUT_MS)) {
+      events.lockTimedOut();
+      return "total-quota";
+    }
     try {
-      const capacity = control[CAPACITY]!;
-      const mask = capacity - 1;
-      let userHeld = 0;
-      let own = -1;
-      let free = -1;
-      let slot = low & mask;
-      for (let probes = 0; probes < capacity; probes++, slot = (slot + 1) & mask) {
-        const base = slot * STRIDE;
-        const slotOwner = table[base + OWNER]!;
-        if (slotOwner === EMPTY) {
-          if (free < 0) free = slot;
-          break;
-        }
-        if (slotOwner === TOMBSTONE) {
-          if (free < 0) free = slot;
-          continue;
-        }
-        if (table[base + HASH_LOW] !== low || table[base + HASH_HIGH] !== high) continue;
-        userHeld += table[base + COUNT]!;
-        if (slotOwner === owner) own = slot;
-      }
-      // RFC 8656 §7.2: the per-user quota answers 486; the server's capacity answers 508.
-      if (userHeld >= control[USER_QUOTA]!) return "user-quota";
-      if (heldTotal(control, buffers.threads) >= control[TOTAL_QUOTA]!) return "total-quota";
+      const { held, own, free } = scanUser(low, high);
+      const answer = quotaAnswer(held, control[USER_QUOTA]!, heldTotal(control, buffers.threads), control[TOTAL_QUOTA]!);
+      if (answer !== "ok") return answer;
       if (own >= 0) {
         Atomics.add(table, own * STRIDE + COUNT, 1);
       } else {
@@ -208,38 +219,28 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
         table[base + HASH_HIGH] = high;
         table[base + COUNT] = 1;
         Atomics.store(table, base + OWNER, owner);
-        if (wasEmpty && Atomics.add(control, USED, 1) + 1 > capacity / 2 && Atomics.compareExchange(control, COMPACTION_ASKED, 0, 1) === 0) {
-          onCompactionWanted();
-        }
+        const used = wasEmpty ? Atomics.add(control, USED, 1) + 1 : Atomics.load(control, USED);
+        if (used > control[CAPACITY]! / 2 && Atomics.compareExchange(control, COMPACTION_ASKED, 0, 1) === 0) events.compactionWanted();
       }
-      Atomics.add(control, held, 1);
-      return "ok";
+      Atomics.add(control, HELD + threadIndex, 1);
+      return answer;
     } finally {
-      release(control, buffers.threads);
+      lock.release();
     }
   }
 
+  /** False when the lock could not be had. */
   function releaseOne(username: string): boolean {
     const digest = usernameHash(buffers.salt, username);
-    const low = digest.readInt32LE(0);
-    const high = digest.readInt32LE(4);
-    if (!acquire(control, owner, LOCK_TIMEOUT_MS, buffers.threads)) return false;
+    if (!lock.acquire(owner, LOCK_TIMEOUT_MS)) return false;
     try {
-      const capacity = control[CAPACITY]!;
-      const mask = capacity - 1;
-      let slot = low & mask;
-      for (let probes = 0; probes < capacity; probes++, slot = (slot + 1) & mask) {
-        const base = slot * STRIDE;
-        const slotOwner = table[base + OWNER]!;
-        if (slotOwner === EMPTY) return true;
-        if (slotOwner !== owner || table[base + HASH_LOW] !== low || table[base + HASH_HIGH] !== high) continue;
-        if (Atomics.sub(table, base + COUNT, 1) === 1) Atomics.store(table, base + OWNER, TOMBSTONE);
-        Atomics.sub(control, held, 1);
-        return true;
-      }
+      const { own } = scanUser(digest.readInt32LE(0), digest.readInt32LE(4));
+      if (own < 0) return true; // this thread holds none of the user's
+      if (Atomics.sub(table, own * STRIDE + COUNT, 1) === 1) Atomics.store(table, own * STRIDE + OWNER, TOMBSTONE);
+      Atomics.sub(control, HELD + threadIndex, 1);
       return true;
     } finally {
-      release(control, buffers.threads);
+      lock.release();
     }
   }
 
@@ -248,7 +249,7 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
     if (!releaseOne(username)) setTimeout(releaseLater, RETRY_RELEASE_MS, username).unref();
   }
 
-  return { reserve: (username) => Promise.resolve(reserve(username)), release: releaseLater };
+  return { reserve, release: releaseLater };
 }
 
 function usernameHash(salt: string, username: string): Buffer {
@@ -259,43 +260,4 @@ function heldTotal(control: Int32Array, threads: number): number {
   let total = 0;
   for (let i = 0; i < threads; i++) total += Atomics.load(control, HELD + i);
   return total;
-}
-
-/** The waiting flag of `holder` (1..threads + 1) or of thread `index` (0-based): the same word. */
-function waitingFlag(threads: number, index: number): number {
-  return HELD + threads + index;
-}
-
-function acquire(control: Int32Array, holder: number, timeoutMs: number, threads: number): boolean {
-  for (let spin = 0; spin < SPINS_BEFORE_WAIT; spin++) {
-    if (Atomics.compareExchange(control, LOCK, 0, holder) === 0) return true;
-  }
-  const deadline = performance.now() + timeoutMs;
-  const flag = waitingFlag(threads, holder - 1);
-  Atomics.store(control, flag, 1);
-  try {
-    for (;;) {
-      if (Atomics.compareExchange(control, LOCK, 0, holder) === 0) return true;
-      const left = deadline - performance.now();
-      if (left <= 0) return false;
-      const current = Atomics.load(control, LOCK);
-      if (current !== 0) Atomics.wait(control, LOCK, current, Math.min(WAIT_SLICE_MS, left));
-    }
-  } finally {
-    Atomics.store(control, flag, 0);
-  }
-}
-
-function release(control: Int32Array, threads: number): void {
-  Atomics.store(control, LOCK, 0);
-  for (let index = 0; index <= threads; index++) {
-    if (Atomics.load(control, waitingFlag(threads, index)) !== 0) {
-      Atomics.notify(control, LOCK);
-      return;
-    }
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

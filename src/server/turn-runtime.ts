@@ -44,7 +44,7 @@ export interface TurnRuntime {
 }
 
 /**
- * `sharedQuota`: the quota held across relay threads (a worker asks the main thread); without it the
+ * `sharedQuota`: the quota held across relay threads (in memory they share); without it the
  * runtime keeps its own ledger.
  */
 export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clock: Clock, log: Logger, sharedQuota?: AllocationQuota): TurnRuntime {

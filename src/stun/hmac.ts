@@ -27,11 +27,11 @@ const inner = Buffer.alloc(BLOCK_BYTES + MAX_DATA_BYTES);
 const outer = Buffer.alloc(BLOCK_BYTES + 32);
 const keyBlocks = new WeakMap<KeyObject, Partial<Record<HmacAlgorithm, Pads>>>();
 
-/** HMAC-`algorithm`(key, data); a string is taken as UTF-8. */
-export function hmac(algorithm: HmacAlgorithm, key: HmacKey, data: Uint8Array | string): Buffer {
+/** HMAC-`algorithm`(key, data); a string is taken as UTF-8, a list of parts as their concatenation. */
+export function hmac(algorithm: HmacAlgorithm, key: HmacKey, data: Uint8Array | string | readonly Uint8Array[]): Buffer {
   const pads = padsFor(algorithm, key);
   pads.inner.copy(inner, 0);
-  const dataLength = typeof data === "string" ? writeText(data) : copyData(data);
+  const dataLength = typeof data === "string" ? writeText(data) : data instanceof Uint8Array ? copyData([data]) : copyData(data);
   const innerDigest = hash(algorithm, inner.subarray(0, BLOCK_BYTES + dataLength), "buffer");
   pads.outer.copy(outer, 0);
   innerDigest.copy(outer, BLOCK_BYTES);
@@ -45,10 +45,14 @@ function writeText(text: string): number {
   return written;
 }
 
-function copyData(data: Uint8Array): number {
-  if (data.length > MAX_DATA_BYTES) throw new RangeError("HMAC input too long");
-  inner.set(data, BLOCK_BYTES);
-  return data.length;
+function copyData(parts: readonly Uint8Array[]): number {
+  let length = 0;
+  for (const part of parts) {
+    if (length + part.length > MAX_DATA_BYTES) throw new RangeError("HMAC input too long");
+    inner.set(part, BLOCK_BYTES + length);
+    length += part.length;
+  }
+  return length;
 }
 
 function padsFor(algorithm: HmacAlgorithm, key: HmacKey): Pads {

@@ -8,6 +8,9 @@ export type IntegrityAlgorithm = "sha1" | "sha256";
 /** Key bytes, or a KeyObject made once with createSecretKey (its HMAC key blocks are then prepared once). */
 export type IntegrityKey = HmacKey;
 
+/** The header's length field as MESSAGE-INTEGRITY sees it; hmac() copies it before returning, so one buffer serves all. */
+const adjustedLength = Buffer.alloc(2);
+
 export function integrityLength(algorithm: IntegrityAlgorithm): number {
   return algorithm === "sha1" ? 20 : 32;
 }
@@ -15,7 +18,7 @@ export function integrityLength(algorithm: IntegrityAlgorithm): number {
 /**
  * HMAC over bytes[0, attributeStart) with the header length field replaced by `attributeEnd - 20`
  * (RFC 8489 §14.5, §14.6): the length "points to the end of" the integrity attribute, whatever follows.
- * Works on the received bytes in place.
+ * Reads the received bytes, never writes them.
  */
 export function computeMessageIntegrity(
   algorithm: IntegrityAlgorithm,
@@ -24,18 +27,8 @@ export function computeMessageIntegrity(
   attributeStart: number,
   attributeEnd: number,
 ): Buffer {
-  // The length field is set for the hash and put back before returning: nothing else runs meanwhile.
-  const length0 = bytes[2]!;
-  const length1 = bytes[3]!;
-  const adjusted = attributeEnd - HEADER_LENGTH;
-  bytes[2] = adjusted >> 8;
-  bytes[3] = adjusted & 0xff;
-  try {
-    return hmac(algorithm, key, bytes.subarray(0, attributeStart));
-  } finally {
-    bytes[2] = length0;
-    bytes[3] = length1;
-  }
+  adjustedLength.writeUInt16BE(attributeEnd - HEADER_LENGTH, 0);
+  return hmac(algorithm, key, [bytes.subarray(0, 2), adjustedLength, bytes.subarray(4, attributeStart)]);
 }
 
 /** RFC 8489 §14.5: HMAC-SHA1 with the key of §9.1.1 / §9.2.2; false when absent or malformed. */

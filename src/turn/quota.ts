@@ -1,22 +1,36 @@
-import type { AllocationQuota } from "./ports.js";
+import type { AllocationQuota, QuotaAnswer } from "./ports.js";
 
-/** Counts the quota holds; the local form of AllocationQuota, and the main thread's ledger for workers. */
+export interface QuotaLimits {
+  readonly userQuota: number;
+  readonly totalQuota: number;
+  readonly maxBps?: number;
+  readonly bpsCapacity?: number;
+}
+
+/** Counts the quota holds of one relay thread serving alone (relay threads share theirs: server/shared-quota). */
 export interface QuotaLedger {
-  tryReserve(username: string): "ok" | "user-quota" | "total-quota";
+  tryReserve(username: string): QuotaAnswer;
   release(username: string): void;
   /** Allocations `username` holds now. */
   held(username: string): number;
-  setLimits(limits: { userQuota: number; totalQuota: number; maxBps?: number; bpsCapacity?: number }): void;
+  setLimits(limits: QuotaLimits): void;
   readonly total: number;
 }
 
+/** RFC 8656 §7.2, checked in this order: the per-user quota (486), then the server's capacity (508). */
+export function quotaAnswer(userHeld: number, userQuota: number, total: number, totalQuota: number): QuotaAnswer {
+  if (userHeld >= userQuota) return "user-quota";
+  if (total >= totalQuota) return "total-quota";
+  return "ok";
+}
+
 /** total-quota, lowered by bps-capacity: each allocation reserves max-bps of it. */
-export function effectiveTotalQuota(limits: { totalQuota: number; maxBps?: number; bpsCapacity?: number }): number {
+export function effectiveTotalQuota(limits: Omit<QuotaLimits, "userQuota">): number {
   const { totalQuota, maxBps = 0, bpsCapacity = 0 } = limits;
   return maxBps > 0 && bpsCapacity > 0 ? Math.min(totalQuota, Math.floor(bpsCapacity / maxBps)) : totalQuota;
 }
 
-export function createQuotaLedger(limits: { userQuota: number; totalQuota: number; maxBps?: number; bpsCapacity?: number }): QuotaLedger {
+export function createQuotaLedger(limits: QuotaLimits): QuotaLedger {
   let userQuota = limits.userQuota;
   let totalQuota = effectiveTotalQuota(limits);
   const byUser = new Map<string, number>();
@@ -24,12 +38,11 @@ export function createQuotaLedger(limits: { userQuota: number; totalQuota: numbe
   return {
     tryReserve(username) {
       const held = byUser.get(username) ?? 0;
-      // RFC 8656 §7.2: the per-user quota answers 486; the server's capacity answers 508.
-      if (held >= userQuota) return "user-quota";
-      if (total >= totalQuota) return "total-quota";
+      const answer = quotaAnswer(held, userQuota, total, totalQuota);
+      if (answer !== "ok") return answer;
       byUser.set(username, held + 1);
       total++;
-      return "ok";
+      return answer;
     },
     release(username) {
       const held = byUser.get(username);
@@ -49,10 +62,10 @@ export function createQuotaLedger(limits: { userQuota: number; totalQuota: numbe
   };
 }
 
-/** A single relay thread's quota: the ledger itself, answered at once. */
+/** A single relay thread's quota: the ledger itself. */
 export function createLocalQuota(ledger: QuotaLedger): AllocationQuota {
   return {
-    reserve: (username) => Promise.resolve(ledger.tryReserve(username)),
+    reserve: (username) => ledger.tryReserve(username),
     release: (username) => ledger.release(username),
   };
 }

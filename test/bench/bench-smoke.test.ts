@@ -89,9 +89,7 @@ describe("npm run bench -- --quick --smoke --churn-passes 3", () => {
         expectPositive(row, label, "CPU µs / relayed datagram, UDP Send/Data");
         expectPositive(row, label, "CPU µs / relayed datagram, TCP");
         expectPositive(row, label, "Allocations/s");
-        // Both passes: the first on a fresh server, the second after it.
-        // The first pass and the last of three.
-        expect(column(row, "Allocations/s"), label).toBeDefined();
+        // Two figures: the first pass on a fresh server, and the last of three on the same server.
         expect([...row.keys()].find((name) => name.startsWith("Allocations/s")), label).toMatch(/1st \/ 3rd pass$/);
         const passes = (column(row, "Allocations/s") ?? "").split(" / ").map(leadingNumber);
         expect(passes, `${label} Allocations/s: ${column(row, "Allocations/s")}`).toHaveLength(2);
@@ -109,7 +107,9 @@ describe("npm run bench -- --quick --smoke --churn-passes 3", () => {
       new RegExp(`vs bare forwarder CPU per datagram: UDP ChannelData ${ratio} · UDP Send/Data ${ratio} · TCP ChannelData ${ratio}`),
     );
     expect(bench.stdout).toMatch(new RegExp(`vs coturn allocations/s: 1st pass ${ratio} · 3rd pass ${ratio}`));
-    expect(bench.stdout).toMatch(/vs coturn server CPU per allocation: 1st pass (x\d+\.\d\d|n\/a \(missing figure\)) · 3rd pass /);
+    // 20 allocations may cost coturn under one of /proc's 10 ms ticks: a ratio, or n/a for a zero.
+    const cpuRatio = String.raw`(x\d+\.\d\d|n/a \(missing figure\))`;
+    expect(bench.stdout).toMatch(new RegExp(`vs coturn server CPU per allocation: 1st pass ${cpuRatio} · 3rd pass ${cpuRatio}  $`, "m"));
     expect(bench.stdout).toMatch(/while allocating \(1st \/ 3rd pass\) the server used [\d.]+/);
     // --smoke leaves the recorded results alone.
     expect(existsSync(LATEST) ? readFileSync(LATEST, "utf8") : undefined).toBe(before);

@@ -49,6 +49,13 @@ describe("hmac", () => {
     }
   });
 
+  it("takes a list of parts as their concatenation", () => {
+    const key = randomBytes(20);
+    const parts = [randomBytes(2), Buffer.alloc(0), randomBytes(2), randomBytes(300)];
+    expect(hmac("sha1", key, parts)).toEqual(createHmac("sha1", key).update(Buffer.concat(parts)).digest());
+    expect(() => hmac("sha1", key, [Buffer.alloc(65_000), Buffer.alloc(557)])).toThrow(RangeError);
+  });
+
   it("takes text as UTF-8", () => {
     const key = randomBytes(16);
     const text = "bob:é€𝄞:\u0000";

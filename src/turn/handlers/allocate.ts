@@ -75,7 +75,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       }
     };
     try {
-      const quota = await deps.quota.reserve(user.username);
+      const quota = deps.quota.reserve(user.username);
       if (quota === "user-quota") throw new StunError(ErrorCode.AllocationQuotaReached);
       if (quota === "total-quota") throw new StunError(ErrorCode.InsufficientCapacity);
       reserved = true;
