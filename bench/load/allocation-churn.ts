@@ -31,6 +31,13 @@ export interface AllocationPassCpu {
   readonly generatorCores: number;
 }
 
+/** A pass after the first: timed only. */
+export interface PassFigures {
+  readonly allocationsPerSecond: number;
+  readonly deletionsPerSecond: number;
+  readonly allocationCpu: AllocationPassCpu;
+}
+
 export interface AllocationChurnResult {
   readonly allocated: number;
   readonly failed: number;
@@ -39,9 +46,7 @@ export interface AllocationChurnResult {
   readonly deletionsPerSecond: number;
   readonly allocationCpu: AllocationPassCpu;
   /** The last pass, on a server that has already done N of each per pass before it (JIT compiled, structures grown). */
-  readonly lastPass:
-    | { readonly allocationsPerSecond: number; readonly deletionsPerSecond: number; readonly allocationCpu: AllocationPassCpu }
-    | undefined;
+  readonly lastPass: PassFigures | undefined;
   /** Why the last pass has no figures, when it has none. */
   readonly lastPassProblem: string | undefined;
   readonly idle: MemoryReading;
@@ -51,6 +56,7 @@ export interface AllocationChurnResult {
 
 const OPEN_BATCH = 500;
 const HOSTS_PER_SUBNET = 250;
+const SUBNETS_PER_NETWORK = 250;
 const CHANNEL_NUMBER = 0x4000;
 
 export async function runAllocationChurn(
@@ -116,8 +122,8 @@ async function timeLaterPasses(
   probe: LoadProbe,
   options: AllocationChurnOptions,
   deadline: number,
-): Promise<NonNullable<AllocationChurnResult["lastPass"]> | string> {
-  let last: NonNullable<AllocationChurnResult["lastPass"]> | string = "no pass after the first";
+): Promise<PassFigures | string> {
+  let last: PassFigures | string = "no pass after the first";
   for (let pass = 2; pass <= options.passes; pass++) {
     if (performance.now() >= deadline) return `no time left for pass ${pass}`;
     last = await timePass(server, credentials, probe, options, deadline, (pass - 1) * options.count);
@@ -134,7 +140,7 @@ async function timePass(
   options: AllocationChurnOptions,
   deadline: number,
   firstIndex: number,
-): Promise<NonNullable<AllocationChurnResult["lastPass"]> | string> {
+): Promise<PassFigures | string> {
   const sessions = await connectAll(server, credentials, options.count, firstIndex);
   try {
     const allocating = await allocateAll(sessions, options, deadline, probe);
@@ -163,7 +169,7 @@ async function timePass(
  */
 function clientAddress(index: number): string {
   const subnet = Math.floor(index / HOSTS_PER_SUBNET);
-  return `127.${1 + Math.floor(subnet / 250)}.${subnet % 250}.${(index % HOSTS_PER_SUBNET) + 1}`;
+  return `127.${1 + Math.floor(subnet / SUBNETS_PER_NETWORK)}.${subnet % SUBNETS_PER_NETWORK}.${(index % HOSTS_PER_SUBNET) + 1}`;
 }
 
 /** Allocates on every session, K in flight, with the CPU the server and the generator spent meanwhile. */

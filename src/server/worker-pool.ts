@@ -51,7 +51,7 @@ interface Slot {
   stats: RelayStats | undefined;
 }
 
-/** `count` relay threads sharing the listening ports; quotas kept here; a dead thread is restarted. */
+/** `count` relay threads sharing the listening ports, quotas and relay ports; a dead thread is restarted. */
 export async function startWorkerPool(initial: Config, count: number, log: Logger): Promise<RelayBackend> {
   let config = initial;
   const ledger = new SharedQuotaLedger(config, count);

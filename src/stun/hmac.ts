@@ -31,7 +31,7 @@ const keyBlocks = new WeakMap<KeyObject, Partial<Record<HmacAlgorithm, Pads>>>()
 export function hmac(algorithm: HmacAlgorithm, key: HmacKey, data: Uint8Array | string | readonly Uint8Array[]): Buffer {
   const pads = padsFor(algorithm, key);
   pads.inner.copy(inner, 0);
-  const dataLength = typeof data === "string" ? writeText(data) : data instanceof Uint8Array ? copyData([data]) : copyData(data);
+  const dataLength = typeof data === "string" ? writeText(data) : copyData(data instanceof Uint8Array ? [data] : data);
   const innerDigest = hash(algorithm, inner.subarray(0, BLOCK_BYTES + dataLength), "buffer");
   pads.outer.copy(outer, 0);
   innerDigest.copy(outer, BLOCK_BYTES);

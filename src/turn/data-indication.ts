@@ -5,12 +5,12 @@ import { AttributeType, MAGIC_COOKIE, TRANSACTION_ID_LENGTH } from "../stun/cons
 const DATA_INDICATION_TYPE = 0x0017;
 /** Header (20) + XOR-PEER-ADDRESS (4 + 20 for IPv6) + DATA attribute header (4). */
 export const MAX_DATA_INDICATION_HEAD = 48;
+const COOKIE_HIGH = MAGIC_COOKIE >>> 16;
 
 /** The head's exact length for a peer address of `addressLength` bytes (4 or 16). */
 export function dataIndicationHeadLength(addressLength: number): number {
   return 28 + addressLength + 4;
 }
-const COOKIE_HIGH = MAGIC_COOKIE >>> 16;
 
 // RFC 8489 §5 leaves an indication's transaction ID to its sender. Random ones are drawn from a
 // pool refilled every 256 indications, rather than with a crypto call per packet.
@@ -46,8 +46,8 @@ export function writeDataIndicationHead(target: Buffer, peer: Uint8Array, peerPo
   target[25] = addressLength === 4 ? 0x01 : 0x02;
   target.writeUInt16BE(peerPort ^ COOKIE_HIGH, 26);
   for (let i = 0; i < addressLength; i++) target[28 + i] = peer[i]! ^ target[4 + i]!;
-  const dataHeader = 28 + addressLength;
-  target.writeUInt16BE(AttributeType.DATA, dataHeader);
-  target.writeUInt16BE(dataLength, dataHeader + 2);
-  return dataHeader + 4;
+  const headLength = dataIndicationHeadLength(addressLength);
+  target.writeUInt16BE(AttributeType.DATA, headLength - 4);
+  target.writeUInt16BE(dataLength, headLength - 2);
+  return headLength;
 }
