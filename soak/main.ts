@@ -21,9 +21,9 @@ async function idleFigures(server: SoakServer, samples: number): Promise<ServerF
   for (let i = 0; i < samples; i++) {
     if (i > 0) await sleep(1000);
     figures = serverFigures(await server.sample());
-    lowestHeap = Math.min(lowestHeap, figures.heapUsedBytes);
+    lowestHeap = Math.min(lowestHeap, figures.relayHeapUsedBytes);
   }
-  return { ...figures!, heapUsedBytes: lowestHeap };
+  return { ...figures!, relayHeapUsedBytes: lowestHeap };
 }
 
 async function run(options: SoakOptions): Promise<boolean> {
@@ -46,7 +46,7 @@ async function run(options: SoakOptions): Promise<boolean> {
     await sleep(BASELINE_SETTLE_MS);
     const baseline = await idleFigures(server, 3);
     print(
-      `baseline: allocations=${baseline.allocations} heap=${mb(baseline.heapUsedBytes)} rss=${mb(baseline.rssBytes)} ` +
+      `baseline: allocations=${baseline.allocations} relay-heap=${mb(baseline.relayHeapUsedBytes)} rss=${mb(baseline.rssBytes)} ` +
         `fds=${baseline.openFds} relay_ports_free=${baseline.relayPortsFree}`,
     );
 
@@ -72,7 +72,7 @@ async function run(options: SoakOptions): Promise<boolean> {
           `alloc=${figures.allocations} (client udp ${live.udp} tcp ${live.tcp}) created=${counters.created} deleted=${counters.deleted} reset=${counters.reset} ` +
           `perms=${figures.permissions} chans=${figures.channels} | ` +
           `sent=${t.sent} echoed=${t.echoed} lost=${t.lost} (${decided === 0 ? "0.000" : ((100 * t.lost) / decided).toFixed(3)}%) | ` +
-          `server heap=${mb(figures.heapUsedBytes)} rss=${mb(figures.rssBytes)} fds=${figures.openFds} ` +
+          `server relay-heap=${mb(figures.relayHeapUsedBytes)} rss=${mb(figures.rssBytes)} fds=${figures.openFds} ` +
           `relay_ports_used=${baseline.relayPortsFree - figures.relayPortsFree} | ` +
           `client heap=${mb(client.heapUsed)} rss=${mb(client.rss)} in_flight=${traffic.inFlight} errors=${counters.errors}`,
       );

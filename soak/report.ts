@@ -6,7 +6,7 @@ export interface ServerFigures {
   readonly allocations: number;
   readonly permissions: number;
   readonly channels: number;
-  readonly heapUsedBytes: number;
+  readonly relayHeapUsedBytes: number;
   readonly rssBytes: number;
   readonly openFds: number;
   readonly relayPortsFree: number;
@@ -18,7 +18,7 @@ export function serverFigures(sample: ServerSample): ServerFigures {
     allocations: metric(m, "turnpike_allocations"),
     permissions: metric(m, "turnpike_permissions"),
     channels: metric(m, "turnpike_channels"),
-    heapUsedBytes: metric(m, "nodejs_heap_size_used_bytes"),
+    relayHeapUsedBytes: metric(m, "turnpike_relay_heap_used_bytes"),
     rssBytes: metric(m, "process_resident_memory_bytes"),
     openFds: sample.openFds,
     relayPortsFree: m.get("turnpike_relay_ports_free") ?? Number.NaN,
@@ -34,12 +34,12 @@ export function formatElapsed(ms: number): string {
 
 /**
  * Tolerances of the end-versus-baseline check. The server's heap is read after an idle period,
- * not after a forced GC (it cannot be forced from outside); nodejs_heap_size_used_bytes is the
- * main thread's heap (API, metrics, and the relay itself only with one relay thread). RSS gets a
- * wide margin: V8 and the allocator keep freed pages, so RSS may stay above baseline without a leak.
+ * not after a forced GC (it cannot be forced from outside); turnpike_relay_heap_used_bytes is the
+ * relay threads' heaps summed, where the allocations live. RSS gets a wide margin: V8 and the
+ * allocator keep freed pages, so RSS may stay above baseline without a leak.
  */
 export const TOLERANCE = {
-  heapUsedBytes: 8 * 2 ** 20,
+  relayHeapUsedBytes: 8 * 2 ** 20,
   rssBytes: 128 * 2 ** 20,
   openFds: 5,
   relayPortsInUse: 0,
@@ -74,11 +74,11 @@ export function compare(baseline: ServerFigures, end: ServerFigures): Check[] {
       pass: end.openFds <= baseline.openFds + TOLERANCE.openFds,
     },
     {
-      figure: "heap used",
-      baseline: mb(baseline.heapUsedBytes),
-      end: mb(end.heapUsedBytes),
-      rule: `<= baseline + ${mb(TOLERANCE.heapUsedBytes)}`,
-      pass: end.heapUsedBytes <= baseline.heapUsedBytes + TOLERANCE.heapUsedBytes,
+      figure: "relay heap used",
+      baseline: mb(baseline.relayHeapUsedBytes),
+      end: mb(end.relayHeapUsedBytes),
+      rule: `<= baseline + ${mb(TOLERANCE.relayHeapUsedBytes)}`,
+      pass: end.relayHeapUsedBytes <= baseline.relayHeapUsedBytes + TOLERANCE.relayHeapUsedBytes,
     },
     {
       figure: "rss",

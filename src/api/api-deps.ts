@@ -52,7 +52,7 @@ export interface ServerStats {
   readonly errorResponses: Readonly<Record<number, number>>;
   readonly totalQuota: number;
   readonly relayPortsFree: number;
-  /** V8 heap used by the relay state: the relay threads' heaps summed (the main thread's with one). */
+  /** V8 heap used by the relay state: the relay threads' heaps summed (this thread's when the relay runs on it). */
   readonly relayHeapUsedBytes: number;
   readonly listenersUp: boolean;
   readonly draining: boolean;

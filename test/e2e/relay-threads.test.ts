@@ -100,6 +100,32 @@ describe("relay-threads: several threads behind one port", () => {
   });
 });
 
+describe("relay-threads 1", () => {
+  it("runs its one relay thread in a worker, as more threads do: its log lines come from worker 0", async () => {
+    const { server, logger, port } = await start({ relayThreads: 1 });
+    expect(server.relayThreads).toBe(1);
+    const { codes } = await allocateMany(port, ["alice", "bob"]);
+    expect(codes).toEqual([0, 0]);
+    expect(await until(() => logger.records.filter((r) => r.msg === "allocation created").length === 2, 2000)).toBe(true);
+    expect(logger.records.filter((r) => r.msg === "allocation created").map((r) => r.obj["worker"])).toEqual([0, 0]);
+    expect(await until(() => server.stats().allocations === 2, 2000)).toBe(true);
+  });
+
+  it("runs on the caller's thread only when asked (inProcess), which takes exactly one thread and alone takes a manual clock", async () => {
+    const logger = createRecordingLogger();
+    const inProcess = await startServer(config({ relayThreads: 1 }), { logger, inProcess: true, clock: { now: () => 0 } });
+    cleanups.push(() => inProcess.close());
+    const { codes } = await allocateMany(inProcess.listeners[0]!.port, ["alice"]);
+    expect(codes).toEqual([0]);
+    const created = logger.records.find((r) => r.msg === "allocation created");
+    expect(created?.obj["worker"]).toBeUndefined();
+    expect(inProcess.stats().allocations).toBe(1);
+
+    await expect(startServer(config({ relayThreads: 2 }), { logger, inProcess: true })).rejects.toThrow("inProcess runs one relay thread, not 2");
+    await expect(startServer(config({ relayThreads: 1 }), { logger, clock: { now: () => 0 } })).rejects.toThrow("a manual clock needs inProcess");
+  });
+});
+
 describe("a relay thread that dies", () => {
   it("is restarted; its quota is given back; the port keeps answering throughout", async () => {
     const logger = createRecordingLogger();

@@ -35,7 +35,7 @@ describe("soak (npm run soak)", () => {
     expect(output).toMatch(/^\[soak\] baseline: allocations=0 /m);
     expect(output).toMatch(/^\[soak\] minute t=00:00 alloc=/m);
     expect(output).toMatch(/^\[soak\] churn-end t=00:1\d alloc=\d+ .* echoed=[1-9]\d* /m);
-    for (const figure of ["allocations", "relay ports in use", "open fds", "heap used", "rss"]) {
+    for (const figure of ["allocations", "relay ports in use", "open fds", "relay heap used", "rss"]) {
       expect(output).toMatch(new RegExp(`^\\[soak\\]   ${figure} .* PASS$`, "m"));
     }
     expect(output).toMatch(/^\[soak\] verdict: PASS$/m);

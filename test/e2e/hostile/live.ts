@@ -31,7 +31,8 @@ export function startHostileServer(overrides: Partial<Config>, logger: Recording
       relayThreads: 1,
       ...overrides,
     }),
-    { logger },
+    // One relay thread runs on this thread, so that the tests can count its sockets and timers.
+    { logger, inProcess: (overrides.relayThreads ?? 1) === 1 },
   );
 }
 
