@@ -116,7 +116,7 @@ function footnotes(input: ReportInput): string[] {
     "- **RSS**: VmRSS from /proc/<pid>/status: idle after start, and the peak sampled every 200 ms during the UDP flood.",
     `- **Allocations/s**: ${churn.count.toLocaleString("en-US")} client sockets, each bound to an address of its own (127.1.x.y, then 127.2.x.y, so that limits per source address see one client each), each do the full Allocate (unauthenticated, 401 with NONCE and REALM, then signed), ${churn.concurrency} in flight; ` +
       `**Deletions/s**: Refresh with LIFETIME 0 for all of them, ${churn.concurrency} in flight. ` +
-      `**1st / ${ordinal(churn.passes)} pass**: the first pass is the server's first ${churn.count.toLocaleString("en-US")} allocations (a Node.js server's allocation code is still being compiled); after the memory readings, ` +
+      `**1st / ${ordinal(churn.passes)} pass**: the first pass is the server's first ${churn.count.toLocaleString("en-US")} allocations (a Node.js server's allocation code is still being compiled); after the memory readings (whose full GCs, forced in a Node.js server, undo part of its warm-up: the pass right after them is slower than a pass after none), ` +
       (churn.passes === 2
         ? `${churn.count.toLocaleString("en-US")} new clients (addresses of their own again) allocate and delete once more, timed the same way.`
         : `${churn.passes - 1} more passes of ${churn.count.toLocaleString("en-US")} new clients each (addresses of their own again) allocate and delete, timed the same way; the last is reported.`),
