@@ -25,7 +25,7 @@ export type Endpoint = { readonly address: string; readonly port: number };
 export type ReleasedPort = { readonly address: string; readonly family: IpFamily; readonly port: number };
 export type RelayStats = Omit<ServerStats, "listenersUp" | "draining">;
 
-/** One relay thread's listeners and TURN state: run in the main thread, or one per worker thread. */
+/** One relay thread's listeners and TURN state: one per worker thread, or on the caller's thread (inProcess). */
 export interface RelayNode {
   readonly listeners: readonly ListenerInfo[];
   stats(): RelayStats;

@@ -53,7 +53,7 @@ const DRAIN_POLL_MS = 300;
 export async function startServer(config: Config, options: StartOptions): Promise<RunningServer> {
   const log = options.logger;
   const relayThreads = config.relayThreads === 0 ? availableParallelism() : config.relayThreads;
-  if (options.inProcess === true && relayThreads !== 1) throw new Error(`inProcess runs one relay thread, not ${relayThreads}`);
+  if (options.inProcess === true && config.relayThreads !== 1) throw new Error(`inProcess runs one relay thread: set relay-threads to 1, not ${config.relayThreads}`);
   if (options.clock && options.inProcess !== true) throw new Error("a manual clock needs inProcess: relay threads keep their own time");
   const clock: Clock = options.clock ?? { now: () => Date.now() };
   const apiTls = config.apiCert && config.apiPkey ? await readTlsMaterial(config.apiCert, config.apiPkey, "api-cert", "api-pkey") : undefined;

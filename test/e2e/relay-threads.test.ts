@@ -118,10 +118,11 @@ describe("relay-threads 1", () => {
     const { codes } = await allocateMany(inProcess.listeners[0]!.port, ["alice"]);
     expect(codes).toEqual([0]);
     const created = logger.records.find((r) => r.msg === "allocation created");
-    expect(created?.obj["worker"]).toBeUndefined();
+    expect(created).toBeDefined();
+    expect(created!.obj["worker"]).toBeUndefined();
     expect(inProcess.stats().allocations).toBe(1);
 
-    await expect(startServer(config({ relayThreads: 2 }), { logger, inProcess: true })).rejects.toThrow("inProcess runs one relay thread, not 2");
+    await expect(startServer(config({ relayThreads: 2 }), { logger, inProcess: true })).rejects.toThrow("inProcess runs one relay thread: set relay-threads to 1, not 2");
     await expect(startServer(config({ relayThreads: 1 }), { logger, clock: { now: () => 0 } })).rejects.toThrow("a manual clock needs inProcess");
   });
 });

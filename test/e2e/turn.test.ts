@@ -36,7 +36,8 @@ function startTestServer(overrides: Partial<Config>, logger = createRecordingLog
       allowLoopbackPeers: true,
       ...overrides,
     }),
-    { logger },
+    // One relay thread runs on this thread, so that its heap and stats can be read at once.
+    { logger, inProcess: overrides.relayThreads === 1 },
   );
 }
 
