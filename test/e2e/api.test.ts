@@ -8,6 +8,7 @@ import { createRecordingLogger } from "../helpers/logger.js";
 import { freeUdpPort, runBounded, startProcess } from "../helpers/processes.js";
 import { errorCode } from "../helpers/turn-messages.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
+import { until } from "../helpers/until.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
 const SECRET = "north-secret";
@@ -19,15 +20,6 @@ interface CredentialAnswer {
   ttl: number;
   uris: string[];
   iceServers: { urls: string[]; username: string; credential: string }[];
-}
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
 }
 
 describe("the credential endpoint drives a live TURN server", () => {

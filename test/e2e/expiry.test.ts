@@ -6,6 +6,7 @@ import { startServer } from "../../src/server/server.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
 import { activeHandles, retainedHeapBytes } from "./hostile/live.js";
+import { until } from "../helpers/until.js";
 
 // The memory goal says what allocations cost while idle, and that all of it returns when they
 // expire: here they expire (no Refresh, no deletion) on a live server whose clock the test moves.
@@ -20,15 +21,6 @@ async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<vo
       while (next < items.length) await work(items[next++]!);
     }),
   );
-}
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return true;
 }
 
 describe("allocations that expire", () => {

@@ -9,6 +9,7 @@ import { startWorkerPool, type RelayBackend } from "../../src/server/worker-pool
 import { createRecordingLogger } from "../helpers/logger.js";
 import { errorCode, type Credentials } from "../helpers/turn-messages.js";
 import { SocketTurnClient } from "../helpers/turn-socket-client.js";
+import { until } from "../helpers/until.js";
 
 // Two relay threads share the listening ports (SO_REUSEPORT); the kernel spreads clients by 4-tuple.
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
@@ -35,15 +36,6 @@ async function allocateMany(port: number, usernames: readonly string[]): Promise
   cleanups.push(() => clients.forEach((c) => c.close()));
   const responses = await Promise.all(clients.map((c) => c.request(Method.Allocate, [UDP])));
   return { clients, codes: responses.map((r) => (r.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(r))) };
-}
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
 }
 
 async function start(overrides: Partial<Config> = {}): Promise<{ server: RunningServer; logger: ReturnType<typeof createRecordingLogger>; port: number }> {

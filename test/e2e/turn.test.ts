@@ -12,18 +12,10 @@ import { freeUdpPort } from "../helpers/processes.js";
 import { makeSelfSignedCertificate, type TestCertificate } from "../helpers/tls-cert.js";
 import { channelData, decode, errorCode, type Credentials } from "../helpers/turn-messages.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
+import { until } from "../helpers/until.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
 const ALICE: Credentials = { username: "alice", password: "wonderland", realm: "example.org" };
-
-async function until(check: () => boolean, timeoutMs = 2000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
 
 function startTestServer(overrides: Partial<Config>, logger = createRecordingLogger()): Promise<RunningServer> {
   return startServer(

@@ -10,6 +10,7 @@ import { startServer, type ListenerInfo, type RunningServer } from "../../../src
 import { createRecordingLogger } from "../../helpers/logger.js";
 import { StreamReader } from "../../helpers/sockets.js";
 import { answerOf, message, nonZeroPadding, transactionIdOf, Type, type Answer } from "./wire.js";
+export { until } from "../../helpers/until.js";
 
 export type RecordingLogger = ReturnType<typeof createRecordingLogger>;
 export type Endpoint = { readonly address: string; readonly port: number };
@@ -44,17 +45,7 @@ export function endpointOf(server: RunningServer, transport: ListenerInfo["trans
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` every 10 ms until it holds or `timeoutMs` passes. */
-export async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await sleep(10);
-  }
-  return true;
-}
-
-/** Uncaught exceptions and unhandled rejections anywhere in this process (the server runs in it with one relay thread). */
+/** Uncaught exceptions and unhandled rejections anywhere in this process (the server runs in it with one relay thread, inProcess). */
 export function recordProcessFaults(): { readonly uncaught: unknown[]; readonly unhandled: unknown[]; stop(): void } {
   const uncaught: unknown[] = [];
   const unhandled: unknown[] = [];
