@@ -5,6 +5,7 @@ import type { PacketHandler } from "../turn/dispatch.js";
 import type { ClientLink, Logger } from "../turn/ports.js";
 import { StreamFramer } from "../turn/stream-framing.js";
 import { ListenError } from "./listen-error.js";
+import { TurnEndFlush } from "./turn-end-flush.js";
 
 // A client that stops reading cannot make us hold more than this for it.
 const MAX_UNSENT_BYTES = 1 << 20;
@@ -39,6 +40,7 @@ const NO_LIMITS: StreamLimits = { maxConnections: Infinity, maxConnectionsPerIp:
 const DEADLINE_SWEEP_MS = 1000;
 
 const ZERO_PADDING = Buffer.alloc(3);
+const turnEnd = new TurnEndFlush();
 
 /** A TCP or TLS listening socket; each connection gets a framer and a link, and its frames go to the dispatcher. */
 export class StreamListener {
@@ -155,19 +157,20 @@ export class StreamListener {
       localAddress: options.address,
       localPort: this.port,
       send(data) {
-        if (writable()) socket.write(data);
+        if (!writable()) return;
+        turnEnd.hold(socket);
+        socket.write(data);
       },
       // RFC 8656 §12.5: over a stream, ChannelData is padded to a multiple of 4.
       sendParts(head, body, tail) {
         if (!writable()) return;
         const length = head.length + body.length + (tail?.length ?? 0);
         const padding = (4 - (length & 3)) & 3;
-        socket.cork();
+        turnEnd.hold(socket);
         socket.write(head);
         socket.write(body);
         if (tail) socket.write(tail);
         if (padding > 0) socket.write(ZERO_PADDING.subarray(0, padding));
-        socket.uncork();
       },
       setCarriesAllocation: (carries) => {
         framer.allowChannelData = carries;
@@ -184,7 +187,10 @@ export class StreamListener {
     });
     const onFrame = (frame: Buffer): void => options.onPacket(frame, remoteAddress, remotePort, link);
     socket.on("data", (chunk: Buffer) => {
-      if (framer.push(chunk, onFrame) === "garbage") socket.destroy();
+      if (framer.push(chunk, onFrame) !== "garbage") return;
+      // Answers to the requests before the garbage go out first.
+      turnEnd.release(socket);
+      socket.destroy();
     });
   }
 
