@@ -52,27 +52,31 @@ describe("allocations that expire", () => {
         const bound = await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, { name: "XOR-PEER-ADDRESS", value: peerAddress }]);
         expect(bound.messageClass).toBe(MessageClass.SuccessResponse);
       });
+    let socketsWithoutRelays = 0;
     const expireAll = async (): Promise<void> => {
       clock.advance(LIFETIME_MS + 1000);
       expect(await until(() => server.stats().allocations === 0, 3000)).toBe(true);
+      // A relay socket's handle goes a turn of the event loop after its close(); its 'close' event after that.
+      expect(await until(() => activeHandles("UDPWrap") === socketsWithoutRelays, 2000)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     };
     try {
       for (let i = 0; i < ALLOCATIONS; i++) {
         clients.push(await SocketTurnClient.udp({ address: listener.address, port: listener.port }, { username: "alice", password: "pw", realm: "example.org" }));
       }
+      socketsWithoutRelays = activeHandles("UDPWrap");
       // Two rounds first compile the code of every step (its bytecode and machine code stay on the
       // heap), the second with the clients' nonces gone stale as they will be below.
       for (let round = 0; round < 2; round++) {
         await allocateAll();
         await expireAll();
       }
-      const relaySocketsBefore = activeHandles("UDPWrap");
       const portsFreeBefore = server.stats().relayPortsFree;
       const heapBefore = retainedHeapBytes();
 
       await allocateAll();
       expect(server.stats()).toMatchObject({ allocations: ALLOCATIONS, permissions: ALLOCATIONS, channels: ALLOCATIONS });
-      expect(activeHandles("UDPWrap")).toBe(relaySocketsBefore + ALLOCATIONS);
+      expect(activeHandles("UDPWrap")).toBe(socketsWithoutRelays + ALLOCATIONS);
       const grown = retainedHeapBytes() - heapBefore;
       // Each idle allocation holds at least its relay socket's objects (about 1 KiB of heap).
       expect(grown).toBeGreaterThan(ALLOCATIONS * 1024);
@@ -85,11 +89,13 @@ describe("allocations that expire", () => {
       expect(await until(() => server.stats().allocations === 0, 3000)).toBe(true);
 
       expect(server.stats()).toMatchObject({ allocations: 0, permissions: 0, channels: 0, allocationsExpired: 3 * ALLOCATIONS, relayPortsFree: portsFreeBefore });
-      expect(await until(() => activeHandles("UDPWrap") === relaySocketsBefore, 2000)).toBe(true);
+      expect(await until(() => activeHandles("UDPWrap") === socketsWithoutRelays, 2000)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 50));
       const left = retainedHeapBytes() - heapBefore;
-      // What stays is noise, about 50-120 KB whether 400 or 1,200 allocations expired (this process
-      // also runs the test, its clients and V8's compiler), never a share of each allocation.
-      expect(left).toBeLessThan(grown * 0.15);
+      // What stays is noise (this process also runs the test, its clients and V8's compiler): within
+      // ±2% of the growth in 16 runs, 4 at a time on 2 cores, once 28%. Keeping every allocation
+      // leaves 85%.
+      expect(left).toBeLessThan(grown * 0.4);
     } finally {
       for (const client of clients) client.close();
       await peer.close();
