@@ -78,13 +78,13 @@ export class RelayUnavailableError extends Error {
   }
 }
 
+/** RFC 8656 §7.2: the per-user quota answers 486, the server's capacity 508. */
+export type QuotaAnswer = "ok" | "user-quota" | "total-quota";
+
 /**
  * user-quota and total-quota, which must hold across every relay thread: a slot is reserved before
  * the relay socket is bound and released when the allocation goes (or the Allocate fails).
  */
-/** RFC 8656 §7.2: the per-user quota answers 486, the server's capacity 508. */
-export type QuotaAnswer = "ok" | "user-quota" | "total-quota";
-
 export interface AllocationQuota {
   reserve(username: string): QuotaAnswer;
   release(username: string): void;
