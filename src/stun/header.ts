@@ -18,7 +18,13 @@ export function encodeMessageType(method: number, messageClass: MessageClass): n
 }
 
 export function decodeMessageType(type: number): { method: number; messageClass: MessageClass } {
-  const method = (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
-  const messageClass = (((type >> 4) & 0b01) | ((type >> 7) & 0b10)) as MessageClass;
-  return { method, messageClass };
+  return { method: methodOf(type), messageClass: messageClassOf(type) };
+}
+
+export function methodOf(type: number): number {
+  return (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
+}
+
+export function messageClassOf(type: number): MessageClass {
+  return (((type >> 4) & 0b01) | ((type >> 7) & 0b10)) as MessageClass;
 }

@@ -55,6 +55,8 @@ export interface Allocation {
   readonly bandwidth: BandwidthBucket | undefined;
   /** The Allocate that created it, so a retransmission gets the same answer (RFC 8656 §7.2). */
   readonly allocateAnswer: AllocateAnswer;
+  /** The peer of the last Send indication, as bytes and as text (SendPeerCache). */
+  sendPeer?: { readonly bytes: Uint8Array; readonly address: string };
 }
 
 export function relayForFamily(allocation: Allocation, family: IpFamily): RelaySocket | undefined {

@@ -1,6 +1,7 @@
 import { getAttribute, hasAttribute, type AttributeEntry } from "../stun/attributes/registry.js";
 import type { TransportAddress } from "../stun/address.js";
-import { ERROR_REASON, ErrorCode, MessageClass } from "../stun/constants.js";
+import { ERROR_REASON, ErrorCode, HEADER_LENGTH, MessageClass } from "../stun/constants.js";
+import { messageClassOf, methodOf } from "../stun/header.js";
 import { StunDecodeError } from "../stun/decode-error.js";
 import type { IntegrityKey } from "../stun/integrity.js";
 import { decodeMessage, encodeMessage, type StunMessage } from "../stun/message.js";
@@ -28,12 +29,15 @@ export interface HandlerResult {
 
 /** `null`: no response at all (e.g. a retransmission arriving while the first is still in progress). */
 export type RequestHandler = (ctx: RequestContext) => HandlerResult | null | Promise<HandlerResult | null>;
-export type IndicationHandler = (ctx: RequestContext) => void;
 export type ChannelDataHandler = (bytes: Buffer, address: string, port: number, link: ClientLink) => void;
 
 export interface DispatchTable {
   readonly requests: ReadonlyMap<number, RequestHandler>;
-  readonly indications: ReadonlyMap<number, IndicationHandler>;
+  /**
+   * By method. An indication is never answered, and the one a client sends on the data path (Send)
+   * is read in place by its handler: it gets the bytes, not a decoded message.
+   */
+  readonly indications: ReadonlyMap<number, PacketHandler>;
   readonly channelData?: ChannelDataHandler;
 }
 
@@ -120,6 +124,13 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
   }
 
   function handleStun(bytes: Buffer, address: string, port: number, link: ClientLink): void {
+    if (bytes.length >= HEADER_LENGTH) {
+      const type = bytes.readUInt16BE(0);
+      if (messageClassOf(type) === MessageClass.Indication) {
+        table.indications.get(methodOf(type))?.(bytes, address, port, link);
+        return;
+      }
+    }
     let message: StunMessage;
     try {
       message = decodeMessage(bytes);
@@ -130,19 +141,6 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
       return;
     }
 
-    if (message.messageClass === MessageClass.Indication) {
-      const handler = table.indications.get(message.method);
-      // RFC 8489 §6.3.2: an indication with unknown comprehension-required attributes is discarded.
-      if (!handler || message.unknownComprehensionRequired.length > 0) return;
-      try {
-        handler({ message, link, clientAddress: { family: link.family, address, port } });
-      } catch (error) {
-        if (!(error instanceof StunError) && !(error instanceof StunDecodeError)) {
-          budget.error({ err: error, method: message.method }, "indication handler failed");
-        }
-      }
-      return;
-    }
     if (message.messageClass !== MessageClass.Request) return;
 
     const handler = table.requests.get(message.method);

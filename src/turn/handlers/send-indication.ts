@@ -1,30 +1,36 @@
-import { getAttribute } from "../../stun/attributes/registry.js";
 import { relayForFamily } from "../allocation.js";
 import { findAllocation } from "../allocation-table.js";
 import { takeBandwidth } from "../bandwidth.js";
-import type { RequestContext } from "../dispatch.js";
+import type { PacketHandler } from "../dispatch.js";
+import { createSendIndicationView, scanSendIndication, sendIndicationPeerAddress, sendIndicationPeerPort } from "../send-indication-scan.js";
 import type { TurnDeps } from "./turn-deps.js";
 
-/** RFC 8656 §10.2: relays DATA to the peer when the 5-tuple has an allocation and the peer a permission; else drops. */
-export function createSendIndicationHandler(deps: TurnDeps): (ctx: RequestContext) => void {
-  return ({ message, link, clientAddress }) => {
-    const { counters } = deps;
-    const allocation = findAllocation(deps.table, link, clientAddress.address, clientAddress.port);
-    const peer = allocation && getAttribute(message, "XOR-PEER-ADDRESS");
-    const data = peer && getAttribute(message, "DATA");
-    const relay = data && relayForFamily(allocation, peer.family);
-    if (!relay || !allocation.permissions.has(peer.address) || !deps.peerPolicy.isPermittedPeerPortAllowed(peer.address, peer.port)) {
+/**
+ * RFC 8656 §10.2: relays DATA to the peer when the 5-tuple has an allocation and the peer a permission;
+ * else drops. On the data path: it reads the indication in place and builds no message objects.
+ */
+export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
+  const view = createSendIndicationView();
+  const { counters } = deps;
+  return (bytes, address, port, link) => {
+    if (!scanSendIndication(bytes, view)) return;
+    const allocation = findAllocation(deps.table, link, address, port);
+    const peerAddress = allocation && view.dataOffset >= 0 ? sendIndicationPeerAddress(bytes, view, allocation) : undefined;
+    const relay = peerAddress && relayForFamily(allocation!, peerAddress.includes(":") ? "IPv6" : "IPv4");
+    const peerPort = relay ? sendIndicationPeerPort(bytes, view) : 0;
+    if (!relay || !allocation!.permissions.has(peerAddress) || !deps.peerPolicy.isPermittedPeerPortAllowed(peerAddress, peerPort)) {
       counters.droppedPackets++;
       return;
     }
-    if (allocation.bandwidth && !takeBandwidth(allocation.bandwidth, data.length, deps.clock.now())) {
+    const dataLength = view.dataLength;
+    if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth, dataLength, deps.clock.now())) {
       counters.droppedPackets++;
       counters.bandwidthDroppedPackets++;
       return;
     }
-    relay.send(data, peer.port, peer.address);
+    relay.send(bytes.subarray(view.dataOffset, view.dataOffset + dataLength), peerPort, peerAddress);
     const traffic = counters.relay[link.transport];
     traffic.clientToPeerPackets++;
-    traffic.clientToPeerBytes += data.length;
+    traffic.clientToPeerBytes += dataLength;
   };
 }

@@ -1,7 +1,7 @@
 import { Method } from "../../stun/constants.js";
 import { channelCount, channelsOf, unbindChannel, type Allocation } from "../allocation.js";
 import { allocationsOnLink, removeAllocation, sweepExpired, type AllocationTable } from "../allocation-table.js";
-import type { DispatchTable, IndicationHandler, RequestHandler } from "../dispatch.js";
+import type { DispatchTable, PacketHandler, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import type { ClientLink } from "../ports.js";
 import { relayChannelDataFromClient } from "../relay.js";
@@ -39,7 +39,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions): Turn
     [Method.CreatePermission, createCreatePermissionHandler(deps)],
     [Method.ChannelBind, createChannelBindHandler(deps)],
   ]);
-  const indications = new Map<number, IndicationHandler>([[Method.Send, createSendIndicationHandler(deps)]]);
+  const indications = new Map<number, PacketHandler>([[Method.Send, createSendIndicationHandler(deps)]]);
   const { table, counters, log } = deps;
 
   function end(allocation: Allocation, why: string): void {

@@ -85,6 +85,17 @@ describe("Send indication (RFC 8656 §10.2) and Data (§11.3)", () => {
     expect(client.link.take()).toEqual([]); // indications are never answered
   });
 
+  it("sends each of interleaved Sends to its own peer and port", async () => {
+    const { h, client, relay } = await allocated();
+    await client.request(Method.CreatePermission, [peerAttr(PEER), peerAttr(OTHER)]);
+    const to = [PEER, PEER, OTHER, { ...PEER, port: 5001 }, OTHER, PEER];
+    to.forEach((peer, i) =>
+      h.handle(client.builder.indication(Method.Send, [peerAttr(peer), { name: "DATA", value: Buffer.from(`#${i}`) }]), client.address, client.port, client.link),
+    );
+    expect(relay.sent).toEqual(to.map((peer, i) => ({ data: Buffer.from(`#${i}`), address: peer.address, port: peer.port })));
+    expect(h.deps.counters.relay.udp.clientToPeerPackets).toBe(to.length);
+  });
+
   it("drops a Send without an allocation, without DATA, or to one of our own endpoints", async () => {
     const h = createTurnHarness({ policy: { allowLoopbackPeers: true } });
     const stranger = new HarnessClient(h);
