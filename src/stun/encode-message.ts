@@ -10,7 +10,8 @@ const FINGERPRINT_ATTRIBUTE_LENGTH = 8;
 const MAX_BODY_LENGTH = 0xfffc;
 
 /**
- * One exact-size, zero-filled allocation (so every padding byte is 0). MESSAGE-INTEGRITY is computed
+ * One exact-size allocation, zero-filled (so every padding byte is 0); small ones come from Node's
+ * shared pool rather than an allocation of their own. MESSAGE-INTEGRITY is computed
  * with the header length ending at itself (RFC 8489 §14.5, §14.6), FINGERPRINT over everything before
  * it with the final length (§14.7).
  */
@@ -22,26 +23,29 @@ export function encodeMessage(msg: OutgoingMessage, options: EncodeOptions = {})
     throw new RangeError(`method ${msg.method} is not a 12-bit number`);
   }
 
-  const sizes = msg.attributes.map(valueSize);
-  const attributesLength = sizes.reduce((total, size) => total + 4 + padTo4(size), 0);
+  const { attributes } = msg;
+  const sizes = sizesOf(attributes);
+  let attributesLength = 0;
+  for (let i = 0; i < sizes.length; i++) attributesLength += 4 + padTo4(sizes[i]!);
   const integrity = options.integrity;
   const integrityEnd = attributesLength + (integrity === undefined ? 0 : 4 + integrityLength(integrity.algorithm));
   const bodyLength = integrityEnd + (options.fingerprint === true ? FINGERPRINT_ATTRIBUTE_LENGTH : 0);
   if (bodyLength > MAX_BODY_LENGTH) throw new RangeError(`message body of ${bodyLength} bytes does not fit`);
 
-  const target = Buffer.alloc(HEADER_LENGTH + bodyLength);
+  const target = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength).fill(0);
   target.writeUInt16BE(encodeMessageType(msg.method, msg.messageClass), 0);
   target.writeUInt32BE(MAGIC_COOKIE, 4);
   target.set(msg.transactionId, 8);
 
   let position = HEADER_LENGTH;
-  msg.attributes.forEach((entry, i) => {
-    const size = sizes[i] ?? 0;
+  for (let i = 0; i < attributes.length; i++) {
+    const entry = attributes[i]!;
+    const size = sizes[i]!;
     target.writeUInt16BE(attributeSpec(entry.name).type, position);
     target.writeUInt16BE(size, position + 2);
     writeValue(target, position + 4, entry, msg.transactionId);
     position += 4 + padTo4(size);
-  });
+  }
 
   if (integrity !== undefined) {
     const type = integrity.algorithm === "sha1" ? AttributeType.MESSAGE_INTEGRITY : AttributeType.MESSAGE_INTEGRITY_SHA256;
@@ -59,6 +63,16 @@ export function encodeMessage(msg: OutgoingMessage, options: EncodeOptions = {})
     target.writeUInt32BE(computeFingerprint(target.subarray(0, position)), position + 4);
   }
   return target;
+}
+
+// Value sizes, in a scratch array reused by every call (encoding is synchronous); at most
+// 0x10000 / 4 attributes fit in a message, so a longer list fails on its size anyway.
+const scratchSizes: number[] = [];
+
+function sizesOf(attributes: readonly AttributeEntry[]): readonly number[] {
+  scratchSizes.length = attributes.length;
+  for (let i = 0; i < attributes.length; i++) scratchSizes[i] = valueSize(attributes[i]!);
+  return scratchSizes;
 }
 
 // Generic over the entry's name so that each codec is called with its own value type.

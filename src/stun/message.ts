@@ -10,7 +10,7 @@ import type { AttributeEntry } from "./attributes/registry.js";
 import { attributeName } from "./attributes/registry.js";
 import { StunDecodeError, type StunDecodeRequest } from "./decode-error.js";
 import { computeFingerprint } from "./fingerprint.js";
-import { decodeMessageType, isStunHeaderByte } from "./header.js";
+import { isStunHeaderByte, messageClassOf, methodOf } from "./header.js";
 import { padTo4 } from "./padding.js";
 import type { IntegrityKey } from "./integrity.js";
 
@@ -67,13 +67,13 @@ export function decodeMessage(bytes: Buffer): StunMessage {
     throw new StunDecodeError("length-mismatch", `length ${length}, ${bytes.length - HEADER_LENGTH} bytes follow`);
   }
 
-  const { method, messageClass } = decodeMessageType(bytes.readUInt16BE(0));
+  const messageType = bytes.readUInt16BE(0);
+  const method = methodOf(messageType);
+  const messageClass = messageClassOf(messageType);
   const transactionId = bytes.subarray(8, 8 + TRANSACTION_ID_LENGTH);
-  const request: StunDecodeRequest | undefined =
-    messageClass === MessageClass.Request ? { method, transactionId } : undefined;
 
   const attributes: StunAttributeView[] = [];
-  const unknownComprehensionRequired: number[] = [];
+  let unknownComprehensionRequired: number[] | undefined;
   let hasFingerprint = false;
   // RFC 8489 §9: after MESSAGE-INTEGRITY only MESSAGE-INTEGRITY-SHA256 and FINGERPRINT count;
   // after MESSAGE-INTEGRITY-SHA256 only FINGERPRINT.
@@ -82,14 +82,14 @@ export function decodeMessage(bytes: Buffer): StunMessage {
 
   for (let position = HEADER_LENGTH; position < bytes.length; ) {
     if (bytes.length - position < 4) {
-      throw new StunDecodeError("attribute-overrun", "truncated attribute header", request);
+      throw new StunDecodeError("attribute-overrun", "truncated attribute header", requestOf(messageClass, method, transactionId));
     }
     const type = bytes.readUInt16BE(position);
     const valueLength = bytes.readUInt16BE(position + 2);
     const offset = position + 4;
     const next = offset + padTo4(valueLength);
     if (next > bytes.length) {
-      throw new StunDecodeError("attribute-overrun", `attribute 0x${type.toString(16)} runs past the end`, request);
+      throw new StunDecodeError("attribute-overrun", `attribute 0x${type.toString(16)} runs past the end`, requestOf(messageClass, method, transactionId));
     }
 
     if (type === AttributeType.FINGERPRINT) {
@@ -106,11 +106,26 @@ export function decodeMessage(bytes: Buffer): StunMessage {
       attributes.push({ type, offset, length: valueLength });
       if (type === AttributeType.MESSAGE_INTEGRITY) seenIntegrity = true;
       if (type === AttributeType.MESSAGE_INTEGRITY_SHA256) seenIntegritySha256 = true;
-    } else if (isComprehensionRequired(type) && !unknownComprehensionRequired.includes(type)) {
-      unknownComprehensionRequired.push(type);
+    } else if (isComprehensionRequired(type) && !unknownComprehensionRequired?.includes(type)) {
+      (unknownComprehensionRequired ??= []).push(type);
     }
     position = next;
   }
 
-  return { method, messageClass, transactionId, raw: bytes, attributes, unknownComprehensionRequired, hasFingerprint };
+  return {
+    method,
+    messageClass,
+    transactionId,
+    raw: bytes,
+    attributes,
+    unknownComprehensionRequired: unknownComprehensionRequired ?? NONE_UNKNOWN,
+    hasFingerprint,
+  };
+}
+
+const NONE_UNKNOWN: readonly number[] = Object.freeze([]);
+
+/** What a 400 answers, for a Request; built only when a decode error is thrown. */
+function requestOf(messageClass: MessageClass, method: number, transactionId: Buffer): StunDecodeRequest | undefined {
+  return messageClass === MessageClass.Request ? { method, transactionId } : undefined;
 }

@@ -43,12 +43,15 @@ export interface Authenticated {
 
 type PasswordAlgorithmList = AttributeValues["PASSWORD-ALGORITHMS"];
 
+const NO_PARAMETERS = Buffer.alloc(0);
+const OFFERED_PASSWORD_ALGORITHMS: PasswordAlgorithmList = Object.freeze([
+  Object.freeze({ algorithm: PasswordAlgorithm.MD5, parameters: NO_PARAMETERS }),
+  Object.freeze({ algorithm: PasswordAlgorithm.SHA256, parameters: NO_PARAMETERS }),
+]) as unknown as PasswordAlgorithmList;
+
 /** RFC 8489 §14.11: what every challenge offers, in this order. MD5 first: keys configured as MD5 hex have no SHA-256 form. */
 export function offeredPasswordAlgorithms(): PasswordAlgorithmList {
-  return [
-    { algorithm: PasswordAlgorithm.MD5, parameters: Buffer.alloc(0) },
-    { algorithm: PasswordAlgorithm.SHA256, parameters: Buffer.alloc(0) },
-  ];
+  return OFFERED_PASSWORD_ALGORITHMS;
 }
 
 /** REALM, a fresh NONCE for this client (with the "Password algorithms" feature bit) and PASSWORD-ALGORITHMS. */

@@ -82,7 +82,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     try {
       bytes = encodeMessage(
         { method: request.method, messageClass, transactionId: request.transactionId, attributes },
-        { fingerprint: options.fingerprint || withFingerprint, ...(integrity ? { integrity } : {}) },
+        integrity ? { fingerprint: options.fingerprint || withFingerprint, integrity } : { fingerprint: options.fingerprint || withFingerprint },
       );
     } catch (error) {
       // A handler produced a value the wire cannot carry: a bug, reported, never a crash.

@@ -21,8 +21,11 @@ const SIGNED_LENGTH = NONCE_COOKIE.length + FEATURES_LENGTH + TIMESTAMP_LENGTH;
 export const NONCE_LENGTH = SIGNED_LENGTH + MAC_LENGTH;
 
 const FEATURES_TEXT = /^[A-Za-z0-9+/]{4}$/;
-const TAIL_TEXT = new RegExp(`^[A-Za-z0-9_-]{${TIMESTAMP_LENGTH + MAC_LENGTH}}$`);
+const NONCE_TEXT = new RegExp(`^${NONCE_COOKIE}[A-Za-z0-9+/]{${FEATURES_LENGTH}}[A-Za-z0-9_-]{${TIMESTAMP_LENGTH + MAC_LENGTH}}$`);
 const MIN_SECRET_BYTES = 16;
+// Decoded time and MAC of the nonce being checked, and the time of the one being issued; every call is synchronous.
+const timeBytes = Buffer.alloc(TIMESTAMP_BYTES);
+const macBytes = Buffer.alloc(MAC_BYTES);
 
 export type NonceCheck = "valid" | "stale" | "invalid";
 
@@ -68,24 +71,19 @@ export function createNonceService(options: NonceServiceOptions): NonceService {
 
   return {
     issue(clientAddress, clientPort, nowMs, passwordAlgorithms) {
-      const features = passwordAlgorithms ? PASSWORD_ALGORITHMS_BIT : 0;
-      const time = Buffer.alloc(TIMESTAMP_BYTES);
-      time.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, TIMESTAMP_BYTES);
-      const signed = NONCE_COOKIE + encodeFeatures(features) + time.toString("base64url");
+      timeBytes.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, TIMESTAMP_BYTES);
+      const signed = NONCE_COOKIE + (passwordAlgorithms ? FEATURES_PASSWORD_ALGORITHMS : FEATURES_NONE) + timeBytes.toString("base64url");
       return signed + computeMac(signed, clientAddress, clientPort).toString("base64url");
     },
 
     check(nonce, clientAddress, clientPort, nowMs) {
-      if (nonce.length !== NONCE_LENGTH || !nonce.startsWith(NONCE_COOKIE)) return "invalid";
-      const features = nonce.slice(NONCE_COOKIE.length, NONCE_COOKIE.length + FEATURES_LENGTH);
-      const tail = nonce.slice(NONCE_COOKIE.length + FEATURES_LENGTH);
-      if (!FEATURES_TEXT.test(features) || !TAIL_TEXT.test(tail)) return "invalid";
+      if (nonce.length !== NONCE_LENGTH || !NONCE_TEXT.test(nonce)) return "invalid";
+      // The characters are base64url (checked above): each group of 4 decodes to 3 bytes, exactly.
+      macBytes.write(nonce.slice(SIGNED_LENGTH), "base64url");
+      if (!timingSafeEqual(macBytes, computeMac(nonce.slice(0, SIGNED_LENGTH), clientAddress, clientPort))) return "invalid";
 
-      const mac = Buffer.from(tail.slice(TIMESTAMP_LENGTH), "base64url");
-      const expected = computeMac(nonce.slice(0, SIGNED_LENGTH), clientAddress, clientPort);
-      if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return "invalid";
-
-      const issuedAtMs = Buffer.from(tail.slice(0, TIMESTAMP_LENGTH), "base64url").readUIntBE(0, TIMESTAMP_BYTES);
+      timeBytes.write(nonce.slice(SIGNED_LENGTH - TIMESTAMP_LENGTH, SIGNED_LENGTH), "base64url");
+      const issuedAtMs = timeBytes.readUIntBE(0, TIMESTAMP_BYTES);
       const ageMs = nowMs - issuedAtMs;
       // A nonce from the future means the clock stepped back; the same window applies.
       return ageMs > staleMs || ageMs < -staleMs ? "stale" : "valid";
@@ -93,10 +91,7 @@ export function createNonceService(options: NonceServiceOptions): NonceService {
 
     hasSecurityFeatures(nonce) {
       const features = decodeFeatures(nonce);
-      return {
-        passwordAlgorithms: (features & PASSWORD_ALGORITHMS_BIT) !== 0,
-        userhash: (features & USERNAME_ANONYMITY_BIT) !== 0,
-      };
+      return SECURITY_FEATURES[features & (PASSWORD_ALGORITHMS_BIT | USERNAME_ANONYMITY_BIT)]!;
     },
   };
 }
@@ -106,6 +101,13 @@ function encodeFeatures(features: number): string {
   bytes.writeUIntBE(features, 0, 3);
   return bytes.toString("base64");
 }
+
+const FEATURES_NONE = encodeFeatures(0);
+const FEATURES_PASSWORD_ALGORITHMS = encodeFeatures(PASSWORD_ALGORITHMS_BIT);
+// By the two feature bits we know.
+const SECURITY_FEATURES: readonly SecurityFeatures[] = [0, 1, 2, 3].map((bits) =>
+  Object.freeze({ passwordAlgorithms: (bits & PASSWORD_ALGORITHMS_BIT) !== 0, userhash: (bits & USERNAME_ANONYMITY_BIT) !== 0 }),
+);
 
 function decodeFeatures(nonce: string): number {
   if (!nonce.startsWith(NONCE_COOKIE)) return 0;

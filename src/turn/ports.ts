@@ -11,6 +11,11 @@ export interface Logger {
   isLevelEnabled?(level: string): boolean;
 }
 
+/** Whether an info line would be written: callers skip formatting one that would not. */
+export function isInfoOn(log: Logger): boolean {
+  return log.isLevelEnabled?.("info") ?? true;
+}
+
 export interface Clock {
   now(): number;
 }

@@ -7,7 +7,7 @@ import { createBandwidthBucket } from "../bandwidth.js";
 import { addAllocation, findAllocation } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
-import { RelayUnavailableError, type RelaySocket } from "../ports.js";
+import { isInfoOn, RelayUnavailableError, type RelaySocket } from "../ports.js";
 import { relayFromPeer } from "../relay.js";
 import { createLogBudget } from "../log-budget.js";
 import { StunError } from "../stun-error.js";
@@ -144,15 +144,17 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     addAllocation(deps.table, allocation);
     deps.counters.allocationsCreated++;
     link.setCarriesAllocation(true);
-    deps.log.info(
-      {
-        fiveTuple: formatFiveTuple(allocation.fiveTuple),
-        username: user.username,
-        relayedAddresses: relays.map((r) => `${r.address}:${r.port}`),
-        lifetimeSeconds,
-      },
-      "allocation created",
-    );
+    if (isInfoOn(deps.log)) {
+      deps.log.info(
+        {
+          fiveTuple: formatFiveTuple(allocation.fiveTuple),
+          username: user.username,
+          relayedAddresses: relays.map((r) => `${r.address}:${r.port}`),
+          lifetimeSeconds,
+        },
+        "allocation created",
+      );
+    }
     return { attributes: allocateSuccessAttributes(allocation, deps) };
   };
 }

@@ -4,6 +4,7 @@ import { grantLifetimeSeconds, relayForFamily } from "../allocation.js";
 import { removeAllocation } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
+import { isInfoOn } from "../ports.js";
 import { StunError } from "../stun-error.js";
 import { findOwnAllocation } from "./find-own-allocation.js";
 import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
@@ -23,7 +24,7 @@ export function createRefreshHandler(deps: TurnDeps): (ctx: RequestContext) => H
       removeAllocation(deps.table, allocation);
       deps.counters.allocationsDeleted++;
       ctx.link.setCarriesAllocation(false);
-      deps.log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, "allocation deleted");
+      if (isInfoOn(deps.log)) deps.log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, "allocation deleted");
       return { attributes: [{ name: "LIFETIME", value: 0 }] };
     }
     const lifetimeSeconds = grantLifetimeSeconds(requested, deps.options.defaultLifetimeSeconds, deps.options.maxAllocateLifetimeSeconds);

@@ -3,7 +3,7 @@ import { channelCount, channelsOf, unbindChannel, type Allocation } from "../all
 import { allocationsOnLink, removeAllocation, sweepExpired, type AllocationTable } from "../allocation-table.js";
 import type { DispatchTable, PacketHandler, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
-import type { ClientLink } from "../ports.js";
+import { isInfoOn, type ClientLink } from "../ports.js";
 import { relayChannelDataFromClient } from "../relay.js";
 import { createAllocateHandler } from "./allocate.js";
 import { createBindingHandler, type BindingOptions } from "./binding.js";
@@ -45,7 +45,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions): Turn
   function end(allocation: Allocation, why: string): void {
     removeAllocation(table, allocation);
     allocation.fiveTuple.link.setCarriesAllocation(false);
-    log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, why);
+    if (isInfoOn(log)) log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, why);
   }
 
   return {
@@ -66,7 +66,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions): Turn
       for (const allocation of sweepExpired(table, nowMs).expiredAllocations) {
         counters.allocationsExpired++;
         allocation.fiveTuple.link.setCarriesAllocation(false);
-        log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, "allocation expired");
+        if (isInfoOn(log)) log.info({ fiveTuple: formatFiveTuple(allocation.fiveTuple), username: allocation.username }, "allocation expired");
       }
     },
     endAllocationsOf(username) {
