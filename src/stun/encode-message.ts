@@ -2,7 +2,7 @@ import { AttributeType, HEADER_LENGTH, MAGIC_COOKIE, TRANSACTION_ID_LENGTH } fro
 import { attributeSpec, type AttributeEntry, type AttributeName, type AttributeValues } from "./attributes/registry.js";
 import { computeFingerprint } from "./fingerprint.js";
 import { encodeMessageType } from "./header.js";
-import { computeMessageIntegrity, integrityLength } from "./integrity.js";
+import { integrityLength, writeMessageIntegrity } from "./integrity.js";
 import type { EncodeOptions, OutgoingMessage } from "./message.js";
 import { padTo4 } from "./padding.js";
 
@@ -51,8 +51,7 @@ export function encodeMessage(msg: OutgoingMessage, options: EncodeOptions = {})
     const type = integrity.algorithm === "sha1" ? AttributeType.MESSAGE_INTEGRITY : AttributeType.MESSAGE_INTEGRITY_SHA256;
     target.writeUInt16BE(type, position);
     target.writeUInt16BE(integrityLength(integrity.algorithm), position + 2);
-    const mac = computeMessageIntegrity(integrity.algorithm, integrity.key, target, position, HEADER_LENGTH + integrityEnd);
-    target.set(mac, position + 4);
+    writeMessageIntegrity(integrity.algorithm, integrity.key, target, position, HEADER_LENGTH + integrityEnd, target, position + 4);
     position = HEADER_LENGTH + integrityEnd;
   }
 

@@ -1,6 +1,8 @@
 // HMAC (RFC 2104) as two one-shot hashes over key blocks prepared once per key. Node's createHmac
 // builds an OpenSSL MAC context on every call, and OpenSSL 3 looks the algorithm up by name each time:
 // in an allocation churn that setup was 9% of the server's busy time, more than the hashing itself.
+// The digests come back as Latin-1 text ("binary"), not Buffers: a Buffer per digest (an ArrayBuffer with memory
+// of its own) cost more than the hash of a STUN message.
 import { hash, KeyObject } from "node:crypto";
 
 export type HmacAlgorithm = "sha1" | "sha256";
@@ -27,15 +29,30 @@ const inner = Buffer.alloc(BLOCK_BYTES + MAX_DATA_BYTES);
 const outer = Buffer.alloc(BLOCK_BYTES + 32);
 const keyBlocks = new WeakMap<KeyObject, Partial<Record<HmacAlgorithm, Pads>>>();
 
+export type HmacData = Uint8Array | string | readonly Uint8Array[];
+
 /** HMAC-`algorithm`(key, data); a string is taken as UTF-8, a list of parts as their concatenation. */
-export function hmac(algorithm: HmacAlgorithm, key: HmacKey, data: Uint8Array | string | readonly Uint8Array[]): Buffer {
+export function hmac(algorithm: HmacAlgorithm, key: HmacKey, data: HmacData): Buffer {
+  const mac = Buffer.alloc(hmacLength(algorithm));
+  hmacInto(algorithm, key, data, mac, 0);
+  return mac;
+}
+
+export function hmacLength(algorithm: HmacAlgorithm): number {
+  return algorithm === "sha1" ? 20 : 32;
+}
+
+/** hmac(), written into `target` at `offset`, which must have room for hmacLength(algorithm) bytes. */
+export function hmacInto(algorithm: HmacAlgorithm, key: HmacKey, data: HmacData, target: Buffer, offset: number): void {
   const pads = padsFor(algorithm, key);
   pads.inner.copy(inner, 0);
-  const dataLength = typeof data === "string" ? writeText(data) : copyData(data instanceof Uint8Array ? [data] : data);
-  const innerDigest = hash(algorithm, inner.subarray(0, BLOCK_BYTES + dataLength), "buffer");
+  const dataLength = typeof data === "string" ? writeText(data) : data instanceof Uint8Array ? copyPart(data, 0) : copyData(data);
+  const innerDigest = hash(algorithm, inner.subarray(0, BLOCK_BYTES + dataLength), "binary");
   pads.outer.copy(outer, 0);
-  innerDigest.copy(outer, BLOCK_BYTES);
-  return hash(algorithm, outer.subarray(0, BLOCK_BYTES + innerDigest.length), "buffer");
+  const digestLength = outer.write(innerDigest, BLOCK_BYTES, "latin1");
+  const mac = hash(algorithm, outer.subarray(0, BLOCK_BYTES + digestLength), "binary");
+  if (target.length - offset < mac.length) throw new RangeError("no room for the HMAC");
+  target.write(mac, offset, "latin1");
 }
 
 function writeText(text: string): number {
@@ -47,12 +64,15 @@ function writeText(text: string): number {
 
 function copyData(parts: readonly Uint8Array[]): number {
   let length = 0;
-  for (const part of parts) {
-    if (length + part.length > MAX_DATA_BYTES) throw new RangeError("HMAC input too long");
-    inner.set(part, BLOCK_BYTES + length);
-    length += part.length;
-  }
+  for (const part of parts) length = copyPart(part, length);
   return length;
+}
+
+/** Appends `part` to the data in `inner`, `length` bytes long so far; returns the new length. */
+function copyPart(part: Uint8Array, length: number): number {
+  if (length + part.length > MAX_DATA_BYTES) throw new RangeError("HMAC input too long");
+  inner.set(part, BLOCK_BYTES + length);
+  return length + part.length;
 }
 
 function padsFor(algorithm: HmacAlgorithm, key: HmacKey): Pads {

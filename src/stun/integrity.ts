@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { AttributeType, HEADER_LENGTH } from "./constants.js";
-import { hmac, type HmacKey } from "./hmac.js";
+import { hmacInto, hmacLength, type HmacKey } from "./hmac.js";
 import type { StunMessage } from "./message.js";
 
 export type IntegrityAlgorithm = "sha1" | "sha256";
@@ -8,18 +8,34 @@ export type IntegrityAlgorithm = "sha1" | "sha256";
 /** Key bytes, or a KeyObject made once with createSecretKey (its HMAC key blocks are then prepared once). */
 export type IntegrityKey = HmacKey;
 
-/** The header's length field as MESSAGE-INTEGRITY sees it; hmac() copies it before returning, so one buffer serves all. */
+/** The header's length field as MESSAGE-INTEGRITY sees it; hmacInto() copies it first, so one buffer serves all. */
 const adjustedLength = Buffer.alloc(2);
+/** The MAC a received message should carry, for the comparison; each call is synchronous. */
+const expected = Buffer.alloc(32);
 
 export function integrityLength(algorithm: IntegrityAlgorithm): number {
-  return algorithm === "sha1" ? 20 : 32;
+  return hmacLength(algorithm);
 }
 
 /**
  * HMAC over bytes[0, attributeStart) with the header length field replaced by `attributeEnd - 20`
  * (RFC 8489 §14.5, §14.6): the length "points to the end of" the integrity attribute, whatever follows.
- * Reads the received bytes, never writes them.
+ * Reads `bytes` and writes only `target`, from `offset`.
  */
+export function writeMessageIntegrity(
+  algorithm: IntegrityAlgorithm,
+  key: IntegrityKey,
+  bytes: Uint8Array,
+  attributeStart: number,
+  attributeEnd: number,
+  target: Buffer,
+  offset: number,
+): void {
+  adjustedLength.writeUInt16BE(attributeEnd - HEADER_LENGTH, 0);
+  hmacInto(algorithm, key, [bytes.subarray(0, 2), adjustedLength, bytes.subarray(4, attributeStart)], target, offset);
+}
+
+/** writeMessageIntegrity into a Buffer of its own. */
 export function computeMessageIntegrity(
   algorithm: IntegrityAlgorithm,
   key: IntegrityKey,
@@ -27,8 +43,9 @@ export function computeMessageIntegrity(
   attributeStart: number,
   attributeEnd: number,
 ): Buffer {
-  adjustedLength.writeUInt16BE(attributeEnd - HEADER_LENGTH, 0);
-  return hmac(algorithm, key, [bytes.subarray(0, 2), adjustedLength, bytes.subarray(4, attributeStart)]);
+  const mac = Buffer.alloc(integrityLength(algorithm));
+  writeMessageIntegrity(algorithm, key, bytes, attributeStart, attributeEnd, mac, 0);
+  return mac;
 }
 
 /** RFC 8489 §14.5: HMAC-SHA1 with the key of §9.1.1 / §9.2.2; false when absent or malformed. */
@@ -56,7 +73,7 @@ function verify(
 ): boolean {
   const view = msg.attributes.find((attribute) => attribute.type === type);
   if (view === undefined || !isValidLength(view.length)) return false;
-  const expected = computeMessageIntegrity(algorithm, key, msg.raw, view.offset - 4, view.offset + view.length);
+  writeMessageIntegrity(algorithm, key, msg.raw, view.offset - 4, view.offset + view.length, expected, 0);
   return timingSafeEqual(expected.subarray(0, view.length), msg.raw.subarray(view.offset, view.offset + view.length));
 }
 

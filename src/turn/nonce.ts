@@ -1,7 +1,7 @@
 // Stateless nonces (RFC 8489 §9.2): everything needed to check a nonce travels in it, under a MAC,
 // so answering an unauthenticated flood with 401s stores nothing.
 import { createSecretKey, timingSafeEqual } from "node:crypto";
-import { hmac } from "../stun/hmac.js";
+import { hmacInto } from "../stun/hmac.js";
 
 /** RFC 8489 §9.2: the nonce cookie prefix; 4 base64 characters of security features follow it. */
 export const NONCE_COOKIE = "obMatJos2";
@@ -26,6 +26,8 @@ const MIN_SECRET_BYTES = 16;
 // Decoded time and MAC of the nonce being checked, and the time of the one being issued; every call is synchronous.
 const timeBytes = Buffer.alloc(TIMESTAMP_BYTES);
 const macBytes = Buffer.alloc(MAC_BYTES);
+// The full HMAC-SHA256; its first MAC_BYTES are the nonce's MAC.
+const fullMac = Buffer.alloc(32);
 
 export type NonceCheck = "valid" | "stale" | "invalid";
 
@@ -64,23 +66,26 @@ export function createNonceService(options: NonceServiceOptions): NonceService {
   const staleMs = staleNonceSeconds * 1000;
   const macKey = createSecretKey(secret);
 
-  function computeMac(signed: string, clientAddress: string, clientPort: number): Buffer {
+  /** The MAC into `fullMac`'s first MAC_BYTES bytes. */
+  function computeMac(signed: string, clientAddress: string, clientPort: number): void {
     // `signed` is base64 text: its UTF-8 and Latin-1 bytes are the same.
-    return hmac("sha256", macKey, `${signed}\0${clientAddress.toLowerCase()}\0${clientPort}`).subarray(0, MAC_BYTES);
+    hmacInto("sha256", macKey, `${signed}\0${clientAddress.toLowerCase()}\0${clientPort}`, fullMac, 0);
   }
 
   return {
     issue(clientAddress, clientPort, nowMs, passwordAlgorithms) {
       timeBytes.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, TIMESTAMP_BYTES);
       const signed = NONCE_COOKIE + (passwordAlgorithms ? FEATURES_PASSWORD_ALGORITHMS : FEATURES_NONE) + timeBytes.toString("base64url");
-      return signed + computeMac(signed, clientAddress, clientPort).toString("base64url");
+      computeMac(signed, clientAddress, clientPort);
+      return signed + fullMac.toString("base64url", 0, MAC_BYTES);
     },
 
     check(nonce, clientAddress, clientPort, nowMs) {
       if (nonce.length !== NONCE_LENGTH || !NONCE_TEXT.test(nonce)) return "invalid";
       // The characters are base64url (checked above): each group of 4 decodes to 3 bytes, exactly.
       macBytes.write(nonce.slice(SIGNED_LENGTH), "base64url");
-      if (!timingSafeEqual(macBytes, computeMac(nonce.slice(0, SIGNED_LENGTH), clientAddress, clientPort))) return "invalid";
+      computeMac(nonce.slice(0, SIGNED_LENGTH), clientAddress, clientPort);
+      if (!timingSafeEqual(macBytes, fullMac.subarray(0, MAC_BYTES))) return "invalid";
 
       timeBytes.write(nonce.slice(SIGNED_LENGTH - TIMESTAMP_LENGTH, SIGNED_LENGTH), "base64url");
       const issuedAtMs = timeBytes.readUIntBE(0, TIMESTAMP_BYTES);

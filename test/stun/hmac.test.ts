@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { hmac, type HmacAlgorithm } from "../../src/stun/hmac.js";
+import { hmac, hmacInto, type HmacAlgorithm } from "../../src/stun/hmac.js";
 
 describe("hmac", () => {
   // RFC 2202 (HMAC-SHA1) and RFC 4231 (HMAC-SHA256) test cases 1 and 6 (a key longer than the block).
@@ -68,5 +68,15 @@ describe("hmac", () => {
     expect(() => hmac("sha1", key, "x".repeat(65_557))).toThrow(RangeError);
     expect(hmac("sha1", key, "€".repeat(21_852))).toEqual(createHmac("sha1", key).update("€".repeat(21_852)).digest()); // 65,556 bytes: fits
     expect(() => hmac("sha1", key, "€".repeat(21_853))).toThrow(RangeError); // the last character would not fit
+  });
+
+  it.each(["sha1", "sha256"] as const)("hmacInto writes the %s MAC at the offset, every byte of it, and nothing around it", (algorithm) => {
+    const key = randomBytes(20);
+    const expected = createHmac(algorithm, key).update("data").digest();
+    const target = Buffer.alloc(expected.length + 10, 0xee);
+    hmacInto(algorithm, key, "data", target, 5);
+    expect(target.subarray(5, 5 + expected.length)).toEqual(expected);
+    expect([...target.subarray(0, 5), ...target.subarray(5 + expected.length)]).toEqual(new Array(10).fill(0xee));
+    expect(() => hmacInto(algorithm, key, "data", Buffer.alloc(expected.length + 4), 5)).toThrow(RangeError);
   });
 });
