@@ -8,7 +8,9 @@ export interface TransportAddress {
   readonly port: number;
 }
 
-const IPV4_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
 const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 /** Dotted quad or IPv6 text (full, compressed, or with an embedded IPv4 tail); anything else is undefined. */
@@ -22,18 +24,28 @@ export function parseIp(text: string): { family: IpFamily; bytes: Uint8Array } |
 }
 
 function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
   const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i] ?? "";
-    // Leading zeros are refused, as inet_pton does: "010" could be read as octal elsewhere.
-    if (!IPV4_OCTET.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    bytes[i] = octet;
+  let index = 0;
+  let octet = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i === text.length ? DOT : text.charCodeAt(i);
+    if (code === DOT) {
+      if (digits === 0 || index === 4) return undefined;
+      bytes[index++] = octet;
+      octet = 0;
+      digits = 0;
+    } else if (code >= ZERO && code <= NINE) {
+      // Leading zeros are refused, as inet_pton does: "010" could be read as octal elsewhere.
+      if (digits === 1 && octet === 0) return undefined;
+      octet = octet * 10 + (code - ZERO);
+      if (octet > 255) return undefined;
+      digits++;
+    } else {
+      return undefined;
+    }
   }
-  return bytes;
+  return index === 4 ? bytes : undefined;
 }
 
 function parseIpv6(text: string): Uint8Array | undefined {
