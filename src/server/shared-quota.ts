@@ -199,8 +199,8 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
 
   function reserve(username: string): QuotaAnswer {
     const digest = usernameHash(buffers.salt, username);
-    const low = digest.readInt32LE(0);
-    const high = digest.readInt32LE(4);
+    const low = wordOf(digest, 0);
+    const high = wordOf(digest, 4);
     if (!lock.acquire(owner, LOCK_TIMEOUT_MS)) {
       events.lockTimedOut();
       return "total-quota";
@@ -234,7 +234,7 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
     const digest = usernameHash(buffers.salt, username);
     if (!lock.acquire(owner, LOCK_TIMEOUT_MS)) return false;
     try {
-      const { own } = scanUser(digest.readInt32LE(0), digest.readInt32LE(4));
+      const { own } = scanUser(wordOf(digest, 0), wordOf(digest, 4));
       if (own < 0) return true; // this thread holds none of the user's
       if (Atomics.sub(table, own * STRIDE + COUNT, 1) === 1) Atomics.store(table, own * STRIDE + OWNER, TOMBSTONE);
       Atomics.sub(control, HELD + threadIndex, 1);
@@ -252,8 +252,14 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
   return { reserve, release: releaseLater };
 }
 
-function usernameHash(salt: string, username: string): Buffer {
-  return hash("sha256", salt + username, "buffer");
+/** SHA-256 as Latin-1 text: one character per byte, and no Buffer to make. */
+function usernameHash(salt: string, username: string): string {
+  return hash("sha256", salt + username, "binary");
+}
+
+/** The little-endian int32 at `offset` of a digest in Latin-1 text. */
+function wordOf(digest: string, offset: number): number {
+  return digest.charCodeAt(offset) | (digest.charCodeAt(offset + 1) << 8) | (digest.charCodeAt(offset + 2) << 16) | (digest.charCodeAt(offset + 3) << 24);
 }
 
 function heldTotal(control: Int32Array, threads: number): number {

@@ -164,16 +164,20 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     }
 
     const ctx: RequestContext = { message, link, clientAddress: { family: link.family, address, port } };
-    const onSuccess = (result: HandlerResult | null): void => {
-      if (result) reply(message, MessageClass.SuccessResponse, result.attributes, withFingerprint, ctx.integrity, address, port, link);
-    };
-    const onError = (error: unknown): void => replyError(message, error, withFingerprint, ctx.integrity, address, port, link);
+    let result: ReturnType<RequestHandler>;
     try {
-      const result = handler(ctx);
-      if (result instanceof Promise) result.then(onSuccess, onError);
-      else onSuccess(result);
+      result = handler(ctx);
     } catch (error) {
-      onError(error);
+      replyError(message, error, withFingerprint, ctx.integrity, address, port, link);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (settled) => settled && reply(message, MessageClass.SuccessResponse, settled.attributes, withFingerprint, ctx.integrity, address, port, link),
+        (error: unknown) => replyError(message, error, withFingerprint, ctx.integrity, address, port, link),
+      );
+    } else if (result) {
+      reply(message, MessageClass.SuccessResponse, result.attributes, withFingerprint, ctx.integrity, address, port, link);
     }
   }
 

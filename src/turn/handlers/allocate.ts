@@ -19,13 +19,16 @@ interface FamilyPlan {
   readonly secondIsOptional: boolean;
 }
 
-/** RFC 8656 §7.2: checks in the RFC's order, then one or two relayed addresses. */
-export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => Promise<HandlerResult | null> {
+/**
+ * RFC 8656 §7.2: checks in the RFC's order, then one or two relayed addresses. The checks answer
+ * synchronously (a 401 challenge is no rejected promise); only binding the relay sockets is async.
+ */
+export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult | null | Promise<HandlerResult | null> {
   // 5-tuples whose Allocate is binding its relay socket right now (a retransmission must not allocate twice).
   const inProgress = new Set<string>();
   const failures = createLogBudget(deps.log, deps.clock, { perInterval: 20, intervalMs: 60_000 });
 
-  return async (ctx) => {
+  return (ctx) => {
     const { message, link, clientAddress } = ctx;
     const user = authenticateRequest(ctx, deps);
 
@@ -56,7 +59,18 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       throw new StunError(ErrorCode.BadRequest, "RESERVATION-TOKEN with EVEN-PORT or an address family");
     }
     const plan = planFamilies(requestedFamily, additionalFamily, evenPort === true);
+    return allocateRelays(ctx, user.username, key, token, evenPort, plan);
+  };
 
+  async function allocateRelays(
+    ctx: RequestContext,
+    username: string,
+    key: string,
+    token: Buffer | undefined,
+    evenPort: boolean | undefined,
+    plan: FamilyPlan,
+  ): Promise<HandlerResult | null> {
+    const { message, link, clientAddress } = ctx;
     inProgress.add(key);
     let reserved = false;
     const relays: RelaySocket[] = [];
@@ -75,14 +89,15 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       }
     };
     try {
-      const quota = deps.quota.reserve(user.username);
+      const quota = deps.quota.reserve(username);
       if (quota === "user-quota") throw new StunError(ErrorCode.AllocationQuotaReached);
       if (quota === "total-quota") throw new StunError(ErrorCode.InsufficientCapacity);
       reserved = true;
       if (token) {
         relays.push(await claimReservation(deps, token, onPacket));
       } else {
-        for (const [index, family] of plan.families.entries()) {
+        for (let index = 0; index < plan.families.length; index++) {
+          const family = plan.families[index]!;
           try {
             const result = await deps.relays.allocate({
               family,
@@ -107,7 +122,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       }
     } catch (error) {
       for (const relay of relays) relay.close();
-      if (reserved) deps.quota.release(user.username);
+      if (reserved) deps.quota.release(username);
       throw error;
     } finally {
       inProgress.delete(key);
@@ -116,7 +131,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     // The client may have gone (TCP closed) while the sockets were bound.
     if (!link.isOpen()) {
       for (const relay of relays) relay.close();
-      deps.quota.release(user.username);
+      deps.quota.release(username);
       return null;
     }
 
@@ -127,7 +142,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     );
     allocation = {
       fiveTuple: { link, clientAddress: clientAddress.address, clientPort: clientAddress.port },
-      username: user.username,
+      username,
       relays,
       expiresAtMs: deps.clock.now() + lifetimeSeconds * 1000,
       permissions: new Map(),
@@ -148,7 +163,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       deps.log.info(
         {
           fiveTuple: formatFiveTuple(allocation.fiveTuple),
-          username: user.username,
+          username,
           relayedAddresses: relays.map((r) => `${r.address}:${r.port}`),
           lifetimeSeconds,
         },
@@ -156,7 +171,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       );
     }
     return { attributes: allocateSuccessAttributes(allocation, deps) };
-  };
+  }
 }
 
 /** RFC 8656 §7.2 success attributes, rebuilt from the allocation so a retransmission gets the same ones. */
@@ -173,6 +188,10 @@ function allocateSuccessAttributes(allocation: Allocation, deps: TurnDeps): Attr
   return attributes;
 }
 
+const DUAL_STACK: FamilyPlan = { families: ["IPv4", "IPv6"], secondIsOptional: true };
+const IPV4_ONLY: FamilyPlan = { families: ["IPv4"], secondIsOptional: false };
+const IPV6_ONLY: FamilyPlan = { families: ["IPv6"], secondIsOptional: false };
+
 function planFamilies(requested: number | undefined, additional: number | undefined, reservesNextPort: boolean): FamilyPlan {
   if (requested !== undefined && additional !== undefined) {
     throw new StunError(ErrorCode.BadRequest, "REQUESTED-ADDRESS-FAMILY with ADDITIONAL-ADDRESS-FAMILY");
@@ -180,10 +199,10 @@ function planFamilies(requested: number | undefined, additional: number | undefi
   if (additional !== undefined) {
     // RFC 8656 §7.2: ADDITIONAL-ADDRESS-FAMILY may only ask for IPv6, and not with an EVEN-PORT reservation.
     if (additional !== AddressFamily.IPv6 || reservesNextPort) throw new StunError(ErrorCode.BadRequest, "bad ADDITIONAL-ADDRESS-FAMILY");
-    return { families: ["IPv4", "IPv6"], secondIsOptional: true };
+    return DUAL_STACK;
   }
-  if (requested === undefined || requested === AddressFamily.IPv4) return { families: ["IPv4"], secondIsOptional: false };
-  if (requested === AddressFamily.IPv6) return { families: ["IPv6"], secondIsOptional: false };
+  if (requested === undefined || requested === AddressFamily.IPv4) return IPV4_ONLY;
+  if (requested === AddressFamily.IPv6) return IPV6_ONLY;
   throw new StunError(ErrorCode.AddressFamilyNotSupported);
 }
 
