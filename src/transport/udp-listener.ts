@@ -4,6 +4,7 @@ import type { PacketHandler } from "../turn/dispatch.js";
 import type { ClientLink, Logger } from "../turn/ports.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { ListenError } from "./listen-error.js";
+import { UdpReplyQueue } from "./udp-reply-queue.js";
 
 export interface UdpListenerOptions {
   readonly address: string;
@@ -26,10 +27,12 @@ const LISTENER_BUFFER_BYTES = 2 * 1024 * 1024;
 export class UdpListener {
   readonly link: ClientLink;
   private readonly socket: dgram.Socket;
+  private readonly replies: UdpReplyQueue;
 
-  private constructor(socket: dgram.Socket, link: ClientLink) {
+  private constructor(socket: dgram.Socket, link: ClientLink, replies: UdpReplyQueue) {
     this.socket = socket;
     this.link = link;
+    this.replies = replies;
   }
 
   static async open(options: UdpListenerOptions): Promise<UdpListener> {
@@ -50,13 +53,15 @@ export class UdpListener {
       throw error;
     });
     const port = socket.address().port;
+    const replies = new UdpReplyQueue(socket, (error) => log.error({ err: error, listener: `udp ${address}:${port}` }, "udp answer not sent"));
     const link: ClientLink = {
       transport: "udp",
       family,
       localAddress: address,
       localPort: port,
+      // STUN answers; relayed data (sendParts) goes at once.
       send(data, toAddress, toPort) {
-        socket.send(data, toPort, toAddress);
+        replies.send(data, toPort, toAddress);
       },
       sendParts(head, body, tail, toAddress, toPort) {
         socket.send(tail ? [head, body, tail] : [head, body], toPort, toAddress);
@@ -68,7 +73,7 @@ export class UdpListener {
     // Send failures (ICMP unreachable surfacing as errors, full buffers) must not take the listener down.
     socket.on("error", (error) => log.debug({ err: error, listener: `udp ${address}:${port}` }, "udp socket error"));
     socket.on("message", (bytes, rinfo) => onPacket(bytes, rinfo.address, rinfo.port, link));
-    return new UdpListener(socket, link);
+    return new UdpListener(socket, link, replies);
   }
 
   /** What the kernel granted (Linux reports twice the bytes asked for, capped by net.core.rmem_max). */
@@ -77,6 +82,7 @@ export class UdpListener {
   }
 
   close(): Promise<void> {
+    this.replies.close();
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());

@@ -31,7 +31,10 @@ export interface ClientLink {
   readonly family: IpFamily;
   readonly localAddress: string;
   readonly localPort: number;
-  /** Sends to the client; stream links ignore the address and port (the connection names them). */
+  /**
+   * Sends a STUN answer to the client, by the end of this event-loop turn; stream links ignore the
+   * address and port (the connection names them).
+   */
   send(data: Buffer, address: string, port: number): void;
   /**
    * Sends one message in parts without concatenating them: a ChannelData header and payload, or a

@@ -1,0 +1,55 @@
+import type dgram from "node:dgram";
+
+/**
+ * Holds the STUN answers a UDP listener sends during one turn of the event loop and sends them
+ * back to back when the turn ends (its check phase). On loopback a send does the receiver's work
+ * too, waking it if it sleeps; answers sent one by one, between requests, woke a client that had
+ * gone back to sleep almost every time. Relayed data does not wait here.
+ */
+export class UdpReplyQueue {
+  private data: Buffer[] = [];
+  private ports: number[] = [];
+  private addresses: string[] = [];
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: dgram.Socket,
+    /** A send that throws (a bug, or the socket gone under us) is reported here, never raised. */
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  send(data: Buffer, port: number, address: string): void {
+    if (this.closed) return;
+    this.data.push(data);
+    this.ports.push(port);
+    this.addresses.push(address);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Drops what is held: the socket is closing. */
+  close(): void {
+    this.closed = true;
+    this.data.length = 0;
+    this.ports.length = 0;
+    this.addresses.length = 0;
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const { data, ports, addresses } = this;
+    for (let i = 0; i < data.length && !this.closed; i++) {
+      try {
+        this.socket.send(data[i]!, ports[i], addresses[i]);
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+    data.length = 0;
+    ports.length = 0;
+    addresses.length = 0;
+  };
+}
