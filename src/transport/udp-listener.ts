@@ -3,6 +3,7 @@ import type { IpFamily } from "../stun/address.js";
 import type { PacketHandler } from "../turn/dispatch.js";
 import type { ClientLink, Logger } from "../turn/ports.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
+import { createLogBudget } from "../turn/log-budget.js";
 import { ListenError } from "./listen-error.js";
 import { UdpReplyQueue } from "./udp-reply-queue.js";
 
@@ -53,7 +54,8 @@ export class UdpListener {
       throw error;
     });
     const port = socket.address().port;
-    const replies = new UdpReplyQueue(socket, (error) => log.error({ err: error, listener: `udp ${address}:${port}` }, "udp answer not sent"));
+    const failures = createLogBudget(log, Date, { perInterval: 20, intervalMs: 60_000 });
+    const replies = new UdpReplyQueue(socket, (error) => failures.error({ err: error, listener: `udp ${address}:${port}` }, "udp answer not sent"));
     const link: ClientLink = {
       transport: "udp",
       family,

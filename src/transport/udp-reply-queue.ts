@@ -4,7 +4,9 @@ import type dgram from "node:dgram";
  * Holds the STUN answers a UDP listener sends during one turn of the event loop and sends them
  * back to back when the turn ends (its check phase). On loopback a send does the receiver's work
  * too, waking it if it sleeps; answers sent one by one, between requests, woke a client that had
- * gone back to sleep almost every time. Relayed data does not wait here.
+ * gone back to sleep almost every time. Relayed data does not wait here, so a peer's data relayed in
+ * the same turn may reach the client before the answer that made it possible (UDP never promised
+ * their order).
  */
 export class UdpReplyQueue {
   private data: Buffer[] = [];
@@ -30,12 +32,10 @@ export class UdpReplyQueue {
     }
   }
 
-  /** Drops what is held: the socket is closing. */
+  /** Sends what is held now: the socket is closing. Later answers are dropped. */
   close(): void {
+    this.flush();
     this.closed = true;
-    this.data.length = 0;
-    this.ports.length = 0;
-    this.addresses.length = 0;
   }
 
   private readonly flush = (): void => {

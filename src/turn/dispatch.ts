@@ -182,7 +182,8 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
   }
 
   return function handlePacket(bytes, address, port, link) {
-    if (bytes.length === 0) return;
+    // Nothing can be sent back to port 0 (a spoofed source): no answer, no relayed data.
+    if (bytes.length === 0 || port === 0) return;
     const first = bytes[0]!;
     // Nothing a client sends may escape to the socket: an unexpected exception is a bug, logged within budget.
     try {

@@ -1,3 +1,4 @@
+import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { UdpListener } from "../../src/transport/udp-listener.js";
@@ -24,6 +25,25 @@ describe("UdpListener", () => {
       expect(listener.receiveBufferBytes).toBe(granted);
       expect(listener.receiveBufferBytes).toBeGreaterThanOrEqual(2 * kernelCap("rmem_default"));
     } finally {
+      await listener.close();
+    }
+  });
+
+  it("holds STUN answers (send) to the end of the turn; relayed data (sendParts) goes at once", async () => {
+    const listener = await UdpListener.open({ address: "127.0.0.1", port: 0, family: "IPv4", onPacket: () => {}, log: createRecordingLogger() });
+    const client = dgram.createSocket("udp4");
+    try {
+      await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
+      const received: string[] = [];
+      client.on("message", (bytes) => received.push(bytes.toString()));
+      const { port } = client.address();
+      listener.link.send(Buffer.from("answer"), "127.0.0.1", port);
+      listener.link.sendParts(Buffer.from("head|"), Buffer.from("data"), undefined, "127.0.0.1", port);
+      const deadline = Date.now() + 2000;
+      while (received.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(received).toEqual(["head|data", "answer"]);
+    } finally {
+      client.close();
       await listener.close();
     }
   });

@@ -69,3 +69,14 @@ describe("re-applying a changed peer policy", () => {
     expect(h.service.countPermissionsAndChannels()).toEqual({ permissions: 1, channels: 0 });
   });
 });
+
+describe("a source port of 0 (spoofed: nothing can be sent back to it)", () => {
+  it("gets no answer and relays nothing, where the same bytes from a real port are answered", async () => {
+    const h = createTurnHarness();
+    const spoofed = new HarnessClient(h, new FakeLink(), "198.51.100.7", 0);
+    const binding = spoofed.builder.build(Method.Binding, []);
+    expect(await spoofed.sendRaw(binding)).toEqual([]);
+    expect(h.deps.counters.bindingRequests).toBe(0);
+    expect(await new HarnessClient(h).sendRaw(binding)).toHaveLength(1);
+  });
+});
