@@ -9,9 +9,9 @@ import type dgram from "node:dgram";
  * their order).
  */
 export class UdpReplyQueue {
-  private data: Buffer[] = [];
-  private ports: number[] = [];
-  private addresses: string[] = [];
+  private readonly data: Buffer[] = [];
+  private readonly ports: number[] = [];
+  private readonly addresses: string[] = [];
   private scheduled = false;
   private closed = false;
 
