@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { decodeUtf8, TEXT_LIMITS, utf8Size, type StringLimits } from "../../src/stun/attributes/string.js";
 import { AttributeType, decodeMessage, getAttribute, Method, type StunMessage } from "../../src/stun/index.js";
 import { ALLOCATE_REQUEST, catchDecodeError, hex, rawMessage, SEND_INDICATION } from "./helpers.js";
 
@@ -45,5 +47,58 @@ describe("RFC 8489 §14.3, §14.9, §14.10, §14.14: text limits and UTF-8", () 
 
   it("a leading byte-order mark is kept as sent", () => {
     expect(getAttribute(decodeText(AttributeType.USERNAME, hex("efbbbf61")), "USERNAME")).toBe("\ufeffa");
+  });
+});
+
+describe("decodeUtf8 / utf8Size: the ASCII shortcut gives the general path's answers", () => {
+  // The general path, as it is for any text: fatal UTF-8 decoding, lone surrogates refused, characters counted.
+  const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const characters = (text: string): number => [...text].length;
+  function decodeReference(value: Buffer, limits: StringLimits): string | "error" {
+    if (value.length >= limits.maxBytes) return "error";
+    if (limits.asciiOnly === true && value.some((byte) => byte > 0x7f)) return "error";
+    let text: string;
+    try {
+      text = utf8.decode(value);
+    } catch {
+      return "error";
+    }
+    return limits.maxCharacters !== undefined && characters(text) >= limits.maxCharacters ? "error" : text;
+  }
+  function sizeReference(text: string, limits: StringLimits): number | "error" {
+    const size = Buffer.byteLength(text, "utf8");
+    if (/\p{Cs}/u.test(text) || (limits.asciiOnly === true && size !== text.length) || size >= limits.maxBytes) return "error";
+    return limits.maxCharacters !== undefined && characters(text) >= limits.maxCharacters ? "error" : size;
+  }
+  const outcome = <T>(run: () => T): T | "error" => {
+    try {
+      return run();
+    } catch {
+      return "error";
+    }
+  };
+  const limits = fc.constantFrom<StringLimits>({ maxBytes: 509 }, TEXT_LIMITS, { maxBytes: 256, asciiOnly: true }, { maxBytes: 12, maxCharacters: 5 });
+  const ascii = fc.uint8Array({ maxLength: 140 }).map((bytes) => Buffer.from(bytes.map((byte) => byte & 0x7f)));
+  const anyBytes = fc.uint8Array({ maxLength: 140 }).map((bytes) => Buffer.from(bytes));
+
+  it("decodes any bytes, ASCII or not, as the general path does", () => {
+    fc.assert(
+      fc.property(fc.oneof(ascii, anyBytes), limits, (value, limit) => {
+        expect(outcome(() => decodeUtf8(value, limit))).toEqual(decodeReference(value, limit));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("sizes any text, ASCII or not (lone surrogates included), as the general path does", () => {
+    // One to four UTF-8 bytes per character, and lone surrogates, near the limits.
+    const mixed = fc.string({ unit: fc.constantFrom("a", "\u00e9", "\u20ac", "\u{1f600}", "\ud800"), maxLength: 8 });
+    const text = fc.oneof(fc.string({ unit: "binary-ascii", maxLength: 140 }), fc.string({ unit: "binary", maxLength: 140 }), mixed);
+    fc.assert(
+      fc.property(text, limits, (value, limit) => {
+        expect(outcome(() => utf8Size(value, limit))).toEqual(sizeReference(value, limit));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -13,7 +13,14 @@ export interface StringLimits {
 /** RFC 8489 §14: UTF-8 text of fewer than `maxBytes` bytes and fewer than `maxCharacters` characters. */
 export function decodeUtf8(value: Buffer, limits: StringLimits): string {
   if (value.length >= limits.maxBytes) throw invalidValue(`${value.length} bytes, limit is < ${limits.maxBytes}`);
-  if (limits.asciiOnly === true && value.some((byte) => byte > 0x7f)) throw invalidValue("not ASCII");
+  // ASCII, as usernames, realms and nonces nearly always are: one byte per character, nothing to validate.
+  if (isAscii(value)) {
+    if (limits.maxCharacters !== undefined && value.length >= limits.maxCharacters) {
+      throw invalidValue(`too many characters, limit is < ${limits.maxCharacters}`);
+    }
+    return value.toString("latin1");
+  }
+  if (limits.asciiOnly === true) throw invalidValue("not ASCII");
   let text: string;
   try {
     text = utf8.decode(value);
@@ -28,6 +35,12 @@ export function decodeUtf8(value: Buffer, limits: StringLimits): string {
 
 export function utf8Size(text: string, limits: StringLimits): number {
   const size = Buffer.byteLength(text, "utf8");
+  // Every character outside ASCII takes more than one byte: equal lengths mean ASCII.
+  if (size === text.length) {
+    assertEncodable(size < limits.maxBytes, `text of ${size} bytes, limit is < ${limits.maxBytes}`);
+    assertEncodable(limits.maxCharacters === undefined || size < limits.maxCharacters, `text has too many characters, limit is < ${limits.maxCharacters}`);
+    return size;
+  }
   assertEncodable(!LONE_SURROGATE.test(text), "text contains a lone surrogate");
   assertEncodable(limits.asciiOnly !== true || size === text.length, "text must be ASCII");
   assertEncodable(size < limits.maxBytes, `text of ${size} bytes, limit is < ${limits.maxBytes}`);
@@ -36,6 +49,11 @@ export function utf8Size(text: string, limits: StringLimits): number {
     `text has too many characters, limit is < ${limits.maxCharacters}`,
   );
   return size;
+}
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return false;
+  return true;
 }
 
 function countCharacters(text: string): number {
