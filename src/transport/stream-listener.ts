@@ -172,6 +172,8 @@ export class StreamListener {
         if (tail) socket.write(tail);
         if (padding > 0) socket.write(ZERO_PADDING.subarray(0, padding));
       },
+      // Corked writes hold on to their buffers until the turn ends: a head of its own each time.
+      frameHead: (length) => Buffer.allocUnsafe(length),
       setCarriesAllocation: (carries) => {
         framer.allowChannelData = carries;
         socket.setTimeout(carries ? 0 : options.idleTimeoutMs);

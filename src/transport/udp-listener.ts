@@ -4,6 +4,7 @@ import type { PacketHandler } from "../turn/dispatch.js";
 import type { ClientLink, Logger } from "../turn/ports.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { createLogBudget } from "../turn/log-budget.js";
+import { FrameHeads } from "./frame-heads.js";
 import { ListenError } from "./listen-error.js";
 import { UdpReplyQueue } from "./udp-reply-queue.js";
 
@@ -56,6 +57,10 @@ export class UdpListener {
     const port = socket.address().port;
     const failures = createLogBudget(log, Date, { perInterval: 20, intervalMs: 60_000 });
     const replies = new UdpReplyQueue(socket, (error) => failures.error({ err: error, listener: `udp ${address}:${port}` }, "udp answer not sent"));
+    const heads = new FrameHeads();
+    // dgram copies the list it is given: one pair and one triple serve every send.
+    const pair: Buffer[] = [];
+    const triple: Buffer[] = [];
     const link: ClientLink = {
       transport: "udp",
       family,
@@ -66,8 +71,14 @@ export class UdpListener {
         replies.send(data, toPort, toAddress);
       },
       sendParts(head, body, tail, toAddress, toPort) {
-        socket.send(tail ? [head, body, tail] : [head, body], toPort, toAddress);
+        const parts = tail ? triple : pair;
+        parts[0] = head;
+        parts[1] = body;
+        if (tail) parts[2] = tail;
+        socket.send(parts, toPort, toAddress);
+        heads.sent(head, socket.getSendQueueCount() > 0);
       },
+      frameHead: (length) => heads.take(length),
       setCarriesAllocation() {},
       isOpen: () => true,
     };

@@ -42,6 +42,11 @@ export interface ClientLink {
    */
   sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): void;
   /**
+   * A buffer of exactly `length` bytes to write the head of the next sendParts into. Over UDP the
+   * same one comes back while datagrams leave at once; over a stream, a new one each time.
+   */
+  frameHead(length: number): Buffer;
+  /**
    * A stream connection now carries an allocation (or no longer does): ChannelData becomes valid
    * framing, and the allocation's lifetime, not the idle timeout, decides when it ends.
    */

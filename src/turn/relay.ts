@@ -46,7 +46,7 @@ const PADDING = [undefined, Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)] a
 /**
  * RFC 8656 §11.3 / §12.5: a datagram from a peer reaches the client only if the peer's IP has a
  * permission; as ChannelData when a channel is bound to the peer's address and port, else as a Data
- * indication. Headers come from Buffer.allocUnsafe's shared pool and the payload is sent as received.
+ * indication. Headers are written into the link's frame heads and the payload is sent as received.
  */
 export function relayFromPeer(
   allocation: Allocation,
@@ -69,7 +69,7 @@ export function relayFromPeer(
   const { link, clientAddress, clientPort } = allocation.fiveTuple;
   const binding = findChannelByPeer(allocation, peerAddress, peerPort);
   if (binding && bytes.length <= 0xffff) {
-    const header = writeChannelDataHeader(Buffer.allocUnsafe(CHANNEL_DATA_HEADER_LENGTH), binding.number, bytes.length);
+    const header = writeChannelDataHeader(link.frameHead(CHANNEL_DATA_HEADER_LENGTH), binding.number, bytes.length);
     link.sendParts(header, bytes, undefined, clientAddress, clientPort);
   } else if (bytes.length <= MAX_INDICATION_DATA) {
     const peer = permissionPeerBytes(permission, peerAddress);
@@ -77,7 +77,7 @@ export function relayFromPeer(
       counters.droppedPackets++;
       return;
     }
-    const head = Buffer.allocUnsafe(dataIndicationHeadLength(peer.length));
+    const head = link.frameHead(dataIndicationHeadLength(peer.length));
     writeDataIndicationHead(head, peer, peerPort, bytes.length);
     link.sendParts(head, bytes, PADDING[(4 - (bytes.length & 3)) & 3], clientAddress, clientPort);
   } else {

@@ -35,6 +35,9 @@ export class FakeLink implements ClientLink {
   sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): void {
     this.sent.push({ data: Buffer.concat(tail ? [head, body, tail] : [head, body]), address, port });
   }
+  frameHead(length: number): Buffer {
+    return Buffer.alloc(length);
+  }
   setCarriesAllocation(carries: boolean): void {
     this.carriesAllocation = carries;
   }
