@@ -17,10 +17,6 @@ export function encodeMessageType(method: number, messageClass: MessageClass): n
   );
 }
 
-export function decodeMessageType(type: number): { method: number; messageClass: MessageClass } {
-  return { method: methodOf(type), messageClass: messageClassOf(type) };
-}
-
 export function methodOf(type: number): number {
   return (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
 }

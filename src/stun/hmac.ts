@@ -1,8 +1,8 @@
 // HMAC (RFC 2104) as two one-shot hashes over key blocks prepared once per key. Node's createHmac
 // builds an OpenSSL MAC context on every call, and OpenSSL 3 looks the algorithm up by name each time:
 // in an allocation churn that setup was 9% of the server's busy time, more than the hashing itself.
-// The digests come back as Latin-1 text ("binary"), not Buffers: a Buffer per digest (an ArrayBuffer with memory
-// of its own) cost more than the hash of a STUN message.
+// The digests come back as Latin-1 text ("binary"), not Buffers: a Buffer per digest (an ArrayBuffer
+// with memory of its own) cost more than the hash of a STUN message.
 import { hash, KeyObject } from "node:crypto";
 
 export type HmacAlgorithm = "sha1" | "sha256";

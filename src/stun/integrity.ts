@@ -35,19 +35,6 @@ export function writeMessageIntegrity(
   hmacInto(algorithm, key, [bytes.subarray(0, 2), adjustedLength, bytes.subarray(4, attributeStart)], target, offset);
 }
 
-/** writeMessageIntegrity into a Buffer of its own. */
-export function computeMessageIntegrity(
-  algorithm: IntegrityAlgorithm,
-  key: IntegrityKey,
-  bytes: Uint8Array,
-  attributeStart: number,
-  attributeEnd: number,
-): Buffer {
-  const mac = Buffer.alloc(integrityLength(algorithm));
-  writeMessageIntegrity(algorithm, key, bytes, attributeStart, attributeEnd, mac, 0);
-  return mac;
-}
-
 /** RFC 8489 §14.5: HMAC-SHA1 with the key of §9.1.1 / §9.2.2; false when absent or malformed. */
 export function verifyMessageIntegrity(msg: StunMessage, key: IntegrityKey): boolean {
   return verify(msg, key, "sha1", AttributeType.MESSAGE_INTEGRITY, (length) => length === 20);

@@ -1,10 +1,10 @@
 import dgram from "node:dgram";
 import type { IpFamily } from "../stun/address.js";
 import type { PacketHandler } from "../turn/dispatch.js";
-import type { ClientLink, Logger } from "../turn/ports.js";
-import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { createLogBudget } from "../turn/log-budget.js";
+import type { ClientLink, Logger } from "../turn/ports.js";
 import { FrameHeads } from "./frame-heads.js";
+import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { ListenError } from "./listen-error.js";
 import { UdpReplyQueue } from "./udp-reply-queue.js";
 

@@ -14,7 +14,7 @@ import {
   type AttributeValues,
   type StunMessage,
 } from "../../src/stun/index.js";
-import { computeMessageIntegrity } from "../../src/stun/integrity.js";
+import { writeMessageIntegrity } from "../../src/stun/integrity.js";
 import {
   assertSameUser,
   authenticate,
@@ -461,6 +461,6 @@ function appendIntegritySha256(message: Buffer, key: Buffer): Buffer {
   out.writeUInt16BE(0x001c, start);
   out.writeUInt16BE(32, start + 2);
   out.writeUInt16BE(out.length - 20, 2);
-  computeMessageIntegrity("sha256", key, out, start, out.length).copy(out, start + 4);
+  writeMessageIntegrity("sha256", key, out, start, out.length, out, start + 4);
   return out;
 }

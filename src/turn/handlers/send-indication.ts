@@ -16,7 +16,8 @@ export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
     if (!scanSendIndication(bytes, view)) return;
     const allocation = findAllocation(deps.table, link, address, port);
     const peerAddress = allocation && view.dataOffset >= 0 ? sendIndicationPeerAddress(bytes, view, allocation) : undefined;
-    const relay = peerAddress && relayForFamily(allocation!, peerAddress.includes(":") ? "IPv6" : "IPv4");
+    // A well-formed XOR-PEER-ADDRESS is 8 bytes for IPv4, 20 for IPv6.
+    const relay = peerAddress && relayForFamily(allocation!, view.peerLength === 20 ? "IPv6" : "IPv4");
     const peerPort = relay ? sendIndicationPeerPort(bytes, view) : 0;
     if (!relay || !allocation!.permissions.has(peerAddress) || !deps.peerPolicy.isPermittedPeerPortAllowed(peerAddress, peerPort)) {
       counters.droppedPackets++;

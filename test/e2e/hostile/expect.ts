@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import { getAttribute, hasAttribute } from "../../../src/stun/attributes/registry.js";
 import { MessageClass } from "../../../src/stun/constants.js";
-import { decodeMessageType } from "../../../src/stun/header.js";
+import { methodOf } from "../../../src/stun/header.js";
 import type { RunningServer } from "../../../src/server/server.js";
 import type { Expected } from "./cases.js";
 import { answersBinding, type RecordingLogger } from "./live.js";
@@ -10,7 +10,7 @@ import { nonZeroPadding, transactionIdOf, type Answer } from "./wire.js";
 /** A response to `request` as the table expects it: same method and transaction, the outcome listed, zero padding. */
 export function expectAnswer(request: Buffer, answer: Answer, expected: Expected): void {
   expect(transactionIdOf(answer.bytes)).toEqual(transactionIdOf(request));
-  expect(answer.message.method).toBe(decodeMessageType(request.readUInt16BE(0)).method);
+  expect(answer.message.method).toBe(methodOf(request.readUInt16BE(0)));
   const outcome = answer.message.messageClass === MessageClass.SuccessResponse ? "success" : answer.code;
   expect(expected.outcome).toContain(outcome);
   // RFC 8489 §14: responses never carry stale bytes.

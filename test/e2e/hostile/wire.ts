@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { getAttribute } from "../../../src/stun/attributes/registry.js";
 import { AttributeType } from "../../../src/stun/constants.js";
-import { computeMessageIntegrity } from "../../../src/stun/integrity.js";
+import { writeMessageIntegrity } from "../../../src/stun/integrity.js";
 import { decodeMessage, type StunMessage } from "../../../src/stun/message.js";
 import { rawMessage, type RawAttribute } from "../../stun/helpers.js";
 
@@ -60,7 +60,7 @@ export function appendIntegrity(bytes: Buffer, key: Buffer, algorithm: "sha1" | 
   out.writeUInt16BE(algorithm === "sha1" ? AttributeType.MESSAGE_INTEGRITY : AttributeType.MESSAGE_INTEGRITY_SHA256, bytes.length);
   out.writeUInt16BE(size, bytes.length + 2);
   out.writeUInt16BE(out.length - 20, 2);
-  computeMessageIntegrity(algorithm, key, out, bytes.length, out.length).copy(out, bytes.length + 4);
+  writeMessageIntegrity(algorithm, key, out, bytes.length, out.length, out, bytes.length + 4);
   return out;
 }
 
