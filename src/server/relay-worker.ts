@@ -24,7 +24,6 @@ const logger = pino(
 const LOCK_WARNING_INTERVAL_MS = 60_000;
 let lastLockWarningMs = Number.NEGATIVE_INFINITY;
 const quota = attachSharedQuota(start.quota, start.index, {
-  compactionWanted: () => post({ type: "quota-compact" }),
   lockTimedOut() {
     const now = Date.now();
     if (now - lastLockWarningMs < LOCK_WARNING_INTERVAL_MS) return;

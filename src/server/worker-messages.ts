@@ -32,7 +32,6 @@ export type FromWorker =
   | { readonly type: "stats"; readonly stats: RelayStats }
   | { readonly type: "revoked"; readonly id: number; readonly ended: number }
   | { readonly type: "reloaded"; readonly id: number }
-  | { readonly type: "quota-compact" }
   | { readonly type: "reservation-claim"; readonly id: number; readonly token: string }
   | { readonly type: "reservation-released"; readonly id: number; readonly released: ReleasedPort | undefined }
   | { readonly type: "log"; readonly line: string }

@@ -99,9 +99,6 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       case "log":
         relayLog(slot, message.line);
         break;
-      case "quota-compact":
-        ledger.compact();
-        break;
       case "reservation-claim": {
         const others = slots.filter((other) => other !== slot && other.worker);
         if (others.length === 0) {

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { attachSharedQuota, SharedQuotaLedger } from "../../src/server/shared-quota.js";
+import { attachSharedQuota, QuotaTable, SharedQuotaLedger } from "../../src/server/shared-quota.js";
 
 /** The relay-thread side as threads load it: the build, which must not be older than the source. */
 function builtModuleUrl(): string {
@@ -13,12 +13,7 @@ function builtModuleUrl(): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const noEvents = {
-  compactionWanted(): void {
-    throw new Error("compaction asked for");
-  },
-  lockTimedOut(): void {},
-};
+const noEvents = { lockTimedOut(): void {} };
 
 /** Two relay threads' views of one ledger, in this thread: the lock and the table are the same memory. */
 function twoThreads(userQuota: number, totalQuota: number) {
@@ -115,7 +110,6 @@ describe("SharedQuotaLedger", () => {
     // Thread 1 (holder id 2) was killed inside its critical section; its exit event is not handled yet.
     Atomics.store(new Int32Array(ledger.buffers.control), 0, 2);
     const startedAt = performance.now();
-    ledger.compact(); // returns at once and tries again later
     let released = false;
     const releasing = ledger.releaseThread(0).then(() => (released = true));
     expect(performance.now() - startedAt).toBeLessThan(100);
@@ -156,20 +150,10 @@ describe("SharedQuotaLedger", () => {
     expect(ledger.total).toBe(0);
   });
 
-  it("asks for compaction at half load, grows, and keeps every count through it", async () => {
-    const ledger = new SharedQuotaLedger({ userQuota: 2, totalQuota: 1_000_000 }, 2);
-    let asked = 0;
-    const a = attachSharedQuota(ledger.buffers, 0, {
-      compactionWanted() {
-        asked++;
-        queueMicrotask(() => ledger.compact()); // as the main thread does on the message: after the lock is let go
-      },
-      lockTimedOut() {},
-    });
-    const b = attachSharedQuota(ledger.buffers, 1, noEvents);
-    const users = 20_000;
+  it("grows at half load in the thread that fills it, with no other thread's help, and keeps every count", async () => {
+    const { ledger, a, b } = twoThreads(2, 1_000_000);
+    const users = 20_000; // 4,096 slots grow to 16,384 at 2,049 users, then to 65,536 at 8,193
     for (let i = 0; i < users; i++) expect(await a.reserve(`user-${i}`)).toBe("ok");
-    expect(asked).toBe(2); // at 2,049 and at 8,193 users: 4096 slots grow to 16,384, then to 65,536
     expect(ledger.total).toBe(users);
     for (let i = 0; i < users; i += 997) {
       expect(await b.reserve(`user-${i}`)).toBe("ok");
@@ -177,6 +161,48 @@ describe("SharedQuotaLedger", () => {
     }
     for (let i = 0; i < users; i++) a.release(`user-${i}`);
     expect(ledger.total).toBe(Math.ceil(users / 997));
+    for (let i = 0; i < users; i += 997) expect(await a.reserve(`user-${i}`)).toBe("ok");
+    for (let i = 0; i < users; i += 997) expect(await a.reserve(`user-${i}`)).toBe("user-quota");
+  });
+
+  /** A thread that dies in a rebuild after the copy is made, with the table half rewritten. */
+  function dieRebuilding(buffers: SharedQuotaLedger["buffers"]): void {
+    class Dies extends QuotaTable {
+      override finishRebuild(): void {
+        const words = new Int32Array(buffers.table);
+        words.fill(0, 0, words.length / 3);
+        throw new Error("thread terminated");
+      }
+    }
+    expect(() => new Dies(buffers).rebuild()).toThrow("thread terminated");
+  }
+
+  it("finishes a rebuild its thread died in, then drops that thread's holds", async () => {
+    const { ledger, a, b } = twoThreads(1, 1_000);
+    const users = 200;
+    for (let i = 0; i < users; i++) {
+      expect(await a.reserve(`a-${i}`)).toBe("ok");
+      expect(await b.reserve(`b-${i}`)).toBe("ok");
+    }
+    dieRebuilding(ledger.buffers);
+    Atomics.store(new Int32Array(ledger.buffers.control), 0, 1); // it held the lock (holder 1: thread 0)
+    await ledger.releaseThread(0);
+    expect(ledger.total).toBe(users);
+    for (let i = 0; i < users; i++) {
+      expect(await b.reserve(`b-${i}`)).toBe("user-quota");
+      expect(await b.reserve(`a-${i}`)).toBe("ok");
+    }
+  });
+
+  it("has a relay thread finish a rebuild another died in, when it takes the lock first", async () => {
+    const { ledger, a, b } = twoThreads(1, 1_000);
+    const users = 200;
+    for (let i = 0; i < users; i++) expect(await a.reserve(`a-${i}`)).toBe("ok");
+    dieRebuilding(ledger.buffers);
+    for (let i = 0; i < users; i++) expect(await b.reserve(`a-${i}`)).toBe("user-quota");
+    for (let i = 0; i < users; i++) a.release(`a-${i}`);
+    expect(ledger.total).toBe(0);
+    for (let i = 0; i < users; i++) expect(await b.reserve(`a-${i}`)).toBe("ok");
   });
 
   it("keeps user-quota exact with threads racing for it, and through a thread killed mid-way", async () => {
@@ -190,7 +216,7 @@ describe("SharedQuotaLedger", () => {
       const { parentPort, workerData } = require("node:worker_threads");
       (async () => {
         const { attachSharedQuota } = await import(workerData.moduleUrl);
-        const quota = attachSharedQuota(workerData.buffers, workerData.index, { compactionWanted() {}, lockTimedOut() {} });
+        const quota = attachSharedQuota(workerData.buffers, workerData.index, { lockTimedOut() {} });
         const inside = new Int32Array(workerData.inside);
         let ok = 0;
         for (let i = 0; i < workerData.iterations; i++) {
@@ -233,19 +259,17 @@ describe("SharedQuotaLedger", () => {
     for (let i = 0; i < userQuota; i++) expect(await after.reserve("shared")).toBe("ok");
     expect(await after.reserve("shared")).toBe("user-quota");
   });
-  it("grows the table under threads that keep reserving, each seeing the other's users", async () => {
+
+  it("grows the table under threads that keep reserving while the main thread is busy, each seeing the other's users", async () => {
     const threads = 2;
-    const users = 3_000; // per thread: 6,000 entries take the table from 4,096 slots to 32,768
+    const users = 3_000; // per thread: 6,000 entries take the table from 4,096 slots to 16,384
     const ledger = new SharedQuotaLedger({ userQuota: 1, totalQuota: 100_000 }, threads);
     const moduleUrl = builtModuleUrl();
     const code = `
       const { parentPort, workerData } = require("node:worker_threads");
       (async () => {
         const { attachSharedQuota } = await import(workerData.moduleUrl);
-        const quota = attachSharedQuota(workerData.buffers, workerData.index, {
-          compactionWanted: () => parentPort.postMessage("compact"),
-          lockTimedOut() {},
-        });
+        const quota = attachSharedQuota(workerData.buffers, workerData.index, { lockTimedOut() {} });
         let refused = 0;
         for (let i = 0; i < workerData.users; i++) if ((await quota.reserve("t" + workerData.index + "-" + i)) !== "ok") refused++;
         // Once both have reserved all theirs, each sees the other's users at their quota.
@@ -257,25 +281,24 @@ describe("SharedQuotaLedger", () => {
         parentPort.postMessage({ refused, other });
       })();`;
     const barrier = new SharedArrayBuffer(4);
-    let compactions = 0;
-    const results = await Promise.all(
+    const finished = Promise.all(
       Array.from({ length: threads }, (_, index) => {
         const worker = new Worker(code, { eval: true, workerData: { moduleUrl, buffers: ledger.buffers, index, users, barrier } });
         return new Promise<{ refused: number; other: number }>((resolve, reject) => {
-          worker.on("message", (message: unknown) => {
-            if (message === "compact") {
-              compactions++;
-              ledger.compact();
-            } else {
-              resolve(message as { refused: number; other: number });
-              void worker.terminate();
-            }
+          worker.once("message", (message: { refused: number; other: number }) => {
+            resolve(message);
+            void worker.terminate();
           });
           worker.once("error", reject);
         });
       }),
     );
-    expect(compactions).toBeGreaterThan(0);
+    // The main thread answers nothing while the threads fill the table: they must grow it themselves.
+    const arrived = new Int32Array(barrier);
+    for (const deadline = Date.now() + 15_000; Atomics.load(arrived, 0) < threads && Date.now() < deadline; ) {
+      Atomics.wait(arrived, 0, Atomics.load(arrived, 0), 50);
+    }
+    const results = await finished;
     for (const { refused, other } of results) {
       expect(refused).toBe(0);
       expect(other).toBe(Math.ceil(users / 7));
