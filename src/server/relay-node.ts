@@ -36,6 +36,8 @@ export interface RelayNode {
   setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
   /** Lets go of a port reserved here (EVEN-PORT) so another relay thread can bind it for its token. */
   releaseReservation(token: string): ReleasedPort | undefined;
+  /** Closes and binds again every UDP listener, each within one turn (see ReuseportOrder). */
+  rebindUdp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const onClose = runtime.service.onLinkClosed;
 
   const open: Closable[] = [];
+  const udpListeners: UdpListener[] = [];
   const listeners: ListenerInfo[] = [];
   const idleTimeoutMs = config.streamIdleTimeoutSeconds * 1000;
   // The kernel spreads connections over the threads sharing a port, so each keeps its share of the caps.
@@ -101,6 +104,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     for (const { address, family } of addresses) {
       if (!config.noUdp) {
         const udp = await UdpListener.open({ address, port: portFor("udp", address, config.listeningPort), family, reusePort, onPacket, log });
+        udpListeners.push(udp);
         open.push({
           close: () => {
             runtime.service.onLinkClosed(udp.link);
@@ -157,6 +161,9 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     drain: () => runtime.drain(),
     setExtraOwnEndpoints: (endpoints) => runtime.setOwnEndpoints([...ownListeners, ...endpoints]),
     releaseReservation: (token) => relays.releaseReservation(token),
+    async rebindUdp() {
+      for (const udp of udpListeners) await udp.rebind();
+    },
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);

@@ -62,6 +62,12 @@ port.on("message", (message: ToWorker) => {
     case "drain":
       node?.drain();
       break;
+    case "rebind-udp":
+      void (node?.rebindUdp() ?? Promise.resolve()).then(
+        () => post({ type: "rebound-udp", id: message.id }),
+        (error: unknown) => post({ type: "rebound-udp", id: message.id, error: error instanceof Error ? error.message : String(error) }),
+      );
+      break;
     case "own-endpoints":
       node?.setExtraOwnEndpoints(message.endpoints);
       break;

@@ -24,6 +24,7 @@ export type ToWorker =
   | { readonly type: "reservation-release"; readonly id: number; readonly token: string }
   | { readonly type: "reservation-answer"; readonly id: number; readonly released: ReleasedPort | undefined }
   | { readonly type: "drain" }
+  | { readonly type: "rebind-udp"; readonly id: number }
   | { readonly type: "shutdown" };
 
 export type FromWorker =
@@ -35,4 +36,5 @@ export type FromWorker =
   | { readonly type: "reservation-claim"; readonly id: number; readonly token: string }
   | { readonly type: "reservation-released"; readonly id: number; readonly released: ReleasedPort | undefined }
   | { readonly type: "log"; readonly line: string }
+  | { readonly type: "rebound-udp"; readonly id: number; readonly error?: string }
   | { readonly type: "closed" };

@@ -8,6 +8,7 @@ import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
+import { ReuseportOrder } from "./reuseport-order.js";
 import { SharedQuotaLedger } from "./shared-quota.js";
 import { StartupError } from "./startup-error.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
@@ -27,6 +28,7 @@ export interface RelayBackend {
 
 const START_TIMEOUT_MS = 15_000;
 const REVOKE_TIMEOUT_MS = 2_000;
+const REBIND_TIMEOUT_MS = 2_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 const RESTART_DELAY_MS = 500;
 const MAX_RESTARTS_PER_MINUTE = 10;
@@ -69,6 +71,16 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   /** A claim for a RESERVATION-TOKEN, waiting on the other threads' answers. */
   const releaseWaiters = new Map<number, { remaining: number; claimer: Slot; claimId: number; released: ReleasedPort | undefined }>();
   const restarts: number[] = [];
+  // Threads start one at a time, so that every listening port's SO_REUSEPORT group holds them in index order.
+  const udpOrder = new ReuseportOrder(count);
+  let serial: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    const done = serial.then(work);
+    serial = done.catch(() => undefined);
+    return done;
+  };
+  let nextRebindId = 1;
+  const rebindWaiters = new Map<number, (error: string | undefined) => void>();
 
   function send(slot: Slot, message: ToWorker): void {
     slot.worker?.postMessage(message);
@@ -127,6 +139,10 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         }
         break;
       }
+      case "rebound-udp":
+        rebindWaiters.get(message.id)?.(message.error);
+        rebindWaiters.delete(message.id);
+        break;
       case "reloaded": {
         const waiter = reloadWaiters.get(message.id);
         if (waiter && --waiter.remaining === 0) {
@@ -172,6 +188,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       worker.on("message", (message: FromWorker) => {
         if (message.type === "started") {
           started = true;
+          udpOrder.bound(slot.index);
           clearTimeout(timer);
           resolve(message.listeners);
         } else if (message.type === "start-failed") {
@@ -193,6 +210,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         slot.worker = undefined;
         slot.stats = undefined;
         clearRelayPortsOf(relayPorts, slot.index);
+        if (started) udpOrder.closed(slot.index);
         if (!shuttingDown && started) log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
         // Its replacement takes the same index: it may start only once the dead thread's holds are gone.
         void ledger.releaseThread(slot.index).then(() => {
@@ -212,11 +230,43 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     restarts.push(now);
     setTimeout(() => {
       if (shuttingDown) return;
-      spawn(slot).then(
-        () => log.info({ worker: slot.index }, "relay thread restarted"),
+      inTurn(() => spawn(slot)).then(
+        () => {
+          log.info({ worker: slot.index }, "relay thread restarted");
+          void inTurn(restoreUdpOrder);
+        },
         (error: unknown) => log.error({ err: error, worker: slot.index }, "relay thread could not restart"),
       );
     }, RESTART_DELAY_MS).unref();
+  }
+
+  /** Rebinds threads' UDP sockets until each holds its place again (see ReuseportOrder). */
+  async function restoreUdpOrder(): Promise<void> {
+    let rebinds = 0;
+    for (let thread = udpOrder.nextRebind(); thread !== undefined && !shuttingDown; thread = udpOrder.nextRebind()) {
+      const slot = slots[thread]!;
+      const worker = slot.worker;
+      if (!worker || rebinds > 2 * count) return;
+      const id = nextRebindId++;
+      const error = await new Promise<string | undefined>((resolve) => {
+        rebindWaiters.set(id, resolve);
+        send(slot, { type: "rebind-udp", id });
+        setTimeout(() => {
+          if (rebindWaiters.delete(id)) resolve("no answer");
+        }, REBIND_TIMEOUT_MS).unref();
+      });
+      if (slot.worker !== worker) return; // it died meanwhile: its restart orders the group again
+      if (error !== undefined) {
+        // Its UDP listeners may be gone: a restart brings them back.
+        log.error({ worker: thread, reason: error }, "relay thread could not rebind its UDP listeners; restarting it");
+        udpOrder.closed(thread);
+        void worker.terminate();
+        return;
+      }
+      udpOrder.rebound(thread);
+      rebinds++;
+    }
+    if (udpOrder.inOrder) log.info({ rebinds }, "relay threads' UDP listeners in their places");
   }
 
   async function stopAll(): Promise<void> {
@@ -236,7 +286,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
 
   try {
     fixedPorts = await claimPorts(config);
-    await Promise.all(slots.map((slot) => spawn(slot)));
+    for (const slot of slots) await inTurn(() => spawn(slot));
   } catch (error) {
     await stopAll();
     if (error instanceof ListenError) throw new StartupError(error.message, { cause: error });

@@ -28,25 +28,20 @@ const LISTENER_BUFFER_BYTES = 2 * 1024 * 1024;
 /** One UDP socket clients send to. Moves datagrams to the dispatcher and answers back; nothing else. */
 export class UdpListener {
   readonly link: ClientLink;
-  private readonly socket: dgram.Socket;
+  private socket: dgram.Socket;
+  private readonly options: UdpListenerOptions;
   private readonly replies: UdpReplyQueue;
 
-  private constructor(socket: dgram.Socket, link: ClientLink, replies: UdpReplyQueue) {
+  private constructor(socket: dgram.Socket, options: UdpListenerOptions, link: ClientLink, replies: UdpReplyQueue) {
     this.socket = socket;
+    this.options = options;
     this.link = link;
     this.replies = replies;
   }
 
   static async open(options: UdpListenerOptions): Promise<UdpListener> {
-    const { address, family, onPacket, log } = options;
-    const socket = dgram.createSocket({
-      type: family === "IPv6" ? "udp6" : "udp4",
-      ipv6Only: family === "IPv6",
-      reusePort: options.reusePort === true,
-      lookup: lookupIpLiteral,
-      recvBufferSize: LISTENER_BUFFER_BYTES,
-      sendBufferSize: LISTENER_BUFFER_BYTES,
-    });
+    const { address, family, log } = options;
+    const socket = createSocket(options);
     await new Promise<void>((resolve, reject) => {
       socket.once("error", (error) => reject(new ListenError("udp", address, options.port, error)));
       socket.bind({ address, port: options.port, exclusive: options.reusePort !== true }, () => resolve());
@@ -75,6 +70,7 @@ export class UdpListener {
         parts[0] = head;
         parts[1] = body;
         if (tail) parts[2] = tail;
+        const { socket } = listener;
         socket.send(parts, toPort, toAddress);
         heads.sent(head, socket.getSendQueueCount() > 0);
       },
@@ -82,11 +78,40 @@ export class UdpListener {
       setCarriesAllocation() {},
       isOpen: () => true,
     };
+    const listener = new UdpListener(socket, { ...options, port }, link, replies);
+    listener.serve(socket);
+    return listener;
+  }
+
+  private serve(socket: dgram.Socket): void {
+    const { address, port, onPacket, log } = this.options;
+    const { link } = this;
     socket.removeAllListeners("error");
     // Send failures (ICMP unreachable surfacing as errors, full buffers) must not take the listener down.
     socket.on("error", (error) => log.debug({ err: error, listener: `udp ${address}:${port}` }, "udp socket error"));
     socket.on("message", (bytes, rinfo) => onPacket(bytes, rinfo.address, rinfo.port, link));
-    return new UdpListener(socket, link, replies);
+  }
+
+  /**
+   * Closes the socket and binds a new one on the same address and port, in one turn of the event loop:
+   * the new socket takes the last place in the port's SO_REUSEPORT group, the old one's place goes to the
+   * group's last (Linux moves it there), and which thread the kernel hands each client depends on
+   * those places. Datagrams waiting in the old socket's buffer are lost.
+   */
+  async rebind(): Promise<void> {
+    const { address, port } = this.options;
+    const socket = createSocket(this.options);
+    const bound = new Promise<void>((resolve, reject) => {
+      socket.once("error", (error) => reject(new ListenError("udp", address, port, error)));
+      socket.once("listening", () => resolve());
+    });
+    this.replies.moveTo(socket);
+    this.socket.close();
+    // The lookup answers at once, so the kernel binds within this call.
+    socket.bind({ address, port, exclusive: false });
+    this.socket = socket;
+    this.serve(socket);
+    await bound;
   }
 
   /** What the kernel granted (Linux reports twice the bytes asked for, capped by net.core.rmem_max). */
@@ -104,4 +129,15 @@ export class UdpListener {
       }
     });
   }
+}
+
+function createSocket(options: UdpListenerOptions): dgram.Socket {
+  return dgram.createSocket({
+    type: options.family === "IPv6" ? "udp6" : "udp4",
+    ipv6Only: options.family === "IPv6",
+    reusePort: options.reusePort === true,
+    lookup: lookupIpLiteral,
+    recvBufferSize: LISTENER_BUFFER_BYTES,
+    sendBufferSize: LISTENER_BUFFER_BYTES,
+  });
 }

@@ -16,7 +16,7 @@ export class UdpReplyQueue {
   private closed = false;
 
   constructor(
-    private readonly socket: dgram.Socket,
+    private socket: dgram.Socket,
     /** A send that throws (a bug, or the socket gone under us) is reported here, never raised. */
     private readonly onError: (error: unknown) => void,
   ) {}
@@ -30,6 +30,12 @@ export class UdpReplyQueue {
       this.scheduled = true;
       setImmediate(this.flush);
     }
+  }
+
+  /** Sends what is held now on the old socket, and later answers on `socket`. */
+  moveTo(socket: dgram.Socket): void {
+    this.flush();
+    this.socket = socket;
   }
 
   /** Sends what is held now: the socket is closing. Later answers are dropped. */

@@ -132,6 +132,7 @@ describe("a relay thread that dies", () => {
 
     await pool.terminateThread!(0);
     expect(await until(() => logger.records.some((r) => r.msg === "relay thread restarted"), 5000)).toBe(true);
+    expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 2000)).toBe(true);
     expect(logger.records.some((r) => r.msg === "relay thread exited; restarting it")).toBe(true);
     // The dead thread's allocations are gone and their quota is free again: new clients fit.
     expect(await until(() => pool.stats().allocations === onThreadOne, 2000)).toBe(true);
@@ -148,6 +149,28 @@ describe("a relay thread that dies", () => {
     });
     probe.send(Buffer.from("000100002112a442000102030405060708090a0b", "hex"), port, "127.0.0.1");
     expect(await answered).toBe(true);
+  });
+});
+
+describe("a relay thread that dies, for the threads that live on", () => {
+  it.each([0, 1])("leaves the other thread's UDP clients reaching their own thread once thread %i is back", async (victim) => {
+    const logger = createRecordingLogger();
+    const pool: RelayBackend = await startWorkerPool(config({ userQuota: 100 }), 2, logger);
+    cleanups.push(() => pool.close());
+    const port = pool.listeners[0]!.port;
+    const { clients, codes } = await allocateMany(port, Array.from({ length: 24 }, () => "alice"));
+    expect(codes.every((c) => c === 0)).toBe(true);
+    expect(await until(() => logger.records.filter((r) => r.msg === "allocation created").length === 24, 2000)).toBe(true);
+    const threadOf = (localPort: number): unknown =>
+      logger.records.find((r) => r.msg === "allocation created" && String(r.obj["fiveTuple"]).includes(`127.0.0.1:${localPort} ->`))?.obj["worker"];
+    const survivors = clients.filter((c) => threadOf(c.localPort) === 1 - victim);
+    expect(survivors.length).toBeGreaterThan(0);
+    expect(survivors.length).toBeLessThan(clients.length);
+
+    await pool.terminateThread!(victim);
+    expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 5000)).toBe(true);
+    const refreshed = await Promise.all(survivors.map((c) => c.request(Method.Refresh, [{ name: "LIFETIME", value: 600 }])));
+    expect(refreshed.map((r) => (r.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(r)))).toEqual(survivors.map(() => 0));
   });
 });
 

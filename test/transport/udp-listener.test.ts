@@ -10,6 +10,15 @@ function kernelCap(name: "rmem_max" | "rmem_default"): number {
   return Number(readFileSync(`/proc/sys/net/core/${name}`, "utf8").trim());
 }
 
+/** A client socket on loopback and the datagrams it has received, as text. */
+async function bindClient(): Promise<{ client: dgram.Socket; port: number; received: string[] }> {
+  const client = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
+  const received: string[] = [];
+  client.on("message", (bytes) => received.push(bytes.toString()));
+  return { client, port: client.address().port, received };
+}
+
 describe("UdpListener", () => {
   it("asks for a 2 MiB receive buffer: bursts from every client queue on this one socket", async () => {
     const listener = await UdpListener.open({
@@ -31,17 +40,42 @@ describe("UdpListener", () => {
 
   it("holds STUN answers (send) to the end of the turn; relayed data (sendParts) goes at once", async () => {
     const listener = await UdpListener.open({ address: "127.0.0.1", port: 0, family: "IPv4", onPacket: () => {}, log: createRecordingLogger() });
-    const client = dgram.createSocket("udp4");
+    const { client, port, received } = await bindClient();
     try {
-      await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
-      const received: string[] = [];
-      client.on("message", (bytes) => received.push(bytes.toString()));
-      const { port } = client.address();
       listener.link.send(Buffer.from("answer"), "127.0.0.1", port);
       listener.link.sendParts(Buffer.from("head|"), Buffer.from("data"), undefined, "127.0.0.1", port);
       const deadline = Date.now() + 2000;
       while (received.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
       expect(received).toEqual(["head|data", "answer"]);
+    } finally {
+      client.close();
+      await listener.close();
+    }
+  });
+
+  it("rebinds on the same port with the same link: packets still arrive, answers and data still leave", async () => {
+    const packets: string[] = [];
+    const listener = await UdpListener.open({
+      address: "127.0.0.1",
+      port: 0,
+      family: "IPv4",
+      reusePort: true,
+      onPacket: (bytes) => packets.push(bytes.toString()),
+      log: createRecordingLogger(),
+    });
+    const { client, port, received } = await bindClient();
+    try {
+      const link = listener.link;
+      listener.link.send(Buffer.from("held across the rebind"), "127.0.0.1", port);
+      await listener.rebind();
+      expect(listener.link).toBe(link);
+      link.send(Buffer.from("answer"), "127.0.0.1", port);
+      link.sendParts(Buffer.from("head|"), Buffer.from("data"), undefined, "127.0.0.1", port);
+      client.send("request", link.localPort, "127.0.0.1");
+      const deadline = Date.now() + 2000;
+      while ((received.length < 3 || packets.length < 1) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(received).toEqual(["held across the rebind", "head|data", "answer"]);
+      expect(packets).toEqual(["request"]);
     } finally {
       client.close();
       await listener.close();
