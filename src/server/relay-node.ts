@@ -36,8 +36,8 @@ export interface RelayNode {
   setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
   /** Lets go of a port reserved here (EVEN-PORT) so another relay thread can bind it for its token. */
   releaseReservation(token: string): ReleasedPort | undefined;
-  /** Closes and binds again every UDP listener, each within one turn (see ReuseportOrder). */
-  rebindUdp(): Promise<void>;
+  /** Closes every UDP listener (join: binds each again), leaving (joining) their SO_REUSEPORT groups. */
+  setUdpInGroups(join: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -161,8 +161,11 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     drain: () => runtime.drain(),
     setExtraOwnEndpoints: (endpoints) => runtime.setOwnEndpoints([...ownListeners, ...endpoints]),
     releaseReservation: (token) => relays.releaseReservation(token),
-    async rebindUdp() {
-      for (const udp of udpListeners) await udp.rebind();
+    async setUdpInGroups(join) {
+      for (const udp of udpListeners) {
+        if (join) await udp.joinGroup();
+        else udp.leaveGroup();
+      }
     },
     close() {
       closing ??= (async () => {

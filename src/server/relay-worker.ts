@@ -62,10 +62,10 @@ port.on("message", (message: ToWorker) => {
     case "drain":
       node?.drain();
       break;
-    case "rebind-udp":
-      void (node?.rebindUdp() ?? Promise.resolve()).then(
-        () => post({ type: "rebound-udp", id: message.id }),
-        (error: unknown) => post({ type: "rebound-udp", id: message.id, error: error instanceof Error ? error.message : String(error) }),
+    case "udp-groups":
+      void (node?.setUdpInGroups(message.join) ?? Promise.resolve()).then(
+        () => post({ type: "udp-groups-done", id: message.id }),
+        (error: unknown) => post({ type: "udp-groups-done", id: message.id, error: error instanceof Error ? error.message : String(error) }),
       );
       break;
     case "own-endpoints":

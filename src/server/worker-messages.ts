@@ -24,7 +24,7 @@ export type ToWorker =
   | { readonly type: "reservation-release"; readonly id: number; readonly token: string }
   | { readonly type: "reservation-answer"; readonly id: number; readonly released: ReleasedPort | undefined }
   | { readonly type: "drain" }
-  | { readonly type: "rebind-udp"; readonly id: number }
+  | { readonly type: "udp-groups"; readonly id: number; readonly join: boolean }
   | { readonly type: "shutdown" };
 
 export type FromWorker =
@@ -36,5 +36,5 @@ export type FromWorker =
   | { readonly type: "reservation-claim"; readonly id: number; readonly token: string }
   | { readonly type: "reservation-released"; readonly id: number; readonly released: ReleasedPort | undefined }
   | { readonly type: "log"; readonly line: string }
-  | { readonly type: "rebound-udp"; readonly id: number; readonly error?: string }
+  | { readonly type: "udp-groups-done"; readonly id: number; readonly error?: string }
   | { readonly type: "closed" };

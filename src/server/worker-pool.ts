@@ -8,7 +8,6 @@ import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
-import { ReuseportOrder } from "./reuseport-order.js";
 import { SharedQuotaLedger } from "./shared-quota.js";
 import { StartupError } from "./startup-error.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
@@ -28,7 +27,8 @@ export interface RelayBackend {
 
 const START_TIMEOUT_MS = 15_000;
 const REVOKE_TIMEOUT_MS = 2_000;
-const REBIND_TIMEOUT_MS = 2_000;
+/** A thread whose event loop is this busy is not asked to wait for: the reordering stops, the thread runs on. */
+const GROUPS_TIMEOUT_MS = 10_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 const RESTART_DELAY_MS = 500;
 const MAX_RESTARTS_PER_MINUTE = 10;
@@ -71,16 +71,17 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   /** A claim for a RESERVATION-TOKEN, waiting on the other threads' answers. */
   const releaseWaiters = new Map<number, { remaining: number; claimer: Slot; claimId: number; released: ReleasedPort | undefined }>();
   const restarts: number[] = [];
-  // Threads start one at a time, so that every listening port's SO_REUSEPORT group holds them in index order.
-  const udpOrder = new ReuseportOrder(count);
+  // Threads start, restart and reorder one at a time (see reorderUdpGroups).
   let serial: Promise<unknown> = Promise.resolve();
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
     const done = serial.then(work);
     serial = done.catch(() => undefined);
     return done;
   };
-  let nextRebindId = 1;
-  const rebindWaiters = new Map<number, (error: string | undefined) => void>();
+  let restartsDone = 0;
+  let reorderedAfter = 0;
+  let nextGroupsId = 1;
+  const groupsWaiters = new Map<number, { slot: Slot; resolve: (error: string | undefined) => void }>();
 
   function send(slot: Slot, message: ToWorker): void {
     slot.worker?.postMessage(message);
@@ -139,9 +140,9 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         }
         break;
       }
-      case "rebound-udp":
-        rebindWaiters.get(message.id)?.(message.error);
-        rebindWaiters.delete(message.id);
+      case "udp-groups-done":
+        groupsWaiters.get(message.id)?.resolve(message.error);
+        groupsWaiters.delete(message.id);
         break;
       case "reloaded": {
         const waiter = reloadWaiters.get(message.id);
@@ -188,7 +189,6 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       worker.on("message", (message: FromWorker) => {
         if (message.type === "started") {
           started = true;
-          udpOrder.bound(slot.index);
           clearTimeout(timer);
           resolve(message.listeners);
         } else if (message.type === "start-failed") {
@@ -210,7 +210,11 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         slot.worker = undefined;
         slot.stats = undefined;
         clearRelayPortsOf(relayPorts, slot.index);
-        if (started) udpOrder.closed(slot.index);
+        for (const [id, waiter] of groupsWaiters) {
+          if (waiter.slot !== slot) continue;
+          groupsWaiters.delete(id);
+          waiter.resolve("the thread exited");
+        }
         if (!shuttingDown && started) log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
         // Its replacement takes the same index: it may start only once the dead thread's holds are gone.
         void ledger.releaseThread(slot.index).then(() => {
@@ -230,43 +234,61 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     restarts.push(now);
     setTimeout(() => {
       if (shuttingDown) return;
-      inTurn(() => spawn(slot)).then(
-        () => {
+      inTurn(async () => {
+        if (shuttingDown) return false;
+        await spawn(slot);
+        return true;
+      }).then(
+        (restarted) => {
+          if (!restarted) return;
+          restartsDone++;
           log.info({ worker: slot.index }, "relay thread restarted");
-          void inTurn(restoreUdpOrder);
+          void inTurn(reorderUdpGroups);
         },
         (error: unknown) => log.error({ err: error, worker: slot.index }, "relay thread could not restart"),
       );
     }, RESTART_DELAY_MS).unref();
   }
 
-  /** Rebinds threads' UDP sockets until each holds its place again (see ReuseportOrder). */
-  async function restoreUdpOrder(): Promise<void> {
-    let rebinds = 0;
-    for (let thread = udpOrder.nextRebind(); thread !== undefined && !shuttingDown; thread = udpOrder.nextRebind()) {
-      const slot = slots[thread]!;
-      const worker = slot.worker;
-      if (!worker || rebinds > 2 * count) return;
-      const id = nextRebindId++;
-      const error = await new Promise<string | undefined>((resolve) => {
-        rebindWaiters.set(id, resolve);
-        send(slot, { type: "rebind-udp", id });
-        setTimeout(() => {
-          if (rebindWaiters.delete(id)) resolve("no answer");
-        }, REBIND_TIMEOUT_MS).unref();
-      });
-      if (slot.worker !== worker) return; // it died meanwhile: its restart orders the group again
-      if (error !== undefined) {
-        // Its UDP listeners may be gone: a restart brings them back.
-        log.error({ worker: thread, reason: error }, "relay thread could not rebind its UDP listeners; restarting it");
-        udpOrder.closed(thread);
+  /**
+   * Linux hands a UDP client to the socket at place floor(hash(4-tuple) × n / 2^32) of the n in the
+   * port's SO_REUSEPORT group. A closing socket's place goes to the group's last, and a new socket goes
+   * last: a thread that dies and comes back reorders the group, and the other threads' clients then
+   * reach threads that do not know them (437 to every Refresh). Threads start in index order, so thread
+   * i holds place i; after a restart, threads 1 to n-1 leave every UDP group and join again in order,
+   * which restores that whatever order the group was in (only thread 0 stays, at place 0).
+   */
+  async function reorderUdpGroups(): Promise<void> {
+    if (count === 1 || slots.some((slot) => !slot.worker)) return; // a thread is down: its restart reorders
+    if (reorderedAfter === restartsDone) return; // done already, after this restart and any before it
+    reorderedAfter = restartsDone;
+    for (const join of [false, true]) {
+      for (const slot of slots.slice(1)) {
+        const worker = slot.worker;
+        if (!worker || shuttingDown) continue;
+        const error = await inGroups(slot, join);
+        if (error === undefined || slot.worker !== worker) continue;
+        if (error === "no answer") {
+          log.warn({ worker: slot.index }, "relay thread did not answer; its UDP listeners may be out of order");
+          continue;
+        }
+        // Out of the groups for good: a restart brings its listeners back.
+        log.error({ worker: slot.index, reason: error }, "relay thread could not bind its UDP listeners again; restarting it");
         void worker.terminate();
-        return;
       }
-      udpOrder.rebound(thread);
-      rebinds++;
     }
-    if (udpOrder.inOrder) log.info({ rebinds }, "relay threads' UDP listeners in their places");
+    if (!shuttingDown && slots.every((slot) => slot.worker)) log.info({ threads: count }, "relay threads' UDP listeners in their places");
+  }
+
+  function inGroups(slot: Slot, join: boolean): Promise<string | undefined> {
+    const id = nextGroupsId++;
+    return new Promise((resolve) => {
+      groupsWaiters.set(id, { slot, resolve });
+      send(slot, { type: "udp-groups", id, join });
+      setTimeout(() => {
+        if (groupsWaiters.delete(id)) resolve("no answer");
+      }, GROUPS_TIMEOUT_MS).unref();
+    });
   }
 
   async function stopAll(): Promise<void> {

@@ -29,6 +29,8 @@ const LISTENER_BUFFER_BYTES = 2 * 1024 * 1024;
 export class UdpListener {
   readonly link: ClientLink;
   private socket: dgram.Socket;
+  /** Out of the port's SO_REUSEPORT group (leaveGroup): nothing is sent or received. */
+  private idle = false;
   private readonly options: UdpListenerOptions;
   private readonly replies: UdpReplyQueue;
 
@@ -70,6 +72,7 @@ export class UdpListener {
         parts[0] = head;
         parts[1] = body;
         if (tail) parts[2] = tail;
+        if (listener.idle) return;
         const { socket } = listener;
         socket.send(parts, toPort, toAddress);
         heads.sent(head, socket.getSendQueueCount() > 0);
@@ -93,25 +96,36 @@ export class UdpListener {
   }
 
   /**
-   * Closes the socket and binds a new one on the same address and port, in one turn of the event loop:
-   * the new socket takes the last place in the port's SO_REUSEPORT group, the old one's place goes to the
-   * group's last (Linux moves it there), and which thread the kernel hands each client depends on
-   * those places. Datagrams waiting in the old socket's buffer are lost.
+   * Closes the socket, leaving the port's SO_REUSEPORT group, until joinGroup. The kernel hands each
+   * client to a socket by its place in that group, and the threads put themselves back in order by
+   * leaving and joining again (see worker-pool). Datagrams waiting in the socket's buffer are lost.
    */
-  async rebind(): Promise<void> {
+  leaveGroup(): void {
+    if (this.idle) return;
+    this.idle = true;
+    this.replies.pause();
+    this.socket.close();
+  }
+
+  /** Binds a new socket on the same address and port: it takes the last place in the group. */
+  async joinGroup(): Promise<void> {
+    if (!this.idle) return;
     const { address, port } = this.options;
     const socket = createSocket(this.options);
     const bound = new Promise<void>((resolve, reject) => {
       socket.once("error", (error) => reject(new ListenError("udp", address, port, error)));
       socket.once("listening", () => resolve());
     });
-    this.replies.moveTo(socket);
-    this.socket.close();
     // The lookup answers at once, so the kernel binds within this call.
     socket.bind({ address, port, exclusive: false });
+    await bound.catch((error: unknown) => {
+      socket.close();
+      throw error;
+    });
     this.socket = socket;
     this.serve(socket);
-    await bound;
+    this.replies.moveTo(socket);
+    this.idle = false;
   }
 
   /** What the kernel granted (Linux reports twice the bytes asked for, capped by net.core.rmem_max). */
@@ -121,6 +135,7 @@ export class UdpListener {
 
   close(): Promise<void> {
     this.replies.close();
+    if (this.idle) return Promise.resolve();
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());

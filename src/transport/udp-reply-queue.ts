@@ -32,10 +32,16 @@ export class UdpReplyQueue {
     }
   }
 
-  /** Sends what is held now on the old socket, and later answers on `socket`. */
-  moveTo(socket: dgram.Socket): void {
+  /** Sends what is held now; answers are dropped until moveTo. */
+  pause(): void {
     this.flush();
+    this.closed = true;
+  }
+
+  /** Answers go on `socket` from now on. */
+  moveTo(socket: dgram.Socket): void {
     this.socket = socket;
+    this.closed = false;
   }
 
   /** Sends what is held now: the socket is closing. Later answers are dropped. */

@@ -152,25 +152,49 @@ describe("a relay thread that dies", () => {
   });
 });
 
+/** A pool of `threads` with `clients` UDP allocations; `on(thread)` are the clients the kernel gave that thread. */
+async function allocatedPool(threads: number, clients: number) {
+  const logger = createRecordingLogger();
+  const pool: RelayBackend = await startWorkerPool(config({ userQuota: 100 }), threads, logger);
+  cleanups.push(() => pool.close());
+  const port = pool.listeners[0]!.port;
+  const allocated = await allocateMany(port, Array.from({ length: clients }, () => "alice"));
+  expect(allocated.codes.every((c) => c === 0)).toBe(true);
+  expect(await until(() => logger.records.filter((r) => r.msg === "allocation created").length === clients, 2000)).toBe(true);
+  const threadOf = (localPort: number): unknown =>
+    logger.records.find((r) => r.msg === "allocation created" && String(r.obj["fiveTuple"]).includes(`127.0.0.1:${localPort} ->`))?.obj["worker"];
+  const on = (thread: number): SocketTurnClient[] => allocated.clients.filter((c) => threadOf(c.localPort) === thread);
+  return { pool, logger, port, on };
+}
+
+/** Once the threads are back in their places, every one of `clients` refreshes its allocation. */
+async function expectRefreshed(logger: ReturnType<typeof createRecordingLogger>, clients: readonly SocketTurnClient[]): Promise<void> {
+  expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 5000)).toBe(true);
+  const refreshed = await Promise.all(clients.map((c) => c.request(Method.Refresh, [{ name: "LIFETIME", value: 600 }])));
+  expect(refreshed.map((r) => (r.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(r)))).toEqual(clients.map(() => 0));
+}
+
 describe("a relay thread that dies, for the threads that live on", () => {
   it.each([0, 1])("leaves the other thread's UDP clients reaching their own thread once thread %i is back", async (victim) => {
-    const logger = createRecordingLogger();
-    const pool: RelayBackend = await startWorkerPool(config({ userQuota: 100 }), 2, logger);
-    cleanups.push(() => pool.close());
-    const port = pool.listeners[0]!.port;
-    const { clients, codes } = await allocateMany(port, Array.from({ length: 24 }, () => "alice"));
-    expect(codes.every((c) => c === 0)).toBe(true);
-    expect(await until(() => logger.records.filter((r) => r.msg === "allocation created").length === 24, 2000)).toBe(true);
-    const threadOf = (localPort: number): unknown =>
-      logger.records.find((r) => r.msg === "allocation created" && String(r.obj["fiveTuple"]).includes(`127.0.0.1:${localPort} ->`))?.obj["worker"];
-    const survivors = clients.filter((c) => threadOf(c.localPort) === 1 - victim);
+    const { pool, logger, on } = await allocatedPool(2, 24);
+    const survivors = on(1 - victim);
     expect(survivors.length).toBeGreaterThan(0);
-    expect(survivors.length).toBeLessThan(clients.length);
-
+    expect(survivors.length).toBeLessThan(24);
     await pool.terminateThread!(victim);
-    expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 5000)).toBe(true);
-    const refreshed = await Promise.all(survivors.map((c) => c.request(Method.Refresh, [{ name: "LIFETIME", value: 600 }])));
-    expect(refreshed.map((r) => (r.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(r)))).toEqual(survivors.map(() => 0));
+    await expectRefreshed(logger, survivors);
+  });
+
+  it("leaves the third thread's UDP clients reaching it once two that died together are back", async () => {
+    const { pool, logger, port, on } = await allocatedPool(3, 36);
+    const survivors = on(2);
+    expect(survivors.length).toBeGreaterThan(0);
+    // Thread 2 ends up first in the group, then 0 and 1 in whichever order they come back.
+    await Promise.all([pool.terminateThread!(0), pool.terminateThread!(1)]);
+    expect(await until(() => logger.records.filter((r) => r.msg === "relay thread restarted").length === 2, 5000)).toBe(true);
+    await expectRefreshed(logger, survivors);
+    // New clients allocate on every thread again.
+    const again = await allocateMany(port, Array.from({ length: 24 }, () => "bob"));
+    expect(again.codes.every((c) => c === 0)).toBe(true);
   });
 });
 

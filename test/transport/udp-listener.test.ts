@@ -53,32 +53,40 @@ describe("UdpListener", () => {
     }
   });
 
-  it("rebinds on the same port with the same link: packets still arrive, answers and data still leave", async () => {
+  it("leaves its port's group and joins it again with the same link: packets still arrive, answers and data still leave", async () => {
     const packets: string[] = [];
-    const listener = await UdpListener.open({
-      address: "127.0.0.1",
-      port: 0,
-      family: "IPv4",
-      reusePort: true,
-      onPacket: (bytes) => packets.push(bytes.toString()),
-      log: createRecordingLogger(),
-    });
+    const options = { address: "127.0.0.1", family: "IPv4", reusePort: true, log: createRecordingLogger() } as const;
+    const listener = await UdpListener.open({ ...options, port: 0, onPacket: (bytes) => packets.push(bytes.toString()) });
+    // Another member of the group: it gets what the listener does not while the listener is out.
+    const otherPackets: string[] = [];
+    const other = await UdpListener.open({ ...options, port: listener.link.localPort, onPacket: (bytes) => otherPackets.push(bytes.toString()) });
     const { client, port, received } = await bindClient();
+    const waitFor = async (done: () => boolean): Promise<void> => {
+      for (const deadline = Date.now() + 2000; !done() && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
     try {
       const link = listener.link;
-      listener.link.send(Buffer.from("held across the rebind"), "127.0.0.1", port);
-      await listener.rebind();
+      link.send(Buffer.from("held when it leaves"), "127.0.0.1", port);
+      listener.leaveGroup();
+      link.send(Buffer.from("dropped: answer"), "127.0.0.1", port);
+      link.sendParts(Buffer.from("dropped|"), Buffer.from("data"), undefined, "127.0.0.1", port);
+      client.send("while out", link.localPort, "127.0.0.1");
+      await waitFor(() => otherPackets.length === 1);
+      expect(otherPackets).toEqual(["while out"]);
+
+      await listener.joinGroup();
       expect(listener.link).toBe(link);
       link.send(Buffer.from("answer"), "127.0.0.1", port);
       link.sendParts(Buffer.from("head|"), Buffer.from("data"), undefined, "127.0.0.1", port);
+      await other.close(); // the listener alone in the group: the client's next datagram is its
       client.send("request", link.localPort, "127.0.0.1");
-      const deadline = Date.now() + 2000;
-      while ((received.length < 3 || packets.length < 1) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-      expect(received).toEqual(["held across the rebind", "head|data", "answer"]);
+      await waitFor(() => received.length >= 3 && packets.length >= 1);
+      expect(received).toEqual(["held when it leaves", "head|data", "answer"]);
       expect(packets).toEqual(["request"]);
     } finally {
       client.close();
       await listener.close();
+      await other.close();
     }
   });
 });
