@@ -27,7 +27,7 @@ export interface RelayBackend {
 
 const START_TIMEOUT_MS = 15_000;
 const REVOKE_TIMEOUT_MS = 2_000;
-/** A thread whose event loop is this busy is not asked to wait for: the reordering stops, the thread runs on. */
+/** A thread that does not answer within this is passed over in a reordering (with a warning) and runs on. */
 const GROUPS_TIMEOUT_MS = 10_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 const RESTART_DELAY_MS = 500;

@@ -43,14 +43,7 @@ export class UdpListener {
 
   static async open(options: UdpListenerOptions): Promise<UdpListener> {
     const { address, family, log } = options;
-    const socket = createSocket(options);
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", (error) => reject(new ListenError("udp", address, options.port, error)));
-      socket.bind({ address, port: options.port, exclusive: options.reusePort !== true }, () => resolve());
-    }).catch((error: unknown) => {
-      socket.close();
-      throw error;
-    });
+    const socket = await bindSocket(options, options.reusePort !== true);
     const port = socket.address().port;
     const failures = createLogBudget(log, Date, { perInterval: 20, intervalMs: 60_000 });
     const replies = new UdpReplyQueue(socket, (error) => failures.error({ err: error, listener: `udp ${address}:${port}` }, "udp answer not sent"));
@@ -68,11 +61,11 @@ export class UdpListener {
         replies.send(data, toPort, toAddress);
       },
       sendParts(head, body, tail, toAddress, toPort) {
+        if (listener.idle) return;
         const parts = tail ? triple : pair;
         parts[0] = head;
         parts[1] = body;
         if (tail) parts[2] = tail;
-        if (listener.idle) return;
         const { socket } = listener;
         socket.send(parts, toPort, toAddress);
         heads.sent(head, socket.getSendQueueCount() > 0);
@@ -103,25 +96,14 @@ export class UdpListener {
   leaveGroup(): void {
     if (this.idle) return;
     this.idle = true;
-    this.replies.pause();
+    this.replies.close();
     this.socket.close();
   }
 
   /** Binds a new socket on the same address and port: it takes the last place in the group. */
   async joinGroup(): Promise<void> {
     if (!this.idle) return;
-    const { address, port } = this.options;
-    const socket = createSocket(this.options);
-    const bound = new Promise<void>((resolve, reject) => {
-      socket.once("error", (error) => reject(new ListenError("udp", address, port, error)));
-      socket.once("listening", () => resolve());
-    });
-    // The lookup answers at once, so the kernel binds within this call.
-    socket.bind({ address, port, exclusive: false });
-    await bound.catch((error: unknown) => {
-      socket.close();
-      throw error;
-    });
+    const socket = await bindSocket(this.options, false);
     this.socket = socket;
     this.serve(socket);
     this.replies.moveTo(socket);
@@ -146,8 +128,10 @@ export class UdpListener {
   }
 }
 
-function createSocket(options: UdpListenerOptions): dgram.Socket {
-  return dgram.createSocket({
+/** A socket bound to the listener's address and port; the lookup answers at once, so the kernel binds within bind(). */
+async function bindSocket(options: UdpListenerOptions, exclusive: boolean): Promise<dgram.Socket> {
+  const { address, port } = options;
+  const socket = dgram.createSocket({
     type: options.family === "IPv6" ? "udp6" : "udp4",
     ipv6Only: options.family === "IPv6",
     reusePort: options.reusePort === true,
@@ -155,4 +139,12 @@ function createSocket(options: UdpListenerOptions): dgram.Socket {
     recvBufferSize: LISTENER_BUFFER_BYTES,
     sendBufferSize: LISTENER_BUFFER_BYTES,
   });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", (error) => reject(new ListenError("udp", address, port, error)));
+    socket.bind({ address, port, exclusive }, () => resolve());
+  }).catch((error: unknown) => {
+    socket.close();
+    throw error;
+  });
+  return socket;
 }

@@ -32,19 +32,13 @@ export class UdpReplyQueue {
     }
   }
 
-  /** Sends what is held now; answers are dropped until moveTo. */
-  pause(): void {
-    this.flush();
-    this.closed = true;
-  }
-
-  /** Answers go on `socket` from now on. */
+  /** Answers go on `socket` from now on, closed or not before. */
   moveTo(socket: dgram.Socket): void {
     this.socket = socket;
     this.closed = false;
   }
 
-  /** Sends what is held now: the socket is closing. Later answers are dropped. */
+  /** Sends what is held now: the socket is closing. Later answers are dropped (until moveTo). */
   close(): void {
     this.flush();
     this.closed = true;
