@@ -38,6 +38,8 @@ export interface RelayNode {
   releaseReservation(token: string): ReleasedPort | undefined;
   /** Closes every UDP listener (join: binds each again), leaving (joining) their SO_REUSEPORT groups. */
   setUdpInGroups(join: boolean): Promise<void>;
+  /** Relay threads regroup: TURN requests from UDP clients this thread does not know go unanswered (TurnService.setRegrouping). */
+  setRegrouping(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,10 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     drain: () => runtime.drain(),
     setExtraOwnEndpoints: (endpoints) => runtime.setOwnEndpoints([...ownListeners, ...endpoints]),
     releaseReservation: (token) => relays.releaseReservation(token),
+    setRegrouping(on) {
+      const unanswered = runtime.service.setRegrouping(on);
+      if (!on && unanswered > 0) log.info({ unanswered }, "relay threads regrouped; requests from UDP clients this thread did not know went unanswered meanwhile");
+    },
     async setUdpInGroups(join) {
       for (const udp of udpListeners) {
         if (join) await udp.joinGroup();

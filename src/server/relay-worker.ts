@@ -43,6 +43,9 @@ function releaseReservationElsewhere(token: string): Promise<ReleasedPort | unde
 }
 
 let node: RelayNode | undefined;
+// Changed by messages that may come before the node is up; applied to it once it is.
+let draining = start.draining;
+let regrouping = start.regrouping;
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "reservation-release":
@@ -60,6 +63,7 @@ port.on("message", (message: ToWorker) => {
       post({ type: "revoked", id: message.id, ended: node?.revoke(message.username) ?? 0 });
       break;
     case "drain":
+      draining = true;
       node?.drain();
       break;
     case "udp-groups":
@@ -67,6 +71,10 @@ port.on("message", (message: ToWorker) => {
         () => post({ type: "udp-groups-done", id: message.id }),
         (error: unknown) => post({ type: "udp-groups-done", id: message.id, error: error instanceof Error ? error.message : String(error) }),
       );
+      break;
+    case "regrouping":
+      regrouping = message.on;
+      node?.setRegrouping(message.on);
       break;
     case "own-endpoints":
       node?.setExtraOwnEndpoints(message.endpoints);
@@ -97,7 +105,8 @@ try {
     relayPorts: new RelayPortMap(start.relayPorts, start.index),
   });
   node.setExtraOwnEndpoints(start.extraOwnEndpoints);
-  if (start.draining) node.drain();
+  if (draining) node.drain();
+  if (regrouping) node.setRegrouping(true);
   post({ type: "stats", stats: node.stats() });
   post({ type: "started", listeners: node.listeners });
 } catch (error) {

@@ -8,6 +8,8 @@ export interface WorkerStart {
   readonly index: number;
   /** Started (or restarted) while the server drains. */
   readonly draining: boolean;
+  /** Restarted while the relay threads regroup (see RelayNode.setRegrouping). */
+  readonly regrouping: boolean;
   readonly threadCount: number;
   readonly config: Config;
   readonly fixedPorts?: readonly ListenerInfo[];
@@ -25,6 +27,7 @@ export type ToWorker =
   | { readonly type: "reservation-answer"; readonly id: number; readonly released: ReleasedPort | undefined }
   | { readonly type: "drain" }
   | { readonly type: "udp-groups"; readonly id: number; readonly join: boolean }
+  | { readonly type: "regrouping"; readonly on: boolean }
   | { readonly type: "shutdown" };
 
 export type FromWorker =

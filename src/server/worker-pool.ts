@@ -31,6 +31,8 @@ const REVOKE_TIMEOUT_MS = 2_000;
 const GROUPS_TIMEOUT_MS = 10_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 const RESTART_DELAY_MS = 500;
+/** Regrouping (see setRegrouping) ends after this at the latest: past it, clients are better answered 437 than not at all. */
+const REGROUPING_LIMIT_MS = 5_000;
 const MAX_RESTARTS_PER_MINUTE = 10;
 /**
  * A relay thread's nursery is capped at 6 MiB. Allocations are long-lived, so while they are being
@@ -80,11 +82,43 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   };
   let restartsDone = 0;
   let reorderedAfter = 0;
+  /** Threads that died and whose restart has not settled yet (up, given up or failed). */
+  let pendingRestarts = 0;
+  let regrouping = false;
+  let regroupingTimer: NodeJS.Timeout | undefined;
   let nextGroupsId = 1;
   const groupsWaiters = new Map<number, { slot: Slot; resolve: (error: string | undefined) => void }>();
 
   function send(slot: Slot, message: ToWorker): void {
     slot.worker?.postMessage(message);
+  }
+
+  /**
+   * From a thread's death until the threads that run are back in their places, the kernel hands UDP
+   * clients to threads that may not hold their allocations: meanwhile each thread leaves the TURN
+   * requests of UDP clients it does not know unanswered, for their retransmissions to reach the
+   * right thread afterwards (RelayNode.setRegrouping).
+   */
+  function setRegrouping(on: boolean): void {
+    if (count === 1 || shuttingDown) return;
+    clearTimeout(regroupingTimer);
+    if (on) {
+      regroupingTimer = setTimeout(() => {
+        log.warn({ limitSeconds: REGROUPING_LIMIT_MS / 1000 }, "relay threads still regrouping; every request is answered again");
+        setRegrouping(false);
+      }, REGROUPING_LIMIT_MS).unref();
+    }
+    if (on === regrouping) return;
+    regrouping = on;
+    for (const slot of slots) send(slot, { type: "regrouping", on });
+  }
+
+  /** Once no restart is pending: the threads that run back in their places, and regrouping over. */
+  function afterRestarts(): void {
+    if (pendingRestarts > 0) return;
+    void inTurn(reorderUdpGroups).then(() => {
+      if (pendingRestarts === 0) setRegrouping(false);
+    });
   }
 
   function relayLog(slot: Slot, line: string): void {
@@ -172,6 +206,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       index: slot.index,
       threadCount: count,
       draining,
+      regrouping,
       config,
       extraOwnEndpoints,
       quota: ledger.buffers,
@@ -215,7 +250,11 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
           groupsWaiters.delete(id);
           waiter.resolve("the thread exited");
         }
-        if (!shuttingDown && started) log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
+        if (!shuttingDown && started) {
+          log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
+          pendingRestarts++;
+          setRegrouping(true);
+        }
         // Its replacement takes the same index: it may start only once the dead thread's holds are gone.
         void ledger.releaseThread(slot.index).then(() => {
           if (!shuttingDown && started) scheduleRestart(slot);
@@ -229,6 +268,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     while (restarts.length > 0 && now - restarts[0]! > 60_000) restarts.shift();
     if (restarts.length >= MAX_RESTARTS_PER_MINUTE) {
       log.error({ worker: slot.index }, "relay thread keeps failing; not restarting it");
+      pendingRestarts--;
+      afterRestarts();
       return;
     }
     restarts.push(now);
@@ -236,17 +277,23 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       if (shuttingDown) return;
       inTurn(async () => {
         if (shuttingDown) return false;
+        // Also after REGROUPING_LIMIT_MS: the new thread's listeners move clients once more.
+        setRegrouping(true);
         await spawn(slot);
         return true;
-      }).then(
-        (restarted) => {
-          if (!restarted) return;
-          restartsDone++;
-          log.info({ worker: slot.index }, "relay thread restarted");
-          void inTurn(reorderUdpGroups);
-        },
-        (error: unknown) => log.error({ err: error, worker: slot.index }, "relay thread could not restart"),
-      );
+      })
+        .then(
+          (restarted) => {
+            if (!restarted) return;
+            restartsDone++;
+            log.info({ worker: slot.index }, "relay thread restarted");
+          },
+          (error: unknown) => log.error({ err: error, worker: slot.index }, "relay thread could not restart"),
+        )
+        .finally(() => {
+          pendingRestarts--;
+          afterRestarts();
+        });
     }, RESTART_DELAY_MS).unref();
   }
 
@@ -259,7 +306,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
    * which restores that whatever order the group was in (only thread 0 stays, at place 0).
    */
   async function reorderUdpGroups(): Promise<void> {
-    if (count === 1 || slots.some((slot) => !slot.worker)) return; // a thread is down: its restart reorders
+    if (count === 1 || pendingRestarts > 0) return; // the last pending restart reorders
     if (reorderedAfter === restartsDone) return; // done already, after this restart and any before it
     reorderedAfter = restartsDone;
     for (const join of [false, true]) {

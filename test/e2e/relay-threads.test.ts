@@ -7,7 +7,8 @@ import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, StartupError, type RunningServer } from "../../src/server/server.js";
 import { startWorkerPool, type RelayBackend } from "../../src/server/worker-pool.js";
 import { createRecordingLogger } from "../helpers/logger.js";
-import { errorCode, type Credentials } from "../helpers/turn-messages.js";
+import { decode, errorCode, type Credentials } from "../helpers/turn-messages.js";
+import type { AttributeEntry } from "../../src/stun/attributes/registry.js";
 import { SocketTurnClient } from "../helpers/turn-socket-client.js";
 import { until } from "../helpers/until.js";
 
@@ -195,6 +196,67 @@ describe("a relay thread that dies, for the threads that live on", () => {
     // New clients allocate on every thread again.
     const again = await allocateMany(port, Array.from({ length: 24 }, () => "bob"));
     expect(again.codes.every((c) => c === 0)).toBe(true);
+  });
+});
+
+/**
+ * A request sent again every 200 ms until answered (a client's STUN retransmissions, at a fixed pace),
+ * signed again after 401 or 438; its error code, 0 for success.
+ */
+async function retransmitted(client: SocketTurnClient, method: number, attributes: readonly AttributeEntry[], deadline: number): Promise<number | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const bytes = client.builder.build(method, attributes);
+    const transactionId = bytes.subarray(8, 20);
+    let answer: Buffer | undefined;
+    while (answer === undefined && Date.now() < deadline) {
+      client.send(bytes);
+      answer = await client.next((f) => f[0]! < 0x40 && f.subarray(8, 20).equals(transactionId), 200);
+    }
+    if (answer === undefined) throw new Error(`no answer to method ${method}`);
+    const response = decode(answer);
+    const code = response.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(response);
+    if ((code === 401 && client.builder.nonce === undefined) || code === 438) {
+      client.builder.learn(response);
+      continue;
+    }
+    return code;
+  }
+  throw new Error("authentication did not converge");
+}
+
+describe("a relay thread that dies, while the threads regroup", () => {
+  it("leaves requests from UDP clients a thread does not know unanswered until the group is in order, so that none gets 437 on the wrong thread", async () => {
+    const { pool, logger, port, on } = await allocatedPool(3, 36);
+    const survivors = [...on(1), ...on(2)];
+    const lost = on(0);
+    expect(survivors.length).toBeGreaterThan(0);
+    expect(lost.length).toBeGreaterThan(0);
+    const newcomers = await Promise.all(Array.from({ length: 12 }, () => SocketTurnClient.udp({ address: "127.0.0.1", port }, credentials("bob"))));
+    cleanups.push(() => newcomers.forEach((c) => c.close()));
+
+    await pool.terminateThread!(0);
+    expect(await until(() => logger.records.some((r) => r.msg === "relay thread exited; restarting it"), 2000)).toBe(true);
+    // The threads hear of it by message: give that a moment (the restart alone takes 500 ms).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(logger.records.some((r) => r.msg === "relay thread restarted")).toBe(false);
+    const deadline = Date.now() + 8000;
+    const [refreshed, lostRefreshed, allocated] = await Promise.all([
+      Promise.all(survivors.map((c) => retransmitted(c, Method.Refresh, [{ name: "LIFETIME", value: 600 }], deadline))),
+      Promise.all(lost.map((c) => retransmitted(c, Method.Refresh, [{ name: "LIFETIME", value: 600 }], deadline))),
+      Promise.all(newcomers.map((c) => retransmitted(c, Method.Allocate, [UDP], deadline))),
+    ]);
+    // The living threads' clients keep their allocations; the dead thread's learn theirs are gone (437).
+    expect(refreshed).toEqual(survivors.map(() => 0));
+    expect(lostRefreshed).toEqual(lost.map(() => 437));
+    expect(allocated).toEqual(newcomers.map(() => 0));
+    // Requests did reach threads that did not know their client, and went unanswered.
+    const unanswered = logger.records
+      .filter((r) => r.msg === "relay threads regrouped; requests from UDP clients this thread did not know went unanswered meanwhile")
+      .reduce((total, r) => total + Number(r.obj["unanswered"]), 0);
+    expect(unanswered).toBeGreaterThan(0);
+    // Every newcomer's allocation is on the thread the kernel now hands it to.
+    const again = await Promise.all(newcomers.map((c) => c.request(Method.Refresh, [{ name: "LIFETIME", value: 600 }])));
+    expect(again.map((r) => (r.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(r)))).toEqual(newcomers.map(() => 0));
   });
 });
 

@@ -1,6 +1,6 @@
 import { Method } from "../../stun/constants.js";
 import { channelCount, channelsOf, unbindChannel, type Allocation } from "../allocation.js";
-import { allocationsOnLink, removeAllocation, sweepExpired, type AllocationTable } from "../allocation-table.js";
+import { allocationsOnLink, findAllocation, removeAllocation, sweepExpired, type AllocationTable } from "../allocation-table.js";
 import type { DispatchTable, PacketHandler, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import { isInfoOn, type ClientLink } from "../ports.js";
@@ -25,6 +25,14 @@ export interface TurnService {
   reapplyPeerPolicy(): { permissions: number; channels: number };
   /** Permissions and channel bindings in force, counted on demand (metrics). */
   countPermissionsAndChannels(): { permissions: number; channels: number };
+  /**
+   * While relay threads regroup (one died, or is coming back), the kernel hands UDP clients to threads
+   * that may not hold their allocations. Then a TURN request from a UDP client this thread holds no
+   * allocation for goes unanswered, instead of 437 (or a second allocation on the wrong thread): the
+   * client's retransmission reaches the right thread once the group is back in order. Turning it off
+   * returns how many requests went unanswered meanwhile.
+   */
+  setRegrouping(on: boolean): number;
 }
 
 function* allocationsIn(table: AllocationTable): Generator<Allocation> {
@@ -32,15 +40,26 @@ function* allocationsIn(table: AllocationTable): Generator<Allocation> {
 }
 
 export function createTurnService(deps: TurnDeps, binding: BindingOptions): TurnService {
+  const { table, counters, log } = deps;
+  let regrouping = false;
+  let unansweredWhileRegrouping = 0;
+  const knownClientsWhileRegrouping =
+    (handler: RequestHandler): RequestHandler =>
+    (ctx) => {
+      if (regrouping && ctx.link.transport === "udp" && !findAllocation(table, ctx.link, ctx.clientAddress.address, ctx.clientAddress.port)) {
+        unansweredWhileRegrouping++;
+        return null;
+      }
+      return handler(ctx);
+    };
   const requests = new Map<number, RequestHandler>([
     [Method.Binding, createBindingHandler(binding, deps.counters)],
-    [Method.Allocate, createAllocateHandler(deps)],
-    [Method.Refresh, createRefreshHandler(deps)],
-    [Method.CreatePermission, createCreatePermissionHandler(deps)],
-    [Method.ChannelBind, createChannelBindHandler(deps)],
+    [Method.Allocate, knownClientsWhileRegrouping(createAllocateHandler(deps))],
+    [Method.Refresh, knownClientsWhileRegrouping(createRefreshHandler(deps))],
+    [Method.CreatePermission, knownClientsWhileRegrouping(createCreatePermissionHandler(deps))],
+    [Method.ChannelBind, knownClientsWhileRegrouping(createChannelBindHandler(deps))],
   ]);
   const indications = new Map<number, PacketHandler>([[Method.Send, createSendIndicationHandler(deps)]]);
-  const { table, counters, log } = deps;
 
   function end(allocation: Allocation, why: string): void {
     removeAllocation(table, allocation);
@@ -93,6 +112,12 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions): Turn
         }
       }
       return { permissions, channels };
+    },
+    setRegrouping(on) {
+      const unanswered = unansweredWhileRegrouping;
+      if (!on) unansweredWhileRegrouping = 0;
+      regrouping = on;
+      return unanswered;
     },
     countPermissionsAndChannels() {
       let permissions = 0;

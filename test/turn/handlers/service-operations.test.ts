@@ -80,3 +80,44 @@ describe("a source port of 0 (spoofed: nothing can be sent back to it)", () => {
     expect(await new HarnessClient(h).sendRaw(binding)).toHaveLength(1);
   });
 });
+
+describe("while relay threads regroup (setRegrouping)", () => {
+  const LIFETIME = { name: "LIFETIME", value: 600 } as const;
+  const CHANNEL = { name: "CHANNEL-NUMBER", value: 0x4001 } as const;
+
+  it("leaves the TURN requests of UDP clients without an allocation here unanswered, and answers everyone else", async () => {
+    const h = createTurnHarness();
+    const known = new HarnessClient(h);
+    await known.request(Method.Allocate, [UDP]);
+    // A UDP client that has a nonce but no allocation on this thread (its allocation is on another).
+    const stranger = new HarnessClient(h, undefined, "198.51.100.8", 40001);
+    expect(errorCode(await stranger.request(Method.Refresh, [LIFETIME]))).toBe(437);
+    const tcp = new HarnessClient(h, new FakeLink("tcp"), "198.51.100.9", 41000);
+
+    h.service.setRegrouping(true);
+    for (const [method, attributes] of [
+      [Method.Allocate, [UDP]],
+      [Method.Refresh, [LIFETIME]],
+      [Method.CreatePermission, [PEER]],
+      [Method.ChannelBind, [CHANNEL, PEER]],
+    ] as const) {
+      expect(await stranger.sendRaw(stranger.builder.build(method, attributes))).toEqual([]);
+    }
+    // Unsigned too: the first Allocate of a client new to the server.
+    const newcomer = new HarnessClient(h, undefined, "198.51.100.10", 40002);
+    expect(await newcomer.sendRaw(newcomer.builder.build(Method.Allocate, [UDP]))).toEqual([]);
+    expect(h.deps.table.size).toBe(1);
+    // The client this thread holds an allocation for, a Binding request, and a TCP client are answered.
+    expect(errorCode(await known.request(Method.Refresh, [LIFETIME]))).toBeUndefined();
+    expect(errorCode(await known.request(Method.CreatePermission, [PEER]))).toBeUndefined();
+    expect(errorCode(await known.request(Method.ChannelBind, [CHANNEL, PEER]))).toBeUndefined();
+    expect(errorCode(await stranger.request(Method.Binding))).toBeUndefined();
+    expect(errorCode(await tcp.request(Method.Allocate, [UDP]))).toBeUndefined();
+
+    expect(h.service.setRegrouping(false)).toBe(5);
+    expect(errorCode(await stranger.request(Method.Refresh, [LIFETIME]))).toBe(437);
+    expect(errorCode(await newcomer.request(Method.Allocate, [UDP]))).toBeUndefined();
+    expect(h.deps.table.size).toBe(3);
+    expect(h.service.setRegrouping(false)).toBe(0);
+  });
+});
