@@ -31,7 +31,10 @@ const REVOKE_TIMEOUT_MS = 2_000;
 const GROUPS_TIMEOUT_MS = 10_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 const RESTART_DELAY_MS = 500;
-/** Regrouping (see setRegrouping) ends after this at the latest: past it, clients are better answered 437 than not at all. */
+/**
+ * Regrouping (see startRegrouping) ends this long after it began at the latest, and does not start
+ * again until the threads have settled: past it, clients are better answered 437 than not at all.
+ */
 const REGROUPING_LIMIT_MS = 5_000;
 const MAX_RESTARTS_PER_MINUTE = 10;
 /**
@@ -85,6 +88,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   /** Threads that died and whose restart has not settled yet (up, given up or failed). */
   let pendingRestarts = 0;
   let regrouping = false;
+  /** The limit ended the last regrouping: none starts again until the threads settle. */
+  let regroupingTimedOut = false;
   let regroupingTimer: NodeJS.Timeout | undefined;
   let nextGroupsId = 1;
   const groupsWaiters = new Map<number, { slot: Slot; resolve: (error: string | undefined) => void }>();
@@ -99,16 +104,26 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
    * requests of UDP clients it does not know unanswered, for their retransmissions to reach the
    * right thread afterwards (RelayNode.setRegrouping).
    */
-  function setRegrouping(on: boolean): void {
-    if (count === 1 || shuttingDown) return;
+  function startRegrouping(): void {
+    if (count === 1 || shuttingDown || regrouping || regroupingTimedOut) return;
+    regrouping = true;
+    regroupingTimer = setTimeout(() => {
+      if (shuttingDown) return;
+      log.warn({ limitSeconds: REGROUPING_LIMIT_MS / 1000 }, "relay threads still regrouping; every request is answered again");
+      regroupingTimedOut = true;
+      announceRegrouping(false);
+    }, REGROUPING_LIMIT_MS).unref();
+    announceRegrouping(true);
+  }
+
+  /** The threads have settled: regrouping is over, and the next death starts one again. */
+  function endRegrouping(): void {
+    regroupingTimedOut = false;
     clearTimeout(regroupingTimer);
-    if (on) {
-      regroupingTimer = setTimeout(() => {
-        log.warn({ limitSeconds: REGROUPING_LIMIT_MS / 1000 }, "relay threads still regrouping; every request is answered again");
-        setRegrouping(false);
-      }, REGROUPING_LIMIT_MS).unref();
-    }
-    if (on === regrouping) return;
+    if (regrouping && !shuttingDown) announceRegrouping(false);
+  }
+
+  function announceRegrouping(on: boolean): void {
     regrouping = on;
     for (const slot of slots) send(slot, { type: "regrouping", on });
   }
@@ -117,7 +132,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   function afterRestarts(): void {
     if (pendingRestarts > 0) return;
     void inTurn(reorderUdpGroups).then(() => {
-      if (pendingRestarts === 0) setRegrouping(false);
+      if (pendingRestarts === 0) endRegrouping();
     });
   }
 
@@ -250,14 +265,15 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
           groupsWaiters.delete(id);
           waiter.resolve("the thread exited");
         }
-        if (!shuttingDown && started) {
+        const restart = !shuttingDown && started;
+        if (restart) {
           log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
           pendingRestarts++;
-          setRegrouping(true);
+          startRegrouping();
         }
         // Its replacement takes the same index: it may start only once the dead thread's holds are gone.
         void ledger.releaseThread(slot.index).then(() => {
-          if (!shuttingDown && started) scheduleRestart(slot);
+          if (restart && !shuttingDown) scheduleRestart(slot);
         });
       });
     });
@@ -277,8 +293,6 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       if (shuttingDown) return;
       inTurn(async () => {
         if (shuttingDown) return false;
-        // Also after REGROUPING_LIMIT_MS: the new thread's listeners move clients once more.
-        setRegrouping(true);
         await spawn(slot);
         return true;
       })
@@ -307,6 +321,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
    */
   async function reorderUdpGroups(): Promise<void> {
     if (count === 1 || pendingRestarts > 0) return; // the last pending restart reorders
+    // Thread 0 stays while the others leave: without it the groups would be empty meanwhile.
+    if (!slots[0]!.worker) return;
     if (reorderedAfter === restartsDone) return; // done already, after this restart and any before it
     reorderedAfter = restartsDone;
     for (const join of [false, true]) {
@@ -340,6 +356,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
 
   async function stopAll(): Promise<void> {
     shuttingDown = true;
+    clearTimeout(regroupingTimer);
     await Promise.all(
       slots.map(async (slot) => {
         const worker = slot.worker;

@@ -254,6 +254,9 @@ describe("a relay thread that dies, while the threads regroup", () => {
       .filter((r) => r.msg === "relay threads regrouped; requests from UDP clients this thread did not know went unanswered meanwhile")
       .reduce((total, r) => total + Number(r.obj["unanswered"]), 0);
     expect(unanswered).toBeGreaterThan(0);
+    // Regrouping ended with the threads in their places, not at its time limit.
+    expect(logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places")).toBe(true);
+    expect(logger.records.some((r) => r.msg === "relay threads still regrouping; every request is answered again")).toBe(false);
     // Every newcomer's allocation is on the thread the kernel now hands it to.
     const again = await Promise.all(newcomers.map((c) => c.request(Method.Refresh, [{ name: "LIFETIME", value: 600 }])));
     expect(again.map((r) => (r.messageClass === MessageClass.SuccessResponse ? 0 : errorCode(r)))).toEqual(newcomers.map(() => 0));

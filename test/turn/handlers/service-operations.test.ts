@@ -88,7 +88,7 @@ describe("while relay threads regroup (setRegrouping)", () => {
   it("leaves the TURN requests of UDP clients without an allocation here unanswered, and answers everyone else", async () => {
     const h = createTurnHarness();
     const known = new HarnessClient(h);
-    await known.request(Method.Allocate, [UDP]);
+    const allocated = await known.request(Method.Allocate, [UDP]);
     // A UDP client that has a nonce but no allocation on this thread (its allocation is on another).
     const stranger = new HarnessClient(h, undefined, "198.51.100.8", 40001);
     expect(errorCode(await stranger.request(Method.Refresh, [LIFETIME]))).toBe(437);
@@ -107,7 +107,11 @@ describe("while relay threads regroup (setRegrouping)", () => {
     const newcomer = new HarnessClient(h, undefined, "198.51.100.10", 40002);
     expect(await newcomer.sendRaw(newcomer.builder.build(Method.Allocate, [UDP]))).toEqual([]);
     expect(h.deps.table.size).toBe(1);
-    // The client this thread holds an allocation for, a Binding request, and a TCP client are answered.
+    // The client this thread holds an allocation for, a Binding request, and a TCP client are answered;
+    // its Allocate sent again is answered as ever: the same success, or 437 for a new transaction.
+    const [again] = await known.sendRaw(known.builder.build(Method.Allocate, [UDP], { transactionId: Buffer.from(allocated.transactionId) }));
+    expect(again!.equals(allocated.raw)).toBe(true);
+    expect(errorCode(await known.request(Method.Allocate, [UDP]))).toBe(437);
     expect(errorCode(await known.request(Method.Refresh, [LIFETIME]))).toBeUndefined();
     expect(errorCode(await known.request(Method.CreatePermission, [PEER]))).toBeUndefined();
     expect(errorCode(await known.request(Method.ChannelBind, [CHANNEL, PEER]))).toBeUndefined();

@@ -1,0 +1,67 @@
+import dgram from "node:dgram";
+import { afterEach, describe, expect, it } from "vitest";
+import { configFromObject } from "../../src/config/config-from-object.js";
+import { startWorkerPool } from "../../src/server/worker-pool.js";
+import { createRecordingLogger } from "../helpers/logger.js";
+import { until } from "../helpers/until.js";
+
+const config = () =>
+  configFromObject({ noApi: true, relayThreads: 2, listeningIps: ["127.0.0.1"], listeningPort: 0, noTcp: true, realm: "example.org", users: ["alice:pw"] });
+const BINDING = Buffer.from("000100002112a442000102030405060708090a0b", "hex");
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe("relay threads past their restart limit", () => {
+  it("keeps the port answering on the thread that runs when thread 0 is not restarted: no reordering empties the group", async () => {
+    const logger = createRecordingLogger();
+    const pool = await startWorkerPool(config(), 2, logger);
+    cleanups.push(() => pool.close());
+    const port = pool.listeners[0]!.port;
+    const count = (msg: string): number => logger.records.filter((r) => r.msg === msg).length;
+    // Nine restarts of thread 1 use up nine of the ten a minute allows.
+    for (let restart = 1; restart <= 9; restart++) {
+      await pool.terminateThread!(1);
+      expect(await until(() => count("relay thread restarted") === restart, 5000)).toBe(true);
+      expect(await until(() => count("relay threads' UDP listeners in their places") === restart, 5000)).toBe(true);
+    }
+
+    // A connected socket learns of every datagram refused (ICMP port unreachable) as an error.
+    const probe = dgram.createSocket("udp4");
+    cleanups.push(() => {
+      probe.close();
+    });
+    await new Promise<void>((resolve) => probe.connect(port, "127.0.0.1", () => resolve()));
+    let answers = 0;
+    let refusedOnceBack = 0;
+    let back = false;
+    probe.on("message", () => answers++);
+    probe.on("error", () => {
+      if (back) refusedOnceBack++;
+    });
+    let probing = true;
+    const pump = (async () => {
+      for (let sent = 0; probing && sent < 200_000; sent++) {
+        back ||= count("relay thread restarted") === 10;
+        probe.send(BINDING);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    // Both die; thread 1 is restarted (the tenth), thread 0 is not (the eleventh).
+    await pool.terminateThread!(1);
+    await pool.terminateThread!(0);
+    expect(await until(() => count("relay thread restarted") === 10, 5000)).toBe(true);
+    expect(await until(() => count("relay thread keeps failing; not restarting it") === 1, 5000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    probing = false;
+    await pump;
+    expect(logger.records.find((r) => r.msg === "relay thread keeps failing; not restarting it")?.obj["worker"]).toBe(0);
+    expect(refusedOnceBack).toBe(0);
+    // And the thread that runs still answers.
+    const answered = answers;
+    probe.send(BINDING);
+    expect(await until(() => answers > answered, 2000)).toBe(true);
+  }, 60_000);
+});
