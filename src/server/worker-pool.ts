@@ -58,8 +58,16 @@ interface Slot {
   stats: RelayStats | undefined;
 }
 
+/** Timings, for tests: the constants above unless set. */
+export interface WorkerPoolOptions {
+  readonly regroupingLimitMs?: number;
+  readonly restartDelayMs?: number;
+}
+
 /** `count` relay threads sharing the listening ports, quotas and relay ports; a dead thread is restarted. */
-export async function startWorkerPool(initial: Config, count: number, log: Logger): Promise<RelayBackend> {
+export async function startWorkerPool(initial: Config, count: number, log: Logger, options: WorkerPoolOptions = {}): Promise<RelayBackend> {
+  const regroupingLimitMs = options.regroupingLimitMs ?? REGROUPING_LIMIT_MS;
+  const restartDelayMs = options.restartDelayMs ?? RESTART_DELAY_MS;
   let config = initial;
   const ledger = new SharedQuotaLedger(config, count);
   // Every address a relay socket can be bound on (relay-ip, else the listening addresses).
@@ -106,13 +114,14 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
    */
   function startRegrouping(): void {
     if (count === 1 || shuttingDown || regrouping || regroupingTimedOut) return;
+    log.info({ limitSeconds: regroupingLimitMs / 1000 }, "relay threads regrouping: TURN requests from UDP clients a thread does not know go unanswered");
     regrouping = true;
     regroupingTimer = setTimeout(() => {
       if (shuttingDown) return;
-      log.warn({ limitSeconds: REGROUPING_LIMIT_MS / 1000 }, "relay threads still regrouping; every request is answered again");
+      log.warn({ limitSeconds: regroupingLimitMs / 1000 }, "relay threads still regrouping; every request is answered again");
       regroupingTimedOut = true;
       announceRegrouping(false);
-    }, REGROUPING_LIMIT_MS).unref();
+    }, regroupingLimitMs).unref();
     announceRegrouping(true);
   }
 
@@ -308,7 +317,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
           pendingRestarts--;
           afterRestarts();
         });
-    }, RESTART_DELAY_MS).unref();
+    }, restartDelayMs).unref();
   }
 
   /**

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
@@ -14,7 +15,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-describe("relay threads past their restart limit", () => {
+describe("relay threads at their limits", () => {
   it("keeps the port answering on the thread that runs when thread 0 is not restarted: no reordering empties the group", async () => {
     const logger = createRecordingLogger();
     const pool = await startWorkerPool(config(), 2, logger);
@@ -64,4 +65,55 @@ describe("relay threads past their restart limit", () => {
     probe.send(BINDING);
     expect(await until(() => answers > answered, 2000)).toBe(true);
   }, 60_000);
+
+  it("ends regrouping at its limit, and starts none again until the threads are back in their places", async () => {
+    const logger = createRecordingLogger();
+    // Regrouping would end at 200 ms; a dead thread comes back 2 s after its death.
+    const pool = await startWorkerPool(config(), 2, logger, { regroupingLimitMs: 200, restartDelayMs: 2000 });
+    cleanups.push(() => pool.close());
+    const port = pool.listeners[0]!.port;
+    const count = (msg: string): number => logger.records.filter((r) => r.msg === msg).length;
+    const REGROUPING = "relay threads regrouping: TURN requests from UDP clients a thread does not know go unanswered";
+    // New clients: an unsigned Allocate each, sent every 50 ms until answered (401).
+    const answered: boolean[] = [];
+    const clients = Array.from({ length: 10 }, (_, i) => {
+      const socket = dgram.createSocket("udp4");
+      socket.on("message", () => (answered[i] = true));
+      return socket;
+    });
+    cleanups.push(() => clients.forEach((socket) => socket.close()));
+    let probing = true;
+    const probe = (async () => {
+      for (let round = 0; probing && round < 200; round++) {
+        clients.forEach((socket, i) => answered[i] !== true && socket.send(allocateRequest(), port, "127.0.0.1"));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    cleanups.push(async () => {
+      probing = false;
+      await probe;
+    });
+
+    await pool.terminateThread!(1);
+    expect(await until(() => count(REGROUPING) === 1, 2000)).toBe(true);
+    // The limit ends it, and the new clients are answered, while thread 1 is still down.
+    expect(await until(() => count("relay threads still regrouping; every request is answered again") === 1, 2000)).toBe(true);
+    expect(await until(() => answered.filter(Boolean).length === clients.length, 1500)).toBe(true);
+    expect(count("relay thread restarted")).toBe(0);
+
+    // Another death before the threads are back starts no regrouping of its own.
+    await pool.terminateThread!(0);
+    expect(await until(() => count("relay thread exited; restarting it") === 2, 2000)).toBe(true);
+    expect(count(REGROUPING)).toBe(1);
+
+    // Once both are back in their places, the next death starts one again.
+    expect(await until(() => count("relay threads' UDP listeners in their places") === 1, 8000)).toBe(true);
+    await pool.terminateThread!(1);
+    expect(await until(() => count(REGROUPING) === 2, 2000)).toBe(true);
+  }, 60_000);
 });
+
+/** An unsigned Allocate (REQUESTED-TRANSPORT UDP) with a fresh transaction id. */
+function allocateRequest(): Buffer {
+  return Buffer.concat([Buffer.from("000300082112a442", "hex"), randomBytes(12), Buffer.from("0019000411000000", "hex")]);
+}
