@@ -54,6 +54,10 @@ export interface ServerStats {
   readonly relayPortsFree: number;
   /** V8 heap used by the relay state: the relay threads' heaps summed (this thread's when the relay runs on it). */
   readonly relayHeapUsedBytes: number;
+  /** Relay threads running now (1 when the relay runs on the main thread). */
+  readonly relayThreadsUp: number;
+  /** Relay threads restarted after dying, since the start. */
+  readonly relayThreadRestarts: number;
   readonly listenersUp: boolean;
   readonly draining: boolean;
 }

@@ -23,7 +23,10 @@ export interface ListenerInfo {
 
 export type Endpoint = { readonly address: string; readonly port: number };
 export type ReleasedPort = { readonly address: string; readonly family: IpFamily; readonly port: number };
-export type RelayStats = Omit<ServerStats, "listenersUp" | "draining">;
+/** One relay thread's figures. */
+export type RelayStats = Omit<ServerStats, "listenersUp" | "draining" | "relayThreadsUp" | "relayThreadRestarts">;
+/** The relay threads' figures together. */
+export type BackendStats = Omit<ServerStats, "listenersUp" | "draining">;
 
 /** One relay thread's listeners and TURN state: one per worker thread, or on the caller's thread (inProcess). */
 export interface RelayNode {

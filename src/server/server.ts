@@ -173,7 +173,7 @@ async function inProcessBackend(config: Config, log: PinoLogger, clock: Clock): 
   const node = await startRelayNode(config, { logger: log, clock });
   return {
     listeners: node.listeners,
-    stats: () => node.stats(),
+    stats: () => ({ ...node.stats(), relayThreadsUp: 1, relayThreadRestarts: 0 }),
     reload: async (next) => node.reload(next),
     revoke: async (username) => node.revoke(username),
     drain: () => node.drain(),

@@ -3,7 +3,7 @@ import type { Config } from "../config/config.js";
 import type { TrafficCounters } from "../turn/counters.js";
 import type { Logger } from "../turn/ports.js";
 import { effectiveTotalQuota } from "../turn/quota.js";
-import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
+import type { BackendStats, Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
 import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
@@ -17,7 +17,7 @@ export interface RelayBackend {
   readonly listeners: readonly ListenerInfo[];
   /** Kills one relay thread as a crash would (drills and tests); the pool restarts it. */
   terminateThread?(index: number): Promise<void>;
-  stats(): RelayStats;
+  stats(): BackendStats;
   reload(config: Config): Promise<void>;
   revoke(username: string): Promise<number>;
   drain(): void;
@@ -390,7 +390,11 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
 
   return {
     listeners: fixedPorts,
-    stats: () => sumStats(slots.flatMap((slot) => (slot.stats ? [slot.stats] : [])), config),
+    stats: () => ({
+      ...sumStats(slots.flatMap((slot) => (slot.stats ? [slot.stats] : [])), config),
+      relayThreadsUp: slots.filter((slot) => slot.worker).length,
+      relayThreadRestarts: restartsDone,
+    }),
     reload(next) {
       config = next;
       ledger.setLimits(next);

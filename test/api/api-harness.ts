@@ -48,6 +48,8 @@ export function baseStats(overrides: Partial<ServerStats> = {}): ServerStats {
     totalQuota: 0,
     relayPortsFree: 10_000,
     relayHeapUsedBytes: 0,
+    relayThreadsUp: 1,
+    relayThreadRestarts: 0,
     listenersUp: true,
     draining: false,
     ...overrides,

@@ -52,6 +52,8 @@ describe("GET /metrics (Prometheus text format)", () => {
     maxBps: 125_000,
     bpsCapacity: 12_500_000,
     relayHeapUsedBytes: 23_456_789,
+    relayThreadsUp: 3,
+    relayThreadRestarts: 2,
   });
 
   it("exposes every turnpike metric with the core's values, and the process metrics", async () => {
@@ -85,10 +87,13 @@ describe("GET /metrics (Prometheus text format)", () => {
       "turnpike_max_bps 125000",
       "turnpike_bps_capacity 12500000",
       "turnpike_relay_heap_used_bytes 23456789",
+      "turnpike_relay_threads_up 3",
+      "turnpike_relay_thread_restarts_total 2",
     ];
     for (const sample of samples) expect(text.split("\n")).toContain(sample);
     expect(text).toContain("# TYPE turnpike_allocations gauge");
     expect(text).toContain("# TYPE turnpike_relayed_bytes_total counter");
+    expect(text).toContain("# TYPE turnpike_relay_thread_restarts_total counter");
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
   });

@@ -131,10 +131,13 @@ describe("a relay thread that dies", () => {
     expect(await until(() => pool.stats().allocations === 12, 2000)).toBe(true);
     const onThreadOne = logger.records.filter((r) => r.msg === "allocation created" && r.obj["worker"] === 1).length;
 
+    expect(pool.stats()).toMatchObject({ relayThreadsUp: 2, relayThreadRestarts: 0 });
     await pool.terminateThread!(0);
+    expect(pool.stats().relayThreadsUp).toBe(1);
     expect(await until(() => logger.records.some((r) => r.msg === "relay thread restarted"), 5000)).toBe(true);
     expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 2000)).toBe(true);
     expect(logger.records.some((r) => r.msg === "relay thread exited; restarting it")).toBe(true);
+    expect(pool.stats()).toMatchObject({ relayThreadsUp: 2, relayThreadRestarts: 1 });
     // The dead thread's allocations are gone and their quota is free again: new clients fit.
     expect(await until(() => pool.stats().allocations === onThreadOne, 2000)).toBe(true);
     const again = await allocateMany(port, Array.from({ length: 12 - onThreadOne }, () => "erin"));
