@@ -10,10 +10,10 @@ export function registerHealthRoutes(app: ApiApp, context: ApiContext, metrics: 
     return reply.header("cache-control", "no-store").send({ status: "ok" });
   });
 
-  // Ready: every listener is up and the server is not draining; load balancers stop sending work otherwise.
+  // Ready: every listener is up, a relay thread runs and the server is not draining; load balancers stop sending work otherwise.
   app.get("/readyz", { exposeHeadRoute: true }, async (_request, reply) => {
     const stats = context.deps.stats();
-    const ready = stats.listenersUp && !stats.draining;
+    const ready = stats.listenersUp && !stats.draining && stats.relayThreadsUp > 0;
     return reply
       .code(ready ? 200 : 503)
       .header("cache-control", "no-store")
@@ -23,6 +23,7 @@ export function registerHealthRoutes(app: ApiApp, context: ApiContext, metrics: 
         allocations: stats.allocations,
         totalQuota: stats.totalQuota,
         relayPortsFree: stats.relayPortsFree,
+        relayThreadsUp: stats.relayThreadsUp,
       });
   });
 

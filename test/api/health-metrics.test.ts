@@ -13,15 +13,16 @@ describe("GET /healthz and /readyz", () => {
 
   it("/readyz: 200 with listeners up and not draining", async () => {
     const test = await startTestApi();
-    test.stats = baseStats({ allocations: 3, totalQuota: 1000, relayPortsFree: 9_994 });
+    test.stats = baseStats({ allocations: 3, totalQuota: 1000, relayPortsFree: 9_994, relayThreadsUp: 2 });
     const response = await fetch(`${test.url}/readyz`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ready: true, draining: false, allocations: 3, totalQuota: 1000, relayPortsFree: 9_994 });
+    expect(await response.json()).toEqual({ ready: true, draining: false, allocations: 3, totalQuota: 1000, relayPortsFree: 9_994, relayThreadsUp: 2 });
   });
 
   it.each([
     ["draining", { draining: true }, { ready: false, draining: true }],
     ["listeners not up", { listenersUp: false }, { ready: false, draining: false }],
+    ["no relay thread runs (each died and was not restarted)", { relayThreadsUp: 0 }, { ready: false, draining: false, relayThreadsUp: 0 }],
   ])("/readyz: 503 when %s", async (_name, stats, expected) => {
     const test = await startTestApi();
     test.stats = baseStats(stats);

@@ -150,8 +150,10 @@ describe("the credential endpoint drives a live TURN server", () => {
 
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(200);
-      const body = (await ready.json()) as { ready: boolean; allocations: number; totalQuota: number; relayPortsFree: number };
+      const body = (await ready.json()) as { ready: boolean; allocations: number; totalQuota: number; relayPortsFree: number; relayThreadsUp: number };
       expect(body.ready).toBe(true);
+      expect(body.relayThreadsUp).toBe(server.stats().relayThreadsUp);
+      expect(body.relayThreadsUp).toBeGreaterThanOrEqual(1);
       expect(body.allocations).toBeGreaterThanOrEqual(1);
       expect(body.relayPortsFree).toBeGreaterThan(0);
 
