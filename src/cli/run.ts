@@ -29,6 +29,8 @@ export interface CliServer {
   drain?(): Promise<void>;
   /** Settles when a drain, however started, has finished: the process then stops. */
   readonly drained?: Promise<void>;
+  /** Settles, with why, when the server can no longer serve: the process then stops with exit code 1. */
+  readonly failed?: Promise<string>;
   close(): Promise<void>;
 }
 

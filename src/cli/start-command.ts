@@ -21,6 +21,7 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
 
   const server = await deps.startServer(config, { logger });
   const pid = deps.pid ?? process.pid;
+  let failed = false;
   let stopSignals: (() => void) | undefined;
   const signal = new Promise<string>((resolve) => {
     stopSignals = deps.onSignal(resolve);
@@ -58,9 +59,18 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
         }),
       );
     }
-    // SIGINT/SIGTERM, or the end of a drain however it was started (SIGUSR1, turnpike drain, the API).
-    const received = await (server.drained ? Promise.race([signal, server.drained.then(() => "drained")]) : signal);
-    logger.info({ signal: received }, "turnpike stopping");
+    // SIGINT/SIGTERM, the end of a drain however it was started (SIGUSR1, turnpike drain, the API), or a failure.
+    const stops: Promise<{ signal: string } | { failure: string }>[] = [signal.then((name) => ({ signal: name }))];
+    if (server.drained) stops.push(server.drained.then(() => ({ signal: "drained" })));
+    if (server.failed) stops.push(server.failed.then((failure) => ({ failure })));
+    const stop = await Promise.race(stops);
+    if ("failure" in stop) {
+      // Exit 1: a supervisor (systemd Restart=on-failure, a container's restart policy) starts it afresh.
+      logger.error({ reason: stop.failure }, "turnpike stopping: it can no longer serve");
+      failed = true;
+    } else {
+      logger.info({ signal: stop.signal }, "turnpike stopping");
+    }
   } finally {
     stopSignals?.();
     stopReloads();
@@ -70,7 +80,7 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
     if (config.pidfile !== undefined) await removePidfile(config.pidfile, pid);
   }
   logger.info("turnpike stopped");
-  return 0;
+  return failed ? 1 : 0;
 }
 
 /** SIGHUP: the same file and flags, loaded afresh; whatever goes wrong is logged and the running configuration stays. */

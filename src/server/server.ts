@@ -32,6 +32,8 @@ export interface RunningServer {
   drain(): Promise<void>;
   /** Settles when a drain, however started (SIGUSR1, turnpike drain, the API), has finished. */
   readonly drained: Promise<void>;
+  /** Settles, with why, once the server can no longer serve (every relay thread kept failing). */
+  readonly failed: Promise<string>;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     relayThreads,
     stats: () => ({ ...backend.stats(), listenersUp: closing === undefined, draining: draining !== undefined }),
     drained,
+    failed: backend.lost ?? new Promise<string>(() => {}),
     drain() {
       draining ??= (async () => {
         backend.drain();

@@ -22,6 +22,8 @@ export interface RelayBackend {
   revoke(username: string): Promise<number>;
   drain(): void;
   setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
+  /** Settles, with why, once no relay thread runs and none will be restarted: the server can no longer serve. */
+  readonly lost?: Promise<string>;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   /** The limit ended the last regrouping: none starts again until the threads settle. */
   let regroupingTimedOut = false;
   let regroupingTimer: NodeJS.Timeout | undefined;
+  let settleLost: (reason: string) => void = () => {};
+  const lost = new Promise<string>((resolve) => (settleLost = resolve));
   let nextGroupsId = 1;
   const groupsWaiters = new Map<number, { slot: Slot; resolve: (error: string | undefined) => void }>();
 
@@ -140,6 +144,10 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   /** Once no restart is pending: the threads that run back in their places, and regrouping over. */
   function afterRestarts(): void {
     if (pendingRestarts > 0) return;
+    if (!shuttingDown && slots.every((slot) => !slot.worker)) {
+      log.error({ threads: count }, "no relay thread runs, and none will be restarted");
+      settleLost("every relay thread kept failing");
+    }
     void inTurn(reorderUdpGroups).then(() => {
       if (pendingRestarts === 0) endRegrouping();
     });
@@ -436,6 +444,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     async terminateThread(index) {
       await slots[index]?.worker?.terminate();
     },
+    lost,
     close: stopAll,
   };
 }

@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG } from "../../src/config/config.js";
 import type { TurnpikeState } from "../../src/server/state-file.js";
 import { useTempDir } from "../config/temp-dir.js";
 import { createFakeCli, FAKE_PID, type FakeCli, type FakeCliOptions } from "./fake-deps.js";
+import { until } from "../helpers/until.js";
 
 const temp = useTempDir();
 
@@ -310,5 +311,23 @@ describe("the server contract start consumes", () => {
     const { cli, stop } = await startRunning(["--user", "alice:north"], { start: async () => minimal });
     expect(cli.logs().find((line) => line.msg === "turnpike started")).toMatchObject({ listeners: [] });
     expect(await stop()).toBe(0);
+  });
+});
+
+describe("turnpike start: a server that can no longer serve", () => {
+  it("stops with exit code 1, closing the server and logging why, when the server reports it failed", async () => {
+    let fail: (reason: string) => void = () => {};
+    const failed = new Promise<string>((resolve) => (fail = resolve));
+    let closed = 0;
+    const server: CliServer = { listeners: [], reload: async () => {}, close: async () => void closed++, failed };
+    const cli = createFakeCli({ start: async () => server });
+    const exit = runCli(["start", "--user", "alice:north"], cli.deps);
+    expect(await until(() => cli.logs().some((line) => line.msg === "turnpike started"), 2000)).toBe(true);
+    expect(closed).toBe(0);
+    fail("every relay thread kept failing");
+    expect(await exit).toBe(1);
+    expect(closed).toBe(1);
+    expect(cli.logs().find((line) => line.msg === "turnpike stopping: it can no longer serve")).toMatchObject({ level: 50, reason: "every relay thread kept failing" });
+    expect(cli.signalHandlers()).toBe(0);
   });
 });

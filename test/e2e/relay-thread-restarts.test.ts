@@ -113,6 +113,29 @@ describe("relay threads at their limits", () => {
   }, 60_000);
 });
 
+describe("relay threads that all keep dying", () => {
+  it("settles the pool's lost once none runs and none will be restarted, and not before", async () => {
+    const logger = createRecordingLogger();
+    const pool = await startWorkerPool(config(), 1, logger, { restartDelayMs: 20 });
+    cleanups.push(() => pool.close());
+    let lost: string | undefined;
+    void pool.lost!.then((reason) => (lost = reason));
+    const count = (msg: string): number => logger.records.filter((r) => r.msg === msg).length;
+    // Ten restarts a minute are allowed: the eleventh death is the last.
+    for (let restart = 1; restart <= 10; restart++) {
+      await pool.terminateThread!(0);
+      expect(await until(() => count("relay thread restarted") === restart, 5000)).toBe(true);
+      expect(lost).toBeUndefined();
+      expect(pool.stats().relayThreadsUp).toBe(1);
+    }
+    await pool.terminateThread!(0);
+    expect(await until(() => lost !== undefined, 5000)).toBe(true);
+    expect(lost).toBe("every relay thread kept failing");
+    expect(pool.stats()).toMatchObject({ relayThreadsUp: 0, relayThreadRestarts: 10 });
+    expect(count("no relay thread runs, and none will be restarted")).toBe(1);
+  }, 60_000);
+});
+
 /** An unsigned Allocate (REQUESTED-TRANSPORT UDP) with a fresh transaction id. */
 function allocateRequest(): Buffer {
   return Buffer.concat([Buffer.from("000300082112a442", "hex"), randomBytes(12), Buffer.from("0019000411000000", "hex")]);
