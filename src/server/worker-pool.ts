@@ -57,6 +57,10 @@ function workerScript(): URL {
 interface Slot {
   readonly index: number;
   worker: Worker | undefined;
+  /** Its worker has started and not exited: it serves. */
+  running: boolean;
+  /** Its worker is the replacement of one that died: if it fails to start, it is restarted in turn. */
+  restarting: boolean;
   stats: RelayStats | undefined;
 }
 
@@ -74,7 +78,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   const ledger = new SharedQuotaLedger(config, count);
   // Every address a relay socket can be bound on (relay-ip, else the listening addresses).
   const relayPorts = createRelayPortMapBuffers([...config.relayIps, ...resolveListeningAddresses(config.listeningIps).map((entry) => entry.address)], count);
-  const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, stats: undefined }));
+  const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, running: false, restarting: false, stats: undefined }));
   let fixedPorts: readonly ListenerInfo[] | undefined;
   let extraOwnEndpoints: readonly Endpoint[] = [];
   let shuttingDown = false;
@@ -144,7 +148,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   /** Once no restart is pending: the threads that run back in their places, and regrouping over. */
   function afterRestarts(): void {
     if (pendingRestarts > 0) return;
-    if (!shuttingDown && slots.every((slot) => !slot.worker)) {
+    if (!shuttingDown && slots.every((slot) => !slot.running)) {
       log.error({ threads: count }, "no relay thread runs, and none will be restarted");
       settleLost("every relay thread kept failing");
     }
@@ -256,6 +260,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       worker.on("message", (message: FromWorker) => {
         if (message.type === "started") {
           started = true;
+          if (slot.worker === worker) slot.running = true;
           clearTimeout(timer);
           resolve(message.listeners);
         } else if (message.type === "start-failed") {
@@ -275,6 +280,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       worker.on("exit", (code) => {
         if (slot.worker !== worker) return;
         slot.worker = undefined;
+        slot.running = false;
         slot.stats = undefined;
         clearRelayPortsOf(relayPorts, slot.index);
         for (const [id, waiter] of groupsWaiters) {
@@ -282,8 +288,9 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
           groupsWaiters.delete(id);
           waiter.resolve("the thread exited");
         }
-        const restart = !shuttingDown && started;
-        if (restart) {
+        // A thread that ran is restarted; so is a replacement that failed to start (its outage goes on).
+        const restart = !shuttingDown && (started || slot.restarting);
+        if (restart && started) {
           log.error({ worker: slot.index, exitCode: code }, "relay thread exited; restarting it");
           pendingRestarts++;
           startRegrouping();
@@ -310,21 +317,24 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       if (shuttingDown) return;
       inTurn(async () => {
         if (shuttingDown) return false;
+        slot.restarting = true;
         await spawn(slot);
         return true;
-      })
-        .then(
-          (restarted) => {
-            if (!restarted) return;
-            restartsDone++;
-            log.info({ worker: slot.index }, "relay thread restarted");
-          },
-          (error: unknown) => log.error({ err: error, worker: slot.index }, "relay thread could not restart"),
-        )
-        .finally(() => {
+      }).then(
+        (restarted) => {
+          if (!restarted) return;
+          slot.restarting = false;
+          restartsDone++;
+          log.info({ worker: slot.index }, "relay thread restarted");
           pendingRestarts--;
           afterRestarts();
-        });
+        },
+        (error: unknown) => {
+          // Its exit restarts it again, within the limit; a failed start may leave the thread alive.
+          log.error({ err: error, worker: slot.index }, "relay thread could not restart");
+          void slot.worker?.terminate();
+        },
+      );
     }, restartDelayMs).unref();
   }
 
@@ -400,7 +410,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     listeners: fixedPorts,
     stats: () => ({
       ...sumStats(slots.flatMap((slot) => (slot.stats ? [slot.stats] : [])), config),
-      relayThreadsUp: slots.filter((slot) => slot.worker).length,
+      relayThreadsUp: slots.filter((slot) => slot.running).length,
       relayThreadRestarts: restartsDone,
     }),
     reload(next) {

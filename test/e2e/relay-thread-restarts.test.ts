@@ -68,8 +68,8 @@ describe("relay threads at their limits", () => {
 
   it("ends regrouping at its limit, and starts none again until the threads are back in their places", async () => {
     const logger = createRecordingLogger();
-    // Regrouping would end at 200 ms; a dead thread comes back 2 s after its death.
-    const pool = await startWorkerPool(config(), 2, logger, { regroupingLimitMs: 200, restartDelayMs: 2000 });
+    // Regrouping would end at 1 s; a dead thread comes back 3 s after its death.
+    const pool = await startWorkerPool(config(), 2, logger, { regroupingLimitMs: 1000, restartDelayMs: 3000 });
     cleanups.push(() => pool.close());
     const port = pool.listeners[0]!.port;
     const count = (msg: string): number => logger.records.filter((r) => r.msg === msg).length;
@@ -82,13 +82,8 @@ describe("relay threads at their limits", () => {
       return socket;
     });
     cleanups.push(() => clients.forEach((socket) => socket.close()));
-    let probing = true;
-    const probe = (async () => {
-      for (let round = 0; probing && round < 200; round++) {
-        clients.forEach((socket, i) => answered[i] !== true && socket.send(allocateRequest(), port, "127.0.0.1"));
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
+    let probing = false;
+    let probe: Promise<void> = Promise.resolve();
     cleanups.push(async () => {
       probing = false;
       await probe;
@@ -96,6 +91,18 @@ describe("relay threads at their limits", () => {
 
     await pool.terminateThread!(1);
     expect(await until(() => count(REGROUPING) === 1, 2000)).toBe(true);
+    // The threads hear of it by message: give that a moment, then start asking.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    probing = true;
+    probe = (async () => {
+      for (let round = 0; probing && round < 200; round++) {
+        clients.forEach((socket, i) => answered[i] !== true && socket.send(allocateRequest(), port, "127.0.0.1"));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    // While regrouping, new clients go unanswered (ten rounds of requests, well inside the limit).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(answered.filter(Boolean)).toEqual([]);
     // The limit ends it, and the new clients are answered, while thread 1 is still down.
     expect(await until(() => count("relay threads still regrouping; every request is answered again") === 1, 2000)).toBe(true);
     expect(await until(() => answered.filter(Boolean).length === clients.length, 1500)).toBe(true);
@@ -113,26 +120,42 @@ describe("relay threads at their limits", () => {
   }, 60_000);
 });
 
+/** One relay thread, restarted 20 ms after it dies; `lost()` is what the pool's lost settled with, if it has. */
+async function quicklyRestartedThread() {
+  const logger = createRecordingLogger();
+  const pool = await startWorkerPool(config(), 1, logger, { restartDelayMs: 20 });
+  cleanups.push(() => pool.close());
+  let reason: string | undefined;
+  void pool.lost!.then((settled) => (reason = settled));
+  const count = (msg: string): number => logger.records.filter((r) => r.msg === msg).length;
+  return { pool, count, lost: () => reason };
+}
+
 describe("relay threads that all keep dying", () => {
   it("settles the pool's lost once none runs and none will be restarted, and not before", async () => {
-    const logger = createRecordingLogger();
-    const pool = await startWorkerPool(config(), 1, logger, { restartDelayMs: 20 });
-    cleanups.push(() => pool.close());
-    let lost: string | undefined;
-    void pool.lost!.then((reason) => (lost = reason));
-    const count = (msg: string): number => logger.records.filter((r) => r.msg === msg).length;
+    const { pool, count, lost } = await quicklyRestartedThread();
     // Ten restarts a minute are allowed: the eleventh death is the last.
     for (let restart = 1; restart <= 10; restart++) {
       await pool.terminateThread!(0);
       expect(await until(() => count("relay thread restarted") === restart, 5000)).toBe(true);
-      expect(lost).toBeUndefined();
+      expect(lost()).toBeUndefined();
       expect(pool.stats().relayThreadsUp).toBe(1);
     }
     await pool.terminateThread!(0);
-    expect(await until(() => lost !== undefined, 5000)).toBe(true);
-    expect(lost).toBe("every relay thread kept failing");
+    expect(await until(() => lost() !== undefined, 5000)).toBe(true);
+    expect(lost()).toBe("every relay thread kept failing");
     expect(pool.stats()).toMatchObject({ relayThreadsUp: 0, relayThreadRestarts: 10 });
     expect(count("no relay thread runs, and none will be restarted")).toBe(1);
+  }, 60_000);
+
+  it("restarts a replacement that fails to start, within the limit, and settles lost when none is left", async () => {
+    const { pool, count, lost } = await quicklyRestartedThread();
+    // The running thread keeps its certificate; a replacement reads the new config, and cannot start.
+    await pool.reload({ ...config(), cert: "/nonexistent/cert.pem", pkey: "/nonexistent/key.pem" });
+    await pool.terminateThread!(0);
+    expect(await until(() => lost() !== undefined, 20_000)).toBe(true);
+    expect(count("relay thread could not restart")).toBe(10);
+    expect(pool.stats()).toMatchObject({ relayThreadsUp: 0, relayThreadRestarts: 0 });
   }, 60_000);
 });
 
