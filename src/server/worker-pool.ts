@@ -123,7 +123,6 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   function startRegrouping(): void {
     if (count === 1 || shuttingDown || regrouping || regroupingTimedOut) return;
     log.info({ limitSeconds: regroupingLimitMs / 1000 }, "relay threads regrouping: TURN requests from UDP clients a thread does not know go unanswered");
-    regrouping = true;
     regroupingTimer = setTimeout(() => {
       if (shuttingDown) return;
       log.warn({ limitSeconds: regroupingLimitMs / 1000 }, "relay threads still regrouping; every request is answered again");

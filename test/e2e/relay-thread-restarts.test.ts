@@ -1,14 +1,18 @@
-import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import { startWorkerPool } from "../../src/server/worker-pool.js";
 import { createRecordingLogger } from "../helpers/logger.js";
+import { TurnRequestBuilder } from "../helpers/turn-messages.js";
 import { until } from "../helpers/until.js";
+import { Method } from "../../src/stun/constants.js";
 
 const config = () =>
   configFromObject({ noApi: true, relayThreads: 2, listeningIps: ["127.0.0.1"], listeningPort: 0, noTcp: true, realm: "example.org", users: ["alice:pw"] });
 const BINDING = Buffer.from("000100002112a442000102030405060708090a0b", "hex");
+/** Builds unsigned requests (it never learns a nonce): a new client's first Allocate. */
+const newClient = new TurnRequestBuilder({ username: "alice", password: "pw", realm: "example.org" });
+const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -96,7 +100,7 @@ describe("relay threads at their limits", () => {
     probing = true;
     probe = (async () => {
       for (let round = 0; probing && round < 200; round++) {
-        clients.forEach((socket, i) => answered[i] !== true && socket.send(allocateRequest(), port, "127.0.0.1"));
+        clients.forEach((socket, i) => answered[i] !== true && socket.send(newClient.build(Method.Allocate, [UDP]), port, "127.0.0.1"));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
@@ -158,8 +162,3 @@ describe("relay threads that all keep dying", () => {
     expect(pool.stats()).toMatchObject({ relayThreadsUp: 0, relayThreadRestarts: 0 });
   }, 60_000);
 });
-
-/** An unsigned Allocate (REQUESTED-TRANSPORT UDP) with a fresh transaction id. */
-function allocateRequest(): Buffer {
-  return Buffer.concat([Buffer.from("000300082112a442", "hex"), randomBytes(12), Buffer.from("0019000411000000", "hex")]);
-}
