@@ -36,7 +36,8 @@ const SERVER_START_TIMEOUT_MS = 5_000;
 const BROWSER_LAUNCH_TIMEOUT_MS = 12_000;
 const NAVIGATION_TIMEOUT_MS = 3_000;
 const EXCHANGE_TIMEOUT_MS = 10_000;
-const TEST_TIMEOUT_MS = 15_000;
+const LOG_SETTLE_TIMEOUT_MS = 3_000;
+const TEST_TIMEOUT_MS = 18_000;
 const TEARDOWN_TIMEOUT_MS = 12_000;
 
 /** The URIs the endpoint hands out: the first (and only) listening address, no TLS listener. */
@@ -155,7 +156,15 @@ describe("WebRTC data channel through turnpike in headless Chromium, relay only 
       const logStart = logLines.length;
       const startedAtMs = Date.now();
       const result = await withTimeout(page.evaluate(exchangeOverRelay, options), EXCHANGE_TIMEOUT_MS + 2_000, "the exchange");
-      return { result, serverLog: logLines.slice(logStart), startedAtMs, endedAtMs: Date.now() };
+      const endedAtMs = Date.now();
+      // The server's relay threads log asynchronously, and on a busy machine their lines can reach the
+      // pipe after the page is done: wait, bounded, for one "allocation created" per relayed candidate.
+      const relayed = result.gathered.filter((candidate) => candidate.type === "relay").length;
+      const created = (): number => logLines.slice(logStart).filter((line) => line.msg === "allocation created").length;
+      for (const waitUntil = Date.now() + LOG_SETTLE_TIMEOUT_MS; created() < relayed && Date.now() < waitUntil; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return { result, serverLog: logLines.slice(logStart), startedAtMs, endedAtMs };
     });
   }
 

@@ -54,7 +54,7 @@ export interface SelectedCandidatePair {
     readonly relayProtocol: string | undefined;
     readonly url: string | undefined;
   };
-  readonly remote: { readonly candidateType: string; readonly address: string };
+  readonly remote: { readonly candidateType: string; readonly address: string; readonly port: number };
 }
 
 export interface RelayExchangeResult {
@@ -219,28 +219,43 @@ export async function exchangeOverRelay(options: RelayExchangeOptions): Promise<
       failure ??= "ICE gathering did not complete";
     }
 
-    for (const peer of ["offerer", "answerer"] as const) {
-      const entries = new Map<string, StatsEntry>();
-      (await peers[peer].getStats()).forEach((entry) => entries.set(entry.id, entry));
-      for (const transport of [...entries.values()].filter((entry) => entry.type === "transport")) {
-        const pair = entries.get(String(transport["selectedCandidatePairId"]));
-        const local = entries.get(String(pair?.["localCandidateId"]));
-        const remote = entries.get(String(pair?.["remoteCandidateId"]));
-        if (pair === undefined || local === undefined || remote === undefined) continue;
-        selectedPairs.push({
-          peer,
-          nominated: pair["nominated"] === true,
-          local: {
-            candidateType: String(local["candidateType"]),
-            address: String(local["address"]),
-            port: Number(local["port"]),
-            protocol: String(local["protocol"]),
-            relayProtocol: local["relayProtocol"] === undefined ? undefined : String(local["relayProtocol"]),
-            url: local["url"] === undefined ? undefined : String(local["url"]),
-          },
-          remote: { candidateType: String(remote["candidateType"]), address: String(remote["address"]) },
-        });
+    // The controlled side (the answerer) may pick a writable pair before the controlling side's
+    // USE-CANDIDATE for it arrives (RFC 8445 §8.1.1); ask again until ICE has agreed on both sides.
+    const readSelectedPairs = async (): Promise<SelectedCandidatePair[]> => {
+      const pairs: SelectedCandidatePair[] = [];
+      for (const peer of ["offerer", "answerer"] as const) {
+        const entries = new Map<string, StatsEntry>();
+        (await peers[peer].getStats()).forEach((entry) => entries.set(entry.id, entry));
+        for (const transport of [...entries.values()].filter((entry) => entry.type === "transport")) {
+          const pair = entries.get(String(transport["selectedCandidatePairId"]));
+          const local = entries.get(String(pair?.["localCandidateId"]));
+          const remote = entries.get(String(pair?.["remoteCandidateId"]));
+          if (pair === undefined || local === undefined || remote === undefined) continue;
+          pairs.push({
+            peer,
+            nominated: pair["nominated"] === true,
+            local: {
+              candidateType: String(local["candidateType"]),
+              address: String(local["address"]),
+              port: Number(local["port"]),
+              protocol: String(local["protocol"]),
+              relayProtocol: local["relayProtocol"] === undefined ? undefined : String(local["relayProtocol"]),
+              url: local["url"] === undefined ? undefined : String(local["url"]),
+            },
+            remote: { candidateType: String(remote["candidateType"]), address: String(remote["address"]), port: Number(remote["port"]) },
+          });
+        }
       }
+      return pairs;
+    };
+    for (;;) {
+      const pairs = await readSelectedPairs();
+      const agreed = pairs.length >= 2 && pairs.every((pair) => pair.nominated);
+      if (agreed || Date.now() >= deadline) {
+        selectedPairs.push(...pairs);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } catch (error) {
     failure = `exception: ${String(error)}`;
