@@ -68,6 +68,13 @@ interface Closable {
 }
 
 const SWEEP_INTERVAL_MS = 1000;
+// Long enough for the main thread to see a relay thread exit and tell the others (a few ms, more
+// when busy); short against a client's first retransmission (500 ms, RFC 8489 §6.2.1).
+const UNKNOWN_CLIENT_HOLD_MS = 100;
+
+function holdFor(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 export async function startRelayNode(config: Config, options: RelayNodeOptions): Promise<RelayNode> {
   const log = options.logger;
@@ -90,7 +97,9 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     ...(options.releaseReservationElsewhere ? { releaseElsewhere: options.releaseReservationElsewhere } : {}),
     ...(options.relayPorts ? { sharedPorts: options.relayPorts } : {}),
   });
-  const runtime = createTurnRuntime(config, relays, clock, log, options.quota);
+  const threads = options.threadCount ?? 1;
+  const hold = threads > 1 ? { ms: UNKNOWN_CLIENT_HOLD_MS, wait: holdFor } : undefined;
+  const runtime = createTurnRuntime(config, relays, clock, log, options.quota, hold);
   const { onPacket, maxChannelNumber } = runtime;
   const onClose = runtime.service.onLinkClosed;
 
@@ -99,7 +108,6 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const listeners: ListenerInfo[] = [];
   const idleTimeoutMs = config.streamIdleTimeoutSeconds * 1000;
   // The kernel spreads connections over the threads sharing a port, so each keeps its share of the caps.
-  const threads = options.threadCount ?? 1;
   const limits = {
     maxConnections: Math.ceil(config.maxTcpConnections / threads),
     maxConnectionsPerIp: Math.ceil(config.maxTcpConnectionsPerIp / threads),

@@ -9,7 +9,7 @@ import { MAX_CHANNEL_NUMBER, RFC5766_MAX_CHANNEL_NUMBER } from "../turn/allocati
 import { createAllocationTable } from "../turn/allocation-table.js";
 import { createTurnCounters } from "../turn/counters.js";
 import { createDispatcher, type PacketHandler } from "../turn/dispatch.js";
-import { createTurnService, type TurnService } from "../turn/handlers/turn-handlers.js";
+import { createTurnService, type TurnService, type UnknownClientHold } from "../turn/handlers/turn-handlers.js";
 import type { TurnOptions } from "../turn/handlers/turn-deps.js";
 import { parseIpRange } from "../turn/ip-range.js";
 import { createNonceService } from "../turn/nonce.js";
@@ -45,9 +45,16 @@ export interface TurnRuntime {
 
 /**
  * `sharedQuota`: the quota held across relay threads (in memory they share); without it the
- * runtime keeps its own ledger.
+ * runtime keeps its own ledger. `unknownClientHold`: with several relay threads (TurnService).
  */
-export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clock: Clock, log: Logger, sharedQuota?: AllocationQuota): TurnRuntime {
+export function createTurnRuntime(
+  config: Config,
+  relays: UdpRelayAllocator,
+  clock: Clock,
+  log: Logger,
+  sharedQuota?: AllocationQuota,
+  unknownClientHold?: UnknownClientHold,
+): TurnRuntime {
   const maxChannelNumber = config.rfc5766ChannelNumbers ? RFC5766_MAX_CHANNEL_NUMBER : MAX_CHANNEL_NUMBER;
   const ledger = sharedQuota ? undefined : createQuotaLedger(config);
   const quota = sharedQuota ?? createLocalQuota(ledger!);
@@ -78,6 +85,7 @@ export function createTurnRuntime(config: Config, relays: UdpRelayAllocator, clo
       log,
     },
     { mappedAddress: config.mappedAddress },
+    unknownClientHold,
   );
   const onPacket = createDispatcher(service.dispatchTable, {
     fingerprint: config.fingerprint,

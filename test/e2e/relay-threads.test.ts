@@ -290,3 +290,26 @@ describe("EVEN-PORT reservations across relay threads (RFC 8656 §7.2)", () => {
     expect(crossed).toBeGreaterThan(0);
   });
 });
+
+describe("a relay thread that dies, in the moment before the others hear of it", () => {
+  it("answers no 437 to the living threads' UDP clients refreshing all along", async () => {
+    const { pool, logger, on } = await allocatedPool(3, 36);
+    const survivors = [...on(1), ...on(2)];
+    expect(survivors.length).toBeGreaterThan(0);
+    let stopAt = Number.POSITIVE_INFINITY;
+    const deadline = Date.now() + 10_000;
+    const codes: number[] = [];
+    const refreshing = survivors.map(async (client) => {
+      while (Date.now() < Math.min(stopAt, deadline)) {
+        codes.push((await retransmitted(client, Method.Refresh, [{ name: "LIFETIME", value: 600 }], deadline)) ?? -1);
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await pool.terminateThread!(0);
+    expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 5000)).toBe(true);
+    stopAt = Date.now() + 200;
+    await Promise.all(refreshing);
+    expect(codes.length).toBeGreaterThan(survivors.length * 10);
+    expect(codes.filter((code) => code !== 0)).toEqual([]);
+  });
+});

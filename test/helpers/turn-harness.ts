@@ -4,7 +4,7 @@ import type { AttributeEntry } from "../../src/stun/attributes/registry.js";
 import type { StunMessage } from "../../src/stun/message.js";
 import { createAllocationTable } from "../../src/turn/allocation-table.js";
 import { createDispatcher } from "../../src/turn/dispatch.js";
-import { createTurnService } from "../../src/turn/handlers/turn-handlers.js";
+import { createTurnService, type UnknownClientHold } from "../../src/turn/handlers/turn-handlers.js";
 import type { TurnDeps, TurnOptions } from "../../src/turn/handlers/turn-deps.js";
 import { createNonceService } from "../../src/turn/nonce.js";
 import { parseIpRange } from "../../src/turn/ip-range.js";
@@ -22,6 +22,7 @@ export interface HarnessOptions {
   readonly turn?: Partial<TurnOptions>;
   readonly policy?: Partial<PeerPolicyOptions>;
   readonly relays?: FakeRelayAllocator;
+  readonly hold?: UnknownClientHold;
 }
 
 /** The TURN service wired to fakes: a manual clock, recorded logs, relay sockets without I/O. */
@@ -65,7 +66,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     clock,
     log,
   };
-  const service = createTurnService(deps, { mappedAddress: false });
+  const service = createTurnService(deps, { mappedAddress: false }, options.hold);
   const handle = createDispatcher(service.dispatchTable, {
     fingerprint: false,
     maxChannelNumber: deps.options.maxChannelNumber,
@@ -95,6 +96,11 @@ export class HarnessClient {
   /** Sends raw bytes and returns every datagram the server sent back, after async handlers settle. */
   async sendRaw(bytes: Buffer): Promise<Buffer[]> {
     this.harness.handle(bytes, this.address, this.port, this.link);
+    return this.received();
+  }
+
+  /** Every datagram the server sent on this client's link since the last look, after async handlers settle. */
+  async received(): Promise<Buffer[]> {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
     return this.link.take().map((d) => d.data);
   }

@@ -1,7 +1,7 @@
 import { Method } from "../../stun/constants.js";
 import { channelCount, channelsOf, unbindChannel, type Allocation } from "../allocation.js";
 import { allocationsOnLink, findAllocation, removeAllocation, sweepExpired, type AllocationTable } from "../allocation-table.js";
-import type { DispatchTable, PacketHandler, RequestHandler } from "../dispatch.js";
+import type { DispatchTable, PacketHandler, RequestContext, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import { isInfoOn, type ClientLink } from "../ports.js";
 import { relayChannelDataFromClient } from "../relay.js";
@@ -35,29 +35,59 @@ export interface TurnService {
   setRegrouping(on: boolean): number;
 }
 
+/**
+ * With several relay threads. A thread's death moves UDP clients to other threads at once, and the
+ * others hear of it (setRegrouping) a few milliseconds later: meanwhile a Refresh, CreatePermission
+ * or ChannelBind from a UDP client with no allocation here waits `ms` before its 437, and goes
+ * unanswered if regrouping has begun by then. Allocate does not wait (a new client's is normal).
+ */
+export interface UnknownClientHold {
+  readonly ms: number;
+  /** Resolves after `ms`: a timer, or a test's own. */
+  wait(ms: number): Promise<void>;
+}
+
+/** Requests held at once; past this, the 437 goes out at once (a flood must not pile up timers). */
+const MAX_HELD_REQUESTS = 256;
+
 function* allocationsIn(table: AllocationTable): Generator<Allocation> {
   for (const byAddress of table.byLink.values()) for (const byPort of byAddress.values()) yield* byPort.values();
 }
 
-export function createTurnService(deps: TurnDeps, binding: BindingOptions): TurnService {
+export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?: UnknownClientHold): TurnService {
   const { table, counters, log } = deps;
   let regrouping = false;
   let unansweredWhileRegrouping = 0;
+  let held = 0;
+  const isUnknownUdpClient = (ctx: RequestContext): boolean =>
+    ctx.link.transport === "udp" && !findAllocation(table, ctx.link, ctx.clientAddress.address, ctx.clientAddress.port);
   const knownClientsWhileRegrouping =
     (handler: RequestHandler): RequestHandler =>
     (ctx) => {
-      if (regrouping && ctx.link.transport === "udp" && !findAllocation(table, ctx.link, ctx.clientAddress.address, ctx.clientAddress.port)) {
+      if (regrouping && isUnknownUdpClient(ctx)) {
         unansweredWhileRegrouping++;
         return null;
       }
       return handler(ctx);
     };
+  const heldForRegrouping = (handler: RequestHandler): RequestHandler => {
+    const known = knownClientsWhileRegrouping(handler);
+    if (hold === undefined) return known;
+    return (ctx) => {
+      if (regrouping || held >= MAX_HELD_REQUESTS || !isUnknownUdpClient(ctx)) return known(ctx);
+      held++;
+      return hold
+        .wait(hold.ms)
+        .finally(() => held--)
+        .then(() => known(ctx));
+    };
+  };
   const requests = new Map<number, RequestHandler>([
     [Method.Binding, createBindingHandler(binding, deps.counters)],
     [Method.Allocate, knownClientsWhileRegrouping(createAllocateHandler(deps))],
-    [Method.Refresh, knownClientsWhileRegrouping(createRefreshHandler(deps))],
-    [Method.CreatePermission, knownClientsWhileRegrouping(createCreatePermissionHandler(deps))],
-    [Method.ChannelBind, knownClientsWhileRegrouping(createChannelBindHandler(deps))],
+    [Method.Refresh, heldForRegrouping(createRefreshHandler(deps))],
+    [Method.CreatePermission, heldForRegrouping(createCreatePermissionHandler(deps))],
+    [Method.ChannelBind, heldForRegrouping(createChannelBindHandler(deps))],
   ]);
   const indications = new Map<number, PacketHandler>([[Method.Send, createSendIndicationHandler(deps)]]);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Method } from "../../../src/stun/constants.js";
 import { FakeLink } from "../../helpers/fakes.js";
 import { createTurnHarness, HarnessClient } from "../../helpers/turn-harness.js";
-import { channelData, errorCode } from "../../helpers/turn-messages.js";
+import { channelData, decode, errorCode } from "../../helpers/turn-messages.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
 const PEER = { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "8.8.8.8", port: 5000 } } as const;
@@ -123,5 +123,92 @@ describe("while relay threads regroup (setRegrouping)", () => {
     expect(errorCode(await newcomer.request(Method.Allocate, [UDP]))).toBeUndefined();
     expect(h.deps.table.size).toBe(3);
     expect(h.service.setRegrouping(false)).toBe(0);
+  });
+});
+
+describe("with several relay threads, before a thread's death is heard of (UnknownClientHold)", () => {
+  const LIFETIME = { name: "LIFETIME", value: 600 } as const;
+  const CHANNEL = { name: "CHANNEL-NUMBER", value: 0x4001 } as const;
+  const HOLD_MS = 100;
+
+  function heldHarness() {
+    const releases: (() => void)[] = [];
+    const h = createTurnHarness({
+      hold: {
+        ms: HOLD_MS,
+        wait: (ms) => {
+          expect(ms).toBe(HOLD_MS);
+          return new Promise((resolve) => releases.push(() => resolve()));
+        },
+      },
+    });
+    /** A UDP client with a nonce (from an unsigned Allocate's 401) and no allocation on this thread. */
+    const stranger = async (port: number): Promise<HarnessClient> => {
+      const client = new HarnessClient(h, undefined, "198.51.100.8", port);
+      const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
+      client.builder.learn(decode(challenge!));
+      return client;
+    };
+    const releaseAll = (): void => releases.splice(0).forEach((release) => release());
+    return { h, releases, stranger, releaseAll };
+  }
+
+  it("holds a Refresh, CreatePermission or ChannelBind from a UDP client with no allocation here before its 437; nobody else waits", async () => {
+    const { h, releases, stranger, releaseAll } = heldHarness();
+    const known = new HarnessClient(h);
+    await known.request(Method.Allocate, [UDP]);
+    const client = await stranger(40001);
+    expect(releases).toHaveLength(0);
+
+    for (const [method, attributes] of [
+      [Method.Refresh, [LIFETIME]],
+      [Method.CreatePermission, [PEER]],
+      [Method.ChannelBind, [CHANNEL, PEER]],
+    ] as const) {
+      expect(await client.sendRaw(client.builder.build(method, attributes))).toEqual([]);
+      expect(releases).toHaveLength(1);
+      releaseAll();
+      expect((await client.received()).map((answer) => errorCode(decode(answer)))).toEqual([437]);
+    }
+
+    // The client with an allocation here, a TCP client, a Binding request and an Allocate are answered at once.
+    expect(errorCode(await known.request(Method.Refresh, [LIFETIME]))).toBeUndefined();
+    expect(errorCode(await known.request(Method.ChannelBind, [CHANNEL, PEER]))).toBeUndefined();
+    const tcp = new HarnessClient(h, new FakeLink("tcp"), "198.51.100.9", 41000);
+    expect(errorCode(await tcp.request(Method.Refresh, [LIFETIME]))).toBe(437);
+    expect(errorCode(await client.request(Method.Binding))).toBeUndefined();
+    expect(errorCode(await client.request(Method.Allocate, [UDP]))).toBeUndefined();
+    expect(releases).toHaveLength(0);
+  });
+
+  it("leaves a held request unanswered when regrouping began meanwhile, and holds nothing while regrouping", async () => {
+    const { h, releases, stranger, releaseAll } = heldHarness();
+    const client = await stranger(40002);
+    expect(await client.sendRaw(client.builder.build(Method.Refresh, [LIFETIME]))).toEqual([]);
+    h.service.setRegrouping(true);
+    releaseAll();
+    expect(await client.received()).toEqual([]);
+    // Regrouping already known: dropped at once, no wait.
+    expect(await client.sendRaw(client.builder.build(Method.Refresh, [LIFETIME]))).toEqual([]);
+    expect(releases).toHaveLength(0);
+    expect(h.service.setRegrouping(false)).toBe(2);
+    // Regrouping over: held again, then 437.
+    expect(await client.sendRaw(client.builder.build(Method.Refresh, [LIFETIME]))).toEqual([]);
+    releaseAll();
+    expect((await client.received()).map((answer) => errorCode(decode(answer)))).toEqual([437]);
+  });
+
+  it("holds at most 256 requests at once: past that, the 437 goes out at once", async () => {
+    const { h, releases, stranger, releaseAll } = heldHarness();
+    const client = await stranger(40003);
+    for (let i = 0; i < 256; i++) h.handle(client.builder.build(Method.Refresh, [LIFETIME]), client.address, client.port, client.link);
+    expect(await client.received()).toEqual([]);
+    expect(releases).toHaveLength(256);
+    expect((await client.sendRaw(client.builder.build(Method.Refresh, [LIFETIME]))).map((answer) => errorCode(decode(answer)))).toEqual([437]);
+    releaseAll();
+    expect(await client.received()).toHaveLength(256);
+    // Released, they no longer count: the next is held again.
+    expect(await client.sendRaw(client.builder.build(Method.Refresh, [LIFETIME]))).toEqual([]);
+    expect(releases).toHaveLength(1);
   });
 });
