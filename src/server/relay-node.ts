@@ -69,7 +69,8 @@ interface Closable {
 
 const SWEEP_INTERVAL_MS = 1000;
 // Long enough for the main thread to see a relay thread exit and tell the others (a few ms, more
-// when busy); short against a client's first retransmission (500 ms, RFC 8489 §6.2.1).
+// when busy); shorter than clients' first retransmission (RFC 8489 §6.2.1 suggests 500 ms; WebRTC
+// stacks use 200-250 ms), so a client waits no longer than a lost datagram would have cost it.
 const UNKNOWN_CLIENT_HOLD_MS = 100;
 
 function holdFor(ms: number): Promise<void> {

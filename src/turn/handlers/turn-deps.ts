@@ -49,7 +49,14 @@ export interface TurnDeps {
 export function authenticateRequest(ctx: RequestContext, deps: TurnDeps): Authenticated {
   const acceptExpired =
     !deps.options.strictExpiry && findAllocation(deps.table, ctx.link, ctx.clientAddress.address, ctx.clientAddress.port) !== undefined;
-  const authenticated = authenticate(ctx.message, {
+  const authenticated = authenticateWith(ctx, deps, acceptExpired);
+  ctx.integrity = { key: authenticated.key, algorithm: authenticated.integrity };
+  return authenticated;
+}
+
+/** authenticate() for this request, the caller deciding whether an expired REST credential verifies. */
+export function authenticateWith(ctx: RequestContext, deps: TurnDeps, acceptExpired: boolean): Authenticated {
+  return authenticate(ctx.message, {
     acceptExpired,
     realm: deps.options.realm,
     nonces: deps.nonces,
@@ -58,6 +65,4 @@ export function authenticateRequest(ctx: RequestContext, deps: TurnDeps): Authen
     clientAddress: ctx.clientAddress.address,
     clientPort: ctx.clientAddress.port,
   });
-  ctx.integrity = { key: authenticated.key, algorithm: authenticated.integrity };
-  return authenticated;
 }

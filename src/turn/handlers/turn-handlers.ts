@@ -11,7 +11,7 @@ import { createChannelBindHandler } from "./channel-bind.js";
 import { createCreatePermissionHandler } from "./create-permission.js";
 import { createRefreshHandler } from "./refresh.js";
 import { createSendIndicationHandler } from "./send-indication.js";
-import type { TurnDeps } from "./turn-deps.js";
+import { authenticateWith, type TurnDeps } from "./turn-deps.js";
 
 export interface TurnService {
   readonly dispatchTable: DispatchTable;
@@ -38,8 +38,9 @@ export interface TurnService {
 /**
  * With several relay threads. A thread's death moves UDP clients to other threads at once, and the
  * others hear of it (setRegrouping) a few milliseconds later: meanwhile a Refresh, CreatePermission
- * or ChannelBind from a UDP client with no allocation here waits `ms` before its 437, and goes
- * unanswered if regrouping has begun by then. Allocate does not wait (a new client's is normal).
+ * or ChannelBind that authenticates, from a UDP client with no allocation here, waits `ms` before it
+ * is handled (437, as a rule), and goes unanswered if regrouping has begun by then. Allocate does
+ * not wait (a new client's is normal), nor does a request that does not authenticate (its 401).
  */
 export interface UnknownClientHold {
   readonly ms: number;
@@ -47,7 +48,7 @@ export interface UnknownClientHold {
   wait(ms: number): Promise<void>;
 }
 
-/** Requests held at once; past this, the 437 goes out at once (a flood must not pile up timers). */
+/** Requests held at once; past this, a request is handled at once (a flood must not pile up timers). */
 const MAX_HELD_REQUESTS = 256;
 
 function* allocationsIn(table: AllocationTable): Generator<Allocation> {
@@ -59,6 +60,16 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
   let regrouping = false;
   let unansweredWhileRegrouping = 0;
   let held = 0;
+  /** Only a user's request is held (the handler authenticates it again): nobody else can fill the places. */
+  const authenticates = (ctx: RequestContext): boolean => {
+    try {
+      // Its allocation, on another thread, may have outlived the credential.
+      authenticateWith(ctx, deps, !deps.options.strictExpiry);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const isUnknownUdpClient = (ctx: RequestContext): boolean =>
     ctx.link.transport === "udp" && !findAllocation(table, ctx.link, ctx.clientAddress.address, ctx.clientAddress.port);
   const knownClientsWhileRegrouping =
@@ -74,7 +85,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
     const known = knownClientsWhileRegrouping(handler);
     if (hold === undefined) return known;
     return (ctx) => {
-      if (regrouping || held >= MAX_HELD_REQUESTS || !isUnknownUdpClient(ctx)) return known(ctx);
+      if (regrouping || held >= MAX_HELD_REQUESTS || !isUnknownUdpClient(ctx) || !authenticates(ctx)) return known(ctx);
       held++;
       return hold
         .wait(hold.ms)

@@ -251,7 +251,7 @@ export async function exchangeOverRelay(options: RelayExchangeOptions): Promise<
     for (;;) {
       const pairs = await readSelectedPairs();
       const agreed = pairs.length >= 2 && pairs.every((pair) => pair.nominated);
-      if (agreed || Date.now() >= deadline) {
+      if (agreed || failure !== undefined || Date.now() >= deadline) {
         selectedPairs.push(...pairs);
         break;
       }

@@ -143,8 +143,8 @@ describe("with several relay threads, before a thread's death is heard of (Unkno
       },
     });
     /** A UDP client with a nonce (from an unsigned Allocate's 401) and no allocation on this thread. */
-    const stranger = async (port: number): Promise<HarnessClient> => {
-      const client = new HarnessClient(h, undefined, "198.51.100.8", port);
+    const stranger = async (port: number, address = "198.51.100.8"): Promise<HarnessClient> => {
+      const client = new HarnessClient(h, undefined, address, port);
       const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
       client.builder.learn(decode(challenge!));
       return client;
@@ -177,6 +177,13 @@ describe("with several relay threads, before a thread's death is heard of (Unkno
     const tcp = new HarnessClient(h, new FakeLink("tcp"), "198.51.100.9", 41000);
     expect(errorCode(await tcp.request(Method.Refresh, [LIFETIME]))).toBe(437);
     expect(errorCode(await client.request(Method.Binding))).toBeUndefined();
+    // Nor does a request that does not authenticate: unsigned, or signed with a wrong password.
+    const unsigned = new HarnessClient(h, undefined, "198.51.100.20", 40009);
+    expect((await unsigned.sendRaw(unsigned.builder.build(Method.Refresh, [LIFETIME]))).map((answer) => errorCode(decode(answer)))).toEqual([401]);
+    const impostor = new HarnessClient(h, undefined, "198.51.100.21", 40010, "alice", "not-her-password");
+    const [challenge] = await impostor.sendRaw(impostor.builder.build(Method.Allocate, [UDP]));
+    impostor.builder.learn(decode(challenge!));
+    expect((await impostor.sendRaw(impostor.builder.build(Method.Refresh, [LIFETIME]))).map((answer) => errorCode(decode(answer)))).toEqual([401]);
     expect(errorCode(await client.request(Method.Allocate, [UDP]))).toBeUndefined();
     expect(releases).toHaveLength(0);
   });
@@ -198,17 +205,22 @@ describe("with several relay threads, before a thread's death is heard of (Unkno
     expect((await client.received()).map((answer) => errorCode(decode(answer)))).toEqual([437]);
   });
 
-  it("holds at most 256 requests at once: past that, the 437 goes out at once", async () => {
+  it("holds at most 256 requests at once: past that, a request is handled at once", async () => {
     const { h, releases, stranger, releaseAll } = heldHarness();
+    const refresh = (client: HarnessClient): void => h.handle(client.builder.build(Method.Refresh, [LIFETIME]), client.address, client.port, client.link);
+    const codes = async (client: HarnessClient): Promise<(number | undefined)[]> => (await client.received()).map((answer) => errorCode(decode(answer)));
     const client = await stranger(40003);
-    for (let i = 0; i < 256; i++) h.handle(client.builder.build(Method.Refresh, [LIFETIME]), client.address, client.port, client.link);
+    for (let i = 0; i < 256; i++) refresh(client);
     expect(await client.received()).toEqual([]);
     expect(releases).toHaveLength(256);
-    expect((await client.sendRaw(client.builder.build(Method.Refresh, [LIFETIME]))).map((answer) => errorCode(decode(answer)))).toEqual([437]);
+    const latecomer = await stranger(40004, "198.51.102.1");
+    refresh(latecomer);
+    expect(await codes(latecomer)).toEqual([437]);
     releaseAll();
-    expect(await client.received()).toHaveLength(256);
+    expect(await codes(client)).toEqual(Array.from({ length: 256 }, () => 437));
     // Released, they no longer count: the next is held again.
-    expect(await client.sendRaw(client.builder.build(Method.Refresh, [LIFETIME]))).toEqual([]);
+    refresh(latecomer);
+    expect(await latecomer.received()).toEqual([]);
     expect(releases).toHaveLength(1);
   });
 });
