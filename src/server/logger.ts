@@ -46,7 +46,38 @@ export function createLogger(config: Pick<Config, "logLevel" | "logFile">, optio
   if (options.pretty ?? isTerminal) {
     return pino(settings, pretty({ sync: true, destination: fd, colorize: isTerminal, translateTime: "SYS:standard" }));
   }
-  return pino(settings, pino.destination({ dest: fd, sync: false }));
+  return pino(settings, withWriteFailuresTold(pino.destination({ dest: fd, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES })));
+}
+
+/** Log lines waiting in memory while the destination refuses writes; past this they are dropped. */
+const LOG_BUFFER_LIMIT_BYTES = 16 * 1024 * 1024;
+const WRITE_FAILURE_NOTICE_INTERVAL_MS = 60_000;
+
+type LogStream = ReturnType<typeof pino.destination>;
+
+/**
+ * A log destination that stops taking writes (a full disk, an I/O error) must not stop turnpike, nor
+ * hang its exit: sonic-boom's exit flush retries such a write forever. While writes fail, the flush at
+ * exit is skipped, lines beyond LOG_BUFFER_LIMIT_BYTES are dropped, and stderr says so once a minute;
+ * the next line retries, and logging resumes once a write succeeds.
+ */
+export function withWriteFailuresTold(stream: LogStream, now: () => number = Date.now): LogStream {
+  let failing = false;
+  let toldAtMs = Number.NEGATIVE_INFINITY;
+  const flushSync = stream.flushSync.bind(stream);
+  stream.flushSync = () => {
+    if (!failing) flushSync();
+  };
+  stream.on("error", (error: Error) => {
+    failing = true;
+    if (now() - toldAtMs < WRITE_FAILURE_NOTICE_INTERVAL_MS) return;
+    toldAtMs = now();
+    process.stderr.write(`turnpike: cannot write the log (${error.message}); log lines are kept up to 16 MiB, then dropped, until a write succeeds\n`);
+  });
+  stream.on("write", () => {
+    failing = false;
+  });
+  return stream;
 }
 
 function openLogFile(path: string): number {

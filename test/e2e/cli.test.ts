@@ -59,6 +59,33 @@ describe("the turnpike binary", () => {
     expect(await server.exited).toBe(0);
   });
 
+  it("keeps serving, says why on stderr and exits 0 on SIGTERM when its log-file refuses writes (full disk: /dev/full)", async () => {
+    const port = await freeUdpPort();
+    const apiPort = await freeUdpPort();
+    const server = startBinary([
+      ...["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp", "--user", "u:p"],
+      ...["--api-listening-ip", "127.0.0.1", "--api-listening-port", String(apiPort), "--log-file", "/dev/full"],
+    ]);
+    // The API answers although every log line fails: the main thread is not stuck retrying them.
+    let health: number | undefined;
+    for (const deadline = Date.now() + 10_000; health !== 200 && Date.now() < deadline && server.child.exitCode === null; ) {
+      health = await fetch(`http://127.0.0.1:${apiPort}/healthz`, { signal: AbortSignal.timeout(1_000) }).then(
+        (response) => response.status,
+        () => undefined,
+      );
+      if (health !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(health, JSON.stringify(server.output())).toBe(200);
+    const request = stun.encode(stun.createMessage(stun.constants.STUN_BINDING_REQUEST));
+    const { answer } = await udpExchange(request, { address: "127.0.0.1", port });
+    expect(answer).toBeDefined();
+    expect(server.output().stderr).toContain("turnpike: cannot write the log (ENOSPC");
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    // Said once, not once per line.
+    expect(server.output().stderr.split("cannot write the log").length - 1).toBe(1);
+  });
+
   it("exits 1 with one line when the port is in use", async () => {
     const busy = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => busy.bind(0, "127.0.0.1", resolve));
