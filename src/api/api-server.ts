@@ -25,6 +25,8 @@ export { ApiStartError } from "./api-start-error.js";
 export interface RunningApi {
   readonly address: string;
   readonly port: number;
+  /** A reload's api-key list: from now on only these keys are accepted. */
+  setApiKeys(keys: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -74,10 +76,16 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
   const now = internals.now ?? Date.now;
   const maxTracked = internals.maxTrackedClients ?? DEFAULT_MAX_TRACKED;
   const limiter = () => createRateLimiter({ perMinute: options.rateLimitPerMinute, now, maxTracked });
+  let keys = createApiKeyVerifier(options.apiKeys);
   const context: ApiContext = {
     deps,
     guard: createAccessGuard({
-      verifier: createApiKeyVerifier(options.apiKeys),
+      verifier: {
+        match: (presented) => keys.match(presented),
+        get keyCount() {
+          return keys.keyCount;
+        },
+      },
       allowAnonymous: options.allowAnonymous,
       addressLimiter: limiter(),
       keyLimiter: limiter(),
@@ -110,6 +118,10 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
   return {
     address: address.address,
     port: address.port,
+    setApiKeys(next) {
+      if (next.some((key) => key.length === 0)) throw new ApiStartError("an API key must not be empty");
+      keys = createApiKeyVerifier(next);
+    },
     async close() {
       await app.close();
       metrics.clear();

@@ -4,6 +4,7 @@ import type { ApiDeps, ServerStats } from "../api/api-deps.js";
 import { startApiServer, type RunningApi } from "../api/api-server.js";
 import { iceUris } from "../api/ice-servers.js";
 import type { Config } from "../config/config.js";
+import { findFieldOption } from "../config/options.js";
 import { mintWithFirstSecret } from "../credentials/credential-store.js";
 import type { Clock } from "../turn/ports.js";
 import { readTlsMaterial, startRelayNode, type ListenerInfo } from "./relay-node.js";
@@ -52,6 +53,31 @@ export interface StartOptions {
 }
 
 const DRAIN_POLL_MS = 300;
+/** What a reload cannot change: the sockets, threads, relay addresses and logger made at start. (The realm: TurnRuntime.) */
+const KEPT_UNTIL_RESTART = [
+  "listeningIps",
+  "listeningPort",
+  "tlsListeningPort",
+  "noUdp",
+  "noTcp",
+  "noTls",
+  "relayThreads",
+  "relayIps",
+  "externalIps",
+  "minPort",
+  "maxPort",
+  "noApi",
+  "apiListeningIp",
+  "apiListeningPort",
+  "apiCert",
+  "apiPkey",
+  "apiAllowAnonymous",
+  "apiCorsOrigins",
+  "apiRateLimitPerMinute",
+  "logFile",
+  "logLevel",
+  "pidfile",
+] as const satisfies readonly (keyof Config)[];
 
 export async function startServer(config: Config, options: StartOptions): Promise<RunningServer> {
   const log = options.logger;
@@ -98,8 +124,13 @@ export async function startServer(config: Config, options: StartOptions): Promis
       return draining;
     },
     async reload(next) {
+      const kept = KEPT_UNTIL_RESTART.filter((field) => JSON.stringify(next[field]) !== JSON.stringify(current[field]));
       await backend.reload(next);
+      api?.setApiKeys(next.apiKeys);
       current = next;
+      if (kept.length > 0) {
+        log.warn({ options: kept.map((field) => findFieldOption(field)?.key ?? field) }, "these options changed and are kept as they were until a restart");
+      }
     },
     async revoke(username) {
       const ended = await backend.revoke(username);
@@ -130,7 +161,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
 
   function publicHost(): string {
     if (current.restUriHost) return current.restUriHost;
-    if (current.externalIps[0]) return current.externalIps[0].public;
+    // external-ip is kept until a restart (KEPT_UNTIL_RESTART): the relays advertise the one they started with.
+    if (config.externalIps[0]) return config.externalIps[0].public;
     return listeners.find((l) => l.address !== "0.0.0.0" && l.address !== "::")?.address ?? hostname();
   }
 
@@ -143,8 +175,13 @@ export async function startServer(config: Config, options: StartOptions): Promis
         apiKeys: config.apiKeys,
         allowAnonymous: config.apiAllowAnonymous,
         corsOrigins: config.apiCorsOrigins,
-        defaultTtlSeconds: config.restDefaultTtlSeconds,
-        maxTtlSeconds: config.restMaxTtlSeconds,
+        // Read on each request: a reload changes them.
+        get defaultTtlSeconds() {
+          return current.restDefaultTtlSeconds;
+        },
+        get maxTtlSeconds() {
+          return current.restMaxTtlSeconds;
+        },
         rateLimitPerMinute: config.apiRateLimitPerMinute,
       },
       mint(user, ttlSeconds) {

@@ -181,3 +181,44 @@ describe("the credential endpoint drives a live TURN server", () => {
     client.close();
   });
 });
+
+describe("a reload and the credential endpoint", () => {
+  it("rotates the API keys and the credential TTLs, and names in a warning the options it cannot change", async () => {
+    const OLD_KEY = "old-api-key-0123456789";
+    const NEW_KEY = "new-api-key-0123456789";
+    const logger = createRecordingLogger();
+    const settings = {
+      listeningIps: ["127.0.0.1"],
+      listeningPort: 0,
+      apiListeningPort: 0,
+      realm: "example.org",
+      useAuthSecret: true,
+      staticAuthSecrets: [SECRET],
+      relayThreads: 1,
+    };
+    const server = await startServer(configFromObject({ ...settings, apiKeys: [OLD_KEY] }), { logger });
+    try {
+      const mint = (key: string, ttl?: number): Promise<Response> =>
+        fetch(`http://127.0.0.1:${server.api!.port}/api/v1/credentials?username=alice${ttl === undefined ? "" : `&ttl=${ttl}`}`, {
+          headers: { Authorization: `Bearer ${key}` },
+        });
+      expect((await mint(OLD_KEY)).status).toBe(200);
+      expect((await mint(NEW_KEY)).status).toBe(401);
+
+      await server.reload(
+        configFromObject({ ...settings, apiKeys: [NEW_KEY], restDefaultTtlSeconds: 120, restMaxTtlSeconds: 300, minPort: 50000, apiRateLimitPerMinute: 30 }),
+      );
+      expect((await mint(OLD_KEY)).status).toBe(401);
+      const minted = await mint(NEW_KEY);
+      expect(minted.status).toBe(200);
+      expect(((await minted.json()) as CredentialAnswer).ttl).toBe(120);
+      expect(((await (await mint(NEW_KEY, 3600)).json()) as CredentialAnswer).ttl).toBe(300);
+
+      const kept = logger.records.filter((r) => r.msg === "these options changed and are kept as they were until a restart");
+      expect(kept.map((r) => r.obj["options"])).toEqual([["min-port", "api-rate-limit"]]);
+      expect(logger.text()).not.toContain(NEW_KEY);
+    } finally {
+      await server.close();
+    }
+  });
+});
