@@ -1,3 +1,5 @@
+import type { Config } from "../config/config.js";
+import { isWildcard } from "../config/validate-config.js";
 import type { MintedCredential } from "./api-deps.js";
 
 export interface IceUriPorts {
@@ -40,4 +42,17 @@ export function credentialResponse(credential: MintedCredential, uris: readonly 
     uris,
     iceServers: [{ urls: uris, username: credential.username, credential: credential.password }],
   };
+}
+
+/**
+ * The host in the URIs handed out: rest-uri-host, else the first external-ip's public address, else
+ * the first configured listening-ip that is not a wildcard, else the hostname (never an address found
+ * by listening on every interface: the first of those is loopback).
+ */
+export function advertisedHost(config: Pick<Config, "restUriHost" | "externalIps" | "listeningIps">, hostname: () => string): string {
+  if (config.restUriHost !== undefined) return config.restUriHost;
+  const external = config.externalIps[0];
+  if (external !== undefined) return external.public;
+  const listening = config.listeningIps.find((ip) => !isWildcard(ip));
+  return listening ?? hostname();
 }

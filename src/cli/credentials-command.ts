@@ -1,10 +1,9 @@
 // `turnpike credentials`: mint a REST credential offline and print the JSON the credential endpoint answers.
 import { hostname as osHostname } from "node:os";
 import { checkUser } from "../api/credential-request.js";
-import { credentialResponse, iceUris, type IceUriPorts } from "../api/ice-servers.js";
+import { advertisedHost, credentialResponse, iceUris, type IceUriPorts } from "../api/ice-servers.js";
 import type { Config } from "../config/config.js";
 import { loadConfig } from "../config/load-config.js";
-import { isWildcard } from "../config/validate-config.js";
 import { mintRestCredential } from "../credentials/rest-credentials.js";
 import { readStateFile } from "../server/state-file.js";
 import { formatHelp } from "./help.js";
@@ -73,14 +72,6 @@ async function findSecret(file: string | undefined, config: Config, deps: Pick<C
   throw new UsageError("no REST secret to sign with: credentials need use-auth-secret and a static-auth-secret");
 }
 
-/** rest-uri-host, else the first external-ip's public address, else the first non-wildcard listening-ip, else the hostname. */
-export function advertisedHost(config: Config, hostname: () => string): string {
-  if (config.restUriHost !== undefined) return config.restUriHost;
-  const external = config.externalIps[0];
-  if (external !== undefined) return external.public;
-  const listening = config.listeningIps.find((ip) => !isWildcard(ip));
-  return listening ?? hostname();
-}
 
 /** UDP and TCP on listening-port unless turned off; TLS on tls-listening-port with cert and pkey, unless no-tls. */
 export function advertisedPorts(config: Config): IceUriPorts {

@@ -2,7 +2,7 @@ import { availableParallelism, hostname } from "node:os";
 import type { Logger as PinoLogger } from "pino";
 import type { ApiDeps, ServerStats } from "../api/api-deps.js";
 import { startApiServer, type RunningApi } from "../api/api-server.js";
-import { iceUris } from "../api/ice-servers.js";
+import { advertisedHost, iceUris } from "../api/ice-servers.js";
 import type { Config } from "../config/config.js";
 import { findFieldOption } from "../config/options.js";
 import { mintWithFirstSecret } from "../credentials/credential-store.js";
@@ -160,10 +160,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
   return server;
 
   function publicHost(): string {
-    if (current.restUriHost) return current.restUriHost;
-    // external-ip is kept until a restart (KEPT_UNTIL_RESTART): the relays advertise the one they started with.
-    if (config.externalIps[0]) return config.externalIps[0].public;
-    return listeners.find((l) => l.address !== "0.0.0.0" && l.address !== "::")?.address ?? hostname();
+    // external-ip and listening-ip are kept until a restart (KEPT_UNTIL_RESTART); rest-uri-host reloads.
+    return advertisedHost({ restUriHost: current.restUriHost, externalIps: config.externalIps, listeningIps: config.listeningIps }, hostname);
   }
 
   function apiDeps(): ApiDeps {
