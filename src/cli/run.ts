@@ -55,6 +55,8 @@ export interface CliDeps {
   readonly pid?: number;
   /** Sends a signal (`turnpike reload`); process.kill by default. */
   readonly kill?: (pid: number, signal: NodeJS.Signals) => void;
+  /** A process's command line (`turnpike reload` checks whom it signals); /proc/<pid>/cmdline by default, undefined where unknown. */
+  readonly commandLineOf?: (pid: number) => readonly string[] | undefined;
   /** Milliseconds since the epoch, for `turnpike credentials`; Date.now by default. */
   readonly now?: () => number;
   /** The machine's name, the last resort for the host in URIs; os.hostname by default. */

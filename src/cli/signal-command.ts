@@ -1,5 +1,6 @@
 // `turnpike reload` and `turnpike drain`: validate the configuration as start would load it, then
 // signal the process in the pidfile: SIGHUP reloads, SIGUSR1 drains.
+import { readFileSync } from "node:fs";
 import { loadConfig } from "../config/load-config.js";
 import { pidfileNextTo } from "../server/state-file.js";
 import { formatHelp } from "./help.js";
@@ -37,6 +38,14 @@ async function signalServer(
     throw new Error(`no pidfile to find turnpike by: set pidfile in ${file ?? "the config file"} (turnpike start writes it), or give --pidfile`);
   }
   const pid = await readPidfile(pidfile);
+  // A pidfile left behind by a crash may name a process that has since taken the number.
+  const commandLine = (deps.commandLineOf ?? procCommandLine)(pid);
+  if (commandLine !== undefined && !isTurnpike(commandLine)) {
+    throw new Error(
+      `process ${pid} from pidfile ${pidfile} is not turnpike (it runs: ${commandLine.join(" ").slice(0, 120)}); ` +
+        "a stale pidfile? Nothing was signalled",
+    );
+  }
   try {
     (deps.kill ?? process.kill)(pid, signal);
   } catch (error) {
@@ -47,4 +56,18 @@ async function signalServer(
   }
   deps.stdout.write(`turnpike: sent ${signal} to process ${pid} (from ${pidfile}); ${outcome}\n`);
   return 0;
+}
+
+/** argv of process `pid` from /proc; undefined where there is no /proc or no such process (kill then says which). */
+function procCommandLine(pid: number): readonly string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((arg) => arg.length > 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The turnpike binary, however started: `turnpike` on PATH, `node .../dist/cli/main.js`, npm start. */
+function isTurnpike(commandLine: readonly string[]): boolean {
+  return commandLine.slice(0, 3).some((arg) => /(^|\/)turnpike$/.test(arg) || /(^|\/)cli\/main\.js$/.test(arg));
 }

@@ -41,6 +41,8 @@ export interface FakeCliOptions {
   readonly api?: CliServer["api"];
   /** Replaces the fake kill (which records and succeeds). */
   readonly kill?: (pid: number, signal: NodeJS.Signals) => void;
+  /** Replaces the fake command line of every process (a turnpike start). */
+  readonly commandLineOf?: (pid: number) => readonly string[] | undefined;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly pid?: number;
   readonly now?: () => number;
@@ -114,6 +116,7 @@ export function createFakeCli(options: FakeCliOptions = {}): FakeCli {
       ((pid, signal) => {
         killed.push([pid, signal]);
       }),
+    commandLineOf: options.commandLineOf ?? (() => ["node", "/opt/turnpike/dist/cli/main.js", "start"]),
     now: options.now ?? (() => Date.UTC(2026, 0, 1)),
     hostname: options.hostname ?? (() => "turn-host.example"),
   };

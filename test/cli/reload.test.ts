@@ -60,6 +60,23 @@ describe("turnpike reload", () => {
     expect(await exit).toBe(0);
   });
 
+  it.each([
+    ["turnpike on PATH", ["node", "/usr/local/bin/turnpike", "start", "-c", "/etc/turnserver.conf"], 0],
+    ["npm start", ["node", "dist/cli/main.js", "start"], 0],
+    ["another program that took the process id", ["sleep", "60"], 1],
+    ["node running something else", ["node", "/srv/app/server.js"], 1],
+  ] as const)("signals %s only if it is turnpike", async (_what, commandLine, code) => {
+    writeFileSync(join(temp.path(), "turnpike.pid"), "777\n");
+    const cli = createFakeCli({ commandLineOf: (pid) => (pid === 777 ? commandLine : undefined) });
+    expect(await runCli(["reload", "--state-file", join(temp.path(), "state.json")], cli.deps)).toBe(code);
+    if (code === 0) {
+      expect(cli.killed).toEqual([[777, "SIGHUP"]]);
+    } else {
+      expect(cli.killed).toEqual([]);
+      expect(cli.stderr()).toContain(`process 777 from pidfile ${join(temp.path(), "turnpike.pid")} is not turnpike (it runs: ${commandLine.join(" ")}); a stale pidfile? Nothing was signalled`);
+    }
+  });
+
   it("exits 1 when no pidfile is configured with a config file", async () => {
     const file = temp.write("turnserver.conf", "realm=example.org\n");
     const cli = createFakeCli();

@@ -252,3 +252,22 @@ describe("draining (SIGUSR1, turnpike drain, POST /api/v1/drain)", () => {
     }
   });
 });
+
+describe("a stale pidfile (turnpike reload)", () => {
+  it("signals nothing when the process it names is not turnpike", async () => {
+    const dir = tempDir();
+    const other = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      const pidfile = join(dir, "turnpike.pid");
+      writeFileSync(pidfile, `${other.pid}\n`);
+      const { code, stdout } = await runBounded(process.execPath, [BIN, "reload", "--pidfile", pidfile], 10_000, { ...process.env, XDG_STATE_HOME: dir });
+      expect(code).toBe(1);
+      expect(stdout).toContain(`process ${other.pid} from pidfile ${pidfile} is not turnpike (it runs: sleep 30)`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(other.exitCode).toBeNull();
+      expect(other.signalCode).toBeNull();
+    } finally {
+      other.kill("SIGKILL");
+    }
+  });
+});
