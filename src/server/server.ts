@@ -124,7 +124,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
       return draining;
     },
     async reload(next) {
-      const kept = KEPT_UNTIL_RESTART.filter((field) => JSON.stringify(next[field]) !== JSON.stringify(current[field]));
+      // Against the values started with: those are the ones still in force.
+      const kept = KEPT_UNTIL_RESTART.filter((field) => JSON.stringify(next[field]) !== JSON.stringify(config[field]));
       await backend.reload(next);
       api?.setApiKeys(next.apiKeys);
       current = next;
