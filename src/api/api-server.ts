@@ -119,7 +119,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
     address: address.address,
     port: address.port,
     setApiKeys(next) {
-      if (next.some((key) => key.length === 0)) throw new ApiStartError("an API key must not be empty");
+      checkApiKeys(next);
       keys = createApiKeyVerifier(next);
     },
     async close() {
@@ -127,6 +127,11 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
       metrics.clear();
     },
   };
+}
+
+/** An empty key would match a malformed Authorization header (readBearerToken gives ""). */
+function checkApiKeys(keys: readonly string[]): void {
+  if (keys.some((key) => key.length === 0)) throw new ApiStartError("an API key must not be empty");
 }
 
 /** Settings the endpoint cannot run with; the config layer checks most of them earlier. */
@@ -137,7 +142,7 @@ function checkApiOptions(options: ApiOptions): void {
         "(127.0.0.0/8 or ::1); configure an API key instead",
     );
   }
-  if (options.apiKeys.some((key) => key.length === 0)) throw new ApiStartError("an API key must not be empty");
+  checkApiKeys(options.apiKeys);
   const positive = (value: number): boolean => Number.isSafeInteger(value) && value > 0;
   if (!positive(options.defaultTtlSeconds) || !positive(options.maxTtlSeconds)) {
     throw new ApiStartError("the default and maximum credential TTL must be positive whole numbers of seconds");

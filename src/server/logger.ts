@@ -61,7 +61,7 @@ type LogStream = ReturnType<typeof pino.destination>;
  * exit is skipped, lines beyond LOG_BUFFER_LIMIT_BYTES are dropped, and stderr says so once a minute;
  * the next line retries, and logging resumes once a write succeeds.
  */
-export function withWriteFailuresTold(stream: LogStream, now: () => number = Date.now): LogStream {
+function withWriteFailuresTold(stream: LogStream): LogStream {
   let failing = false;
   let toldAtMs = Number.NEGATIVE_INFINITY;
   const flushSync = stream.flushSync.bind(stream);
@@ -70,8 +70,8 @@ export function withWriteFailuresTold(stream: LogStream, now: () => number = Dat
   };
   stream.on("error", (error: Error) => {
     failing = true;
-    if (now() - toldAtMs < WRITE_FAILURE_NOTICE_INTERVAL_MS) return;
-    toldAtMs = now();
+    if (Date.now() - toldAtMs < WRITE_FAILURE_NOTICE_INTERVAL_MS) return;
+    toldAtMs = Date.now();
     process.stderr.write(`turnpike: cannot write the log (${error.message}); log lines are kept up to 16 MiB, then dropped, until a write succeeds\n`);
   });
   stream.on("write", () => {

@@ -4,7 +4,7 @@ import type { ApiDeps, ServerStats } from "../api/api-deps.js";
 import { startApiServer, type RunningApi } from "../api/api-server.js";
 import { advertisedHost, iceUris } from "../api/ice-servers.js";
 import type { Config } from "../config/config.js";
-import { findFieldOption } from "../config/options.js";
+import { reloadedConfig } from "../config/kept-until-restart.js";
 import { mintWithFirstSecret } from "../credentials/credential-store.js";
 import type { Clock } from "../turn/ports.js";
 import { readTlsMaterial, startRelayNode, type ListenerInfo } from "./relay-node.js";
@@ -53,31 +53,6 @@ export interface StartOptions {
 }
 
 const DRAIN_POLL_MS = 300;
-/** What a reload cannot change: the sockets, threads, relay addresses and logger made at start. (The realm: TurnRuntime.) */
-const KEPT_UNTIL_RESTART = [
-  "listeningIps",
-  "listeningPort",
-  "tlsListeningPort",
-  "noUdp",
-  "noTcp",
-  "noTls",
-  "relayThreads",
-  "relayIps",
-  "externalIps",
-  "minPort",
-  "maxPort",
-  "noApi",
-  "apiListeningIp",
-  "apiListeningPort",
-  "apiCert",
-  "apiPkey",
-  "apiAllowAnonymous",
-  "apiCorsOrigins",
-  "apiRateLimitPerMinute",
-  "logFile",
-  "logLevel",
-  "pidfile",
-] as const satisfies readonly (keyof Config)[];
 
 export async function startServer(config: Config, options: StartOptions): Promise<RunningServer> {
   const log = options.logger;
@@ -124,14 +99,11 @@ export async function startServer(config: Config, options: StartOptions): Promis
       return draining;
     },
     async reload(next) {
-      // Against the values started with: those are the ones still in force.
-      const kept = KEPT_UNTIL_RESTART.filter((field) => JSON.stringify(next[field]) !== JSON.stringify(config[field]));
-      await backend.reload(next);
-      api?.setApiKeys(next.apiKeys);
-      current = next;
-      if (kept.length > 0) {
-        log.warn({ options: kept.map((field) => findFieldOption(field)?.key ?? field) }, "these options changed and are kept as they were until a restart");
-      }
+      const reloaded = reloadedConfig(config, next);
+      await backend.reload(reloaded.config);
+      api?.setApiKeys(reloaded.config.apiKeys);
+      current = reloaded.config;
+      if (reloaded.kept.length > 0) log.warn({ options: reloaded.kept }, "these options changed and are kept as they were until a restart");
     },
     async revoke(username) {
       const ended = await backend.revoke(username);
@@ -161,8 +133,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   return server;
 
   function publicHost(): string {
-    // external-ip and listening-ip are kept until a restart (KEPT_UNTIL_RESTART); rest-uri-host reloads.
-    return advertisedHost({ restUriHost: current.restUriHost, externalIps: config.externalIps, listeningIps: config.listeningIps }, hostname);
+    return advertisedHost(current, hostname);
   }
 
   function apiDeps(): ApiDeps {

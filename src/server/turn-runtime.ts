@@ -122,7 +122,6 @@ export function createTurnRuntime(
       policyConfig = next;
       rebuildPolicy();
       const dropped = service.reapplyPeerPolicy();
-      if (next.realm !== config.realm) log.warn({ realm: config.realm }, "realm is kept until a restart: clients' keys derive from it");
       log.info(
         { users: next.users.length, authSecrets: next.useAuthSecret ? next.staticAuthSecrets.length : 0, droppedPermissions: dropped.permissions, droppedChannels: dropped.channels },
         "configuration reloaded",

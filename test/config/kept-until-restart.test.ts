@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { configFromObject } from "../../src/config/config-from-object.js";
+import { reloadedConfig } from "../../src/config/kept-until-restart.js";
+
+describe("what a reload puts in force (reloadedConfig)", () => {
+  const started = configFromObject({ listeningIps: ["127.0.0.1"], realm: "a.example", apiKeys: ["old-key-0123456789"], minPort: 40000 });
+
+  it("takes the reloadable options from the new file and keeps the rest as started, naming those that changed", () => {
+    const next = configFromObject({
+      listeningIps: ["127.0.0.2"],
+      realm: "b.example",
+      apiKeys: ["new-key-0123456789"],
+      minPort: 40000,
+      restDefaultTtlSeconds: 120,
+      users: ["alice:pw"],
+    });
+    const { config, kept } = reloadedConfig(started, next);
+    expect(kept).toEqual(["listening-ip", "realm"]);
+    expect(config.listeningIps).toEqual(["127.0.0.1"]);
+    expect(config.realm).toBe("a.example");
+    expect(config.apiKeys).toEqual(["new-key-0123456789"]);
+    expect(config.restDefaultTtlSeconds).toBe(120);
+    expect(config.users).toEqual(["alice:pw"]);
+  });
+
+  it("names nothing and changes nothing when only reloadable options differ", () => {
+    const next = configFromObject({ listeningIps: ["127.0.0.1"], realm: "a.example", apiKeys: ["new-key-0123456789"], minPort: 40000 });
+    const { config, kept } = reloadedConfig(started, next);
+    expect(kept).toEqual([]);
+    expect(config).toEqual(next);
+  });
+});
