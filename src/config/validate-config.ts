@@ -1,6 +1,7 @@
 // The rules that span fields or touch the file system, for every way a Config is made.
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { createSecureContext } from "node:tls";
 import type { Config } from "./config.js";
 import { ipToBigInt } from "../turn/ip-range.js";
 import { ConfigError, type ConfigLocation } from "./config-error.js";
@@ -19,14 +20,15 @@ export function validateConfig(config: Config, locate: LocateField): void {
     throw new ConfigError(`max-port ${config.maxPort} is below min-port ${config.minPort}`, where);
   }
   checkTlsPair({ cert: "cert", pkey: "pkey" }, config, locate);
+  checkTlsPort(config, locate);
   if (config.noUdp && config.noTcp && config.noTls) {
     const where = setLater(setLater(locate("noUdp"), locate("noTcp")), locate("noTls"));
     throw new ConfigError("no-udp, no-tcp and no-tls together leave nothing to listen on", where);
   }
   if (config.logFile !== undefined && config.logFile !== "stdout" && config.logFile !== "-") {
-    checkDirectory("log-file", config.logFile, locate("logFile"));
+    checkWritableFile("log-file", config.logFile, locate("logFile"));
   }
-  if (config.pidfile !== undefined) checkDirectory("pidfile", config.pidfile, locate("pidfile"));
+  if (config.pidfile !== undefined) checkWritableFile("pidfile", config.pidfile, locate("pidfile"));
   checkUniqueUserNames(config.users, locate);
   validateApi(config, locate);
   if (config.bpsCapacity > 0 && config.maxBps === 0) {
@@ -60,7 +62,18 @@ function validateApi(config: Config, locate: LocateField): void {
   }
 }
 
-/** cert/pkey and api-cert/api-pkey: both or neither, and readable. */
+/** TCP and TLS are separate listeners: on one port the second fails with "address already in use". */
+function checkTlsPort(config: Config, locate: LocateField): void {
+  const tls = config.cert !== undefined && config.pkey !== undefined && !config.noTls;
+  if (!tls || config.noTcp || config.listeningPort === 0 || config.tlsListeningPort !== config.listeningPort) return;
+  const where = setLater(locate("listeningPort"), locate("tlsListeningPort"));
+  throw new ConfigError(
+    `tls-listening-port ${config.tlsListeningPort} is also listening-port, where TCP listens: give TLS another port (5349 is the standard one), or set no-tcp`,
+    where,
+  );
+}
+
+/** cert/pkey and api-cert/api-pkey: both or neither, readable, and a certificate and key TLS can use together. */
 function checkTlsPair(fields: { cert: "cert" | "apiCert"; pkey: "pkey" | "apiPkey" }, config: Config, locate: LocateField): void {
   const cert = config[fields.cert];
   const pkey = config[fields.pkey];
@@ -70,8 +83,15 @@ function checkTlsPair(fields: { cert: "cert" | "apiCert"; pkey: "pkey" | "apiPke
     const [given, missing] = cert === undefined ? [fields.pkey, certKey] : [fields.cert, pkeyKey];
     throw new ConfigError(`${locate(given).key} is set without ${missing}: TLS needs both`, locate(given));
   }
-  if (cert !== undefined) checkReadableFile(certKey, cert, locate(fields.cert));
-  if (pkey !== undefined) checkReadableFile(pkeyKey, pkey, locate(fields.pkey));
+  if (cert === undefined || pkey === undefined) return;
+  const certPem = readConfiguredFile(certKey, cert, locate(fields.cert));
+  const pkeyPem = readConfiguredFile(pkeyKey, pkey, locate(fields.pkey));
+  try {
+    createSecureContext({ cert: certPem, key: pkeyPem, minVersion: "TLSv1.2" });
+  } catch (error) {
+    const where = setLater(locate(fields.cert), locate(fields.pkey));
+    throw new ConfigError(`cannot use ${certKey} ${cert} with ${pkeyKey} ${pkey}: ${(error as Error).message}`, where);
+  }
 }
 
 /** True for 127.0.0.0/8 and ::1, however written: the only addresses anonymous minting may listen on. */
@@ -128,23 +148,45 @@ function setLater(a: FieldLocation, b: FieldLocation): FieldLocation {
   return rank(a) > rank(b) ? a : b;
 }
 
-function checkReadableFile(what: string, path: string, where: FieldLocation): void {
+function readConfiguredFile(what: string, path: string, where: FieldLocation): Buffer {
   try {
     if (!statSync(path).isFile()) throw new ConfigError(`cannot read ${what} file ${path}: not a regular file`, where);
-    accessSync(path, constants.R_OK);
+    return readFileSync(path);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`cannot read ${what} file ${path}: ${describeFsError(error)}`, where);
   }
 }
 
-function checkDirectory(what: string, file: string, where: FieldLocation): void {
+/** A file the server will open for writing: writable if it exists, else its directory must let it be made. */
+function checkWritableFile(what: string, file: string, where: FieldLocation): void {
+  const existing = statOrUndefined(file, what, where);
+  if (existing !== undefined) {
+    if (existing.isDirectory()) throw new ConfigError(`cannot write ${what} ${file}: it is a directory`, where);
+    checkAccess(what, file, file, where);
+    return;
+  }
   const directory = dirname(file);
+  const parent = statOrUndefined(directory, what, where, file);
+  if (parent === undefined) throw new ConfigError(`cannot write ${what} ${file}: ${directory}: no such file or directory`, where);
+  if (!parent.isDirectory()) throw new ConfigError(`cannot write ${what} ${file}: ${directory} is not a directory`, where);
+  checkAccess(what, file, directory, where);
+}
+
+function statOrUndefined(path: string, what: string, where: FieldLocation, file = path): ReturnType<typeof statSync> | undefined {
   try {
-    if (!statSync(directory).isDirectory()) throw new ConfigError(`cannot write ${what} ${file}: ${directory} is not a directory`, where);
+    return statSync(path);
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`cannot write ${what} ${file}: ${directory}: ${describeFsError(error)}`, where);
+    if (error instanceof Error && "code" in error && error.code === "ENOENT") return undefined;
+    throw new ConfigError(`cannot write ${what} ${file}${path === file ? "" : `: ${path}`}: ${describeFsError(error)}`, where);
+  }
+}
+
+function checkAccess(what: string, file: string, path: string, where: FieldLocation): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (error) {
+    throw new ConfigError(`cannot write ${what} ${file}${path === file ? "" : `: ${path}`}: ${describeFsError(error)}`, where);
   }
 }
 

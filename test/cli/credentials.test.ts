@@ -2,6 +2,7 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { testPem } from "../helpers/tls-cert.js";
 import { runCli } from "../../src/cli/run.js";
 import type { CredentialResponse } from "../../src/api/ice-servers.js";
 import { restPassword } from "../../src/credentials/rest-credentials.js";
@@ -144,8 +145,8 @@ describe("turnpike credentials", () => {
     });
 
     it("add turns: on tls-listening-port with cert and pkey, unless no-tls", async () => {
-      const cert = temp.write("cert.pem", "certificate");
-      const pkey = temp.write("key.pem", "key");
+      const cert = temp.write("cert.pem", testPem().cert);
+      const pkey = temp.write("key.pem", testPem().key);
       const tls = [...secretArgs, "--cert", cert, "--pkey", pkey, "--tls-listening-port", "5350"];
       expect((await credentials(tls)).json().uris).toEqual([
         "stun:turn.example.com:3478",

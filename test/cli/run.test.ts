@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG } from "../../src/config/config.js";
 import { OPTIONS } from "../../src/config/options.js";
 import { useTempDir } from "../config/temp-dir.js";
 import { createFakeCli, FAKE_LISTENERS } from "./fake-deps.js";
+import { testPem } from "../helpers/tls-cert.js";
 
 const temp = useTempDir();
 const packageVersion = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -159,6 +160,24 @@ describe("turnpike check-config", () => {
   it("validates the defaults with no arguments", async () => {
     const cli = createFakeCli();
     expect(await runCli(["check-config"], cli.deps)).toBe(0);
+  });
+
+  it("refuses, as start does, what would only fail once listening: TLS on the TCP port, an unusable certificate, a directory for log-file", async () => {
+    const cert = temp.write("cert.pem", testPem().cert);
+    const key = temp.write("key.pem", testPem().key);
+    const cases: [string, RegExp][] = [
+      [`cert=${cert}\npkey=${key}\ntls-listening-port=3478\n`, /:3: tls-listening-port 3478 is also listening-port, where TCP listens/],
+      [`cert=${key}\npkey=${key}\n`, /:2: cannot use cert .*key\.pem with pkey .*key\.pem: /],
+      [`log-file=${temp.path()}\n`, /:1: cannot write log-file .*: it is a directory\n$/],
+    ];
+    for (const [text, expected] of cases) {
+      for (const command of ["check-config", "start"]) {
+        const cli = createFakeCli();
+        expect(await runCli([command, "-c", temp.write("t.conf", text)], cli.deps), `${command} ${text}`).toBe(2);
+        expect(cli.stderr()).toMatch(expected);
+        expect(cli.started).toEqual([]);
+      }
+    }
   });
 });
 

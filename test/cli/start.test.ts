@@ -7,7 +7,7 @@ import { runCli, type CliServer } from "../../src/cli/run.js";
 import { DEFAULT_CONFIG } from "../../src/config/config.js";
 import type { TurnpikeState } from "../../src/server/state-file.js";
 import { useTempDir } from "../config/temp-dir.js";
-import { createFakeCli, FAKE_PID, type FakeCli, type FakeCliOptions } from "./fake-deps.js";
+import { createFakeCli, FAKE_LISTENERS, FAKE_PID, type FakeCli, type FakeCliOptions } from "./fake-deps.js";
 import { until } from "../helpers/until.js";
 
 const temp = useTempDir();
@@ -218,13 +218,28 @@ describe("turnpike start: the pidfile", () => {
     expect(readFileSync(pidfile, "utf8")).toBe("777\n");
   });
 
-  it("exits 1, closing the server, when the pidfile cannot be written", async () => {
+  it("refuses a pidfile that is a directory before starting anything, with exit code 2", async () => {
     const pidfile = join(temp.path(), "occupied");
-    mkdirSync(join(pidfile, "child"), { recursive: true });
+    mkdirSync(pidfile);
     const cli = createFakeCli();
+    expect(await runCli(["start", "--user", "alice:north", "--pidfile", pidfile], cli.deps)).toBe(2);
+    expect(cli.stderr()).toBe(`turnpike: command line: cannot write pidfile ${pidfile}: it is a directory\n`);
+    expect(cli.started).toHaveLength(0);
+  });
+
+  it("exits 1, closing the server, when the pidfile cannot be written after the configuration passed", async () => {
+    const pidfile = join(temp.path(), "occupied");
+    let closed = 0;
+    const cli = createFakeCli({
+      // The path turns into a directory (with something in it) between the check and the write.
+      start: async () => {
+        mkdirSync(join(pidfile, "child"), { recursive: true });
+        return { listeners: FAKE_LISTENERS, reload: async () => {}, close: async () => void closed++ };
+      },
+    });
     expect(await runCli(["start", "--user", "alice:north", "--pidfile", pidfile], cli.deps)).toBe(1);
     expect(cli.stderr()).toMatch(new RegExp(`^turnpike: cannot write pidfile ${pidfile}: `));
-    expect(cli.closed()).toBe(1);
+    expect(closed).toBe(1);
     expect(cli.signalHandlers()).toBe(0);
     expect(cli.reloadHandlers()).toBe(0);
   });

@@ -1,6 +1,7 @@
 // The credential endpoint's and the process's rows: api-*, rest-*, no-api, state-file, pidfile.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { testPem } from "../helpers/tls-cert.js";
 import { DEFAULT_CONFIG, type Config } from "../../src/config/config.js";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import { ConfigError } from "../../src/config/config-error.js";
@@ -40,8 +41,8 @@ describe("the credential endpoint's defaults", () => {
 
 describe("loadConfig: the credential endpoint's rows", () => {
   it("reads every one from the file, resolving paths against the file's directory", () => {
-    temp.write("api-cert.pem", "certificate");
-    temp.write("api-key.pem", "key");
+    temp.write("api-cert.pem", testPem().cert);
+    temp.write("api-key.pem", testPem().key);
     const { config, warnings } = loadText(
       [
         "api-listening-ip=::1",
@@ -183,8 +184,8 @@ describe("loadConfig: the credential endpoint's rules across fields", () => {
   });
 
   it("needs api-cert and api-pkey together, and readable", () => {
-    temp.write("api-cert.pem", "certificate");
-    temp.write("api-key.pem", "key");
+    temp.write("api-cert.pem", testPem().cert);
+    temp.write("api-key.pem", testPem().key);
     expect(errorOf(() => loadText("api-cert=api-cert.pem"))).toMatchObject({ line: 1, key: "api-cert", reason: "api-cert is set without api-pkey: TLS needs both" });
     expect(errorOf(() => loadText("\napi-pkey=api-key.pem"))).toMatchObject({ line: 2, key: "api-pkey", reason: "api-pkey is set without api-cert: TLS needs both" });
     const missing = errorOf(() => loadText("api-cert=absent.pem\napi-pkey=api-key.pem"));
@@ -203,8 +204,8 @@ describe("loadConfig: the credential endpoint's rules across fields", () => {
     });
     expect(errorOf(() => loadText("api-listening-port=5000\nlistening-port=5000"))).toMatchObject({ line: 2, key: "listening-port" });
     expect(errorOf(() => loadText("listening-ip=0.0.0.0\napi-listening-ip=192.0.2.1\napi-listening-port=3478"))).toMatchObject({ line: 3 });
-    temp.write("cert.pem", "certificate");
-    temp.write("key.pem", "key");
+    temp.write("cert.pem", testPem().cert);
+    temp.write("key.pem", testPem().key);
     expect(errorOf(() => loadText("cert=cert.pem\npkey=key.pem\napi-listening-port=5349")).reason).toMatch(/is also the TLS listening port/);
   });
 

@@ -1,16 +1,30 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../src/config/config.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import { parseConfigText } from "../../src/config/parse-file.js";
 import { parseIpRange } from "../../src/turn/ip-range.js";
 import { createPeerPolicy } from "../../src/turn/peer-policy.js";
+import { testPem } from "../helpers/tls-cert.js";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
 
+// The fixture as deployed: next to the certificate and key it names, with its pidfile somewhere writable.
+const deployed = mkdtempSync(join(tmpdir(), "turnpike-coturn-conf-"));
+afterAll(() => rmSync(deployed, { recursive: true, force: true }));
+const conf = join(deployed, "turnserver.conf");
+const pidfile = join(deployed, "turnserver.pid");
+copyFileSync(fixture("coturn-production.conf"), conf);
+writeFileSync(conf, readFileSync(conf, "utf8").replace('pidfile="/var/run/turnserver.pid"', `pidfile="${pidfile}"`));
+writeFileSync(join(deployed, "turn_server_cert.pem"), testPem().cert);
+writeFileSync(join(deployed, "turn_server_pkey.pem"), testPem().key);
+
 describe("an operator's existing coturn turnserver.conf", () => {
   it("loads, keeping what turnpike implements", () => {
-    const { config } = loadConfig({ file: fixture("coturn-production.conf") });
+    const { config } = loadConfig({ file: conf });
     expect(config).toEqual({
       ...DEFAULT_CONFIG,
       listeningIps: ["10.0.0.5"],
@@ -21,8 +35,8 @@ describe("an operator's existing coturn turnserver.conf", () => {
       logLevel: "debug",
       fingerprint: true,
       realm: "example.org",
-      cert: fixture("cert-placeholder.pem"),
-      pkey: fixture("pkey-placeholder.pem"),
+      cert: join(deployed, "turn_server_cert.pem"),
+      pkey: join(deployed, "turn_server_pkey.pem"),
       logFile: "stdout",
       useAuthSecret: true,
       staticAuthSecrets: ["north"],
@@ -31,13 +45,13 @@ describe("an operator's existing coturn turnserver.conf", () => {
       staleNonceSeconds: 600,
       deniedPeerIps: ["10.0.0.0-10.255.255.255", "192.168.0.0-192.168.255.255"],
       allowedPeerIps: ["10.0.0.5"],
-      pidfile: "/var/run/turnserver.pid",
+      pidfile,
       maxBps: 3_000_000,
     });
   });
 
   it("warns once, naming every ignored option once, in file order", () => {
-    const { warnings } = loadConfig({ file: fixture("coturn-production.conf") });
+    const { warnings } = loadConfig({ file: conf });
     expect(warnings).toEqual([
       "ignoring coturn options turnpike does not implement yet: cipher-list, no-tlsv1, no-tlsv1_1, simple-log, syslog, " +
         "no-cli, response-origin-only-with-rfc5780",
@@ -45,7 +59,7 @@ describe("an operator's existing coturn turnserver.conf", () => {
   });
 
   it("enforces no-loopback-peers and no-multicast-peers by default, which is why they load without a warning", () => {
-    const { config, warnings } = loadConfig({ file: fixture("coturn-production.conf") });
+    const { config, warnings } = loadConfig({ file: conf });
     expect(warnings[0]).not.toMatch(/no-multicast-peers|no-loopback-peers/);
     const policy = createPeerPolicy({
       allowLoopbackPeers: config.allowLoopbackPeers,

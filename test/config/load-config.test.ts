@@ -1,5 +1,7 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { makeSelfSignedCertificate, testPem } from "../helpers/tls-cert.js";
 import { DEFAULT_CONFIG } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/config-error.js";
 import { loadConfig } from "../../src/config/load-config.js";
@@ -130,8 +132,8 @@ describe("loadConfig: defaults <- file <- command line", () => {
   });
 
   it("resolves cert and pkey relative to the config file", () => {
-    temp.write("cert.pem", "certificate");
-    temp.write("key.pem", "key");
+    temp.write("cert.pem", testPem().cert);
+    temp.write("key.pem", testPem().key);
     const { config } = loadText("cert=cert.pem\npkey=key.pem");
     expect(config.cert).toBe(join(temp.path(), "cert.pem"));
     expect(config.pkey).toBe(join(temp.path(), "key.pem"));
@@ -364,14 +366,14 @@ describe("loadConfig: rules across fields", () => {
   });
 
   it("needs cert and pkey together", () => {
-    temp.write("cert.pem", "certificate");
+    temp.write("cert.pem", testPem().cert);
     expect(errorOf(() => loadText("cert=cert.pem"))).toMatchObject({ line: 1, reason: "cert is set without pkey: TLS needs both" });
-    temp.write("key.pem", "key");
+    temp.write("key.pem", testPem().key);
     expect(errorOf(() => loadText("\npkey=key.pem"))).toMatchObject({ line: 2, reason: "pkey is set without cert: TLS needs both" });
   });
 
   it("refuses a missing or unreadable cert or pkey file", () => {
-    temp.write("key.pem", "key");
+    temp.write("key.pem", testPem().key);
     const missing = errorOf(() => loadText("cert=absent.pem\npkey=key.pem"));
     expect(missing).toMatchObject({ line: 1, key: "cert" });
     expect(missing.reason).toMatch(/^cannot read cert file .*absent\.pem: no such file or directory$/);
@@ -379,8 +381,8 @@ describe("loadConfig: rules across fields", () => {
   });
 
   it("refuses a cert or pkey path that cannot exist, as any user (root included)", () => {
-    temp.write("cert.pem", "certificate");
-    temp.write("key.pem", "key");
+    temp.write("cert.pem", testPem().cert);
+    temp.write("key.pem", testPem().key);
     // A regular file cannot have children: stat fails with ENOTDIR even for root, which reads any file.
     const cert = errorOf(() => loadText("cert=key.pem/cert.pem\npkey=key.pem"));
     expect(cert).toMatchObject({ line: 1, key: "cert" });
@@ -409,5 +411,51 @@ describe("loadConfig: rules across fields", () => {
 
   it("refuses a log file in a directory that does not exist", () => {
     expect(errorOf(() => loadText("log-file=missing/turnpike.log")).reason).toMatch(/^cannot write log-file .*turnpike\.log: .*missing: no such file or directory$/);
+  });
+
+  it("refuses a log-file or pidfile that is a directory, and takes an existing file or a new one", () => {
+    mkdirSync(join(temp.path(), "logs"));
+    expect(errorOf(() => loadText("\nlog-file=logs"))).toMatchObject({ line: 2, key: "log-file", reason: `cannot write log-file ${join(temp.path(), "logs")}: it is a directory` });
+    expect(errorOf(() => loadText("pidfile=logs"))).toMatchObject({ line: 1, key: "pidfile", reason: `cannot write pidfile ${join(temp.path(), "logs")}: it is a directory` });
+    const existing = temp.write("turnpike.log", "earlier lines\n");
+    expect(loadText("log-file=turnpike.log").config.logFile).toBe(existing);
+    expect(loadText("log-file=logs/turnpike.log\npidfile=logs/turnpike.pid").config.pidfile).toBe(join(temp.path(), "logs", "turnpike.pid"));
+    // /dev/full is a file that takes no writes, but opening it for writing works: the logger reports its failures at run time.
+    expect(loadText("log-file=/dev/full").config.logFile).toBe("/dev/full");
+  });
+
+  it("refuses TLS and TCP on one port, naming the later line; no-tcp or no-tls lets it pass", () => {
+    temp.write("cert.pem", testPem().cert);
+    temp.write("key.pem", testPem().key);
+    const clash = errorOf(() => loadText("cert=cert.pem\npkey=key.pem\nlistening-port=443\ntls-listening-port=443"));
+    expect(clash).toMatchObject({
+      line: 4,
+      key: "tls-listening-port",
+      reason: "tls-listening-port 443 is also listening-port, where TCP listens: give TLS another port (5349 is the standard one), or set no-tcp",
+    });
+    expect(errorOf(() => loadText("cert=cert.pem\npkey=key.pem\ntls-listening-port=3478"))).toMatchObject({ line: 3 });
+    expect(loadText("cert=cert.pem\npkey=key.pem\ntls-listening-port=3478\nno-tcp").config.noTcp).toBe(true);
+    expect(loadText("cert=cert.pem\npkey=key.pem\ntls-listening-port=3478\nno-tls").config.noTls).toBe(true);
+    // Without cert and pkey there is no TLS listener to clash.
+    expect(loadText("tls-listening-port=3478").config.tlsListeningPort).toBe(3478);
+  });
+
+  it("refuses a cert and pkey that TLS cannot use together, at the later of their lines", () => {
+    temp.write("cert.pem", testPem().cert);
+    temp.write("key.pem", testPem().key);
+    temp.write("garbage.pem", "not a certificate\n");
+    const garbage = errorOf(() => loadText("cert=garbage.pem\npkey=key.pem"));
+    expect(garbage).toMatchObject({ line: 2, key: "pkey" });
+    expect(garbage.reason).toMatch(/^cannot use cert .*garbage\.pem with pkey .*key\.pem: .+/);
+    const swapped = errorOf(() => loadText("pkey=cert.pem\n\ncert=key.pem"));
+    expect(swapped).toMatchObject({ line: 3, key: "cert" });
+    expect(swapped.reason).toMatch(/^cannot use cert .*key\.pem with pkey .*cert\.pem: /);
+    // Another key than the certificate's.
+    const other = makeSelfSignedCertificate();
+    try {
+      expect(errorOf(() => loadText(`cert=cert.pem\npkey=${other.keyPath}`)).reason).toMatch(/^cannot use cert .* with pkey .*: .*key values mismatch/);
+    } finally {
+      other.remove();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { promisify } from "node:util";
@@ -285,11 +286,22 @@ describe("Binding options and start-up errors", () => {
     );
   });
 
-  it("fails with one line when the certificate is not a certificate", async () => {
+  it("refuses in the configuration a certificate that is not a certificate", () => {
     const certificate = makeSelfSignedCertificate();
     try {
-      // A key where the certificate should be: readable, so config accepts it; TLS cannot use it.
-      const attempt = start({ cert: certificate.keyPath, pkey: certificate.keyPath, tlsListeningPort: 0 });
+      // A key where the certificate should be: readable, but TLS cannot use it.
+      expect(() => configFromObject({ cert: certificate.keyPath, pkey: certificate.keyPath })).toThrow(/^cannot use cert .* with pkey .*: /);
+    } finally {
+      certificate.remove();
+    }
+  });
+
+  it("fails with one line when the certificate is replaced by one TLS cannot use after the configuration passed", async () => {
+    const certificate = makeSelfSignedCertificate();
+    try {
+      const config = configFromObject({ noApi: true, listeningIps: ["127.0.0.1"], listeningPort: 0, cert: certificate.certPath, pkey: certificate.keyPath, tlsListeningPort: 0 });
+      writeFileSync(certificate.certPath, readFileSync(certificate.keyPath));
+      const attempt = startServer(config, { logger: createRecordingLogger() });
       await expect(attempt).rejects.toBeInstanceOf(StartupError);
       await expect(attempt).rejects.toThrow(/^cannot use cert .* with pkey/);
     } finally {

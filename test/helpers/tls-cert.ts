@@ -27,3 +27,18 @@ export function makeSelfSignedCertificate(): TestCertificate {
   );
   return { dir, certPath, keyPath, cert: readFileSync(certPath), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+let cachedPem: { readonly cert: string; readonly key: string } | undefined;
+
+/** A usable certificate and key as PEM text, made once per test file: for configs that name cert and pkey files. */
+export function testPem(): { readonly cert: string; readonly key: string } {
+  if (cachedPem === undefined) {
+    const made = makeSelfSignedCertificate();
+    try {
+      cachedPem = { cert: made.cert.toString(), key: readFileSync(made.keyPath, "utf8") };
+    } finally {
+      made.remove();
+    }
+  }
+  return cachedPem;
+}
