@@ -1,5 +1,8 @@
 // What `turnpike start` prints (to stdout, never through the logger) when it runs on generated credentials:
 // where they are kept, and a command that fetches a credential without the key appearing in it.
+import type { Config } from "../config/config.js";
+import { parseArgs } from "../config/parse-args.js";
+import { resolveKey, takesSeparateValue } from "../config/resolve-key.js";
 import type { CliServer } from "./run.js";
 
 /** The credential endpoint's path, as served by src/api. */
@@ -8,24 +11,56 @@ export const CREDENTIALS_PATH = "/api/v1/credentials";
 export interface GeneratedCredentialsNote {
   readonly stateFile: string;
   readonly created: boolean;
-  /** True when state-file was given: the printed commands must name it too. */
-  readonly stateFileGiven: boolean;
+  /** start's own flags that shape what `turnpike credentials` prints (from credentialsFlags), so that the two agree. */
+  readonly credentialsFlags: readonly string[];
   /** The endpoint's address; undefined when it is off (no-api). */
   readonly api?: CliServer["api"];
 }
 
 export function formatGeneratedCredentialsNote(note: GeneratedCredentialsNote): string {
-  const stateFlag = note.stateFileGiven ? ` --state-file ${quoteForShell(note.stateFile)}` : "";
+  const flags = note.credentialsFlags.map((flag) => ` ${flag}`).join("");
   const rows: [string, string][] = [
     ["State file:", `${note.stateFile} (keep it private)`],
     note.api === undefined ? ["Credential API:", "off (no-api)"] : ["Get a credential:", formatCurlCommand(note.stateFile, note.api)],
-    ["Or offline:", `turnpike credentials${stateFlag} --user alice`],
+    ["Or offline:", `turnpike credentials${flags} --user alice`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 1;
   const headline = note.created
     ? "turnpike: no config file and no credentials given: generated a REST secret and an API key."
     : "turnpike: no config file and no credentials given: using the REST secret and API key generated earlier.";
   return [headline, ...rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`)].join("\n") + "\n";
+}
+
+// What `turnpike credentials` reads besides the secret: where the state file is, the URIs' host, ports and
+// transports, the TTLs and the username's separator.
+const SHAPES_CREDENTIALS: ReadonlySet<keyof Config> = new Set<keyof Config>([
+  "stateFile",
+  "listeningIps",
+  "listeningPort",
+  "tlsListeningPort",
+  "externalIps",
+  "cert",
+  "pkey",
+  "noUdp",
+  "noTcp",
+  "noTls",
+  "restUriHost",
+  "restDefaultTtlSeconds",
+  "restMaxTtlSeconds",
+  "restApiSeparator",
+]);
+
+/** The flags among start's that shape `turnpike credentials`' answer, in their order, each as one shell-quoted word or two. */
+export function credentialsFlags(startArgs: readonly string[]): string[] {
+  const flags: string[] = [];
+  for (const { key, value } of parseArgs(startArgs)) {
+    const resolved = resolveKey(key);
+    if (resolved?.kind !== "option" || !SHAPES_CREDENTIALS.has(resolved.option.field)) continue;
+    if (value === undefined) flags.push(`--${key}`);
+    else if (takesSeparateValue(resolved) && !value.startsWith("--")) flags.push(`--${key} ${quoteForShell(value)}`);
+    else flags.push(quoteForShell(`--${key}=${value}`));
+  }
+  return flags;
 }
 
 /** `curl` with the key read from the state file at run time, so that the command holds no secret. */

@@ -4,7 +4,7 @@ import { formatHelp } from "./help.js";
 import { removePidfile, writePidfile } from "./pidfile.js";
 import type { CliDeps, CliServer } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
-import { formatGeneratedCredentialsNote } from "./start-banner.js";
+import { credentialsFlags, formatGeneratedCredentialsNote } from "./start-banner.js";
 import { loadStartConfig } from "./start-config.js";
 import { readVersion } from "./version.js";
 
@@ -54,7 +54,7 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
         formatGeneratedCredentialsNote({
           stateFile: start.generated.stateFile,
           created: start.generated.created,
-          stateFileGiven: config.stateFile !== undefined,
+          credentialsFlags: credentialsFlags(optionArgs),
           api: server.api ?? (config.noApi ? undefined : { address: config.apiListeningIp, port: config.apiListeningPort, tls: config.apiCert !== undefined }),
         }),
       );

@@ -135,6 +135,26 @@ describe("turnpike start without a config file or credentials: generated credent
     await stop();
   });
 
+  it("repeats in the offline command the flags that shape its answer, so that it hands out what the server serves", async () => {
+    const stateFile = join(temp.path(), "it's here", "state.json");
+    const args = ["--listening-port", "40478", "--min-port", "50000", "--rest-uri-host=turn.example.com", "--no-tcp", "--state-file", stateFile, "--rest-default-ttl", "600"];
+    const { cli, stop } = await startRunning(args);
+    const line = cli.stdout().split("\n").find((text) => text.trimStart().startsWith("Or offline:"));
+    const command = line?.replace(/^\s*Or offline:\s*/, "") ?? "";
+    expect(command).toBe(
+      `turnpike credentials --listening-port 40478 --rest-uri-host turn.example.com --no-tcp --state-file '${join(temp.path(), "it'\\''s here", "state.json")}' --rest-default-ttl 600 --user alice`,
+    );
+    // The command as a shell splits it, run: the same host, ports, transports and TTL as the running server's.
+    const argv = execFileSync("bash", ["-c", `turnpike() { printf '%s\\n' "$@"; }\n${command}`], { encoding: "utf8" }).trimEnd().split("\n");
+    const offline = createFakeCli({ env: cli.deps.env ?? {} });
+    expect(await runCli(argv, offline.deps)).toBe(0);
+    const answer = JSON.parse(offline.stdout()) as { username: string; ttl: number; uris: string[] };
+    expect(answer.uris).toEqual(["stun:turn.example.com:40478", "turn:turn.example.com:40478?transport=udp"]);
+    expect(answer.ttl).toBe(600);
+    expect(answer.username).toMatch(/^\d+:alice$/);
+    await stop();
+  });
+
   it("writes a configured pidfile instead of the one next to the state file", async () => {
     const pidfile = join(temp.path(), "custom.pid");
     const { cli, stop } = await startRunning(["--pidfile", pidfile]);
