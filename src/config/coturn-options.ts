@@ -9,12 +9,15 @@ export interface CoturnOption {
   readonly arity: CoturnArity;
   /** Ignoring it leaves the server more open than the operator asked for: authentication, peer restrictions. */
   readonly loosensSecurity?: true;
+  /** A user database: ignoring it refuses its users, and leaves its secrets, quotas and peer rules unread. */
+  readonly userDatabase?: true;
 }
 
 const flag: CoturnOption = { arity: "flag" };
 const value: CoturnOption = { arity: "value" };
 const securityFlag: CoturnOption = { arity: "flag", loosensSecurity: true };
 const securityValue: CoturnOption = { arity: "value", loosensSecurity: true };
+const userDatabase: CoturnOption = { arity: "value", userDatabase: true };
 
 export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>> = {
   // listeners and relays
@@ -48,13 +51,13 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   "no-dynamic-ip-list": flag,
   "no-dynamic-realms": flag,
   // user databases
-  db: securityValue,
-  userdb: securityValue,
-  "psql-userdb": securityValue,
-  "sql-userdb": securityValue,
-  "mysql-userdb": securityValue,
-  "mongo-userdb": securityValue,
-  "redis-userdb": securityValue,
+  db: userDatabase,
+  userdb: userDatabase,
+  "psql-userdb": userDatabase,
+  "sql-userdb": userDatabase,
+  "mysql-userdb": userDatabase,
+  "mongo-userdb": userDatabase,
+  "redis-userdb": userDatabase,
   "redis-statsdb": value,
   "secret-key-file": value,
   // quotas, bandwidth and lifetimes

@@ -42,7 +42,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const origins = new Map<keyof Config, FieldLocation>();
   /** Per element of a list field: where each one came from. */
   const elementOrigins = new Map<keyof Config, FieldLocation[]>();
-  const ignored: { key: string; loosensSecurity: boolean }[] = [];
+  const ignored: IgnoredOption[] = [];
+  /** coturn options that ask for what turnpike does anyway (no-loopback-peers). */
+  const alreadyDefault = new Set<string>();
   const warnings: string[] = [];
 
   for (const source of sources) {
@@ -53,8 +55,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       const resolved = resolveKey(entry.key);
       if (resolved === undefined) throw new ConfigError(describeUnknownKey(entry.key), { ...where, key: showUnknownKey(entry.key) });
       if (resolved.kind === "coturn") {
-        if (!resolved.coturn.alreadyDefault && !ignored.some((seenKey) => seenKey.key === entry.key)) {
-          ignored.push({ key: entry.key, loosensSecurity: resolved.coturn.loosensSecurity === true });
+        if (resolved.coturn.alreadyDefault) alreadyDefault.add(entry.key);
+        else if (!ignored.some((seenKey) => seenKey.key === entry.key)) {
+          ignored.push({ key: entry.key, loosensSecurity: resolved.coturn.loosensSecurity === true, userDatabase: resolved.coturn.userDatabase === true });
         }
         continue;
       }
@@ -93,6 +96,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   );
   if (ignored.length > 0) warnings.unshift(describeIgnored(ignored));
   warnings.push(...describeInactiveCredentials(config));
+  if (config.allowLoopbackPeers && alreadyDefault.has("no-loopback-peers")) {
+    warnings.push("no-loopback-peers and allow-loopback-peers are both set: allow-loopback-peers wins, and loopback peers are allowed");
+  }
   return { config, warnings };
 }
 
@@ -113,11 +119,23 @@ function describeRepeat(name: string, where: ConfigLocation, earlier: ConfigLoca
 }
 
 /** The one warning for coturn options turnpike accepts but does not act on yet. */
-function describeIgnored(ignored: readonly { key: string; loosensSecurity: boolean }[]): string {
+interface IgnoredOption {
+  readonly key: string;
+  readonly loosensSecurity: boolean;
+  readonly userDatabase: boolean;
+}
+
+function describeIgnored(ignored: readonly IgnoredOption[]): string {
   const names = ignored.map((option) => option.key);
   const loosening = ignored.filter((option) => option.loosensSecurity).map((option) => option.key);
-  const note = loosening.length === 0 ? "" : `; NOT enforced, so access is less restricted than they ask: ${loosening.join(", ")}`;
-  return `ignoring coturn options turnpike does not implement yet: ${names.join(", ")}${note}`;
+  const databases = ignored.filter((option) => option.userDatabase).map((option) => option.key);
+  const notes = [
+    ...(loosening.length === 0 ? [] : [`NOT enforced, so access is less restricted than they ask: ${loosening.join(", ")}`]),
+    ...(databases.length === 0
+      ? []
+      : [`NOT read, so the users and secrets kept there are refused, and the quotas and peer rules kept there are not enforced: ${databases.join(", ")}`]),
+  ];
+  return `ignoring coturn options turnpike does not implement yet: ${names.join(", ")}${notes.map((note) => `; ${note}`).join("")}`;
 }
 
 /** Settings that load but do nothing as combined: said once here, so check-config shows them too. */

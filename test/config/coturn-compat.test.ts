@@ -58,6 +58,14 @@ describe("an operator's existing coturn turnserver.conf", () => {
     ]);
   });
 
+  it("warns when no-loopback-peers and allow-loopback-peers are both set, since only one can hold", () => {
+    const both = loadConfig({ file: conf, args: ["--allow-loopback-peers"] });
+    expect(both.config.allowLoopbackPeers).toBe(true);
+    expect(both.warnings).toContain("no-loopback-peers and allow-loopback-peers are both set: allow-loopback-peers wins, and loopback peers are allowed");
+    expect(loadConfig({ args: ["--allow-loopback-peers"] }).warnings).toEqual([]);
+    expect(loadConfig({ file: conf }).warnings.join("\n")).not.toMatch(/allow-loopback-peers/);
+  });
+
   it("enforces no-loopback-peers and no-multicast-peers by default, which is why they load without a warning", () => {
     const { config, warnings } = loadConfig({ file: conf });
     expect(warnings[0]).not.toMatch(/no-multicast-peers|no-loopback-peers/);

@@ -164,6 +164,15 @@ describe("loadConfig: coturn's options not implemented yet", () => {
     expect(loadText("syslog\ndaemon").warnings[0]).not.toMatch(/NOT enforced/);
   });
 
+  it("says what an ignored user database means: its users refused, its quotas and peer rules not enforced", () => {
+    const [warning] = loadText("userdb=/var/lib/turn/turndb\noauth\nredis-userdb=\"ip=127.0.0.1\"").warnings;
+    expect(warning).toBe(
+      "ignoring coturn options turnpike does not implement yet: userdb, oauth, redis-userdb" +
+        "; NOT enforced, so access is less restricted than they ask: oauth" +
+        "; NOT read, so the users and secrets kept there are refused, and the quotas and peer rules kept there are not enforced: userdb, redis-userdb",
+    );
+  });
+
   it("counts the file's and the command line's together in the one warning", () => {
     const { warnings } = loadText("syslog", ["--cli-port", "5766", "--no-dtls", "--prometheus"]);
     expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: syslog, cli-port, no-dtls, prometheus"]);
