@@ -4,7 +4,7 @@ import { ErrorCode, PasswordAlgorithm } from "../stun/constants.js";
 import { verifyMessageIntegrity, verifyMessageIntegritySha256, type IntegrityKey } from "../stun/integrity.js";
 import type { StunMessage } from "../stun/message.js";
 import type { NonceService } from "./nonce.js";
-import { StunError } from "./stun-error.js";
+import { CredentialRejected, StunError } from "./stun-error.js";
 
 /** RFC 8489 §18.5: the hash a long-term key is derived with. */
 export type LongTermKeyAlgorithm = "MD5" | "SHA-256";
@@ -95,18 +95,18 @@ export function authenticate(message: StunMessage, ctx: AuthContext): Authentica
   const passwordAlgorithm = selectPasswordAlgorithm(message, ctx.nonces.hasSecurityFeatures(nonce).passwordAlgorithms);
 
   // Keys are derived with our realm: a request for another realm cannot verify, so it is challenged.
-  if (realm !== ctx.realm) throw challenge(ErrorCode.Unauthenticated, "REALM is not this server's", ctx);
+  if (realm !== ctx.realm) throw reject("REALM is not this server's", username, ctx);
   const name = username ?? (userhash === undefined ? undefined : ctx.credentials.usernameForUserhash(userhash));
-  if (name === undefined) throw challenge(ErrorCode.Unauthenticated, "unknown USERHASH", ctx);
+  if (name === undefined) throw reject("unknown USERHASH", username, ctx);
 
   const keys = ctx.credentials.keysFor(name, passwordAlgorithm, ctx.nowMs, { acceptExpired: ctx.acceptExpired === true });
-  if (keys.length === 0) throw challenge(ErrorCode.Unauthenticated, "unknown or expired username", ctx);
+  if (keys.length === 0) throw reject("unknown or expired username", name, ctx);
 
   // RFC 8489 §9.2.4: with MESSAGE-INTEGRITY-SHA256 present, that is the one verified.
   const integrity = hasIntegritySha256 ? "sha256" : "sha1";
   const verify = hasIntegritySha256 ? verifyMessageIntegritySha256 : verifyMessageIntegrity;
   const key = keys.find((candidate) => verify(message, candidate));
-  if (key === undefined) throw challenge(ErrorCode.Unauthenticated, "integrity check failed", ctx);
+  if (key === undefined) throw reject("integrity check failed", name, ctx);
   return { username: name, key, integrity, passwordAlgorithm };
 }
 
@@ -119,6 +119,11 @@ export function assertSameUser(allocationUsername: string, authenticated: Authen
 
 function challenge(code: ErrorCode, reason: string, ctx: AuthContext): StunError {
   return new StunError(code, reason, unauthenticatedChallenge(ctx));
+}
+
+/** 401 with a fresh challenge to a signed request whose credential we do not accept. */
+function reject(reason: string, username: string | undefined, ctx: AuthContext): CredentialRejected {
+  return new CredentialRejected(ErrorCode.Unauthenticated, reason, unauthenticatedChallenge(ctx), username);
 }
 
 /**

@@ -8,7 +8,7 @@ import { decodeMessage, encodeMessage, type StunMessage } from "../stun/message.
 import { createLogBudget } from "./log-budget.js";
 import type { ClientLink, Clock, Logger } from "./ports.js";
 import type { SourceRateLimit } from "./source-rate-limit.js";
-import { StunError } from "./stun-error.js";
+import { CredentialRejected, StunError } from "./stun-error.js";
 
 export interface ResponseIntegrity {
   readonly key: IntegrityKey;
@@ -110,7 +110,11 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
       code = error.code;
       extra = error.attributes;
       phrase = error.phrase ?? ERROR_REASON[code];
-      if (code !== ErrorCode.Unauthenticated) budget.debug({ code, reason: error.message, method: request.method }, "request rejected");
+      if (error instanceof CredentialRejected) {
+        budget.info({ reason: error.message, username: error.username, client: `${address}:${port}`, method: request.method }, "credential rejected");
+      } else if (code !== ErrorCode.Unauthenticated) {
+        budget.debug({ code, reason: error.message, method: request.method }, "request rejected");
+      }
     } else if (error instanceof StunDecodeError) {
       code = ErrorCode.BadRequest;
       phrase = ERROR_REASON[code];

@@ -7,6 +7,7 @@ import type { Logger } from "./ports.js";
  */
 export interface LogBudget {
   debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
@@ -34,9 +35,13 @@ export function createLogBudget(log: Logger, clock: { now(): number }, options: 
   }
 
   const debugOff = log.isLevelEnabled !== undefined && !log.isLevelEnabled("debug");
+  const infoOff = log.isLevelEnabled !== undefined && !log.isLevelEnabled("info");
   return {
     debug(obj, msg) {
       if (!debugOff && admit(msg)) log.debug(obj, msg);
+    },
+    info(obj, msg) {
+      if (!infoOff && admit(msg)) log.info(obj, msg);
     },
     error(obj, msg) {
       if (admit(msg)) log.error(obj, msg);

@@ -20,3 +20,15 @@ export class StunError extends Error {
     this.phrase = phrase;
   }
 }
+
+/** 401 to a request that was signed, but not with a credential we accept: what an operator looks for when a client cannot log in. */
+export class CredentialRejected extends StunError {
+  /** As the client sent it (USERNAME), or undefined for USERHASH; never a password or key. */
+  readonly username: string | undefined;
+
+  constructor(code: ErrorCode, reason: string, attributes: readonly AttributeEntry[], username: string | undefined) {
+    super(code, reason, attributes);
+    this.name = "CredentialRejected";
+    this.username = username;
+  }
+}

@@ -139,6 +139,32 @@ describe("TURN relaying over real sockets (RFC 8656)", () => {
       await rest.close();
     }
   });
+
+  it("logs each rejected credential at info, with the username and reason, never the password; the plain challenge is not logged", async () => {
+    const log = createRecordingLogger();
+    const own = await startTestServer({}, log);
+    try {
+      const attempts: [Credentials, string][] = [
+        [{ ...ALICE, password: "not-wonderland" }, "integrity check failed"],
+        [{ ...ALICE, username: "mallory" }, "unknown or expired username"],
+      ];
+      for (const [credentials] of attempts) {
+        const client = await SocketTurnClient.udp(at(own, "udp"), credentials);
+        expect(errorCode(await client.request(Method.Allocate, [UDP]))).toBe(401);
+        client.close();
+      }
+      const fine = await SocketTurnClient.udp(at(own, "udp"), ALICE);
+      expect((await fine.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+      fine.close();
+      const rejected = log.records.filter((record) => record.msg === "credential rejected");
+      expect(rejected.map((record) => [record.level, record.obj])).toEqual(
+        attempts.map(([credentials, reason]) => ["info", expect.objectContaining({ reason, username: credentials.username, client: expect.stringMatching(/^127\.0\.0\.1:\d+$/) as string })]),
+      );
+      expect(JSON.stringify(log.records)).not.toContain("wonderland");
+    } finally {
+      await own.close();
+    }
+  });
 });
 
 describe("relay ports, external-ip and the default peer policy on a live server", () => {

@@ -24,7 +24,7 @@ import {
   type Authenticated,
 } from "../../src/turn/authenticate.js";
 import { createNonceService } from "../../src/turn/nonce.js";
-import { StunError } from "../../src/turn/stun-error.js";
+import { CredentialRejected, StunError } from "../../src/turn/stun-error.js";
 import { hex, TRANSACTION_ID } from "../stun/helpers.js";
 import { keyHex } from "../helpers/keys.js";
 
@@ -192,10 +192,12 @@ describe("authenticate (RFC 8489 §9.2.4): 401 for unknown users and failed inte
     ["unknown user", "mallory", md5Key("mallory", "wonderland")],
     ["REST username without a timestamp", "carol", md5Key("carol", "x")],
     ["REST password from an unknown secret", "1700000000:alice", md5Key("1700000000:alice", "not-the-password")],
-  ])("%s -> 401 with a challenge", (_, username, key) => {
+  ])("%s -> 401 with a challenge, as a rejected credential naming the user", (_, username, key) => {
     const error = rejection(request(identity(username), { key, algorithm: "sha1" }));
     expect(error.code).toBe(ErrorCode.Unauthenticated);
     expectChallenge(error);
+    expect(error).toBeInstanceOf(CredentialRejected);
+    expect((error as CredentialRejected).username).toBe(username);
   });
 
   it("an expired REST credential -> 401 (expiry checked on every request)", () => {
@@ -217,6 +219,11 @@ describe("authenticate (RFC 8489 §9.2.4): 401 for unknown users and failed inte
     const error = rejection(request(attributes, { key, algorithm: "sha1" }));
     expect(error.code).toBe(ErrorCode.Unauthenticated);
     expectChallenge(error);
+    expect(error).toMatchObject({ name: "CredentialRejected", message: "REALM is not this server's", username: "alice" });
+  });
+
+  it("the unsigned first request's 401 is a challenge, not a rejected credential", () => {
+    expect(rejection(request(identity("alice")))).not.toBeInstanceOf(CredentialRejected);
   });
 
   it("a tampered request -> 401", () => {
