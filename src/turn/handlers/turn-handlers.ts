@@ -117,7 +117,8 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
     onLinkClosed(link) {
       for (const allocation of allocationsOnLink(table, link)) {
         counters.allocationsDeleted++;
-        end(allocation, "allocation closed with its connection");
+        // A UDP link closes only when its listener does, at shutdown; a stream link is the client's own connection.
+        end(allocation, link.transport === "udp" ? "allocation closed with its UDP listener" : "allocation closed with its connection");
       }
     },
     sweep() {

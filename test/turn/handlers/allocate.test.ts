@@ -167,6 +167,16 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     h.service.onLinkClosed(link);
     expect(h.deps.table.size).toBe(0);
     expect(h.relays.sockets[0]!.closed).toBe(true);
+    expect(h.log.records.filter((r) => r.msg.startsWith("allocation closed")).map((r) => r.msg)).toEqual(["allocation closed with its connection"]);
+  });
+
+  it("ends a UDP listener's allocations when it closes (shutdown), saying so", async () => {
+    const h = createTurnHarness();
+    const link = new FakeLink("udp");
+    await new HarnessClient(h, link).request(Method.Allocate, [UDP]);
+    h.service.onLinkClosed(link);
+    expect(h.deps.table.size).toBe(0);
+    expect(h.log.records.filter((r) => r.msg.startsWith("allocation closed")).map((r) => r.msg)).toEqual(["allocation closed with its UDP listener"]);
   });
 
   it("creates nothing when the TCP connection closed while its relay socket was being bound", async () => {
