@@ -1,5 +1,5 @@
 // `turnpike start`: load the config, start the server, write the pidfile, reload on SIGHUP, and close on SIGINT or SIGTERM.
-import { createLogger, type Logger } from "../server/logger.js";
+import { createLogger, reopenLogFile, type Logger } from "../server/logger.js";
 import { formatHelp } from "./help.js";
 import { removePidfile, writePidfile } from "./pidfile.js";
 import type { CliDeps, CliServer } from "./run.js";
@@ -83,8 +83,10 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
   return failed ? 1 : 0;
 }
 
-/** SIGHUP: the same file and flags, loaded afresh; whatever goes wrong is logged and the running configuration stays. */
+/** SIGHUP: log-file reopened; the same file and flags, loaded afresh; whatever goes wrong is logged and the running configuration stays. */
 async function reloadConfig(server: CliServer, file: string | undefined, args: readonly string[], deps: CliDeps, logger: Logger): Promise<void> {
+  // logrotate's move-then-signal: the lines from here on go to a new log-file of the same name.
+  reopenLogFile(logger);
   logger.info({ configFile: file }, "reloading configuration");
   let next;
   try {

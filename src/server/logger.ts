@@ -1,5 +1,5 @@
 // pino, configured once: JSON lines to a file or stdout, pretty lines on a terminal, secrets redacted.
-import { openSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
 import pretty from "pino-pretty";
 import type { Config } from "../config/config.js";
@@ -41,12 +41,32 @@ export function createLogger(config: Pick<Config, "logLevel" | "logFile">, optio
   };
   if (options.destination !== undefined) return pino(settings, options.destination);
   const isTerminal = toStdout && process.stdout.isTTY === true;
-  // Opened here, synchronously, so that an unwritable log file is a clear error at start and not a crash later.
-  const fd = toStdout || config.logFile === undefined ? 1 : openLogFile(config.logFile);
-  if (options.pretty ?? isTerminal) {
-    return pino(settings, pretty({ sync: true, destination: fd, colorize: isTerminal, translateTime: "SYS:standard" }));
+  if (toStdout || config.logFile === undefined) {
+    if (options.pretty ?? isTerminal) return pino(settings, pretty({ sync: true, destination: 1, colorize: isTerminal, translateTime: "SYS:standard" }));
+    return pino(settings, withWriteFailuresTold(pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES })));
   }
-  return pino(settings, withWriteFailuresTold(pino.destination({ dest: fd, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES })));
+  // Tried here, synchronously, so that an unwritable log file is a clear error at start and not a crash later.
+  const fd = openLogFile(config.logFile);
+  if (options.pretty === true) return pino(settings, pretty({ sync: true, destination: fd, translateTime: "SYS:standard" }));
+  closeSync(fd);
+  // By name, so that it can be opened again by name after a rotation.
+  const stream = withWriteFailuresTold(pino.destination({ dest: config.logFile, append: true, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES }));
+  const logger = pino(settings, stream);
+  reopeners.set(logger, () => stream.reopen());
+  return logger;
+}
+
+const reopeners = new WeakMap<Logger, () => void>();
+
+/**
+ * Opens log-file afresh, by name, for logrotate's move-and-signal rotation (no copytruncate): lines
+ * written from then on go to the new file. False when the logger writes to no named file (stdout).
+ */
+export function reopenLogFile(logger: Logger): boolean {
+  const reopen = reopeners.get(logger);
+  if (reopen === undefined) return false;
+  reopen();
+  return true;
 }
 
 /** Log lines waiting in memory while the destination refuses writes; past this they are dropped. */

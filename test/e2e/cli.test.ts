@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import stun from "stun";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -84,6 +84,33 @@ describe("the turnpike binary", () => {
     expect(await server.exited).toBe(0);
     // Said once, not once per line.
     expect(server.output().stderr.split("cannot write the log").length - 1).toBe(1);
+  });
+
+  it("reopens log-file on SIGHUP, so that logrotate can move it and signal (no copytruncate)", async () => {
+    const port = await freeUdpPort();
+    const dir = mkdtempSync(join(tmpdir(), "turnpike-logrotate-"));
+    try {
+      const logFile = join(dir, "turnpike.log");
+      const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp", "--no-api", "--user", "u:p", "--log-file", logFile]);
+      const read = (path: string): string => (existsSync(path) ? readFileSync(path, "utf8") : "");
+      const waitFor = async (path: string, text: string): Promise<void> => {
+        for (const deadline = Date.now() + 10_000; !read(path).includes(text); ) {
+          if (Date.now() > deadline || server.child.exitCode !== null) throw new Error(`no "${text}" in ${path}: ${read(path)} ${JSON.stringify(server.output())}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      await waitFor(logFile, "turnpike started");
+      renameSync(logFile, `${logFile}.1`);
+      server.child.kill("SIGHUP");
+      await waitFor(logFile, "reload applied");
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+      expect(read(logFile)).toContain("turnpike stopped");
+      expect(read(`${logFile}.1`)).toContain("turnpike started");
+      expect(read(`${logFile}.1`)).not.toContain("reloading configuration");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("exits 1 with one line when the port is in use", async () => {
