@@ -10,7 +10,7 @@ export function runCheckConfig(args: readonly string[], deps: Pick<CliDeps, "std
     deps.stdout.write(formatHelp("check-config"));
     return 0;
   }
-  const { warnings } = loadConfig(file === undefined ? { args: optionArgs } : { file, args: optionArgs });
+  const { warnings } = loadConfig(file === undefined ? { args: optionArgs, writableFiles: true } : { file, args: optionArgs, writableFiles: true });
   for (const warning of warnings) deps.stderr.write(`turnpike: warning: ${warning}\n`);
   deps.stdout.write("config OK\n");
   return 0;

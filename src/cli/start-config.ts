@@ -28,7 +28,7 @@ export function usesGeneratedCredentials(file: string | undefined, config: Confi
 }
 
 export async function loadStartConfig(file: string | undefined, args: readonly string[], deps: Environment): Promise<StartConfig> {
-  const { config, warnings } = loadConfig(file === undefined ? { args } : { file, args });
+  const { config, warnings } = loadConfig(file === undefined ? { args, writableFiles: true } : { file, args, writableFiles: true });
   if (!usesGeneratedCredentials(file, config)) return { config, warnings };
 
   const stateFile = stateFilePathOf(config, deps);

@@ -15,6 +15,8 @@ export interface LoadConfigOptions {
   readonly file?: string;
   /** Command-line options (`--listening-port 3478`, `--no-udp`); they win over the file. */
   readonly args?: readonly string[];
+  /** Also check that this process could write log-file and pidfile: for start, its reloads and check-config. */
+  readonly writableFiles?: boolean;
 }
 
 export interface LoadedConfig {
@@ -93,6 +95,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     draft,
     (field, index) =>
       (index === undefined ? undefined : elementOrigins.get(field)?.[index]) ?? origins.get(field) ?? { key: findFieldOption(field)?.key ?? field },
+    { writableFiles: options.writableFiles === true },
   );
   if (ignored.length > 0) warnings.unshift(describeIgnored(ignored));
   warnings.push(...describeInactiveCredentials(config));

@@ -14,7 +14,15 @@ export type FieldLocation = ConfigLocation & { readonly key: string };
  */
 export type LocateField = (field: keyof Config, index?: number) => FieldLocation;
 
-export function validateConfig(config: Config, locate: LocateField): void {
+export interface ValidationRules {
+  /**
+   * Also check that this process could write log-file and pidfile (start, its reloads, check-config).
+   * Commands that only read the configuration (credentials, reload) skip it: they may run as another user.
+   */
+  readonly writableFiles?: boolean;
+}
+
+export function validateConfig(config: Config, locate: LocateField, rules: ValidationRules = {}): void {
   if (config.minPort > config.maxPort) {
     const where = setLater(locate("minPort"), locate("maxPort"));
     throw new ConfigError(`max-port ${config.maxPort} is below min-port ${config.minPort}`, where);
@@ -26,9 +34,9 @@ export function validateConfig(config: Config, locate: LocateField): void {
     throw new ConfigError("no-udp, no-tcp and no-tls together leave nothing to listen on", where);
   }
   if (config.logFile !== undefined && config.logFile !== "stdout" && config.logFile !== "-") {
-    checkWritableFile("log-file", config.logFile, locate("logFile"));
+    checkWritablePath({ what: "log-file", file: config.logFile, where: locate("logFile"), rules, replacedByRename: false });
   }
-  if (config.pidfile !== undefined) checkWritableFile("pidfile", config.pidfile, locate("pidfile"));
+  if (config.pidfile !== undefined) checkWritablePath({ what: "pidfile", file: config.pidfile, where: locate("pidfile"), rules, replacedByRename: true });
   checkUniqueUserNames(config.users, locate);
   validateApi(config, locate);
   if (config.bpsCapacity > 0 && config.maxBps === 0) {
@@ -158,19 +166,25 @@ function readConfiguredFile(what: string, path: string, where: FieldLocation): B
   }
 }
 
-/** A file the server will open for writing: writable if it exists, else its directory must let it be made. */
-function checkWritableFile(what: string, file: string, where: FieldLocation): void {
+interface WritablePath {
+  readonly what: string;
+  readonly file: string;
+  readonly where: FieldLocation;
+  readonly rules: ValidationRules;
+  /** Written as a new file in its directory, then renamed over: the directory must take it, whatever the file's mode. */
+  readonly replacedByRename: boolean;
+}
+
+/** A file the server will write: not a directory, in a directory that exists; with writableFiles, writable by this process. */
+function checkWritablePath({ what, file, where, rules, replacedByRename }: WritablePath): void {
   const existing = statOrUndefined(file, what, where);
-  if (existing !== undefined) {
-    if (existing.isDirectory()) throw new ConfigError(`cannot write ${what} ${file}: it is a directory`, where);
-    checkAccess(what, file, file, where);
-    return;
-  }
+  if (existing?.isDirectory() === true) throw new ConfigError(`cannot write ${what} ${file}: it is a directory`, where);
   const directory = dirname(file);
   const parent = statOrUndefined(directory, what, where, file);
   if (parent === undefined) throw new ConfigError(`cannot write ${what} ${file}: ${directory}: no such file or directory`, where);
   if (!parent.isDirectory()) throw new ConfigError(`cannot write ${what} ${file}: ${directory} is not a directory`, where);
-  checkAccess(what, file, directory, where);
+  if (rules.writableFiles !== true) return;
+  checkAccess(what, file, existing === undefined || replacedByRename ? directory : file, where);
 }
 
 function statOrUndefined(path: string, what: string, where: FieldLocation, file = path): ReturnType<typeof statSync> | undefined {

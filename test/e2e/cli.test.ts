@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import stun from "stun";
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -108,6 +108,31 @@ describe("the turnpike binary", () => {
       expect(read(logFile)).toContain("turnpike stopped");
       expect(read(`${logFile}.1`)).toContain("turnpike started");
       expect(read(`${logFile}.1`)).not.toContain("reloading configuration");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("check-config and start refuse a log-file or pidfile they cannot write (a read-only mount); credentials, which writes neither, does not mind", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "turnpike-readonly-"));
+    try {
+      const readOnly = join(dir, "ro");
+      mkdirSync(readOnly);
+      // A mount namespace of the command's own, with a read-only tmpfs on `ro`: EROFS holds for root too.
+      const inReadOnlyMount = (args: readonly string[]) =>
+        runBounded("unshare", ["--mount", "sh", "-c", 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"', readOnly, process.execPath, BIN, ...args], 10_000, ENV);
+      const secret = ["--use-auth-secret", "--static-auth-secret", "north", "--no-api"];
+      for (const [option, file] of [["--log-file", "turnpike.log"], ["--pidfile", "turnpike.pid"]] as const) {
+        const path = join(readOnly, file);
+        for (const command of ["check-config", "start"]) {
+          const { stdout, code } = await inReadOnlyMount([command, ...secret, option, path]);
+          expect(code, stdout).toBe(2);
+          expect(stdout).toContain(`cannot write ${option.slice(2)} ${path}: ${readOnly}: EROFS`);
+        }
+        const minted = await inReadOnlyMount(["credentials", ...secret, option, path, "--user", "alice"]);
+        expect(minted.code, minted.stdout).toBe(0);
+        expect(minted.stdout).toContain('"username"');
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
