@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG, type Config } from "./config.js";
 import { ConfigError, reasonOf, type ConfigLocation } from "./config-error.js";
 import { finishConfig } from "./finish-config.js";
 import { findFieldOption } from "./options.js";
+import { flagParser } from "./value-parsers.js";
 import { parseArgs } from "./parse-args.js";
 import { parseConfigText, type ConfigEntry } from "./parse-file.js";
 import { describeUnknownKey, resolveKey, showUnknownKey } from "./resolve-key.js";
@@ -57,7 +58,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       const resolved = resolveKey(entry.key);
       if (resolved === undefined) throw new ConfigError(describeUnknownKey(entry.key), { ...where, key: showUnknownKey(entry.key) });
       if (resolved.kind === "coturn") {
-        if (resolved.coturn.alreadyDefault) alreadyDefault.add(entry.key);
+        if (resolved.coturn.alreadyDefault) {
+          if (!isFalseFlag(entry.value)) alreadyDefault.add(entry.key);
+        }
         else if (!ignored.some((seenKey) => seenKey.key === entry.key)) {
           ignored.push({ key: entry.key, loosensSecurity: resolved.coturn.loosensSecurity === true, userDatabase: resolved.coturn.userDatabase === true });
         }
@@ -121,13 +124,13 @@ function describeRepeat(name: string, where: ConfigLocation, earlier: ConfigLoca
   return `${location}: ${name} is also set ${before}; the last one wins`;
 }
 
-/** The one warning for coturn options turnpike accepts but does not act on yet. */
 interface IgnoredOption {
   readonly key: string;
   readonly loosensSecurity: boolean;
   readonly userDatabase: boolean;
 }
 
+/** The one warning for coturn options turnpike accepts but does not act on yet. */
 function describeIgnored(ignored: readonly IgnoredOption[]): string {
   const names = ignored.map((option) => option.key);
   const loosening = ignored.filter((option) => option.loosensSecurity).map((option) => option.key);
@@ -151,4 +154,13 @@ export function describeInactiveCredentials(config: Config): string[] {
     found.push("use-auth-secret is set but no static-auth-secret is given: REST credentials will all be refused");
   }
   return found;
+}
+
+/** `no-loopback-peers=false`: coturn's flags take the same true/false words as ours. */
+function isFalseFlag(value: string | undefined): boolean {
+  try {
+    return flagParser.parse(value, { baseDir: "" }) === false;
+  } catch {
+    return false;
+  }
 }

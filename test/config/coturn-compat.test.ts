@@ -63,6 +63,8 @@ describe("an operator's existing coturn turnserver.conf", () => {
     expect(both.config.allowLoopbackPeers).toBe(true);
     expect(both.warnings).toContain("no-loopback-peers and allow-loopback-peers are both set: allow-loopback-peers wins, and loopback peers are allowed");
     expect(loadConfig({ args: ["--allow-loopback-peers"] }).warnings).toEqual([]);
+    expect(loadConfig({ args: ["--allow-loopback-peers", "--no-loopback-peers=false"] }).warnings).toEqual([]);
+    expect(loadConfig({ args: ["--allow-loopback-peers", "--no-loopback-peers=yes"] }).warnings).toHaveLength(1);
     expect(loadConfig({ file: conf }).warnings.join("\n")).not.toMatch(/allow-loopback-peers/);
   });
 
