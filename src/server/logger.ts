@@ -1,5 +1,5 @@
 // pino, configured once: JSON lines to a file or stdout, pretty lines on a terminal, secrets redacted.
-import { closeSync, openSync } from "node:fs";
+import { openSync } from "node:fs";
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
 import pretty from "pino-pretty";
 import type { Config } from "../config/config.js";
@@ -45,28 +45,63 @@ export function createLogger(config: Pick<Config, "logLevel" | "logFile">, optio
     if (options.pretty ?? isTerminal) return pino(settings, pretty({ sync: true, destination: 1, colorize: isTerminal, translateTime: "SYS:standard" }));
     return pino(settings, withWriteFailuresTold(pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES })));
   }
-  // Tried here, synchronously, so that an unwritable log file is a clear error at start and not a crash later.
-  const fd = openLogFile(config.logFile);
-  if (options.pretty === true) return pino(settings, pretty({ sync: true, destination: fd, translateTime: "SYS:standard" }));
-  closeSync(fd);
-  // By name, so that it can be opened again by name after a rotation.
-  const stream = withWriteFailuresTold(pino.destination({ dest: config.logFile, append: true, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES }));
-  const logger = pino(settings, stream);
-  reopeners.set(logger, () => stream.reopen());
+  if (options.pretty === true) return pino(settings, pretty({ sync: true, destination: openLogFile(config.logFile), translateTime: "SYS:standard" }));
+  const destination = new ReopenableFile(config.logFile);
+  const logger = pino(settings, destination);
+  reopeners.set(logger, () => destination.reopen());
   return logger;
+}
+
+/**
+ * log-file, opened synchronously (an unwritable file is a clear error at start, and lines logged before
+ * an early exit are flushed to it), and opened afresh by name on reopen(): the old file gets what it
+ * was already given, the new one everything after.
+ */
+class ReopenableFile implements DestinationStream {
+  private current: LogStream;
+
+  constructor(private readonly path: string) {
+    this.current = openDestination(path);
+  }
+
+  write(line: string): void {
+    this.current.write(line);
+  }
+
+  /** Flushes what is buffered and closes the file. */
+  end(): Promise<void> {
+    const { current } = this;
+    return new Promise((resolve) => {
+      current.once("close", () => resolve());
+      current.end();
+    });
+  }
+
+  /** Throws, leaving the file as it was open in use, when the path cannot be opened. */
+  reopen(): void {
+    const next = openDestination(this.path);
+    const previous = this.current;
+    this.current = next;
+    previous.end();
+  }
+}
+
+function openDestination(path: string): LogStream {
+  return withWriteFailuresTold(pino.destination({ dest: openLogFile(path), sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES }));
 }
 
 const reopeners = new WeakMap<Logger, () => void>();
 
 /**
  * Opens log-file afresh, by name, for logrotate's move-and-signal rotation (no copytruncate): lines
- * written from then on go to the new file. False when the logger writes to no named file (stdout).
+ * written from then on go to the new file. If it cannot be opened, they go on to the file as it was.
  */
-export function reopenLogFile(logger: Logger): boolean {
-  const reopen = reopeners.get(logger);
-  if (reopen === undefined) return false;
-  reopen();
-  return true;
+export function reopenLogFile(logger: Logger): void {
+  try {
+    reopeners.get(logger)?.();
+  } catch (error) {
+    logger.error({ reason: error instanceof Error ? error.message : String(error) }, "log-file not reopened; logging goes on to the file as it was open");
+  }
 }
 
 /** Log lines waiting in memory while the destination refuses writes; past this they are dropped. */

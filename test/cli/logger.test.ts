@@ -14,11 +14,7 @@ async function closeLogger(logger: Logger): Promise<void> {
   if (typeof stream !== "object" || stream === null || !("end" in stream) || typeof stream.end !== "function") {
     throw new Error("logger has no closable stream");
   }
-  const closable = stream as { end(): void; once(event: "close", listener: () => void): void };
-  await new Promise<void>((resolve) => {
-    closable.once("close", resolve);
-    closable.end();
-  });
+  await (stream as { end(): Promise<void> }).end();
 }
 
 function readLines(file: string): string[] {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import stun from "stun";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -92,7 +92,7 @@ describe("the turnpike binary", () => {
     try {
       const logFile = join(dir, "turnpike.log");
       const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp", "--no-api", "--user", "u:p", "--log-file", logFile]);
-      const read = (path: string): string => (existsSync(path) ? readFileSync(path, "utf8") : "");
+      const read = (path: string): string => (existsSync(path) && statSync(path).isFile() ? readFileSync(path, "utf8") : "");
       const waitFor = async (path: string, text: string): Promise<void> => {
         for (const deadline = Date.now() + 10_000; !read(path).includes(text); ) {
           if (Date.now() > deadline || server.child.exitCode !== null) throw new Error(`no "${text}" in ${path}: ${read(path)} ${JSON.stringify(server.output())}`);
@@ -103,11 +103,20 @@ describe("the turnpike binary", () => {
       renameSync(logFile, `${logFile}.1`);
       server.child.kill("SIGHUP");
       await waitFor(logFile, "reload applied");
-      server.child.kill("SIGTERM");
-      expect(await server.exited).toBe(0);
-      expect(read(logFile)).toContain("turnpike stopped");
       expect(read(`${logFile}.1`)).toContain("turnpike started");
       expect(read(`${logFile}.1`)).not.toContain("reloading configuration");
+      // A rotation whose new file cannot be opened (here a directory took its name): the file as it was open goes on.
+      renameSync(logFile, `${logFile}.2`);
+      mkdirSync(logFile);
+      server.child.kill("SIGHUP");
+      await waitFor(`${logFile}.2`, "log-file not reopened; logging goes on to the file as it was open");
+      // The reload that follows checks log-file too, and keeps the running configuration.
+      await waitFor(`${logFile}.2`, "reload refused; the running configuration stays");
+      expect(read(`${logFile}.2`)).toContain(`cannot write log-file ${logFile}: it is a directory`);
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+      expect(read(`${logFile}.2`)).toContain("turnpike stopped");
+      expect(server.output().stderr).toBe("");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -148,6 +157,25 @@ describe("the turnpike binary", () => {
       expect(stdout).toContain(`turnpike: cannot listen on udp 127.0.0.1:${port}: address already in use`);
     } finally {
       busy.close();
+    }
+  });
+
+  it("keeps in log-file the lines logged before a start that fails at once (port in use)", async () => {
+    const busy = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => busy.bind(0, "127.0.0.1", resolve));
+    const dir = mkdtempSync(join(tmpdir(), "turnpike-earlyexit-"));
+    try {
+      const port = busy.address().port;
+      const logFile = join(dir, "turnpike.log");
+      // syslog is a coturn option turnpike ignores: its warning is logged before the listeners open.
+      const args = [BIN, "start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp", "--no-api", "--user", "u:p", "--syslog", "--log-file", logFile];
+      const { stdout, code } = await runBounded(process.execPath, args, 10_000, ENV);
+      expect(code).toBe(1);
+      expect(stdout).toBe(`turnpike: cannot listen on udp 127.0.0.1:${port}: address already in use\n`);
+      expect(readFileSync(logFile, "utf8")).toContain("ignoring coturn options turnpike does not implement yet: syslog");
+    } finally {
+      busy.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
