@@ -50,12 +50,17 @@ const SHAPES_CREDENTIALS: ReadonlySet<keyof Config> = new Set<keyof Config>([
   "restApiSeparator",
 ]);
 
+// Paths as start resolved them, so that the command works from any directory.
+const PATHS: ReadonlySet<keyof Config> = new Set<keyof Config>(["stateFile", "cert", "pkey"]);
+
 /** The flags among start's that shape `turnpike credentials`' answer, in their order, each as one shell-quoted word or two. */
-export function credentialsFlags(startArgs: readonly string[]): string[] {
+export function credentialsFlags(startArgs: readonly string[], config: Config): string[] {
   const flags: string[] = [];
-  for (const { key, value } of parseArgs(startArgs)) {
+  for (const { key, value: given } of parseArgs(startArgs)) {
     const resolved = resolveKey(key);
     if (resolved?.kind !== "option" || !SHAPES_CREDENTIALS.has(resolved.option.field)) continue;
+    const { field } = resolved.option;
+    const value = given !== undefined && PATHS.has(field) ? String(config[field]) : given;
     if (value === undefined) flags.push(`--${key}`);
     else if (takesSeparateValue(resolved) && !value.startsWith("--")) flags.push(`--${key} ${quoteForShell(value)}`);
     else flags.push(quoteForShell(`--${key}=${value}`));

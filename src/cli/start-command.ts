@@ -54,7 +54,7 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
         formatGeneratedCredentialsNote({
           stateFile: start.generated.stateFile,
           created: start.generated.created,
-          credentialsFlags: credentialsFlags(optionArgs),
+          credentialsFlags: credentialsFlags(optionArgs, config),
           api: server.api ?? (config.noApi ? undefined : { address: config.apiListeningIp, port: config.apiListeningPort, tls: config.apiCert !== undefined }),
         }),
       );

@@ -1,7 +1,7 @@
 // `turnpike start`: generated credentials from the state file, the pidfile, and SIGHUP reloads.
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { runCli, type CliServer } from "../../src/cli/run.js";
 import { DEFAULT_CONFIG } from "../../src/config/config.js";
@@ -137,7 +137,8 @@ describe("turnpike start without a config file or credentials: generated credent
 
   it("repeats in the offline command the flags that shape its answer, so that it hands out what the server serves", async () => {
     const stateFile = join(temp.path(), "it's here", "state.json");
-    const args = ["--listening-port", "40478", "--min-port", "50000", "--rest-uri-host=turn.example.com", "--no-tcp", "--state-file", stateFile, "--rest-default-ttl", "600"];
+    // Given relative to the working directory; printed as start resolved it, for use from anywhere.
+    const args = ["--listening-port", "40478", "--min-port", "50000", "--rest-uri-host=turn.example.com", "--no-tcp", "--state-file", relative(process.cwd(), stateFile), "--rest-default-ttl", "600"];
     const { cli, stop } = await startRunning(args);
     const line = cli.stdout().split("\n").find((text) => text.trimStart().startsWith("Or offline:"));
     const command = line?.replace(/^\s*Or offline:\s*/, "") ?? "";
