@@ -170,6 +170,23 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(h.log.records.filter((r) => r.msg.startsWith("allocation closed")).map((r) => r.msg)).toEqual(["allocation closed with its connection"]);
   });
 
+  it("logs rejected credentials within the log budget (20 a minute, then a count), and none of them below info", async () => {
+    const h = createTurnHarness();
+    for (let i = 0; i < 25; i++) {
+      const client = new HarnessClient(h, undefined, "198.51.100.7", 41000 + i, "alice", "not-wonderland");
+      expect(errorCode(await client.request(Method.Allocate, [UDP]))).toBe(401);
+    }
+    const rejected = h.log.records.filter((r) => r.msg === "credential rejected");
+    expect(rejected).toHaveLength(20);
+    expect(rejected[0]).toMatchObject({ level: "info", obj: { username: "alice", reason: "integrity check failed", client: "198.51.100.7:41000" } });
+
+    const quiet = createTurnHarness();
+    quiet.log.level = "warn";
+    const client = new HarnessClient(quiet, undefined, "198.51.100.7", 41000, "alice", "not-wonderland");
+    expect(errorCode(await client.request(Method.Allocate, [UDP]))).toBe(401);
+    expect(quiet.log.records.filter((r) => r.msg === "credential rejected")).toEqual([]);
+  });
+
   it("ends a UDP listener's allocations when it closes (shutdown), saying so", async () => {
     const h = createTurnHarness();
     const link = new FakeLink("udp");
