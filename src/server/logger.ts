@@ -1,5 +1,5 @@
 // pino, configured once: JSON lines to a file or stdout, pretty lines on a terminal, secrets redacted.
-import { openSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
 import pretty from "pino-pretty";
 import type { Config } from "../config/config.js";
@@ -45,49 +45,22 @@ export function createLogger(config: Pick<Config, "logLevel" | "logFile">, optio
     if (options.pretty ?? isTerminal) return pino(settings, pretty({ sync: true, destination: 1, colorize: isTerminal, translateTime: "SYS:standard" }));
     return pino(settings, withWriteFailuresTold(pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES })));
   }
-  if (options.pretty === true) return pino(settings, pretty({ sync: true, destination: openLogFile(config.logFile), translateTime: "SYS:standard" }));
-  const destination = new ReopenableFile(config.logFile);
-  const logger = pino(settings, destination);
-  reopeners.set(logger, () => destination.reopen());
+  // Opened here, synchronously: an unwritable log file is a clear error at start, and lines logged before
+  // an early exit are flushed to it (a destination opened asynchronously would drop them).
+  const path = config.logFile;
+  const fd = openLogFile(path);
+  if (options.pretty === true) return pino(settings, pretty({ sync: true, destination: fd, translateTime: "SYS:standard" }));
+  const stream = withWriteFailuresTold(pino.destination({ dest: fd, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES }));
+  // sonic-boom reopens only a destination it knows by name; one given as an fd has none until told.
+  (stream as unknown as { file: string }).file = path;
+  const logger = pino(settings, stream);
+  reopeners.set(logger, () => {
+    // Tried first, synchronously: sonic-boom's own failed reopen is reported late and leaves a stale close behind.
+    closeSync(openLogFile(path));
+    // sonic-boom keeps the order of lines and whatever it holds unwritten, and closes the old file once the new one is open.
+    stream.reopen();
+  });
   return logger;
-}
-
-/**
- * log-file, opened synchronously (an unwritable file is a clear error at start, and lines logged before
- * an early exit are flushed to it), and opened afresh by name on reopen(): the old file gets what it
- * was already given, the new one everything after.
- */
-class ReopenableFile implements DestinationStream {
-  private current: LogStream;
-
-  constructor(private readonly path: string) {
-    this.current = openDestination(path);
-  }
-
-  write(line: string): void {
-    this.current.write(line);
-  }
-
-  /** Flushes what is buffered and closes the file. */
-  end(): Promise<void> {
-    const { current } = this;
-    return new Promise((resolve) => {
-      current.once("close", () => resolve());
-      current.end();
-    });
-  }
-
-  /** Throws, leaving the file as it was open in use, when the path cannot be opened. */
-  reopen(): void {
-    const next = openDestination(this.path);
-    const previous = this.current;
-    this.current = next;
-    previous.end();
-  }
-}
-
-function openDestination(path: string): LogStream {
-  return withWriteFailuresTold(pino.destination({ dest: openLogFile(path), sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES }));
 }
 
 const reopeners = new WeakMap<Logger, () => void>();

@@ -1,10 +1,11 @@
 // The logger the CLI builds (src/server/logger.ts): JSON lines, redaction, log-file, levels.
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { createLogger, type Logger } from "../../src/server/logger.js";
+import { createLogger, reopenLogFile, type Logger } from "../../src/server/logger.js";
 import { useTempDir } from "../config/temp-dir.js";
+import { until } from "../helpers/until.js";
 
 const temp = useTempDir();
 
@@ -14,7 +15,11 @@ async function closeLogger(logger: Logger): Promise<void> {
   if (typeof stream !== "object" || stream === null || !("end" in stream) || typeof stream.end !== "function") {
     throw new Error("logger has no closable stream");
   }
-  await (stream as { end(): Promise<void> }).end();
+  const closable = stream as { end(): void; once(event: "close", listener: () => void): void };
+  await new Promise<void>((resolve) => {
+    closable.once("close", resolve);
+    closable.end();
+  });
 }
 
 function readLines(file: string): string[] {
@@ -90,5 +95,35 @@ describe("createLogger", () => {
   it("fails at once, with the path and reason, when log-file cannot be opened", () => {
     const file = join(temp.path(), "missing", "turnpike.log");
     expect(() => createLogger({ logLevel: "info", logFile: file })).toThrow(`cannot open log-file ${file}: ENOENT`);
+  });
+
+  it("keeps every line, in order, across reopens of the same file (a reload with no rotation)", async () => {
+    const file = join(temp.path(), "turnpike.log");
+    const logger = createLogger({ logLevel: "info", logFile: file });
+    for (let i = 0; i < 15_000; i++) {
+      logger.info({ i }, "line");
+      if (i % 5_000 === 2_500) reopenLogFile(logger);
+    }
+    // Ended only once all is written: sonic-boom drops what it holds when ended while a reopen waits on a write.
+    expect(await until(() => readLines(file).length === 15_000, 10_000)).toBe(true);
+    await closeLogger(logger);
+    const numbers = readLines(file).map((line) => (JSON.parse(line) as { i: number }).i);
+    expect(numbers).toEqual(Array.from({ length: 15_000 }, (_, i) => i));
+  });
+
+  it("keeps the file it has when log-file cannot be opened again, and says so in it", async () => {
+    const file = join(temp.path(), "turnpike.log");
+    const logger = createLogger({ logLevel: "info", logFile: file });
+    logger.info("before");
+    renameSync(file, `${file}.1`);
+    mkdirSync(file);
+    reopenLogFile(logger);
+    logger.info("after");
+    await closeLogger(logger);
+    expect(readLines(`${file}.1`).map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual([
+      "before",
+      "log-file not reopened; logging goes on to the file as it was open",
+      "after",
+    ]);
   });
 });
