@@ -1,6 +1,6 @@
 // The rules that span fields or touch the file system, for every way a Config is made.
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { accessSync, constants, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { createSecureContext } from "node:tls";
 import type { Config } from "./config.js";
 import { ipToBigInt } from "../turn/ip-range.js";
@@ -175,33 +175,60 @@ interface WritablePath {
   readonly replacedByRename: boolean;
 }
 
-/** A file the server will write: not a directory, in a directory that exists; with writableFiles, writable by this process. */
+/**
+ * A file the server will write: not a directory, in a directory that exists; with writableFiles, writable
+ * by this process. Without it, what this process may not look into is left for the server's user to judge.
+ */
 function checkWritablePath({ what, file, where, rules, replacedByRename }: WritablePath): void {
-  const existing = statOrUndefined(file, what, where);
-  if (existing?.isDirectory() === true) throw new ConfigError(`cannot write ${what} ${file}: it is a directory`, where);
-  const directory = dirname(file);
-  const parent = statOrUndefined(directory, what, where, file);
-  if (parent === undefined) throw new ConfigError(`cannot write ${what} ${file}: ${directory}: no such file or directory`, where);
-  if (!parent.isDirectory()) throw new ConfigError(`cannot write ${what} ${file}: ${directory} is not a directory`, where);
-  if (rules.writableFiles !== true) return;
-  checkAccess(what, file, existing === undefined || replacedByRename ? directory : file, where);
+  const refuse = (path: string, reason: string): never => {
+    throw new ConfigError(`cannot write ${what} ${file}${path === file ? "" : `: ${path}`}: ${reason}`, where);
+  };
+  const strict = rules.writableFiles === true;
+  const existing = statPath(file);
+  if (existing instanceof Error) {
+    if (!strict && isAccessError(existing)) return;
+    return refuse(file, describeFsError(existing));
+  }
+  if (existing?.isDirectory() === true) refuse(file, "it is a directory");
+  // A dangling symbolic link is opened as the file it names: that file's directory is the one that must exist.
+  const directory = dirname(existing === undefined ? (linkTarget(file) ?? file) : file);
+  const parent = statPath(directory);
+  if (parent instanceof Error) {
+    if (!strict && isAccessError(parent)) return;
+    return refuse(directory, describeFsError(parent));
+  }
+  if (parent === undefined) return refuse(directory, "no such file or directory");
+  if (!parent.isDirectory()) refuse(file, `${directory} is not a directory`);
+  if (!strict) return;
+  const target = existing === undefined || replacedByRename ? directory : file;
+  try {
+    accessSync(target, constants.W_OK);
+  } catch (error) {
+    refuse(target, describeFsError(error));
+  }
 }
 
-function statOrUndefined(path: string, what: string, where: FieldLocation, file = path): ReturnType<typeof statSync> | undefined {
+/** The path's status, undefined when there is nothing there, or why it could not be read. */
+function statPath(path: string): ReturnType<typeof statSync> | undefined | Error {
   try {
     return statSync(path);
   } catch (error) {
     if (error instanceof Error && "code" in error && error.code === "ENOENT") return undefined;
-    throw new ConfigError(`cannot write ${what} ${file}${path === file ? "" : `: ${path}`}: ${describeFsError(error)}`, where);
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 
-function checkAccess(what: string, file: string, path: string, where: FieldLocation): void {
+/** Where a symbolic link at `path` points, resolved; undefined when `path` is not one. */
+function linkTarget(path: string): string | undefined {
   try {
-    accessSync(path, constants.W_OK);
-  } catch (error) {
-    throw new ConfigError(`cannot write ${what} ${file}${path === file ? "" : `: ${path}`}: ${describeFsError(error)}`, where);
+    return lstatSync(path).isSymbolicLink() ? resolve(dirname(path), readlinkSync(path)) : undefined;
+  } catch {
+    return undefined;
   }
+}
+
+function isAccessError(error: Error): boolean {
+  return "code" in error && (error.code === "EACCES" || error.code === "EPERM");
 }
 
 export function describeFsError(error: unknown): string {

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeSelfSignedCertificate, testPem } from "../helpers/tls-cert.js";
@@ -429,6 +429,13 @@ describe("loadConfig: rules across fields", () => {
     const existing = temp.write("turnpike.log", "earlier lines\n");
     expect(loadText("log-file=turnpike.log").config.logFile).toBe(existing);
     expect(loadText("log-file=logs/turnpike.log\npidfile=logs/turnpike.pid").config.pidfile).toBe(join(temp.path(), "logs", "turnpike.pid"));
+    // A dangling symbolic link is written through: the directory of the file it names must exist.
+    symlinkSync(join(temp.path(), "gone", "turnpike.log"), join(temp.path(), "dangling.log"));
+    expect(errorOf(() => loadText("log-file=dangling.log")).reason).toBe(
+      `cannot write log-file ${join(temp.path(), "dangling.log")}: ${join(temp.path(), "gone")}: no such file or directory`,
+    );
+    symlinkSync(join(temp.path(), "logs", "real.log"), join(temp.path(), "pointing.log"));
+    expect(loadText("log-file=pointing.log").config.logFile).toBe(join(temp.path(), "pointing.log"));
     // /dev/full is a file that takes no writes, but opening it for writing works: the logger reports its failures at run time.
     expect(loadText("log-file=/dev/full").config.logFile).toBe("/dev/full");
   });
