@@ -59,7 +59,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       if (resolved === undefined) throw new ConfigError(describeUnknownKey(entry.key), { ...where, key: showUnknownKey(entry.key) });
       if (resolved.kind === "coturn") {
         if (resolved.coturn.alreadyDefault) {
-          if (!isFalseFlag(entry.value)) alreadyDefault.add(entry.key);
+          // The last one given counts, as for every flag.
+          if (isFalseFlag(entry.value)) alreadyDefault.delete(entry.key);
+          else alreadyDefault.add(entry.key);
         }
         else if (!ignored.some((seenKey) => seenKey.key === entry.key)) {
           ignored.push({ key: entry.key, loosensSecurity: resolved.coturn.loosensSecurity === true, userDatabase: resolved.coturn.userDatabase === true });

@@ -65,6 +65,8 @@ describe("an operator's existing coturn turnserver.conf", () => {
     expect(loadConfig({ args: ["--allow-loopback-peers"] }).warnings).toEqual([]);
     expect(loadConfig({ args: ["--allow-loopback-peers", "--no-loopback-peers=false"] }).warnings).toEqual([]);
     expect(loadConfig({ args: ["--allow-loopback-peers", "--no-loopback-peers=yes"] }).warnings).toHaveLength(1);
+    // The last one given counts: the file's no-loopback-peers, undone on the command line.
+    expect(loadConfig({ file: conf, args: ["--allow-loopback-peers", "--no-loopback-peers=false"] }).warnings.join("\n")).not.toMatch(/allow-loopback-peers/);
     expect(loadConfig({ file: conf }).warnings.join("\n")).not.toMatch(/allow-loopback-peers/);
   });
 
