@@ -23,12 +23,15 @@ export interface HarnessOptions {
   readonly policy?: Partial<PeerPolicyOptions>;
   readonly relays?: FakeRelayAllocator;
   readonly hold?: UnknownClientHold;
+  /** The recorded logger's level from the start (trace by default). */
+  readonly logLevel?: string;
 }
 
 /** The TURN service wired to fakes: a manual clock, recorded logs, relay sockets without I/O. */
 export function createTurnHarness(options: HarnessOptions = {}) {
   const clock = new ManualClock();
   const log = createRecordingLogger();
+  if (options.logLevel !== undefined) log.level = options.logLevel;
   const relays = options.relays ?? new FakeRelayAllocator();
   const turnOptions = {
     realm: REALM,
@@ -72,6 +75,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     maxChannelNumber: deps.options.maxChannelNumber,
     errorResponses: deps.counters.errorResponses,
     log,
+    clock,
   });
   return { clock, log, relays, deps, service, handle, ledger };
 }

@@ -3,7 +3,7 @@ import { getAttribute, getAttributes, hasAttribute } from "../../../src/stun/att
 import { Method, MessageClass } from "../../../src/stun/constants.js";
 import { verifyMessageIntegrity } from "../../../src/stun/integrity.js";
 import { FakeLink, FakeRelayAllocator } from "../../helpers/fakes.js";
-import { createTurnHarness, HarnessClient } from "../../helpers/turn-harness.js";
+import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
 import { decode, errorCode } from "../../helpers/turn-messages.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
@@ -170,21 +170,24 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(h.log.records.filter((r) => r.msg.startsWith("allocation closed")).map((r) => r.msg)).toEqual(["allocation closed with its connection"]);
   });
 
-  it("logs rejected credentials within the log budget (20 a minute, then a count), and none of them below info", async () => {
+  it("logs rejected credentials within the log budget (20 a minute, then a count), and none below info", async () => {
     const h = createTurnHarness();
-    for (let i = 0; i < 25; i++) {
-      const client = new HarnessClient(h, undefined, "198.51.100.7", 41000 + i, "alice", "not-wonderland");
+    const reject = async (harness: TurnHarness, port: number): Promise<void> => {
+      const client = new HarnessClient(harness, undefined, "198.51.100.7", port, "alice", "not-wonderland");
       expect(errorCode(await client.request(Method.Allocate, [UDP]))).toBe(401);
-    }
-    const rejected = h.log.records.filter((r) => r.msg === "credential rejected");
-    expect(rejected).toHaveLength(20);
-    expect(rejected[0]).toMatchObject({ level: "info", obj: { username: "alice", reason: "integrity check failed", client: "198.51.100.7:41000" } });
+    };
+    for (let i = 0; i < 25; i++) await reject(h, 41000 + i);
+    const rejected = () => h.log.records.filter((r) => r.msg === "credential rejected");
+    expect(rejected()).toHaveLength(20);
+    expect(rejected()[0]).toMatchObject({ level: "info", obj: { username: "alice", reason: "integrity check failed", client: "198.51.100.7:41000" } });
+    h.clock.advance(60_000);
+    await reject(h, 42000);
+    expect(rejected()).toHaveLength(21);
+    expect(h.log.records.find((r) => r.msg === "log lines suppressed")?.obj).toMatchObject({ message: "credential rejected", suppressed: 5 });
 
-    const quiet = createTurnHarness();
-    quiet.log.level = "warn";
-    const client = new HarnessClient(quiet, undefined, "198.51.100.7", 41000, "alice", "not-wonderland");
-    expect(errorCode(await client.request(Method.Allocate, [UDP]))).toBe(401);
-    expect(quiet.log.records.filter((r) => r.msg === "credential rejected")).toEqual([]);
+    const quiet = createTurnHarness({ logLevel: "warn" });
+    await reject(quiet, 41000);
+    expect(quiet.log.records).toEqual([]);
   });
 
   it("ends a UDP listener's allocations when it closes (shutdown), saying so", async () => {
