@@ -49,7 +49,7 @@ export function createLogger(config: Pick<Config, "logLevel" | "logFile">, optio
   // an early exit are flushed to it (a destination opened asynchronously would drop them).
   const path = config.logFile;
   const fd = openLogFile(path);
-  if (options.pretty === true) return pino(settings, pretty({ sync: true, destination: fd, translateTime: "SYS:standard" }));
+  if (options.pretty === true) return pino(settings, pretty({ sync: true, destination: fd, colorize: false, translateTime: "SYS:standard" }));
   const stream = withWriteFailuresTold(pino.destination({ dest: fd, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES }));
   // sonic-boom reopens only a destination it knows by name; one given as an fd has none until told.
   (stream as unknown as { file: string }).file = path;
