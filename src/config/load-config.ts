@@ -62,8 +62,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
           // The last one given counts, as for every flag.
           if (isFalseFlag(entry.value)) alreadyDefault.delete(entry.key);
           else alreadyDefault.add(entry.key);
-        }
-        else if (!ignored.some((seenKey) => seenKey.key === entry.key)) {
+        } else if (!ignored.some((seenKey) => seenKey.key === entry.key)) {
           ignored.push({ key: entry.key, loosensSecurity: resolved.coturn.loosensSecurity === true, userDatabase: resolved.coturn.userDatabase === true });
         }
         continue;

@@ -43,14 +43,14 @@ export function createLogger(config: Pick<Config, "logLevel" | "logFile">, optio
   const isTerminal = toStdout && process.stdout.isTTY === true;
   if (toStdout || config.logFile === undefined) {
     if (options.pretty ?? isTerminal) return pino(settings, pretty({ sync: true, destination: 1, colorize: isTerminal, translateTime: "SYS:standard" }));
-    return pino(settings, withWriteFailuresTold(pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES })));
+    return pino(settings, bufferedDestination(1));
   }
   // Opened here, synchronously: an unwritable log file is a clear error at start, and lines logged before
   // an early exit are flushed to it (a destination opened asynchronously would drop them).
   const path = config.logFile;
   const fd = openLogFile(path);
   if (options.pretty === true) return pino(settings, pretty({ sync: true, destination: fd, colorize: false, translateTime: "SYS:standard" }));
-  const stream = withWriteFailuresTold(pino.destination({ dest: fd, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES }));
+  const stream = bufferedDestination(fd);
   // sonic-boom reopens only a destination it knows by name; one given as an fd has none until told.
   (stream as unknown as { file: string }).file = path;
   const logger = pino(settings, stream);
@@ -75,6 +75,11 @@ export function reopenLogFile(logger: Logger): void {
   } catch (error) {
     logger.error({ reason: error instanceof Error ? error.message : String(error) }, "log-file not reopened; logging goes on to the file as it was open");
   }
+}
+
+/** Asynchronous writes to `fd`, at most LOG_BUFFER_LIMIT_BYTES held, failures told (withWriteFailuresTold). */
+function bufferedDestination(fd: number): LogStream {
+  return withWriteFailuresTold(pino.destination({ dest: fd, sync: false, maxLength: LOG_BUFFER_LIMIT_BYTES }));
 }
 
 /** Log lines waiting in memory while the destination refuses writes; past this they are dropped. */

@@ -123,7 +123,7 @@ function challenge(code: ErrorCode, reason: string, ctx: AuthContext): StunError
 
 /** 401 with a fresh challenge to a signed request whose credential we do not accept. */
 function reject(reason: string, username: string | undefined, ctx: AuthContext): CredentialRejected {
-  return new CredentialRejected(ErrorCode.Unauthenticated, reason, unauthenticatedChallenge(ctx), username);
+  return new CredentialRejected(reason, unauthenticatedChallenge(ctx), username);
 }
 
 /**

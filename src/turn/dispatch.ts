@@ -6,7 +6,7 @@ import { StunDecodeError } from "../stun/decode-error.js";
 import type { IntegrityKey } from "../stun/integrity.js";
 import { decodeMessage, encodeMessage, type StunMessage } from "../stun/message.js";
 import { createLogBudget } from "./log-budget.js";
-import type { ClientLink, Clock, Logger } from "./ports.js";
+import { isInfoOn, type ClientLink, type Clock, type Logger } from "./ports.js";
 import type { SourceRateLimit } from "./source-rate-limit.js";
 import { CredentialRejected, StunError } from "./stun-error.js";
 
@@ -111,7 +111,8 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
       extra = error.attributes;
       phrase = error.phrase ?? ERROR_REASON[code];
       if (error instanceof CredentialRejected) {
-        budget.info({ reason: error.message, username: error.username, client: `${address}:${port}`, method: request.method }, "credential rejected");
+        // A flood of wrong passwords builds no line object when info is off.
+        if (isInfoOn(log)) budget.info({ reason: error.message, username: error.username, client: `${address}:${port}`, method: request.method }, "credential rejected");
       } else if (code !== ErrorCode.Unauthenticated) {
         budget.debug({ code, reason: error.message, method: request.method }, "request rejected");
       }

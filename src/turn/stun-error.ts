@@ -1,5 +1,5 @@
 import type { AttributeEntry } from "../stun/attributes/registry.js";
-import type { ErrorCode } from "../stun/constants.js";
+import { ErrorCode } from "../stun/constants.js";
 
 /** Thrown by handlers; `dispatch` is the one place that turns it into an error response. */
 export class StunError extends Error {
@@ -26,8 +26,8 @@ export class CredentialRejected extends StunError {
   /** As the client sent it (USERNAME), or undefined for USERHASH; never a password or key. */
   readonly username: string | undefined;
 
-  constructor(code: ErrorCode, reason: string, attributes: readonly AttributeEntry[], username: string | undefined) {
-    super(code, reason, attributes);
+  constructor(reason: string, attributes: readonly AttributeEntry[], username: string | undefined) {
+    super(ErrorCode.Unauthenticated, reason, attributes);
     this.name = "CredentialRejected";
     this.username = username;
   }
