@@ -1,6 +1,7 @@
 // The HTTP(S) endpoint: REST credentials, revocation, health and metrics, on fastify.
 import { describeListenFailure } from "../transport/listen-error.js";
 import type { AddressInfo } from "node:net";
+import { Server as TlsServer } from "node:tls";
 import { fastify, LogController } from "fastify";
 import { createAccessGuard } from "./access-guard.js";
 import type { ApiApp, ApiContext } from "./api-app.js";
@@ -27,6 +28,8 @@ export interface RunningApi {
   readonly port: number;
   /** A reload's api-key list: from now on only these keys are accepted. */
   setApiKeys(keys: readonly string[]): void;
+  /** HTTPS only: new connections get this certificate and key (a renewed certificate). */
+  setTlsMaterial(material: { readonly cert: Buffer; readonly key: Buffer }): void;
   close(): Promise<void>;
 }
 
@@ -121,6 +124,10 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
     setApiKeys(next) {
       checkApiKeys(next);
       keys = createApiKeyVerifier(next);
+    },
+    setTlsMaterial(material) {
+      if (!(app.server instanceof TlsServer)) throw new Error("the endpoint is not HTTPS");
+      app.server.setSecureContext({ cert: material.cert, key: material.key });
     },
     async close() {
       await app.close();

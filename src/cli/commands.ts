@@ -1,7 +1,7 @@
 // The commands `turnpike` knows, with the line help shows for each.
 
 export const COMMANDS = {
-  start: "Load the configuration and run the STUN/TURN server until SIGINT or SIGTERM; SIGHUP reloads the configuration.",
+  start: "Load the configuration and run the STUN/TURN server until SIGINT or SIGTERM; SIGHUP (or SIGUSR2) reloads the configuration and the TLS certificates.",
   "check-config": 'Validate the configuration, print its warnings and "config OK", and exit.',
   credentials: "Print a REST credential and the ICE server URIs as JSON, as the credential endpoint answers, offline.",
   reload: "Validate the configuration, then send SIGHUP to the turnpike whose process id is in pidfile.",

@@ -26,10 +26,15 @@ const code = await runCli(process.argv.slice(2), {
     return () => process.off("SIGUSR1", listener);
   },
   onReload(handler) {
-    // While this listener is installed, SIGHUP reloads instead of ending the process.
+    // While this listener is installed, SIGHUP reloads instead of ending the process; so does
+    // SIGUSR2, coturn's certificate-reload signal (a reload reads the certificates afresh).
     const listener = (): void => handler();
     process.on("SIGHUP", listener);
-    return () => process.off("SIGHUP", listener);
+    process.on("SIGUSR2", listener);
+    return () => {
+      process.off("SIGHUP", listener);
+      process.off("SIGUSR2", listener);
+    };
   },
 });
 process.exit(code);

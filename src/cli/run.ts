@@ -41,7 +41,7 @@ export interface CliDeps {
   readonly stderr: CliOutput;
   /** Calls `handler` on the first SIGINT or SIGTERM; returns a function that stops listening. */
   readonly onSignal: (handler: (signal: string) => void) => () => void;
-  /** Calls `handler` on every SIGHUP until the returned function is called. */
+  /** Calls `handler` on every SIGHUP (and SIGUSR2) until the returned function is called. */
   readonly onReload: (handler: () => void) => () => void;
   /** Calls `handler` on SIGUSR1 (drain) until the returned function is called. */
   readonly onDrain?: (handler: () => void) => () => void;

@@ -33,7 +33,13 @@ const KEPT_UNTIL_RESTART = [
  * (a relay thread restarted later starts with these too), and the keys of those `next` changes.
  */
 export function reloadedConfig(started: Config, next: Config): { readonly config: Config; readonly kept: readonly string[] } {
-  const changed = KEPT_UNTIL_RESTART.filter((field) => JSON.stringify(next[field]) !== JSON.stringify(started[field]));
-  const startValues: Partial<Config> = Object.fromEntries(KEPT_UNTIL_RESTART.map((field) => [field, started[field]]));
+  // cert and pkey reload (a renewed certificate), but turning TLS on or off takes a restart: its listeners.
+  const kept = hasTls(next) === hasTls(started) ? KEPT_UNTIL_RESTART : [...KEPT_UNTIL_RESTART, "cert" as const, "pkey" as const];
+  const changed = kept.filter((field) => JSON.stringify(next[field]) !== JSON.stringify(started[field]));
+  const startValues: Partial<Config> = Object.fromEntries(kept.map((field) => [field, started[field]]));
   return { config: { ...next, ...startValues }, kept: changed.map((field) => findFieldOption(field)?.key ?? field) };
+}
+
+function hasTls(config: Config): boolean {
+  return Boolean(config.cert && config.pkey) && !config.noTls;
 }

@@ -7,7 +7,7 @@ import type { IpFamily } from "../stun/address.js";
 import { ListenError } from "../transport/listen-error.js";
 import { UdpRelayAllocator } from "../transport/relay-allocator.js";
 import type { RelayPortMap } from "../transport/relay-port-map.js";
-import { StreamListener } from "../transport/stream-listener.js";
+import { StreamListener, type TlsMaterial } from "../transport/stream-listener.js";
 import { UdpListener } from "../transport/udp-listener.js";
 import type { AllocationQuota, Clock, Logger } from "../turn/ports.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
@@ -32,7 +32,8 @@ export type BackendStats = Omit<ServerStats, "listenersUp" | "draining">;
 export interface RelayNode {
   readonly listeners: readonly ListenerInfo[];
   stats(): RelayStats;
-  reload(config: Config): void;
+  /** `tls`: the certificate and key read afresh, for the TLS listeners (absent when none runs). */
+  reload(config: Config, tls?: TlsMaterial): void;
   revoke(username: string): number;
   drain(): void;
   /** Endpoints beyond our listeners (the API) that no peer may reach. */
@@ -106,6 +107,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
 
   const open: Closable[] = [];
   const udpListeners: UdpListener[] = [];
+  const tlsListeners: StreamListener[] = [];
   const listeners: ListenerInfo[] = [];
   const idleTimeoutMs = config.streamIdleTimeoutSeconds * 1000;
   // The kernel spreads connections over the threads sharing a port, so each keeps its share of the caps.
@@ -150,6 +152,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
           log,
         });
         open.push(tls);
+        tlsListeners.push(tls);
         listeners.push({ transport: "tls", address, port: tls.port, family });
       }
     }
@@ -170,7 +173,10 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   return {
     listeners,
     stats: () => ({ ...runtime.stats(), relayHeapUsedBytes: getHeapStatistics().used_heap_size }),
-    reload: (next) => runtime.reload(next),
+    reload(next, tls) {
+      runtime.reload(next);
+      if (tls) for (const listener of tlsListeners) listener.setTlsMaterial(tls);
+    },
     revoke: (username) => runtime.revoke(username),
     drain: () => runtime.drain(),
     setExtraOwnEndpoints: (endpoints) => runtime.setOwnEndpoints([...ownListeners, ...endpoints]),
@@ -196,7 +202,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   };
 }
 
-export async function readTlsMaterial(certPath: string, keyPath: string, certKey: string, keyKey: string): Promise<{ cert: Buffer; key: Buffer }> {
+export async function readTlsMaterial(certPath: string, keyPath: string, certKey: string, keyKey: string): Promise<TlsMaterial> {
   const read = async (what: string, path: string): Promise<Buffer> => {
     try {
       return await readFile(path);

@@ -56,7 +56,7 @@ port.on("message", (message: ToWorker) => {
       reservationWaiters.delete(message.id);
       break;
     case "reload":
-      node?.reload(message.config);
+      node?.reload(message.config, message.tls);
       post({ type: "reloaded", id: message.id });
       break;
     case "revoke":

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
 import type { Logger as PinoLogger } from "pino";
 import type { ApiDeps, ServerStats } from "../api/api-deps.js";
@@ -100,7 +101,14 @@ export async function startServer(config: Config, options: StartOptions): Promis
     },
     async reload(next) {
       const reloaded = reloadedConfig(config, next);
-      await backend.reload(reloaded.config);
+      // Certificates are read afresh on every reload (a renewal keeps its paths); one that cannot be read refuses the reload.
+      const { cert, pkey, apiCert, apiPkey } = reloaded.config;
+      const tls = listeners.some((listener) => listener.transport === "tls") && cert && pkey ? await readTlsMaterial(cert, pkey, "cert", "pkey") : undefined;
+      const renewedApiTls = api && apiTls && apiCert && apiPkey ? await readTlsMaterial(apiCert, apiPkey, "api-cert", "api-pkey") : undefined;
+      await backend.reload(reloaded.config, tls);
+      if (renewedApiTls) api?.setTlsMaterial(renewedApiTls);
+      if (tls) log.info(describeCertificate(tls.cert, cert!), "TLS certificate loaded");
+      if (renewedApiTls) log.info(describeCertificate(renewedApiTls.cert, apiCert!), "api TLS certificate loaded");
       api?.setApiKeys(reloaded.config.apiKeys);
       current = reloaded.config;
       if (reloaded.kept.length > 0) log.warn({ options: reloaded.kept }, "these options changed and are kept as they were until a restart");
@@ -184,10 +192,20 @@ async function inProcessBackend(config: Config, log: PinoLogger, clock: Clock): 
   return {
     listeners: node.listeners,
     stats: () => ({ ...node.stats(), relayThreadsUp: 1, relayThreadRestarts: 0 }),
-    reload: async (next) => node.reload(next),
+    reload: async (next, tls) => node.reload(next, tls),
     revoke: async (username) => node.revoke(username),
     drain: () => node.drain(),
     setExtraOwnEndpoints: (endpoints) => node.setExtraOwnEndpoints(endpoints),
     close: () => node.close(),
   };
+}
+
+/** What an operator checks after a renewal: which file, whose certificate, until when. */
+function describeCertificate(pem: Buffer, path: string): { file: string; subject?: string; validTo?: string } {
+  try {
+    const certificate = new X509Certificate(pem);
+    return { file: path, subject: certificate.subject.replaceAll("\n", ", "), validTo: new Date(certificate.validTo).toISOString() };
+  } catch {
+    return { file: path };
+  }
 }

@@ -1,6 +1,7 @@
 import type { Config } from "../config/config.js";
 import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
 import type { RelayPortMapBuffers } from "../transport/relay-port-map.js";
+import type { TlsMaterial } from "../transport/stream-listener.js";
 import type { SharedQuotaBuffers } from "./shared-quota.js";
 
 /** What a relay worker is started with (workerData). */
@@ -20,7 +21,7 @@ export interface WorkerStart {
 }
 
 export type ToWorker =
-  | { readonly type: "reload"; readonly id: number; readonly config: Config }
+  | { readonly type: "reload"; readonly id: number; readonly config: Config; readonly tls: TlsMaterial | undefined }
   | { readonly type: "revoke"; readonly id: number; readonly username: string }
   | { readonly type: "own-endpoints"; readonly endpoints: readonly Endpoint[] }
   | { readonly type: "reservation-release"; readonly id: number; readonly token: string }

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config/config.js";
+import type { TlsMaterial } from "../transport/stream-listener.js";
 import type { TrafficCounters } from "../turn/counters.js";
 import type { Logger } from "../turn/ports.js";
 import { effectiveTotalQuota } from "../turn/quota.js";
@@ -18,7 +19,8 @@ export interface RelayBackend {
   /** Kills one relay thread as a crash would (drills and tests); the pool restarts it. */
   terminateThread?(index: number): Promise<void>;
   stats(): BackendStats;
-  reload(config: Config): Promise<void>;
+  /** `tls`: a renewed certificate and key for the TLS listeners, read by the caller. */
+  reload(config: Config, tls?: TlsMaterial): Promise<void>;
   revoke(username: string): Promise<number>;
   drain(): void;
   setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
@@ -412,7 +414,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       relayThreadsUp: slots.filter((slot) => slot.running).length,
       relayThreadRestarts: restartsDone,
     }),
-    reload(next) {
+    reload(next, tls) {
       config = next;
       ledger.setLimits(next);
       // Settled when every live thread has applied it (a thread that dies meanwhile restarts with it).
@@ -421,7 +423,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       const id = nextRevokeId++;
       return new Promise<void>((resolve) => {
         reloadWaiters.set(id, { remaining: live.length, resolve });
-        for (const slot of live) send(slot, { type: "reload", id, config: next });
+        for (const slot of live) send(slot, { type: "reload", id, config: next, tls });
         setTimeout(() => {
           if (reloadWaiters.delete(id)) resolve();
         }, REVOKE_TIMEOUT_MS).unref();

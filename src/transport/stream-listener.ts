@@ -20,7 +20,7 @@ export interface StreamListenerOptions {
   readonly reusePort?: boolean;
   readonly idleTimeoutMs: number;
   readonly maxChannelNumber: number;
-  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly tls?: TlsMaterial;
   readonly onPacket: PacketHandler;
   /** The connection is gone: whatever it carried (an allocation) goes with it. */
   readonly onClose?: (link: ClientLink) => void;
@@ -34,6 +34,15 @@ export interface StreamLimits {
   readonly maxConnectionsPerIp: number;
   /** coturn's max-allocate-timeout: a connection that has not allocated by then is closed, busy or not. */
   readonly allocateTimeoutMs: number;
+}
+
+export interface TlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+function tlsContextOptions(material: TlsMaterial): tls.SecureContextOptions {
+  return { cert: material.cert, key: material.key, minVersion: "TLSv1.2" };
 }
 
 const NO_LIMITS: StreamLimits = { maxConnections: Infinity, maxConnectionsPerIp: Infinity, allocateTimeoutMs: Infinity };
@@ -97,12 +106,18 @@ export class StreamListener {
     }
   }
 
+  /** Serves new TLS handshakes with this certificate and key (a renewed certificate); connections up keep theirs. */
+  setTlsMaterial(material: TlsMaterial): void {
+    if (!(this.server instanceof tls.Server)) throw new Error("not a TLS listener");
+    this.server.setSecureContext(tlsContextOptions(material));
+  }
+
   static async open(options: StreamListenerOptions): Promise<StreamListener> {
     const { transport, address, family, log } = options;
     let listener: StreamListener | undefined;
     const server =
       transport === "tls"
-        ? tls.createServer({ cert: options.tls!.cert, key: options.tls!.key, minVersion: "TLSv1.2", handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) =>
+        ? tls.createServer({ ...tlsContextOptions(options.tls!), handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) =>
             listener?.accept(socket, options),
           )
         : net.createServer();

@@ -29,4 +29,20 @@ describe("what a reload puts in force (reloadedConfig)", () => {
     expect(kept).toEqual([]);
     expect(config).toEqual(next);
   });
+
+  it("reloads cert and pkey while TLS runs (a renewal), but keeps TLS off, or on, until a restart", () => {
+    // Paths only: reloadedConfig reads no file (the loader has checked them).
+    const withTls = { ...started, cert: "/etc/turn/a.pem", pkey: "/etc/turn/a.key" };
+    const renewed = reloadedConfig(withTls, { ...started, cert: "/etc/turn/b.pem", pkey: "/etc/turn/b.key" });
+    expect(renewed.kept).toEqual([]);
+    expect(renewed.config.cert).toBe("/etc/turn/b.pem");
+
+    const turnedOff = reloadedConfig(withTls, started);
+    expect(turnedOff.kept).toEqual(["cert", "pkey"]);
+    expect(turnedOff.config.cert).toBe("/etc/turn/a.pem");
+
+    const turnedOn = reloadedConfig(started, { ...started, cert: "/etc/turn/b.pem", pkey: "/etc/turn/b.key" });
+    expect(turnedOn.kept).toEqual(["cert", "pkey"]);
+    expect(turnedOn.config.cert).toBeUndefined();
+  });
 });

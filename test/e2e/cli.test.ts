@@ -1,13 +1,16 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import stun from "stun";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
+import tls from "node:tls";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { freeUdpPort, runBounded } from "../helpers/processes.js";
 import { udpExchange } from "../helpers/sockets.js";
+import { makeSelfSignedCertificate } from "../helpers/tls-cert.js";
 
 // The built binary, as an operator runs it (`npm test` builds first).
 const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -45,6 +48,18 @@ function startBinary(args: readonly string[]) {
       }
     },
   };
+}
+
+/** The SHA-256 fingerprint of the certificate a TLS handshake on 127.0.0.1:port is answered with. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.destroy();
+    });
+    socket.setTimeout(5_000, () => socket.destroy(new Error("TLS handshake timed out")));
+    socket.once("error", reject);
+  });
 }
 
 describe("the turnpike binary", () => {
@@ -119,6 +134,52 @@ describe("the turnpike binary", () => {
       expect(server.output().stderr).toBe("");
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads the TLS certificates afresh on SIGUSR2 (coturn's signal) and SIGHUP: new handshakes get a renewed one; an unusable one is refused and the last stays", async () => {
+    const [first, renewed, api] = [makeSelfSignedCertificate(), makeSelfSignedCertificate(), makeSelfSignedCertificate()];
+    try {
+      const [port, tlsPort, apiPort] = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
+      const server = startBinary([
+        ...["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--tls-listening-port", String(tlsPort), "--user", "u:p"],
+        ...["--cert", first.certPath, "--pkey", first.keyPath, "--relay-threads", "2"],
+        ...["--api-listening-ip", "127.0.0.1", "--api-listening-port", String(apiPort), "--api-cert", api.certPath, "--api-pkey", api.keyPath],
+      ]);
+      await server.started();
+      const fingerprintOf = (pem: Buffer): string => new X509Certificate(pem).fingerprint256;
+      expect(await servedFingerprint(tlsPort)).toBe(fingerprintOf(first.cert));
+      expect(await servedFingerprint(apiPort)).toBe(fingerprintOf(api.cert));
+      const waitForLog = async (text: string, count: number): Promise<void> => {
+        for (const deadline = Date.now() + 10_000; server.output().stdout.split(text).length - 1 < count; ) {
+          if (Date.now() > deadline || server.child.exitCode !== null) throw new Error(`no "${text}" (${count}): ${JSON.stringify(server.output())}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+
+      // A renewal in place (certbot's deploy hook): same paths, new files, then coturn's SIGUSR2.
+      copyFileSync(renewed.certPath, first.certPath);
+      copyFileSync(renewed.keyPath, first.keyPath);
+      copyFileSync(renewed.certPath, api.certPath);
+      copyFileSync(renewed.keyPath, api.keyPath);
+      server.child.kill("SIGUSR2");
+      await waitForLog("reload applied", 1);
+      expect(server.output().stdout).toContain('"msg":"TLS certificate loaded"');
+      expect(server.output().stdout).toContain('"msg":"api TLS certificate loaded"');
+      expect(await servedFingerprint(tlsPort)).toBe(fingerprintOf(renewed.cert));
+      expect(await servedFingerprint(apiPort)).toBe(fingerprintOf(renewed.cert));
+
+      // A key that does not go with the certificate: the reload is refused and the renewed certificate stays.
+      execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", first.keyPath], { stdio: "ignore" });
+      server.child.kill("SIGHUP");
+      await waitForLog("reload refused; the running configuration stays", 1);
+      expect(await servedFingerprint(tlsPort)).toBe(fingerprintOf(renewed.cert));
+      expect(server.child.exitCode).toBeNull();
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+      expect(server.output().stderr).toBe("");
+    } finally {
+      for (const made of [first, renewed, api]) made.remove();
     }
   });
 
