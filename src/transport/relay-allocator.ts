@@ -197,7 +197,7 @@ export class UdpRelayAllocator implements RelayAllocator {
       socket.once("error", (error: NodeJS.ErrnoException) => {
         socket.close();
         if (error.code === "EADDRINUSE" || error.code === "EACCES") resolve(undefined);
-        else reject(new RelayUnavailableError("no-address", `cannot bind relay on ${address}: ${error.message}`));
+        else reject(new RelayUnavailableError("bind-failed", `cannot bind a relay socket on ${address}: ${error.message}`));
       });
       socket.bind({ address, port, exclusive: true }, () => {
         socket.removeAllListeners("error");
@@ -215,6 +215,22 @@ export class UdpRelayAllocator implements RelayAllocator {
       used.delete(port);
       sharedPorts?.mark(address, port, false);
     });
+  }
+}
+
+/**
+ * Binds and releases a UDP socket on `address` (any port): a relay-ip that is not an address of this
+ * machine fails here, at start, rather than on every Allocate.
+ */
+export async function checkRelayAddress(address: string): Promise<void> {
+  const socket = dgram.createSocket({ type: familyOf(address) === "IPv6" ? "udp6" : "udp4", ipv6Only: familyOf(address) === "IPv6", lookup: lookupIpLiteral });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ address, port: 0, exclusive: true }, resolve);
+    });
+  } finally {
+    socket.close();
   }
 }
 

@@ -81,10 +81,13 @@ export interface RelayAllocation {
   readonly reservationToken?: Buffer;
 }
 
-/** Thrown by a RelayAllocator when no port (or no relay address of the family) is available. */
+/**
+ * Thrown by a RelayAllocator when no port (or no relay address of the family) is available;
+ * "bind-failed": the system refused the relay address itself (not a port in use).
+ */
 export class RelayUnavailableError extends Error {
-  readonly reason: "no-port" | "no-address" | "bad-token";
-  constructor(reason: "no-port" | "no-address" | "bad-token", message: string) {
+  readonly reason: "no-port" | "no-address" | "bad-token" | "bind-failed";
+  constructor(reason: RelayUnavailableError["reason"], message: string) {
     super(message);
     this.name = "RelayUnavailableError";
     this.reason = reason;

@@ -137,6 +137,13 @@ describe("the turnpike binary", () => {
     }
   });
 
+  it("stops at start, exit 1 with one line, for a relay-ip that is not an address of this machine", async () => {
+    const port = await freeUdpPort();
+    const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-api", "--user", "u:p", "--relay-ip", "192.0.2.1"]);
+    expect(await server.exited).toBe(1);
+    expect(server.output().stderr).toBe("turnpike: cannot relay on relay-ip 192.0.2.1: EADDRNOTAVAIL (not an address of this machine)\n");
+  });
+
   it("reads the TLS certificates afresh on SIGUSR2 (coturn's signal) and SIGHUP: new handshakes get a renewed one; an unusable one is refused and the last stays", async () => {
     const [first, renewed, api] = [makeSelfSignedCertificate(), makeSelfSignedCertificate(), makeSelfSignedCertificate()];
     try {

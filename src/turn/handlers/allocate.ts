@@ -114,6 +114,8 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
               addressError = { family: AddressFamily.IPv6, code, reason: ERROR_REASON[code] };
               continue;
             }
+            // The operator's to fix (a relay-ip this machine lost), not the client's.
+            if (error.reason === "bind-failed") failures.error({ reason: error.message }, "relay socket not bound");
             throw error.reason === "no-address"
               ? new StunError(ErrorCode.AddressFamilyNotSupported)
               : new StunError(ErrorCode.InsufficientCapacity, error.message);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { getAttribute, getAttributes, hasAttribute } from "../../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../../src/stun/constants.js";
 import { verifyMessageIntegrity } from "../../../src/stun/integrity.js";
+import { RelayUnavailableError } from "../../../src/turn/ports.js";
 import { FakeLink, FakeRelayAllocator } from "../../helpers/fakes.js";
 import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
 import { decode, errorCode } from "../../helpers/turn-messages.js";
@@ -157,6 +158,17 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(errorCode(await second.request(Method.Allocate, [UDP]))).toBe(508);
     await first.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
     expect((await second.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it("answers 508, not 440, and logs why when the system refuses the relay address itself (a relay-ip this machine lost)", async () => {
+    const relays = new FakeRelayAllocator();
+    relays.allocate = async () => {
+      throw new RelayUnavailableError("bind-failed", "cannot bind a relay socket on 192.0.2.1: bind EADDRNOTAVAIL 192.0.2.1");
+    };
+    const h = createTurnHarness({ relays });
+    const response = await new HarnessClient(h).request(Method.Allocate, [UDP]);
+    expect(errorCode(response)).toBe(508);
+    expect(h.log.records.find((r) => r.msg === "relay socket not bound")).toMatchObject({ level: "error", obj: { reason: expect.stringContaining("EADDRNOTAVAIL") } });
   });
 
   it("marks a stream link as carrying an allocation, and the allocation goes at once when the connection closes (§3.1)", async () => {
