@@ -229,6 +229,16 @@ export function countParser(range: { min: number; max: number }): ValueParser<nu
   };
 }
 
+/** A limit from 1 to `max`, where 0 means no limit (coturn's meaning) and stands for `max`. */
+export function limitParser(max: number): ValueParser<number> {
+  const count = countParser({ min: 0, max });
+  const check = (value: unknown): number => {
+    const limit = count.check(value);
+    return limit === 0 ? max : limit;
+  };
+  return { ...count, parse: (text, context) => check(count.parse(text, context)), check };
+}
+
 /** coturn's optional-value form (`stale-nonce` bare means its default; `stale-nonce=300` sets it). */
 export function optionalSecondsParser(bare: number, range: { min: number; max: number }): ValueParser<number> {
   const seconds = secondsParser(range);

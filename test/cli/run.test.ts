@@ -199,7 +199,7 @@ describe("turnpike help and version", () => {
     expect(cli.stdout()).toMatch(/--listening-port <port> +UDP and TCP listening port\. \(default: 3478\)/);
     expect(cli.stdout()).toMatch(/--listening-ip <ip> +.*\(default: all interfaces; repeatable\)/);
     expect(cli.stdout()).toMatch(/--log-level <level> +Least severe level logged: trace, debug, info, warn, error, fatal, silent\. \(default: info\)/);
-    expect(cli.stdout()).toMatch(/--user-quota <number> +Allocations one username may hold at once \(486 past it\)\. \(default: 10\)/);
+    expect(cli.stdout()).toMatch(/--user-quota <number> +Allocations one username may hold at once \(486 past it\); 0, as in coturn, means no limit \(1000000\)\. \(default: 10\)/);
     expect(cli.stdout()).toMatch(/--allowed-peer-ip <ip\|a-b\|cidr> +.*\(default: none; repeatable\)/);
   });
 

@@ -49,7 +49,7 @@ describe("configFromObject (the programmatic API)", () => {
     [{ staticAuthSecrets: [""] }, /^invalid value for staticAuthSecrets \(static-auth-secret\): the secret is empty$/],
     [{ restApiSeparator: "::" }, /^invalid value for restApiSeparator \(rest-api-separator\): "::" is not one printable/],
     [{ staleNonceSeconds: 10 }, /from 30 to 86400$/],
-    [{ userQuota: 0 }, /^invalid value for userQuota \(user-quota\): 0 is not a whole number from 1 to/],
+    [{ userQuota: -1 }, /^invalid value for userQuota \(user-quota\): -1 is not a whole number from 0 to/],
     [{ totalQuota: 1.5 }, /^invalid value for totalQuota \(total-quota\): 1\.5 is not a whole number/],
     [{ maxPermissionsPerAllocation: 0 }, /max-permissions-per-allocation/],
     [{ allowedPeerIps: ["10.0.0.0/33"] }, /prefix length is 0 to 32, not 33$/],

@@ -227,6 +227,11 @@ describe("loadConfig: the TURN options", () => {
     expect(config.deniedPeerIps).toEqual(["192.0.2.9", "192.0.2.1"]);
   });
 
+  it("reads user-quota=0 and total-quota=0 as coturn does (no limit): the largest limit each can have", () => {
+    const { config } = loadText("realm=example.org\nuser-quota=0\ntotal-quota=0");
+    expect(config).toMatchObject({ userQuota: 1_000_000, totalQuota: 10_000_000 });
+  });
+
   it.each([
     ["user=alice", 'invalid value for user: user must be name:password or name:0x<md5 key>, no colon found'],
     ["user=:north", "invalid value for user: user name is empty"],
@@ -238,10 +243,10 @@ describe("loadConfig: the TURN options", () => {
     ["rest-api-separator=::", 'invalid value for rest-api-separator: "::" is not one printable, non-digit character'],
     ["stale-nonce=10", "invalid value for stale-nonce: 10 is not a whole number of seconds from 30 to 86400"],
     ["max-allocate-lifetime=60", "invalid value for max-allocate-lifetime: 60 is not a whole number of seconds from 600 to 86400"],
-    ["user-quota=0", "invalid value for user-quota: 0 is not a whole number from 1 to 1000000"],
-    ["total-quota=0", "invalid value for total-quota: 0 is not a whole number from 1 to 10000000"],
+    ["user-quota=1000001", "invalid value for user-quota: 1000001 is not a whole number from 0 to 1000000"],
+    ["total-quota=10000001", "invalid value for total-quota: 10000001 is not a whole number from 0 to 10000000"],
     ["max-permissions-per-allocation=0", "invalid value for max-permissions-per-allocation: 0 is not a whole number from 1 to 100000"],
-    ["user-quota=-1", 'invalid value for user-quota: "-1" is not a whole number from 1 to 1000000'],
+    ["user-quota=-1", 'invalid value for user-quota: "-1" is not a whole number from 0 to 1000000'],
     ["static-auth-secret=", "static-auth-secret needs a value (<secret>)"],
     ["user", "user needs a value (<name:password>)"],
     ["use-auth-secret=maybe", 'invalid value for use-auth-secret: "maybe": a flag is given bare, or with true/false, yes/no, on/off, 1/0'],

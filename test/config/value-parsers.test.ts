@@ -186,10 +186,14 @@ describe("count parser (user-quota, total-quota, max-permissions-per-allocation)
   it.each(["0", "1001", "-1", "1.5", "1e3", " 5", "ten", "0x10"])("refuses %j", (text) => {
     expect(() => count.parse(text, context)).toThrow(/ is not a whole number from 1 to 1000$/);
   });
-  it("refuses 0 for every quota row: a quota of nothing would refuse every allocation", () => {
-    for (const key of ["user-quota", "total-quota", "max-permissions-per-allocation"]) {
-      expect(() => findOption(key)?.parser.parse("0", context), key).toThrow(/^0 is not a whole number from 1 to \d+$/);
-    }
+  it("refuses 0 for max-permissions-per-allocation: a limit of nothing would refuse every permission", () => {
+    expect(() => findOption("max-permissions-per-allocation")?.parser.parse("0", context)).toThrow(/^0 is not a whole number from 1 to \d+$/);
+  });
+  it("reads 0 as no limit for user-quota and total-quota, as coturn does: the largest limit, in the file and through the API", () => {
+    expect(findOption("user-quota")?.parser.parse("0", context)).toBe(1_000_000);
+    expect(findOption("total-quota")?.parser.parse("0", context)).toBe(10_000_000);
+    expect(findOption("total-quota")?.parser.check(0)).toBe(10_000_000);
+    expect(findOption("user-quota")?.parser.parse("7", context)).toBe(7);
   });
   it("checks programmatic values", () => {
     expect(() => count.check(0)).toThrow(/0 is not a whole number from 1 to 1000/);
