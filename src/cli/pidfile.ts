@@ -1,5 +1,6 @@
 // coturn's pidfile: `turnpike start` writes its process id there, `turnpike reload` reads it.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { describeFsError } from "../config/validate-config.js";
 
@@ -33,4 +34,31 @@ export async function readPidfile(path: string): Promise<number> {
   const pid = /^[1-9][0-9]{0,9}$/.test(trimmed) ? Number(trimmed) : Number.NaN;
   if (!Number.isSafeInteger(pid) || pid > 0x7fffffff) throw new Error(`pidfile ${path} holds no process id`);
   return pid;
+}
+
+/**
+ * Refuses to start a second turnpike on a pidfile a running one holds: it would take the file over,
+ * and remove it on exit, leaving the first one out of `turnpike reload`'s reach.
+ */
+export async function assertPidfileFree(path: string, ownPid: number, commandLineOf: (pid: number) => readonly string[] | undefined): Promise<void> {
+  const pid = await readPidfile(path).catch(() => undefined);
+  if (pid === undefined || pid === ownPid) return;
+  const commandLine = commandLineOf(pid);
+  if (commandLine !== undefined && isTurnpike(commandLine)) {
+    throw new Error(`pidfile ${path} belongs to turnpike process ${pid}, which is running: give this server a pidfile of its own`);
+  }
+}
+
+/** argv of process `pid` from /proc; undefined where there is no /proc or no such process (kill then says which). */
+export function procCommandLine(pid: number): readonly string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((arg) => arg.length > 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The turnpike binary, however started: `turnpike` on PATH, `node .../dist/cli/main.js`, npm start. */
+export function isTurnpike(commandLine: readonly string[]): boolean {
+  return commandLine.slice(0, 3).some((arg) => /(^|\/)turnpike$/.test(arg) || /(^|\/)cli\/main\.js$/.test(arg));
 }

@@ -55,7 +55,7 @@ export interface CliDeps {
   readonly pid?: number;
   /** Sends a signal (`turnpike reload`); process.kill by default. */
   readonly kill?: (pid: number, signal: NodeJS.Signals) => void;
-  /** A process's command line (`turnpike reload` checks whom it signals); /proc/<pid>/cmdline by default, undefined where unknown. */
+  /** A process's command line (`turnpike reload` checks whom it signals, `start` whose its pidfile is); /proc/<pid>/cmdline by default, undefined where unknown. */
   readonly commandLineOf?: (pid: number) => readonly string[] | undefined;
   /** Milliseconds since the epoch, for `turnpike credentials`; Date.now by default. */
   readonly now?: () => number;

@@ -1,10 +1,9 @@
 // `turnpike reload` and `turnpike drain`: validate the configuration as start would load it, then
 // signal the process in the pidfile: SIGHUP reloads, SIGUSR1 drains.
-import { readFileSync } from "node:fs";
 import { loadConfig } from "../config/load-config.js";
 import { pidfileNextTo } from "../server/state-file.js";
 import { formatHelp } from "./help.js";
-import { readPidfile } from "./pidfile.js";
+import { isTurnpike, procCommandLine, readPidfile } from "./pidfile.js";
 import type { CliDeps } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
 import { stateFilePathOf } from "./start-config.js";
@@ -56,18 +55,4 @@ async function signalServer(
   }
   deps.stdout.write(`turnpike: sent ${signal} to process ${pid} (from ${pidfile}); ${outcome}\n`);
   return 0;
-}
-
-/** argv of process `pid` from /proc; undefined where there is no /proc or no such process (kill then says which). */
-function procCommandLine(pid: number): readonly string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((arg) => arg.length > 0);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The turnpike binary, however started: `turnpike` on PATH, `node .../dist/cli/main.js`, npm start. */
-function isTurnpike(commandLine: readonly string[]): boolean {
-  return commandLine.slice(0, 3).some((arg) => /(^|\/)turnpike$/.test(arg) || /(^|\/)cli\/main\.js$/.test(arg));
 }

@@ -1,7 +1,7 @@
 // `turnpike start`: load the config, start the server, write the pidfile, reload on SIGHUP, and close on SIGINT or SIGTERM.
 import { createLogger, reopenLogFile, type Logger } from "../server/logger.js";
 import { formatHelp } from "./help.js";
-import { removePidfile, writePidfile } from "./pidfile.js";
+import { assertPidfileFree, procCommandLine, removePidfile, writePidfile } from "./pidfile.js";
 import type { CliDeps, CliServer } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
 import { credentialsFlags, formatGeneratedCredentialsNote } from "./start-banner.js";
@@ -16,11 +16,12 @@ export async function runStart(args: readonly string[], deps: CliDeps): Promise<
   }
   const start = await loadStartConfig(file, optionArgs, deps);
   const { config } = start;
+  const pid = deps.pid ?? process.pid;
+  if (config.pidfile !== undefined) await assertPidfileFree(config.pidfile, pid, deps.commandLineOf ?? procCommandLine);
   const logger = deps.createLogger === undefined ? createLogger(config) : deps.createLogger(config);
   for (const warning of start.warnings) logger.warn(warning);
 
   const server = await deps.startServer(config, { logger });
-  const pid = deps.pid ?? process.pid;
   let failed = false;
   let stopSignals: (() => void) | undefined;
   const signal = new Promise<string>((resolve) => {

@@ -3,7 +3,7 @@ import { X509Certificate } from "node:crypto";
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import stun from "stun";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import tls from "node:tls";
 import { join } from "node:path";
@@ -142,6 +142,31 @@ describe("the turnpike binary", () => {
     const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-api", "--user", "u:p", "--relay-ip", "192.0.2.1"]);
     expect(await server.exited).toBe(1);
     expect(server.output().stderr).toBe("turnpike: cannot relay on relay-ip 192.0.2.1: EADDRNOTAVAIL (not an address of this machine)\n");
+  });
+
+  it("will not start on a pidfile a running turnpike holds (exit 1), which goes on naming the first", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "turnpike-pidfile-"));
+    try {
+      const pidfile = join(dir, "turnpike.pid");
+      const common = ["start", "--listening-ip", "127.0.0.1", "--no-api", "--user", "u:p", "--pidfile", pidfile];
+      const first = startBinary([...common, "--listening-port", String(await freeUdpPort())]);
+      await first.started();
+      const second = startBinary([...common, "--listening-port", String(await freeUdpPort())]);
+      expect(await second.exited).toBe(1);
+      expect(second.output().stderr).toBe(`turnpike: pidfile ${pidfile} belongs to turnpike process ${first.child.pid}, which is running: give this server a pidfile of its own\n`);
+      expect(readFileSync(pidfile, "utf8")).toBe(`${first.child.pid}\n`);
+      first.child.kill("SIGTERM");
+      expect(await first.exited).toBe(0);
+      // Once it has gone, a pidfile left behind (a crash) does not stop the next start.
+      writeFileSync(pidfile, `${first.child.pid}\n`);
+      const third = startBinary([...common, "--listening-port", String(await freeUdpPort())]);
+      await third.started();
+      expect(readFileSync(pidfile, "utf8")).toBe(`${third.child.pid}\n`);
+      third.child.kill("SIGTERM");
+      expect(await third.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads the TLS certificates afresh on SIGUSR2 (coturn's signal) and SIGHUP: new handshakes get a renewed one; an unusable one is refused and the last stays", async () => {
