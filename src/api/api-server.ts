@@ -1,4 +1,5 @@
 // The HTTP(S) endpoint: REST credentials, revocation, health and metrics, on fastify.
+import { NO_API_KEYS } from "../config/service-warnings.js";
 import { describeListenFailure } from "../transport/listen-error.js";
 import type { AddressInfo } from "node:net";
 import { Server as TlsServer } from "node:tls";
@@ -114,7 +115,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
     throw new ApiStartError(`cannot listen on ${where}: ${describeListenFailure(error)}`, { cause: error });
   }
   if (options.apiKeys.length === 0 && !options.allowAnonymous) {
-    logger.warn("no API keys configured: every credential and revoke request is refused");
+    logger.warn(NO_API_KEYS);
   }
 
   const address = app.server.address() as AddressInfo;

@@ -1,8 +1,10 @@
 // `turnpike check-config`: load and validate exactly as start would, then report.
 import { loadConfig } from "../config/load-config.js";
+import { describeUnservedRequests } from "../config/service-warnings.js";
 import { formatHelp } from "./help.js";
 import type { CliDeps } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
+import { usesGeneratedCredentials } from "./start-config.js";
 
 export function runCheckConfig(args: readonly string[], deps: Pick<CliDeps, "stdout" | "stderr">): number {
   const { file, help, optionArgs } = splitCommandArgs(args);
@@ -10,8 +12,10 @@ export function runCheckConfig(args: readonly string[], deps: Pick<CliDeps, "std
     deps.stdout.write(formatHelp("check-config"));
     return 0;
   }
-  const { warnings } = loadConfig(file === undefined ? { args: optionArgs, writableFiles: true } : { file, args: optionArgs, writableFiles: true });
-  for (const warning of warnings) deps.stderr.write(`turnpike: warning: ${warning}\n`);
+  const { config, warnings } = loadConfig(file === undefined ? { args: optionArgs, writableFiles: true } : { file, args: optionArgs, writableFiles: true });
+  // As start would say them; with no config and no credentials, start generates both instead.
+  const unserved = usesGeneratedCredentials(file, config) ? [] : describeUnservedRequests(config);
+  for (const warning of [...warnings, ...unserved]) deps.stderr.write(`turnpike: warning: ${warning}\n`);
   deps.stdout.write("config OK\n");
   return 0;
 }

@@ -11,6 +11,8 @@ export interface CoturnOption {
   readonly loosensSecurity?: true;
   /** A user database: ignoring it refuses its users, and leaves its secrets, quotas and peer rules unread. */
   readonly userDatabase?: true;
+  /** What to do instead, said with the warning: the same text groups options. */
+  readonly instead?: string;
 }
 
 const flag: CoturnOption = { arity: "flag" };
@@ -18,6 +20,8 @@ const value: CoturnOption = { arity: "value" };
 const securityFlag: CoturnOption = { arity: "flag", loosensSecurity: true };
 const securityValue: CoturnOption = { arity: "value", loosensSecurity: true };
 const userDatabase: CoturnOption = { arity: "value", userDatabase: true };
+const processUser: CoturnOption = { arity: "value", instead: "NOT applied, turnpike never changes its user: start it as that user (systemd User=, Group=)" };
+const prometheusOption = (arity: CoturnArity): CoturnOption => ({ arity, instead: "turnpike's Prometheus metrics are always at /metrics on the credential endpoint" });
 
 export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>> = {
   // listeners and relays
@@ -34,7 +38,6 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   "relay-ifname": value,
   "no-dtls": flag,
   "no-udp-relay": flag,
-  "no-tcp-relay": flag,
   "allocation-default-address-family": value,
   "keep-address-family": flag,
   "server-relay": securityFlag,
@@ -78,10 +81,6 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   dh566: flag,
   dh1066: flag,
   "dh-file": value,
-  "no-sslv2": flag,
-  "no-sslv3": flag,
-  "no-tlsv1": flag,
-  "no-tlsv1_1": flag,
   "no-tlsv1_2": flag,
   // logging
   "no-stdout-log": flag,
@@ -93,8 +92,8 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   "log-binding": flag,
   // process, admin interfaces, metrics
   daemon: flag,
-  "proc-user": value,
-  "proc-group": value,
+  "proc-user": processUser,
+  "proc-group": processUser,
   "no-cli": flag,
   "cli-ip": value,
   "cli-port": value,
@@ -105,8 +104,8 @@ export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>
   "web-admin-port": value,
   "web-admin-listen-on-workers": flag,
   "acme-redirect": value,
-  prometheus: flag,
-  "prometheus-port": value,
+  prometheus: prometheusOption("flag"),
+  "prometheus-port": prometheusOption("value"),
 };
 
 /**
@@ -119,6 +118,13 @@ export const COTURN_OPTIONS_ALREADY_DEFAULT: Readonly<Record<string, CoturnOptio
   // The peer policy denies loopback and multicast peers unless allowed.
   "no-loopback-peers": flag,
   "no-multicast-peers": flag,
+  // TLS is 1.2 or later, always.
+  "no-sslv2": flag,
+  "no-sslv3": flag,
+  "no-tlsv1": flag,
+  "no-tlsv1_1": flag,
+  // There is no TCP relay (RFC 6062) to turn off.
+  "no-tcp-relay": flag,
 };
 
 export function findCoturnOption(key: string): (CoturnOption & { readonly alreadyDefault: boolean }) | undefined {

@@ -63,7 +63,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
           if (isFalseFlag(entry.value)) alreadyDefault.delete(entry.key);
           else alreadyDefault.add(entry.key);
         } else if (!ignored.some((seenKey) => seenKey.key === entry.key)) {
-          ignored.push({ key: entry.key, loosensSecurity: resolved.coturn.loosensSecurity === true, userDatabase: resolved.coturn.userDatabase === true });
+          const { loosensSecurity, userDatabase, instead } = resolved.coturn;
+          ignored.push({ key: entry.key, loosensSecurity: loosensSecurity === true, userDatabase: userDatabase === true, instead });
         }
         continue;
       }
@@ -129,6 +130,7 @@ interface IgnoredOption {
   readonly key: string;
   readonly loosensSecurity: boolean;
   readonly userDatabase: boolean;
+  readonly instead: string | undefined;
 }
 
 /** The one warning for coturn options turnpike accepts but does not act on yet. */
@@ -141,6 +143,9 @@ function describeIgnored(ignored: readonly IgnoredOption[]): string {
     ...(databases.length === 0
       ? []
       : [`NOT read, so the users and secrets kept there are refused, and the quotas and peer rules kept there are not enforced: ${databases.join(", ")}`]),
+    ...[...new Set(ignored.flatMap((option) => (option.instead === undefined ? [] : [option.instead])))].map(
+      (instead) => `${ignored.filter((option) => option.instead === instead).map((option) => option.key).join(", ")}: ${instead}`,
+    ),
   ];
   return `ignoring coturn options turnpike does not implement yet: ${names.join(", ")}${notes.map((note) => `; ${note}`).join("")}`;
 }

@@ -6,6 +6,7 @@ import { startApiServer, type RunningApi } from "../api/api-server.js";
 import { advertisedHost, iceUris } from "../api/ice-servers.js";
 import type { Config } from "../config/config.js";
 import { reloadedConfig } from "../config/kept-until-restart.js";
+import { describeUnservedRequests, NO_TURN_CREDENTIALS } from "../config/service-warnings.js";
 import { mintWithFirstSecret } from "../credentials/credential-store.js";
 import type { Clock } from "../turn/ports.js";
 import { readTlsMaterial, startRelayNode, type ListenerInfo } from "./relay-node.js";
@@ -62,9 +63,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   if (options.clock && options.inProcess !== true) throw new Error("a manual clock needs inProcess: relay threads keep their own time");
   const clock: Clock = options.clock ?? { now: () => Date.now() };
   const apiTls = config.apiCert && config.apiPkey ? await readTlsMaterial(config.apiCert, config.apiPkey, "api-cert", "api-pkey") : undefined;
-  if (config.users.length === 0 && !(config.useAuthSecret && config.staticAuthSecrets.length > 0)) {
-    log.warn({}, "no user and no static-auth-secret: TURN allocations will be refused; only STUN Binding is served");
-  }
+  if (describeUnservedRequests(config).includes(NO_TURN_CREDENTIALS)) log.warn({}, NO_TURN_CREDENTIALS);
 
   const backend = options.inProcess === true ? await inProcessBackend(config, log, clock) : await startWorkerPool(config, relayThreads, log);
   const { listeners } = backend;

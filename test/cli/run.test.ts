@@ -136,15 +136,31 @@ describe("turnpike start", () => {
 describe("turnpike check-config", () => {
   it('prints "config OK" and exits 0 for a valid configuration', async () => {
     const cli = createFakeCli();
-    expect(await runCli(["check-config", "-c", temp.write("t.conf", "realm=example.org\n"), "--no-tcp"], cli.deps)).toBe(0);
+    expect(await runCli(["check-config", "-c", temp.write("t.conf", "realm=example.org\nuser=alice:north\napi-key=k-0123456789abcdef\n"), "--no-tcp"], cli.deps)).toBe(0);
     expect(cli.stdout()).toBe("config OK\n");
     expect(cli.stderr()).toBe("");
     expect(cli.started).toEqual([]);
   });
 
+  it("says what start would warn of: no TURN credentials, no API keys (not for the no-config start, which generates them)", async () => {
+    const cli = createFakeCli();
+    expect(await runCli(["check-config", "-c", temp.write("t.conf", "realm=example.org\n")], cli.deps)).toBe(0);
+    expect(cli.stderr()).toBe(
+      "turnpike: warning: no user and no static-auth-secret: TURN allocations will be refused; only STUN Binding is served\n" +
+        "turnpike: warning: no API keys configured: every credential and revoke request is refused\n",
+    );
+    expect(cli.stdout()).toBe("config OK\n");
+    const withoutApi = createFakeCli();
+    expect(await runCli(["check-config", "-c", temp.write("u.conf", "use-auth-secret\nstatic-auth-secret=north\nno-api\n")], withoutApi.deps)).toBe(0);
+    expect(withoutApi.stderr()).toBe("");
+    const noConfig = createFakeCli();
+    expect(await runCli(["check-config"], noConfig.deps)).toBe(0);
+    expect(noConfig.stderr()).toBe("");
+  });
+
   it("prints the warnings before OK", async () => {
     const cli = createFakeCli();
-    expect(await runCli(["check-config", "-c", temp.write("t.conf", "syslog\n")], cli.deps)).toBe(0);
+    expect(await runCli(["check-config", "-c", temp.write("t.conf", "syslog\nuser=alice:north\nno-api\n")], cli.deps)).toBe(0);
     expect(cli.stderr()).toBe("turnpike: warning: ignoring coturn options turnpike does not implement yet: syslog\n");
     expect(cli.stdout()).toBe("config OK\n");
   });
@@ -263,7 +279,7 @@ describe("turnpike never prints a secret", () => {
 
   it("in check-config's warnings and verdict", async () => {
     const cli = createFakeCli();
-    expect(await runCli(["check-config", "-c", secretFile(), "--static-auth-secret", SECRETS[2], "--user", `carol:${SECRETS[2]}`], cli.deps)).toBe(0);
+    expect(await runCli(["check-config", "-c", secretFile(), "--static-auth-secret", SECRETS[2], "--user", `carol:${SECRETS[2]}`, "--no-api"], cli.deps)).toBe(0);
     expect(cli.stdout()).toBe("config OK\n");
     expect(cli.stderr().split("\n").filter((line) => line.startsWith("turnpike: warning: "))).toHaveLength(2);
     expectNoSecret(cli.stdout() + cli.stderr());

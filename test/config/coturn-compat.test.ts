@@ -53,7 +53,7 @@ describe("an operator's existing coturn turnserver.conf", () => {
   it("warns once, naming every ignored option once, in file order", () => {
     const { warnings } = loadConfig({ file: conf });
     expect(warnings).toEqual([
-      "ignoring coturn options turnpike does not implement yet: cipher-list, no-tlsv1, no-tlsv1_1, simple-log, syslog, " +
+      "ignoring coturn options turnpike does not implement yet: cipher-list, simple-log, syslog, " +
         "no-cli, response-origin-only-with-rfc5780",
     ]);
   });

@@ -173,9 +173,18 @@ describe("loadConfig: coturn's options not implemented yet", () => {
     );
   });
 
+  it("says what to do instead where turnpike has it, and takes TLS below 1.2 and no-tcp-relay as what it does anyway", () => {
+    const { warnings } = loadText("proc-user=turnserver\nproc-group=turnserver\nno-tlsv1\nno-tlsv1_1\nno-sslv3\nno-tcp-relay\nprometheus");
+    expect(warnings).toEqual([
+      "ignoring coturn options turnpike does not implement yet: proc-user, proc-group, prometheus; " +
+        "proc-user, proc-group: NOT applied, turnpike never changes its user: start it as that user (systemd User=, Group=); " +
+        "prometheus: turnpike's Prometheus metrics are always at /metrics on the credential endpoint",
+    ]);
+  });
+
   it("counts the file's and the command line's together in the one warning", () => {
     const { warnings } = loadText("syslog", ["--cli-port", "5766", "--no-dtls", "--prometheus"]);
-    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: syslog, cli-port, no-dtls, prometheus"]);
+    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: syslog, cli-port, no-dtls, prometheus; prometheus: turnpike's Prometheus metrics are always at /metrics on the credential endpoint"]);
   });
 
   it("accepts coturn options that already describe turnpike's behaviour without a warning", () => {
