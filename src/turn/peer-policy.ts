@@ -41,8 +41,9 @@ function deny(text: string, reason: string): DefaultDeniedRange {
 /**
  * Denied unless allowed-peer-ip covers them: the IANA IPv4 and IPv6 Special-Purpose Address Registries
  * (RFC 6890), plus private, shared, multicast and reserved space that is never a public WebRTC peer.
- * Addresses that embed an IPv4 address (mapped, compatible, NAT64, 6to4, Teredo) are decided by their
- * IPv6 range as a whole, never by the IPv4 address inside (only the own-endpoint check unwraps ::ffff:a.b.c.d).
+ * Addresses that embed an IPv4 address (mapped, translated, compatible, NAT64, 6to4, Teredo) are decided by
+ * their IPv6 range as a whole, never by the IPv4 address inside (only the own-endpoint check unwraps
+ * ::ffff:a.b.c.d).
  */
 export const DEFAULT_DENIED_RANGES: readonly DefaultDeniedRange[] = [
   // IANA IPv4 Special-Purpose Address Registry
@@ -67,13 +68,19 @@ export const DEFAULT_DENIED_RANGES: readonly DefaultDeniedRange[] = [
   deny("::1/128", "loopback (RFC 4291 §2.5.3); reachable only with allow-loopback-peers"),
   deny("::ffff:0:0/96", "IPv4-mapped, including ::ffff:127.0.0.1 (RFC 4291 §2.5.5.2)"),
   deny("::/96", "IPv4-compatible, deprecated (RFC 4291 §2.5.5.1)"),
+  deny("::/8", "reserved by the IETF (RFC 4291), e.g. IPv4-translated ::ffff:0:a.b.c.d (RFC 2765 §2.1)"),
   deny("64:ff9b::/96", "NAT64 well-known prefix (RFC 6052)"),
   deny("64:ff9b:1::/48", "NAT64 local-use prefix (RFC 8215)"),
   deny("100::/64", "discard-only (RFC 6666)"),
+  deny("100:0:0:1::/64", "dummy prefix (RFC 9780)"),
+  // All of it: its globally reachable parts are anycast services (PCP, TURN, AMT, AS112) or identifiers (ORCHIDv2, DETs), not peers.
+  deny("2001::/23", "IETF protocol assignments, including ORCHID and ORCHIDv2 (RFC 2928, RFC 7343)"),
   deny("2001::/32", "Teredo (RFC 4380)"),
   deny("2001:2::/48", "benchmarking (RFC 5180)"),
   deny("2001:db8::/32", "documentation (RFC 3849)"),
   deny("2002::/16", "6to4 (RFC 3056)"),
+  deny("3fff::/20", "documentation (RFC 9637)"),
+  deny("5f00::/16", "SRv6 segment identifiers (RFC 9602)"),
   deny("fc00::/7", "unique-local (RFC 4193)"),
   deny("fe80::/10", "link-local (RFC 4291 §2.5.6)"),
   deny("fec0::/10", "site-local, deprecated (RFC 3879)"),

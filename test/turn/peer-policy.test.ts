@@ -44,15 +44,30 @@ const DEFAULT_CLASSES: readonly { range: string; inside: string[]; outside: stri
   { range: "255.255.255.255", inside: ["255.255.255.255"], outside: [] },
   { range: "::", inside: ["::", "0:0:0:0:0:0:0:0"], outside: [] },
   { range: "::1", inside: ["::1", "0000:0000:0000:0000:0000:0000:0000:0001"], outside: [] },
-  { range: "::ffff:0.0.0.0/96", inside: ["::ffff:0.0.0.0", "::ffff:8.8.8.8", "::ffff:255.255.255.255"], outside: ["::fffe:ffff:ffff", "0:0:0:0:1::"] },
-  { range: "::/96", inside: ["::2", "::8.8.8.8", "::ffff:ffff"], outside: ["::1:0:0"] },
-  { range: "64:ff9b::/96", inside: ["64:ff9b::", "64:ff9b::8.8.8.8", "64:ff9b::ffff:ffff"], outside: ["64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff", "64:ff9b::1:0:0"] },
-  { range: "64:ff9b:1::/48", inside: ["64:ff9b:1::", "64:ff9b:1::808:808", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff"], outside: ["64:ff9b:0:ffff:ffff:ffff:ffff:ffff", "64:ff9b:2::"] },
-  { range: "100::/64", inside: ["100::", "100::1", "100::ffff:ffff:ffff:ffff"], outside: ["ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "100:0:0:1::"] },
-  { range: "2001::/32", inside: ["2001::", "2001:0:4136:e378:8000:63bf:f7f7:f7f7", "2001:0:ffff:ffff:ffff:ffff:ffff:ffff"], outside: ["2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:1::"] },
-  { range: "2001:2::/48", inside: ["2001:2::", "2001:2::1", "2001:2:0:ffff:ffff:ffff:ffff:ffff"], outside: ["2001:1:ffff:ffff:ffff:ffff:ffff:ffff", "2001:2:1::"] },
+  // The rows inside ::/8 have no allowed neighbours: ::/8 covers them.
+  { range: "::ffff:0.0.0.0/96", inside: ["::ffff:0.0.0.0", "::ffff:8.8.8.8", "::ffff:255.255.255.255"], outside: [] },
+  { range: "::/96", inside: ["::2", "::8.8.8.8", "::ffff:ffff"], outside: [] },
+  {
+    range: "::/8",
+    inside: ["::1:0:0", "::ffff:0:127.0.0.1", "::ffff:0:808:808", "::fffe:ffff:ffff", "0:0:0:0:1::", "::1:7f00:1", "1::1", "ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+    outside: [],
+  },
+  { range: "64:ff9b::/96", inside: ["64:ff9b::", "64:ff9b::8.8.8.8", "64:ff9b::ffff:ffff"], outside: [] },
+  { range: "64:ff9b:1::/48", inside: ["64:ff9b:1::", "64:ff9b:1::808:808", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff"], outside: [] },
+  { range: "100::/64", inside: ["100::", "100::1", "100::ffff:ffff:ffff:ffff"], outside: [] },
+  { range: "100:0:0:1::/64", inside: ["100:0:0:1::", "100:0:0:1::1", "100:0:0:1:ffff:ffff:ffff:ffff"], outside: ["100:0:0:2::"] },
+  {
+    range: "2001::/23",
+    // ORCHIDv2, PCP and TURN anycast, AMT, AS112, DETs: globally reachable in the registry, but none is a peer.
+    inside: ["2001::", "2001:10::1", "2001:20::1", "2001:2f:ffff:ffff:ffff:ffff:ffff:ffff", "2001:1::1", "2001:1::2", "2001:3::1", "2001:4:112::1", "2001:30::1", "2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff"],
+    outside: ["2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:200::"],
+  },
+  { range: "2001::/32", inside: ["2001::", "2001:0:4136:e378:8000:63bf:f7f7:f7f7", "2001:0:ffff:ffff:ffff:ffff:ffff:ffff"], outside: ["2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff"] },
+  { range: "2001:2::/48", inside: ["2001:2::", "2001:2::1", "2001:2:0:ffff:ffff:ffff:ffff:ffff"], outside: [] },
   { range: "2001:db8::/32", inside: ["2001:db8::", "2001:db8::1", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"], outside: ["2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db9::"] },
   { range: "2002::/16", inside: ["2002::", "2002:808:808::1", "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], outside: ["2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2003::"] },
+  { range: "3fff::/20", inside: ["3fff::", "3fff::1", "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff"], outside: ["3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "3fff:1000::"] },
+  { range: "5f00::/16", inside: ["5f00::", "5f00::1", "5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], outside: ["5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "5f01::"] },
   { range: "fc00::/7", inside: ["fc00::", "fd12:3456:789a::1", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], outside: ["fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe00::"] },
   { range: "fe80::/10", inside: ["fe80::", "fe80::1", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], outside: ["fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff"] },
   { range: "fec0::/10", inside: ["fec0::", "fec0::1", "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], outside: [] },
@@ -97,6 +112,9 @@ describe("IPv4 inside IPv6 is decided by the IPv6 range, never unwrapped (RFC 86
     ["IPv4-mapped, loopback", "::ffff:127.0.0.1"],
     ["IPv4-mapped, metadata", "::ffff:169.254.169.254"],
     ["IPv4-mapped, hex", "::ffff:a9fe:a9fe"],
+    ["IPv4-translated, public", "::ffff:0:8.8.8.8"],
+    ["IPv4-translated, loopback", "::ffff:0:127.0.0.1"],
+    ["IPv4-translated, metadata", "::ffff:0:a9fe:a9fe"],
     ["IPv4-compatible, public", "::8.8.8.8"],
     ["IPv4-compatible, private", "::192.168.1.1"],
     ["IPv4-compatible, loopback", "::127.0.0.1"],
@@ -151,6 +169,18 @@ describe("allowed-peer-ip and denied-peer-ip", () => {
     expect(p.isPeerAllowed("192.168.1.21", PORT)).toBe(false);
     expect(p.isPeerAllowed("172.16.0.1", PORT)).toBe(false);
     expect(p.isPeerAllowed("fc00::1", PORT)).toBe(false);
+  });
+
+  it.each([
+    ["::ffff:0:0:0/96", "::ffff:0:127.0.0.1", "::ffff:127.0.0.1"],
+    ["::1:0:0/96", "::1:7f00:1", "::2:7f00:1"],
+    ["2001:20::/28", "2001:20::1", "2001:10::1"],
+    ["5f00:1::/32", "5f00:1::1", "5f00:2::1"],
+  ])("allowed-peer-ip %s opens %s; %s stays denied", (range, opened, neighbour) => {
+    expect(policy().isPeerAllowed(opened, PORT)).toBe(false);
+    const p = policy({ allowedPeerRanges: ranges(range) });
+    expect(p.isPeerAllowed(opened, PORT)).toBe(true);
+    expect(p.isPeerAllowed(neighbour, PORT)).toBe(false);
   });
 
   it("allowed-peer-ip opens a loopback address without allow-loopback-peers", () => {
