@@ -75,6 +75,8 @@ export const ipParser: ValueParser<string> = {
 
 function checkExternalIp(publicIp: unknown, privateIp: unknown): ExternalIp {
   if (typeof publicIp !== "string" || isIP(publicIp) === 0) throw new Error(`public address ${describe(publicIp)} is not an IP address`);
+  // A zone id (fe80::1%eth0) means nothing to a client on another machine.
+  if (publicIp.includes("%")) throw new Error(`public address ${describe(publicIp)} has a zone id: write the address alone`);
   if (privateIp === undefined) return { public: publicIp };
   if (typeof privateIp !== "string" || isIP(privateIp) === 0) throw new Error(`private address ${describe(privateIp)} is not an IP address`);
   if (isIP(publicIp) !== isIP(privateIp)) throw new Error(`${publicIp} and ${privateIp} are not of the same address family`);

@@ -172,7 +172,8 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
 
   const ownListeners = listeners.map(({ address, port }) => ({ address, port }));
   // Our own sockets are never peers (RFC 8656 §21.3); the API's are added once it listens.
-  runtime.setOwnEndpoints(ownListeners);
+  const setOwnEndpoints = (endpoints: readonly Endpoint[]) => runtime.setOwnEndpoints(withExternalIps(endpoints, config.externalIps));
+  setOwnEndpoints(ownListeners);
   const sweeper = setInterval(() => runtime.sweep(), SWEEP_INTERVAL_MS);
 
   let closing: Promise<void> | undefined;
@@ -185,7 +186,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     },
     revoke: (username) => runtime.revoke(username),
     drain: () => runtime.drain(),
-    setExtraOwnEndpoints: (endpoints) => runtime.setOwnEndpoints([...ownListeners, ...endpoints]),
+    setExtraOwnEndpoints: (endpoints) => setOwnEndpoints([...ownListeners, ...endpoints]),
     releaseReservation: (token) => relays.releaseReservation(token),
     setRegrouping(on) {
       const unanswered = runtime.service.setRegrouping(on);
@@ -206,6 +207,15 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
       return closing;
     },
   };
+}
+
+/**
+ * The endpoints and each external-ip's public address at their ports: behind a hairpinning NAT a packet
+ * sent there comes back to us. Other ports of that address stay reachable: it is a public address.
+ */
+function withExternalIps(endpoints: readonly Endpoint[], externalIps: Config["externalIps"]): Endpoint[] {
+  const ports = new Set(endpoints.map((endpoint) => endpoint.port));
+  return [...endpoints, ...externalIps.flatMap(({ public: address }) => [...ports].map((port) => ({ address, port })))];
 }
 
 export async function readTlsMaterial(certPath: string, keyPath: string, certKey: string, keyKey: string): Promise<TlsMaterial> {

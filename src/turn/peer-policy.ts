@@ -12,7 +12,7 @@ export interface PeerPolicyOptions {
   readonly allowedPeerRanges: readonly IpRange[];
   /** `denied-peer-ip`. */
   readonly deniedPeerRanges: readonly IpRange[];
-  /** Our listening, API and metrics sockets, as bound (numeric address, real port): always denied. */
+  /** Our listening, API and metrics sockets, as bound (numeric address, real port) and as external-ip reaches them: always denied. */
   readonly ownEndpoints: readonly { readonly address: string; readonly port: number }[];
 }
 

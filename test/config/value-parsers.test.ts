@@ -67,6 +67,7 @@ describe("external-ip parser: public or public/private", () => {
   });
   it.each([
     ["example.org", /public address "example.org" is not an IP address/],
+    ["fe80::1%eth0", /public address "fe80::1%eth0" has a zone id/],
     ["203.0.113.7/nat", /private address "nat" is not an IP address/],
     ["203.0.113.7/10.0.0.5/1", /is not <public-ip> or <public-ip>\/<private-ip>/],
     ["203.0.113.7/fd00::5", /not of the same address family/],

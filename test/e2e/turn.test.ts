@@ -218,6 +218,45 @@ describe("relay ports, external-ip and the default peer policy on a live server"
       await lab.close();
     }
   });
+
+  it.each([1, 2])(
+    "relayThreads %i: external-ip at our UDP, TCP, TLS or API port is our own endpoint (403); its other ports are peers",
+    async (relayThreads) => {
+      const certificate = makeSelfSignedCertificate();
+      const server = await startTestServer({
+        relayThreads,
+        // Behind a hairpinning NAT, a packet to the public address at one of our ports comes back to us.
+        externalIps: [{ public: "9.9.9.9", private: "127.0.0.1" }, { public: "9.9.9.10" }],
+        noApi: false,
+        apiListeningPort: 0,
+        cert: certificate.certPath,
+        pkey: certificate.keyPath,
+        tlsListeningPort: 0,
+      });
+      try {
+        const ours = [at(server, "udp").port, at(server, "tcp").port, at(server, "tls").port, server.api!.port];
+        const client = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+        await client.request(Method.Allocate, [UDP]);
+        let channel = 0x4000;
+        const bind = async (address: string, port: number) =>
+          client.request(Method.ChannelBind, [
+            { name: "CHANNEL-NUMBER", value: channel++ },
+            { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address, port } },
+          ]);
+        for (const address of ["9.9.9.9", "9.9.9.10"]) {
+          for (const port of ours) expect(errorCode(await bind(address, port)), `${address}:${port}`).toBe(403);
+        }
+        // A ChannelBind sends nothing: binding another port of the public address leaves the machine silent.
+        let other = 40000;
+        while (ours.includes(other)) other++;
+        expect((await bind("9.9.9.9", other)).messageClass).toBe(MessageClass.SuccessResponse);
+        client.close();
+      } finally {
+        await server.close();
+        certificate.remove();
+      }
+    },
+  );
 });
 
 describe("RFC 8656 allocation options and RFC 8489 SHA-256 integrity on a live server", () => {
