@@ -93,7 +93,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
           await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
           if (backend.stats().allocations === 0) break;
         }
-        log.info({ allocations: backend.stats().allocations }, "drained");
+        const left = backend.stats().allocations;
+        if (left === 0) log.info({ allocations: 0 }, "drained");
+        else log.warn({ allocations: left, graceSeconds: current.drainGraceSeconds }, "drain-grace is over; the allocations left end with the process");
         settleDrained();
       })();
       return draining;

@@ -236,7 +236,7 @@ describe("draining (SIGUSR1, turnpike drain, POST /api/v1/drain)", () => {
     }
   });
 
-  it("exits at drain-grace even with allocations left; the API can start the drain", async () => {
+  it("exits at drain-grace even with allocations left, saying how many; the API can start the drain", async () => {
     const { server, port, apiPort } = await startWithConfig(["drain-grace=1"]);
     try {
       const live = await SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: "alice", password: "pw", realm: "example.org" });
@@ -246,6 +246,8 @@ describe("draining (SIGUSR1, turnpike drain, POST /api/v1/drain)", () => {
       const started = Date.now();
       expect(await server.exited).toBe(0);
       expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+      expect(server.output()).toMatch(/"allocations":1,"graceSeconds":1,"msg":"drain-grace is over; the allocations left end with the process"/);
+      expect(server.output()).not.toMatch(/"msg":"drained"/);
       live.close();
     } finally {
       await server.stop();
