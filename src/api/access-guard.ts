@@ -4,6 +4,7 @@
 import type { FastifyReply } from "fastify";
 import type { ApiKeyVerifier } from "./api-key-auth.js";
 import { sendError } from "./http-errors.js";
+import { isLoopbackAddress } from "./listening-address.js";
 import { type RateLimiter, rateLimitSubject, retryAfterSeconds } from "./rate-limiter.js";
 
 export type AccessDecision =
@@ -12,8 +13,12 @@ export type AccessDecision =
   | { readonly allowed: false; readonly reason: "rate-limited"; readonly retryAfterMs: number };
 
 export interface AccessGuard {
-  /** `presentedKey`: undefined when the request carries none. */
-  check(clientAddress: string, presentedKey: string | undefined): AccessDecision;
+  /**
+   * `presentedKey`: undefined when the request carries none. `hostname`: the Host header's name;
+   * an anonymous request must name loopback there, or a web page whose name an attacker has
+   * pointed at 127.0.0.1 (DNS rebinding) could mint credentials from the operator's browser.
+   */
+  check(clientAddress: string, presentedKey: string | undefined, hostname: string | undefined): AccessDecision;
 }
 
 export interface AccessGuardOptions {
@@ -26,14 +31,14 @@ export interface AccessGuardOptions {
 export function createAccessGuard(options: AccessGuardOptions): AccessGuard {
   const { verifier, allowAnonymous, addressLimiter, keyLimiter } = options;
   return {
-    check(clientAddress, presentedKey) {
+    check(clientAddress, presentedKey, hostname) {
       const addressSubject = rateLimitSubject(clientAddress);
       const addressWaitMs = addressLimiter.retryAfterMs(addressSubject);
       if (addressWaitMs > 0) return { allowed: false, reason: "rate-limited", retryAfterMs: addressWaitMs };
 
       if (presentedKey === undefined) {
         addressLimiter.consume(addressSubject);
-        return allowAnonymous ? { allowed: true, keyIndex: undefined } : { allowed: false, reason: "missing-key" };
+        return allowAnonymous && isLoopbackHostname(hostname) ? { allowed: true, keyIndex: undefined } : { allowed: false, reason: "missing-key" };
       }
       // A key that is given is checked, even where anonymous requests are allowed.
       const keyIndex = verifier.match(presentedKey);
@@ -49,6 +54,14 @@ export function createAccessGuard(options: AccessGuardOptions): AccessGuard {
       return { allowed: true, keyIndex };
     },
   };
+}
+
+/** localhost, or a loopback address (IPv6 in brackets, as a Host header has it). */
+export function isLoopbackHostname(hostname: string | undefined): boolean {
+  if (hostname === undefined) return false;
+  const name = hostname.toLowerCase().replace(/\.$/, "");
+  if (name === "localhost") return true;
+  return isLoopbackAddress(name.startsWith("[") && name.endsWith("]") ? name.slice(1, -1) : name);
 }
 
 /** 401 with a Bearer challenge (RFC 6750 §3) or 429 with Retry-After (RFC 6585 §4). */

@@ -67,7 +67,7 @@ function mintFor(
   readRequest: () => Checked<CredentialRequest>,
 ): MintedCredential | undefined {
   reply.header("cache-control", "no-store");
-  const decision = context.guard.check(request.ip, presentedKey);
+  const decision = context.guard.check(request.ip, presentedKey, request.hostname);
   if (!decision.allowed) {
     request.log.debug({ reason: decision.reason }, "credential request refused");
     sendDenied(reply, decision);

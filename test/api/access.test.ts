@@ -1,3 +1,4 @@
+import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiStartError, startApiServer } from "../../src/api/api-server.js";
 import {
@@ -54,6 +55,24 @@ describe("anonymous access (loopback only)", () => {
     const { url } = await startTestApi({ options: { apiKeys: [], allowAnonymous: true } });
     expect((await fetch(`${url}/api/v1/credentials?username=local`)).status).toBe(200);
     expect((await fetch(`${url}/api/v1/credentials`, { headers: bearer("wrong") })).status).toBe(401);
+  });
+
+  it("asks a key of an anonymous request whose Host is not loopback (a page whose name was pointed at 127.0.0.1: DNS rebinding)", async () => {
+    const { url } = await startTestApi({ options: { apiKeys: [], allowAnonymous: true } });
+    const port = Number(new URL(url).port);
+    const statusWithHost = (host: string): Promise<number | undefined> =>
+      new Promise((resolve, reject) => {
+        const request = http.get({ host: "127.0.0.1", port, path: "/api/v1/credentials?username=local", headers: { host } }, (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        });
+        request.setTimeout(5_000, () => request.destroy(new Error("timed out")));
+        request.once("error", reject);
+      });
+    expect(await statusWithHost(`attacker.example:${port}`)).toBe(401);
+    expect(await statusWithHost(`127.0.0.1:${port}`)).toBe(200);
+    expect(await statusWithHost(`localhost:${port}`)).toBe(200);
+    expect(await statusWithHost("[::1]")).toBe(200);
   });
 
   it("mints without a key on ::1", async () => {
