@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
 import { availableParallelism, hostname } from "node:os";
 import type { Logger as PinoLogger } from "pino";
 import type { ApiDeps, ServerStats } from "../api/api-deps.js";
@@ -137,6 +138,10 @@ export async function startServer(config: Config, options: StartOptions): Promis
     }
     // The API is one of our own endpoints: no peer may reach it (RFC 8656 §21.3).
     backend.setExtraOwnEndpoints([{ address: api.address, port: api.port }]);
+    const host = publicHost();
+    if (listeners.some((listener) => listener.transport === "tls") && isIP(host) !== 0) {
+      log.warn({ host }, "the endpoint's turns: URIs name an IP address, which TLS certificates rarely cover: set rest-uri-host to the certificate's name");
+    }
   }
   log.info({ relayThreads }, "relay threads serving");
   return server;

@@ -8,6 +8,7 @@ import { createRecordingLogger } from "../helpers/logger.js";
 import { freeUdpPort, runBounded, startProcess } from "../helpers/processes.js";
 import { errorCode } from "../helpers/turn-messages.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
+import { makeSelfSignedCertificate } from "../helpers/tls-cert.js";
 import { until } from "../helpers/until.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
@@ -223,6 +224,27 @@ describe("a reload and the credential endpoint", () => {
       expect(logger.text()).not.toContain(NEW_KEY);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("turns: URIs on an IP address", () => {
+  it("warns at start that a certificate rarely covers the IP the URIs name, and not once rest-uri-host names the host", async () => {
+    const certificate = makeSelfSignedCertificate();
+    try {
+      const warned = async (extra: { restUriHost?: string }): Promise<boolean> => {
+        const logger = createRecordingLogger();
+        const server = await startServer(
+          configFromObject({ listeningIps: ["127.0.0.1"], listeningPort: 0, tlsListeningPort: 0, apiListeningPort: 0, apiKeys: [KEY], cert: certificate.certPath, pkey: certificate.keyPath, ...extra }),
+          { logger },
+        );
+        await server.close();
+        return logger.records.some((record) => record.level === "warn" && record.msg.startsWith("the endpoint's turns: URIs name an IP address"));
+      };
+      expect(await warned({})).toBe(true);
+      expect(await warned({ restUriHost: "localhost" })).toBe(false);
+    } finally {
+      certificate.remove();
     }
   });
 });
