@@ -70,10 +70,16 @@ class UdpRelaySocket implements RelaySocket {
   }
 }
 
+interface Reservation {
+  readonly socket: UdpRelaySocket;
+  readonly expiresAtMs: number;
+  readonly onEnd: (() => void) | undefined;
+}
+
 /** Opens relay sockets on random ports of min-port..max-port; exhaustion is a RelayUnavailableError (508). */
 export class UdpRelayAllocator implements RelayAllocator {
   private readonly portsInUse = new Map<string, Set<number>>();
-  private readonly reservations = new Map<string, { socket: UdpRelaySocket; expiresAtMs: number }>();
+  private readonly reservations = new Map<string, Reservation>();
 
   constructor(private readonly options: RelayAllocatorOptions) {}
 
@@ -100,7 +106,11 @@ export class UdpRelayAllocator implements RelayAllocator {
       const relay = this.wrap(socket, request.family, address, port, request.onPacket);
       const reserved = this.wrap(next, request.family, address, port + 1, () => {});
       const token = randomBytes(8);
-      this.reservations.set(token.toString("hex"), { socket: reserved, expiresAtMs: this.options.clock.now() + RESERVATION_LIFETIME_MS });
+      this.reservations.set(token.toString("hex"), {
+        socket: reserved,
+        expiresAtMs: this.options.clock.now() + RESERVATION_LIFETIME_MS,
+        onEnd: request.evenPort?.onReservationEnd,
+      });
       return { socket: relay, reservationToken: token };
     }
     throw new RelayUnavailableError("no-port", `no free relay port on ${address} in ${this.options.minPort}-${this.options.maxPort}`);
@@ -110,7 +120,7 @@ export class UdpRelayAllocator implements RelayAllocator {
     const key = token.toString("hex");
     const reservation = this.reservations.get(key);
     if (reservation) {
-      this.reservations.delete(key);
+      this.endReservation(key, reservation);
       reservation.socket.handler = onPacket;
       return reservation.socket;
     }
@@ -124,9 +134,9 @@ export class UdpRelayAllocator implements RelayAllocator {
   releaseReservation(token: string): { address: string; family: IpFamily; port: number } | undefined {
     const reservation = this.reservations.get(token);
     if (!reservation) return undefined;
-    this.reservations.delete(token);
     const { address, family, port } = reservation.socket;
     reservation.socket.close();
+    this.endReservation(token, reservation);
     return { address, family, port };
   }
 
@@ -141,8 +151,8 @@ export class UdpRelayAllocator implements RelayAllocator {
   sweepReservations(nowMs: number): void {
     for (const [key, reservation] of this.reservations) {
       if (reservation.expiresAtMs > nowMs) continue;
-      this.reservations.delete(key);
       reservation.socket.close();
+      this.endReservation(key, reservation);
     }
   }
 
@@ -156,8 +166,16 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   /** Releases reserved ports (allocations close their own sockets). */
   close(): void {
-    for (const reservation of this.reservations.values()) reservation.socket.close();
-    this.reservations.clear();
+    for (const [key, reservation] of this.reservations) {
+      reservation.socket.close();
+      this.endReservation(key, reservation);
+    }
+  }
+
+  /** The one way out of `reservations`: whoever asked for the reservation hears of its end once. */
+  private endReservation(key: string, reservation: Reservation): void {
+    this.reservations.delete(key);
+    reservation.onEnd?.();
   }
 
   private relayAddressFor(family: IpFamily, listeningAddress: string): string | undefined {

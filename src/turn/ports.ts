@@ -70,8 +70,12 @@ export interface RelayRequest {
   readonly family: IpFamily;
   /** Local address the client reached us on; the relay binds there unless relay-ip says otherwise. */
   readonly listeningAddress: string;
-  /** RFC 8656 §7.2 EVEN-PORT: an even port, and with `reserveNext` the next port held for a later Allocate. */
-  readonly evenPort?: { readonly reserveNext: boolean };
+  /**
+   * RFC 8656 §7.2 EVEN-PORT: an even port, and with `reserveNext` the next port held for a later
+   * Allocate. `onReservationEnd` is called once when that reservation goes, however it goes: claimed,
+   * handed to another relay thread, expired or closed.
+   */
+  readonly evenPort?: { readonly reserveNext: boolean; readonly onReservationEnd?: () => void };
   readonly onPacket: PeerPacketHandler;
 }
 
@@ -99,7 +103,8 @@ export type QuotaAnswer = "ok" | "user-quota" | "total-quota";
 
 /**
  * user-quota and total-quota, which must hold across every relay thread: a slot is reserved before
- * the relay socket is bound and released when the allocation goes (or the Allocate fails).
+ * the relay socket is bound and released when the allocation goes (or the Allocate fails); an
+ * EVEN-PORT reservation holds one more until it ends (RelayRequest.evenPort.onReservationEnd).
  */
 export interface AllocationQuota {
   reserve(username: string): QuotaAnswer;
@@ -108,7 +113,7 @@ export interface AllocationQuota {
 
 export interface RelayAllocator {
   allocate(request: RelayRequest): Promise<RelayAllocation>;
-  /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN), wherever it is held. */
+  /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN), wherever it is held; that reservation ends. */
   claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket>;
   /** The relayed address as reported to clients (external-ip mapping applied). */
   advertisedAddress(socket: RelaySocket): string;

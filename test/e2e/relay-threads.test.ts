@@ -291,6 +291,35 @@ describe("EVEN-PORT reservations across relay threads (RFC 8656 §7.2)", () => {
   });
 });
 
+describe("EVEN-PORT reservations and the quota relay threads share (RFC 8656 §7.2)", () => {
+  it("counts a reservation toward its user's quota, and gives the hold back once, whichever thread claims the token", async () => {
+    const pairs = 16;
+    const { logger, port } = await start({ userQuota: pairs + 1 });
+    const open = async (username: string): Promise<SocketTurnClient> => {
+      const client = await SocketTurnClient.udp({ address: "127.0.0.1", port }, credentials(username));
+      cleanups.push(() => client.close());
+      return client;
+    };
+    for (let i = 0; i < pairs; i++) {
+      const even = await (await open("alice")).request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+      expect(even.messageClass, `pair ${i}`).toBe(MessageClass.SuccessResponse);
+      if (i === pairs - 1) {
+        // Alice holds her earlier allocations, this one and its reservation: user-quota in all.
+        expect(errorCode(await (await open("alice")).request(Method.Allocate, [UDP]))).toBe(486);
+      }
+      const token = getAttribute(even, "RESERVATION-TOKEN")!;
+      const claimed = await (await open("bob")).request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]);
+      expect(getAttribute(claimed, "XOR-RELAYED-ADDRESS")?.port, `pair ${i}`).toBe(getAttribute(even, "XOR-RELAYED-ADDRESS")!.port + 1);
+    }
+    expect(await until(() => logger.records.filter((r) => r.msg === "allocation created").length === 2 * pairs, 2000)).toBe(true);
+    const threads = logger.records.filter((r) => r.msg === "allocation created").map((r) => r.obj["worker"]);
+    expect(Array.from({ length: pairs }, (_, i) => threads[2 * i] !== threads[2 * i + 1]).some(Boolean)).toBe(true);
+    // Alice holds her allocations alone now: exactly one more fits, so every reservation's hold went, and went once.
+    const { codes } = await allocateMany(port, ["alice", "alice", "alice"]);
+    expect(codes.sort((a, b) => (a ?? -1) - (b ?? -1))).toEqual([0, 486, 486]);
+  });
+});
+
 describe("a relay thread that dies, in the moment before the others hear of it", () => {
   it("with several threads, a signed Refresh from a UDP client with no allocation anywhere gets its 437 after a 100 ms hold; with one, at once", async () => {
     const elapsedFor437 = async (threads: number): Promise<number> => {

@@ -8,6 +8,7 @@ import { verifyMessageIntegritySha256 } from "../../src/stun/integrity.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, type ListenerInfo, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { freeUdpPort } from "../helpers/processes.js";
 import { makeSelfSignedCertificate, type TestCertificate } from "../helpers/tls-cert.js";
 import { channelData, decode, errorCode, type Credentials } from "../helpers/turn-messages.js";
@@ -17,7 +18,8 @@ import { until } from "../helpers/until.js";
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
 const ALICE: Credentials = { username: "alice", password: "wonderland", realm: "example.org" };
 
-function startTestServer(overrides: Partial<Config>, logger = createRecordingLogger()): Promise<RunningServer> {
+/** `clock`: a manual one, which needs the one relay thread on this thread (relayThreads 1). */
+function startTestServer(overrides: Partial<Config>, logger = createRecordingLogger(), clock?: ManualClock): Promise<RunningServer> {
   return startServer(
     configFromObject({
       noApi: true,
@@ -29,7 +31,7 @@ function startTestServer(overrides: Partial<Config>, logger = createRecordingLog
       ...overrides,
     }),
     // One relay thread runs on this thread, so that its heap and stats can be read at once.
-    { logger, inProcess: overrides.relayThreads === 1 },
+    { logger, inProcess: overrides.relayThreads === 1, ...(clock ? { clock } : {}) },
   );
 }
 
@@ -289,6 +291,36 @@ describe("RFC 8656 allocation options and RFC 8489 SHA-256 integrity on a live s
       const third = await SocketTurnClient.udp(at(server, "udp"), { ...ALICE, username: "bob", password: "builder" });
       expect(errorCode(await third.request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]))).toBe(508);
       for (const c of [first, second, third]) c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("counts a held EVEN-PORT reservation toward user-quota until it expires: Allocate R=1 then Refresh 0 in a loop holds no more", async () => {
+    const clock = new ManualClock();
+    const server = await startTestServer({ relayThreads: 1, userQuota: 5 }, createRecordingLogger(), clock);
+    try {
+      const client = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+      const portsFree = server.stats().relayPortsFree;
+      let tokens = 0;
+      let refused: number | undefined;
+      for (let i = 0; i < 20 && refused === undefined; i++) {
+        const allocated = await client.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+        if (allocated.messageClass !== MessageClass.SuccessResponse) refused = errorCode(allocated);
+        else {
+          tokens++;
+          await client.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
+        }
+      }
+      // Four reserved ports held; the fifth Allocate would need a slot for itself and one for its reservation.
+      expect(tokens).toBe(4);
+      expect(refused).toBe(486);
+      expect(server.stats().relayPortsFree).toBe(portsFree - 4);
+      // 30 s on, the sweeper (a tick a second) drops the reservations and gives their quota back.
+      clock.advance(30_000);
+      expect(await until(() => server.stats().relayPortsFree === portsFree, 3000)).toBe(true);
+      expect((await client.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }])).messageClass).toBe(MessageClass.SuccessResponse);
+      client.close();
     } finally {
       await server.close();
     }

@@ -2,6 +2,7 @@ import type { IpFamily } from "../../src/stun/address.js";
 import {
   RelayUnavailableError,
   type ClientLink,
+  type Clock,
   type ClientTransport,
   type PeerPacketHandler,
   type RelayAllocation,
@@ -70,16 +71,31 @@ export class FakeRelaySocket implements RelaySocket {
   }
 }
 
-/** Hands out relay sockets on a fixed set of ports; no I/O. */
+/** RFC 8656 §7.2's 30 s, as the real allocator holds a reserved port. */
+const RESERVATION_LIFETIME_MS = 30_000;
+
+/**
+ * Hands out relay sockets on a fixed set of ports; no I/O. With a clock, EVEN-PORT reservations expire
+ * as the real allocator's do; each one's onReservationEnd is called once, whatever ends it.
+ */
 export class FakeRelayAllocator implements RelayAllocator {
   readonly sockets: FakeRelaySocket[] = [];
   private readonly free = new Map<IpFamily, number[]>();
-  private readonly reservations = new Map<string, FakeRelaySocket>();
+  private readonly reservations = new Map<string, { socket: FakeRelaySocket; expiresAtMs: number; onEnd: (() => void) | undefined }>();
+  private nextToken = 1n;
   families: readonly IpFamily[] = ["IPv4", "IPv6"];
 
-  constructor(ports: readonly number[] = [50000, 50002, 50004, 50006, 50008]) {
+  constructor(
+    ports: readonly number[] = [50000, 50002, 50004, 50006, 50008],
+    private readonly clock?: Clock,
+  ) {
     this.free.set("IPv4", [...ports]);
     this.free.set("IPv6", [...ports]);
+  }
+
+  /** Reservations held now. */
+  get reservationCount(): number {
+    return this.reservations.size;
   }
 
   async allocate(request: RelayRequest): Promise<RelayAllocation> {
@@ -96,25 +112,36 @@ export class FakeRelayAllocator implements RelayAllocator {
     this.sockets.push(socket);
     if (request.evenPort?.reserveNext) {
       const reserved = new FakeRelaySocket(request.family, address, port + 1, () => {});
-      const token = Buffer.from("0102030405060708", "hex");
-      this.reservations.set(token.toString("hex"), reserved);
+      const token = Buffer.alloc(8);
+      // The first token is the one the fuzzer's commands name.
+      token.writeBigUInt64BE(0x0102030405060707n + this.nextToken++);
+      const expiresAtMs = this.clock ? this.clock.now() + RESERVATION_LIFETIME_MS : Number.POSITIVE_INFINITY;
+      this.reservations.set(token.toString("hex"), { socket: reserved, expiresAtMs, onEnd: request.evenPort.onReservationEnd });
       return { socket, reservationToken: token };
     }
     return { socket };
   }
 
   async claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
-    const socket = this.reservations.get(token.toString("hex"));
-    if (!socket) throw new RelayUnavailableError("bad-token", "unknown token");
+    const reservation = this.reservations.get(token.toString("hex"));
+    if (!reservation) throw new RelayUnavailableError("bad-token", "unknown token");
     this.reservations.delete(token.toString("hex"));
-    socket.handler = onPacket;
-    this.sockets.push(socket);
-    return socket;
+    reservation.onEnd?.();
+    reservation.socket.handler = onPacket;
+    this.sockets.push(reservation.socket);
+    return reservation.socket;
   }
 
   advertisedAddress(socket: RelaySocket): string {
     return socket.address;
   }
 
-  sweepReservations(): void {}
+  sweepReservations(nowMs: number): void {
+    for (const [key, reservation] of this.reservations) {
+      if (reservation.expiresAtMs > nowMs) continue;
+      this.reservations.delete(key);
+      reservation.socket.close();
+      reservation.onEnd?.();
+    }
+  }
 }

@@ -32,7 +32,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
   const clock = new ManualClock();
   const log = createRecordingLogger();
   if (options.logLevel !== undefined) log.level = options.logLevel;
-  const relays = options.relays ?? new FakeRelayAllocator();
+  const relays = options.relays ?? new FakeRelayAllocator(undefined, clock);
   const turnOptions = {
     realm: REALM,
     defaultLifetimeSeconds: 600,

@@ -73,6 +73,10 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     const { message, link, clientAddress } = ctx;
     inProgress.add(key);
     let reserved = false;
+    // RFC 8656 §7.2: a reserved next port counts toward its user's quota until it is claimed or
+    // expires; the allocator takes this hold over with the reservation, and reports its end.
+    let holdsForReservation = false;
+    const onReservationEnd = (): void => deps.quota.release(username);
     const relays: RelaySocket[] = [];
     let reservationToken: Buffer | undefined;
     let addressError: { family: number; code: number; reason: string } | undefined;
@@ -89,24 +93,32 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       }
     };
     try {
-      const quota = deps.quota.reserve(username);
-      if (quota === "user-quota") throw new StunError(ErrorCode.AllocationQuotaReached);
-      if (quota === "total-quota") throw new StunError(ErrorCode.InsufficientCapacity);
-      reserved = true;
       if (token) {
+        // The claim ends the reservation and its quota hold first: a user at quota can take up the port it reserved.
         relays.push(await claimReservation(deps, token, onPacket));
+        reserveQuota(deps, username);
+        reserved = true;
       } else {
+        reserveQuota(deps, username);
+        reserved = true;
+        if (evenPort === true) {
+          reserveQuota(deps, username);
+          holdsForReservation = true;
+        }
         for (let index = 0; index < plan.families.length; index++) {
           const family = plan.families[index]!;
           try {
             const result = await deps.relays.allocate({
               family,
               listeningAddress: link.localAddress,
-              ...(evenPort !== undefined ? { evenPort: { reserveNext: evenPort } } : {}),
+              ...(evenPort !== undefined ? { evenPort: { reserveNext: evenPort, onReservationEnd } } : {}),
               onPacket,
             });
             relays.push(result.socket);
-            reservationToken ??= result.reservationToken;
+            if (result.reservationToken) {
+              reservationToken = result.reservationToken;
+              holdsForReservation = false;
+            }
           } catch (error) {
             if (!(error instanceof RelayUnavailableError)) throw error;
             if (index === 1 && plan.secondIsOptional) {
@@ -125,10 +137,13 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     } catch (error) {
       for (const relay of relays) relay.close();
       if (reserved) deps.quota.release(username);
+      if (holdsForReservation) deps.quota.release(username);
       throw error;
     } finally {
       inProgress.delete(key);
     }
+    // An allocator that made no reservation takes no hold over.
+    if (holdsForReservation) deps.quota.release(username);
 
     // The client may have gone (TCP closed) while the sockets were bound.
     if (!link.isOpen()) {
@@ -206,6 +221,13 @@ function planFamilies(requested: number | undefined, additional: number | undefi
   if (requested === undefined || requested === AddressFamily.IPv4) return IPV4_ONLY;
   if (requested === AddressFamily.IPv6) return IPV6_ONLY;
   throw new StunError(ErrorCode.AddressFamilyNotSupported);
+}
+
+/** RFC 8656 §7.2: the per-user quota answers 486, the server's capacity 508. */
+function reserveQuota(deps: TurnDeps, username: string): void {
+  const answer = deps.quota.reserve(username);
+  if (answer === "user-quota") throw new StunError(ErrorCode.AllocationQuotaReached);
+  if (answer === "total-quota") throw new StunError(ErrorCode.InsufficientCapacity);
 }
 
 async function claimReservation(deps: TurnDeps, token: Buffer, onPacket: (bytes: Buffer, address: string, port: number) => void): Promise<RelaySocket> {

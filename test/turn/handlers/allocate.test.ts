@@ -131,6 +131,91 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(getAttribute(second, "XOR-RELAYED-ADDRESS")!.port).toBe(getAttribute(first, "XOR-RELAYED-ADDRESS")!.port + 1);
   });
 
+  it("counts a held EVEN-PORT reservation toward user-quota: Allocate R=1 then Refresh 0 in a loop piles up no reservations", async () => {
+    const h = createTurnHarness({ turn: { userQuota: 3 } });
+    const tokens: Buffer[] = [];
+    let refused: number | undefined;
+    for (let i = 0; i < 10 && refused === undefined; i++) {
+      const client = new HarnessClient(h, undefined, undefined, 40001 + i);
+      const boundBefore = h.relays.sockets.length;
+      const response = await client.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+      if (response.messageClass !== MessageClass.SuccessResponse) {
+        refused = errorCode(response);
+        // Refused before anything was bound: no relay socket, no reservation.
+        expect(h.relays.sockets.length).toBe(boundBefore);
+        break;
+      }
+      tokens.push(getAttribute(response, "RESERVATION-TOKEN")!);
+      expect((await client.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }])).messageClass).toBe(MessageClass.SuccessResponse);
+    }
+    // Two reservations held, and the third Allocate needs one slot for itself and one for its reservation.
+    expect(tokens).toHaveLength(2);
+    expect(refused).toBe(486);
+    expect(h.relays.reservationCount).toBe(2);
+    expect(h.ledger.held("alice")).toBe(2);
+  });
+
+  it.each([
+    ["user-quota", { userQuota: 1 }, 486],
+    ["total-quota", { totalQuota: 1 }, 508],
+  ] as const)("answers EVEN-PORT R=1 when %s has room for the allocation but not its reservation with %i, binding nothing; R=0 reserves nothing", async (_name, turn, code) => {
+    const h = createTurnHarness({ turn });
+    const client = new HarnessClient(h);
+    expect(errorCode(await client.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]))).toBe(code);
+    expect(h.relays.sockets).toEqual([]);
+    expect(h.ledger.total).toBe(0);
+    const response = await client.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: false }]);
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+    expect(hasAttribute(response, "RESERVATION-TOKEN")).toBe(false);
+  });
+
+  it("gives a reservation's quota back when the reservation expires (30 s)", async () => {
+    const h = createTurnHarness({ turn: { userQuota: 2 } });
+    expect((await new HarnessClient(h, undefined, undefined, 40001).request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }])).messageClass).toBe(
+      MessageClass.SuccessResponse,
+    );
+    const next = new HarnessClient(h, undefined, undefined, 40002);
+    expect(errorCode(await next.request(Method.Allocate, [UDP]))).toBe(486);
+    h.clock.advance(29_000);
+    h.service.sweep();
+    expect(h.ledger.held("alice")).toBe(2);
+    h.clock.advance(1_000);
+    h.service.sweep();
+    expect(h.relays.reservationCount).toBe(0);
+    expect(h.ledger.held("alice")).toBe(1);
+    expect((await next.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it("gives a reservation's quota back when its token is claimed; the claiming Allocate holds quota of its own", async () => {
+    const h = createTurnHarness({ turn: { userQuota: 2 } });
+    const first = await new HarnessClient(h, undefined, undefined, 40001).request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+    const token = getAttribute(first, "RESERVATION-TOKEN")!;
+    expect(h.ledger.held("alice")).toBe(2);
+    // A user at quota takes up the port it reserved: the RTP/RTCP pair fits a quota of two.
+    const claimed = await new HarnessClient(h, undefined, undefined, 40002).request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]);
+    expect(getAttribute(claimed, "XOR-RELAYED-ADDRESS")!.port).toBe(getAttribute(first, "XOR-RELAYED-ADDRESS")!.port + 1);
+    expect(h.relays.reservationCount).toBe(0);
+    expect(h.ledger.held("alice")).toBe(2);
+    expect(errorCode(await new HarnessClient(h, undefined, undefined, 40003).request(Method.Allocate, [UDP]))).toBe(486);
+
+    // Once claimed, the token's expiry gives nothing back a second time.
+    h.clock.advance(30_000);
+    h.service.sweep();
+    expect(h.ledger.held("alice")).toBe(2);
+
+    // Claimed by another user: the reserving user's hold goes, the claimer's comes.
+    const other = createTurnHarness({ turn: { userQuota: 2 } });
+    const bobs = await new HarnessClient(other, undefined, undefined, 40001, "bob", "builder").request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+    expect(other.ledger.held("bob")).toBe(2);
+    const alices = await new HarnessClient(other, undefined, undefined, 40002).request(Method.Allocate, [
+      UDP,
+      { name: "RESERVATION-TOKEN", value: getAttribute(bobs, "RESERVATION-TOKEN")! },
+    ]);
+    expect(alices.messageClass).toBe(MessageClass.SuccessResponse);
+    expect(other.ledger.held("bob")).toBe(1);
+    expect(other.ledger.held("alice")).toBe(1);
+  });
+
   it("answers 486 past user-quota and counts the quota per username", async () => {
     const h = createTurnHarness({ turn: { userQuota: 2 } });
     for (const port of [40001, 40002]) {

@@ -1,0 +1,88 @@
+import { randomInt } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { UdpRelayAllocator } from "../../src/transport/relay-allocator.js";
+import type { RelaySocket } from "../../src/turn/ports.js";
+import { createRecordingLogger } from "../helpers/logger.js";
+import { ManualClock } from "../helpers/manual-clock.js";
+
+const SPAN = 256;
+
+describe("UdpRelayAllocator EVEN-PORT reservations (RFC 8656 §7.2, real sockets on 127.0.0.1)", () => {
+  const opened: RelaySocket[] = [];
+  const allocators: UdpRelayAllocator[] = [];
+  afterEach(() => {
+    for (const socket of opened.splice(0)) socket.close();
+    for (const allocator of allocators.splice(0)) allocator.close();
+  });
+
+  function setup() {
+    const clock = new ManualClock();
+    // Even, and below Linux's ephemeral range, so that no other test's sockets land in it.
+    const minPort = 2 * randomInt(10_000, (32_768 - SPAN) / 2);
+    const allocator = new UdpRelayAllocator({
+      relayIps: ["127.0.0.1"],
+      listeningAddresses: [{ address: "127.0.0.1", family: "IPv4" }],
+      externalIps: [],
+      minPort,
+      maxPort: minPort + SPAN - 1,
+      clock,
+      log: createRecordingLogger(),
+    });
+    allocators.push(allocator);
+    const ended: number[] = [];
+    let next = 0;
+    /** An even port and its reserved next; `ended` gets the reservation's number when it ends. */
+    const reserve = async (): Promise<{ token: Buffer; port: number }> => {
+      const n = next++;
+      const allocation = await allocator.allocate({
+        family: "IPv4",
+        listeningAddress: "127.0.0.1",
+        evenPort: { reserveNext: true, onReservationEnd: () => ended.push(n) },
+        onPacket: () => {},
+      });
+      opened.push(allocation.socket);
+      return { token: allocation.reservationToken!, port: allocation.socket.port };
+    };
+    return { clock, allocator, ended, reserve };
+  }
+
+  it("reports a reservation's end once when its token is claimed here", async () => {
+    const { allocator, ended, reserve } = setup();
+    const { token, port } = await reserve();
+    expect(ended).toEqual([]);
+    const claimed = await allocator.claimReservation(token, () => {});
+    opened.push(claimed);
+    expect(claimed.port).toBe(port + 1);
+    expect(ended).toEqual([0]);
+    await expect(allocator.claimReservation(token, () => {})).rejects.toThrow("unknown or expired RESERVATION-TOKEN");
+    allocator.close();
+    expect(ended).toEqual([0]);
+  });
+
+  it("reports a reservation's end once when it is released for another relay thread to bind", async () => {
+    const { allocator, ended, reserve } = setup();
+    const { token, port } = await reserve();
+    expect(allocator.releaseReservation(token.toString("hex"))).toEqual({ address: "127.0.0.1", family: "IPv4", port: port + 1 });
+    expect(ended).toEqual([0]);
+    expect(allocator.releaseReservation(token.toString("hex"))).toBeUndefined();
+    allocator.close();
+    expect(ended).toEqual([0]);
+  });
+
+  it("reports a reservation's end once when it expires after 30 s, and those still held when the allocator closes", async () => {
+    const { clock, allocator, ended, reserve } = setup();
+    await reserve();
+    clock.advance(10_000);
+    await reserve();
+    clock.advance(19_999);
+    allocator.sweepReservations(clock.now());
+    expect(ended).toEqual([]);
+    clock.advance(1);
+    allocator.sweepReservations(clock.now());
+    expect(ended).toEqual([0]);
+    allocator.sweepReservations(clock.now());
+    expect(ended).toEqual([0]);
+    allocator.close();
+    expect(ended).toEqual([0, 1]);
+  });
+});
