@@ -1,14 +1,13 @@
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config/config.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
-import type { TrafficCounters } from "../turn/counters.js";
 import type { Logger } from "../turn/ports.js";
-import { effectiveTotalQuota } from "../turn/quota.js";
 import type { BackendStats, Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
 import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
+import { sumCounters, sumStats, type RelayCounters } from "./relay-stats.js";
 import { SharedQuotaLedger } from "./shared-quota.js";
 import { StartupError } from "./startup-error.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
@@ -81,6 +80,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   // Every address a relay socket can be bound on (relay-ip, else the listening addresses).
   const relayPorts = createRelayPortMapBuffers([...config.relayIps, ...resolveListeningAddresses(config.listeningIps).map((entry) => entry.address)], count);
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, running: false, restarting: false, stats: undefined }));
+  /** What threads that exited had counted: /metrics counters must not go down when a thread dies. */
+  let retired: RelayCounters = sumCounters([]);
   let fixedPorts: readonly ListenerInfo[] | undefined;
   let extraOwnEndpoints: readonly Endpoint[] = [];
   let shuttingDown = false;
@@ -177,9 +178,6 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
 
   function onMessage(slot: Slot, message: FromWorker): void {
     switch (message.type) {
-      case "stats":
-        slot.stats = message.stats;
-        break;
       case "log":
         relayLog(slot, message.line);
         break;
@@ -267,6 +265,9 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         } else if (message.type === "start-failed") {
           clearTimeout(timer);
           reject(message.startup ? new StartupError(message.message) : new Error(message.message));
+        } else if (message.type === "stats") {
+          // Once a thread has exited its counters are retired: figures of it that come late would count twice.
+          if (slot.worker === worker) slot.stats = message.stats;
         } else {
           onMessage(slot, message);
         }
@@ -282,6 +283,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         if (slot.worker !== worker) return;
         slot.worker = undefined;
         slot.running = false;
+        if (slot.stats) retired = sumCounters([retired, slot.stats]);
         slot.stats = undefined;
         clearRelayPortsOf(relayPorts, slot.index);
         for (const [id, waiter] of groupsWaiters) {
@@ -410,7 +412,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   return {
     listeners: fixedPorts,
     stats: () => ({
-      ...sumStats(slots.flatMap((slot) => (slot.stats ? [slot.stats] : [])), config),
+      ...sumStats(slots.flatMap((slot) => (slot.stats ? [slot.stats] : [])), retired, config),
       relayThreadsUp: slots.filter((slot) => slot.running).length,
       relayThreadRestarts: restartsDone,
     }),
@@ -473,41 +475,4 @@ async function claimPorts(config: Config): Promise<readonly ListenerInfo[]> {
   }
   if (targets.length === 0) throw new StartupError("every listener is disabled (no-udp, no-tcp and no TLS)");
   return probePorts(targets);
-}
-
-function sumStats(all: readonly RelayStats[], config: Config): RelayStats {
-  const traffic = (transport: "udp" | "tcp" | "tls"): TrafficCounters => ({
-    clientToPeerPackets: sum(all, (s) => s.relay[transport].clientToPeerPackets),
-    clientToPeerBytes: sum(all, (s) => s.relay[transport].clientToPeerBytes),
-    peerToClientPackets: sum(all, (s) => s.relay[transport].peerToClientPackets),
-    peerToClientBytes: sum(all, (s) => s.relay[transport].peerToClientBytes),
-  });
-  const errorResponses: Record<number, number> = {};
-  for (const stats of all) for (const [code, n] of Object.entries(stats.errorResponses)) errorResponses[Number(code)] = (errorResponses[Number(code)] ?? 0) + n;
-  const span = config.maxPort - config.minPort + 1;
-  return {
-    allocations: sum(all, (s) => s.allocations),
-    permissions: sum(all, (s) => s.permissions),
-    channels: sum(all, (s) => s.channels),
-    allocationsCreated: sum(all, (s) => s.allocationsCreated),
-    allocationsExpired: sum(all, (s) => s.allocationsExpired),
-    allocationsDeleted: sum(all, (s) => s.allocationsDeleted),
-    relay: { udp: traffic("udp"), tcp: traffic("tcp"), tls: traffic("tls") },
-    droppedPackets: sum(all, (s) => s.droppedPackets),
-    bandwidthDroppedPackets: sum(all, (s) => s.bandwidthDroppedPackets),
-    maxBps: config.maxBps,
-    bpsCapacity: config.bpsCapacity,
-    bindingRequests: sum(all, (s) => s.bindingRequests),
-    errorResponses,
-    totalQuota: effectiveTotalQuota(config),
-    // Threads share one port range: what each has in use comes off the same span.
-    relayPortsFree: Math.max(0, span - sum(all, (s) => span - s.relayPortsFree)),
-    relayHeapUsedBytes: sum(all, (s) => s.relayHeapUsedBytes),
-  };
-}
-
-function sum(all: readonly RelayStats[], pick: (stats: RelayStats) => number): number {
-  let total = 0;
-  for (const stats of all) total += pick(stats);
-  return total;
 }

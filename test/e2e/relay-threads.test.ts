@@ -156,6 +156,39 @@ describe("a relay thread that dies", () => {
   });
 });
 
+describe("a relay thread that dies, for /metrics", () => {
+  it("keeps its counters in the sums (Prometheus reads a drop as a reset); its gauges go with it", async () => {
+    const logger = createRecordingLogger();
+    const pool: RelayBackend = await startWorkerPool(config({ userQuota: 2 }), 2, logger);
+    cleanups.push(() => pool.close());
+    const port = pool.listeners[0]!.port;
+    // 8 allocations and 4 answers 486, besides each client's 401 challenge; a Binding each.
+    const { clients, codes } = await allocateMany(port, Array.from({ length: 12 }, (_, i) => ["alice", "bob", "carol", "dave"][i % 4]!));
+    expect(codes.filter((c) => c === 486)).toHaveLength(4);
+    await Promise.all(clients.map((c) => c.request(Method.Binding)));
+    expect(await until(() => pool.stats().allocationsCreated === 8 && pool.stats().errorResponses[486] === 4 && pool.stats().bindingRequests === 12, 2000)).toBe(true);
+    const before = pool.stats();
+    const victim = Number(logger.records.find((r) => r.msg === "allocation created")!.obj["worker"]);
+    const onVictim = logger.records.filter((r) => r.msg === "allocation created" && r.obj["worker"] === victim).length;
+
+    const expectCountersKept = (): void => {
+      const now = pool.stats();
+      expect(now.allocationsCreated).toBeGreaterThanOrEqual(before.allocationsCreated);
+      expect(now.bindingRequests).toBeGreaterThanOrEqual(before.bindingRequests);
+      for (const [code, count] of Object.entries(before.errorResponses)) expect(now.errorResponses[Number(code)], `error ${code}`).toBeGreaterThanOrEqual(count);
+    };
+    await pool.terminateThread!(victim);
+    expectCountersKept();
+    expect(await until(() => pool.stats().relayThreadRestarts === 1 && pool.stats().relayThreadsUp === 2, 5000)).toBe(true);
+    expectCountersKept();
+    // The dead thread's allocations went with it; the new thread counts from there.
+    expect(await until(() => pool.stats().allocations === 8 - onVictim, 2000)).toBe(true);
+    const again = await allocateMany(port, ["erin", "frank"]);
+    expect(again.codes).toEqual([0, 0]);
+    expect(await until(() => pool.stats().allocationsCreated === 10, 2000)).toBe(true);
+  });
+});
+
 /** A pool of `threads` with `clients` UDP allocations; `on(thread)` are the clients the kernel gave that thread. */
 async function allocatedPool(threads: number, clients: number) {
   const logger = createRecordingLogger();
