@@ -91,7 +91,7 @@ export function createTurnRuntime(
     fingerprint: config.fingerprint,
     maxChannelNumber,
     errorResponses: counters.errorResponses,
-    ...(config.unauthorizedRatelimit ? { unauthenticatedLimit: createSourceRateLimit(UNAUTHENTICATED_LIMIT) } : {}),
+    ...(config.unauthorizedRatelimit ? { unauthenticatedLimit: createSourceRateLimit({ ...UNAUTHENTICATED_LIMIT, key: randomBytes(8) }) } : {}),
     clock,
     log,
   });

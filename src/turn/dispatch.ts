@@ -48,7 +48,7 @@ export interface DispatchOptions {
   readonly maxChannelNumber: number;
   /** Error responses sent, by code, for metrics. */
   readonly errorResponses?: Record<number, number>;
-  /** unauthorized-ratelimit: answers to requests that did not authenticate, per source IP. */
+  /** unauthorized-ratelimit: answers to requests that did not authenticate, per source IP (IPv6: per /64). */
   readonly unauthenticatedLimit?: SourceRateLimit;
   readonly clock?: Clock;
   readonly log: Logger;

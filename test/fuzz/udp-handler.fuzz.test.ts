@@ -1,6 +1,7 @@
 // The whole UDP handler (dispatcher, real TURN service and handlers, fakes for sockets and time) fed
 // random and mutated datagrams from clients, datagrams from peers, and time: nothing escapes, nothing
 // is logged at error level, every answer is well formed and addressed, and the state stays consistent.
+import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { getAttribute } from "../../src/stun/attributes/registry.js";
@@ -42,7 +43,7 @@ function startRun(rateLimited: boolean): Run {
         fingerprint: false,
         maxChannelNumber: h.deps.options.maxChannelNumber,
         errorResponses: h.deps.counters.errorResponses,
-        unauthenticatedLimit: createSourceRateLimit({ burst: 3, perSecond: 1 }),
+        unauthenticatedLimit: createSourceRateLimit({ burst: 3, perSecond: 1, key: randomBytes(8) }),
         clock: h.clock,
         log: h.log,
       })
