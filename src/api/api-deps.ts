@@ -48,6 +48,8 @@ export interface ServerStats {
   readonly maxBps: number;
   readonly bpsCapacity: number;
   readonly bindingRequests: number;
+  /** Error responses to unauthenticated requests not sent: their source was over unauthorized-ratelimit. */
+  readonly unauthenticatedAnswersDropped: number;
   /** Error responses sent, by code (400, 401, 403, 437, 438, 441, 486, 500, 508, ...). */
   readonly errorResponses: Readonly<Record<number, number>>;
   readonly totalQuota: number;

@@ -71,6 +71,11 @@ export function createMetricsRegistry(readStats: () => ServerStats): MetricsRegi
   gauge("turnpike_max_bps", "max-bps: bytes per second one allocation may relay; 0 for no limit.", (s) => s.maxBps);
   gauge("turnpike_bps_capacity", "bps-capacity: the server's bandwidth in bytes per second; 0 for no limit.", (s) => s.bpsCapacity);
   counter("turnpike_binding_requests_total", "STUN Binding requests answered.", (s) => s.bindingRequests);
+  counter(
+    "turnpike_unauthenticated_answers_dropped_total",
+    "Error responses to unauthenticated requests not sent because their source IP (IPv6: /64) was over unauthorized-ratelimit.",
+    (s) => s.unauthenticatedAnswersDropped,
+  );
 
   type Direction = (typeof DIRECTIONS)[number];
   const relayCounter = (name: string, help: string, read: (t: RelayTrafficStats, d: Direction) => number): void => {

@@ -6,7 +6,7 @@ import type { RelayStats } from "./relay-node.js";
 /** The monotonic totals of RelayStats: what /metrics exports as counters. */
 export type RelayCounters = Pick<
   RelayStats,
-  "allocationsCreated" | "allocationsExpired" | "allocationsDeleted" | "relay" | "droppedPackets" | "bandwidthDroppedPackets" | "bindingRequests" | "errorResponses"
+  "allocationsCreated" | "allocationsExpired" | "allocationsDeleted" | "relay" | "droppedPackets" | "bandwidthDroppedPackets" | "bindingRequests" | "unauthenticatedAnswersDropped" | "errorResponses"
 >;
 
 /** The counters of `all` summed (and nothing else of them: a RelayStats gives up its gauges). */
@@ -27,6 +27,7 @@ export function sumCounters(all: readonly RelayCounters[]): RelayCounters {
     droppedPackets: sum(all, (s) => s.droppedPackets),
     bandwidthDroppedPackets: sum(all, (s) => s.bandwidthDroppedPackets),
     bindingRequests: sum(all, (s) => s.bindingRequests),
+    unauthenticatedAnswersDropped: sum(all, (s) => s.unauthenticatedAnswersDropped),
     errorResponses,
   };
 }

@@ -90,7 +90,7 @@ export function createTurnRuntime(
   const onPacket = createDispatcher(service.dispatchTable, {
     fingerprint: config.fingerprint,
     maxChannelNumber,
-    errorResponses: counters.errorResponses,
+    counters,
     ...(config.unauthorizedRatelimit ? { unauthenticatedLimit: createSourceRateLimit({ ...UNAUTHENTICATED_LIMIT, key: randomBytes(8) }) } : {}),
     clock,
     log,
@@ -152,6 +152,7 @@ export function createTurnRuntime(
         bandwidthDroppedPackets: counters.bandwidthDroppedPackets,
         maxBps: options.maxBps,
         bindingRequests: counters.bindingRequests,
+        unauthenticatedAnswersDropped: counters.unauthenticatedAnswersDropped,
         errorResponses: counters.errorResponses,
         totalQuota: effectiveTotalQuota({ totalQuota: options.totalQuota, maxBps: options.maxBps, bpsCapacity: bpsCapacity }),
         bpsCapacity,

@@ -20,6 +20,8 @@ export interface TurnCounters {
   allocationsExpired: number;
   allocationsDeleted: number;
   bindingRequests: number;
+  /** Error responses to unauthenticated requests not sent: their source was over unauthorized-ratelimit. */
+  unauthenticatedAnswersDropped: number;
   /** Error responses sent, by code. */
   readonly errorResponses: Record<number, number>;
 }
@@ -35,6 +37,7 @@ export function createTurnCounters(): TurnCounters {
     allocationsExpired: 0,
     allocationsDeleted: 0,
     bindingRequests: 0,
+    unauthenticatedAnswersDropped: 0,
     errorResponses: {},
   };
 }

@@ -5,6 +5,7 @@ import { messageClassOf, methodOf } from "../stun/header.js";
 import { StunDecodeError } from "../stun/decode-error.js";
 import type { IntegrityKey } from "../stun/integrity.js";
 import { decodeMessage, encodeMessage, type StunMessage } from "../stun/message.js";
+import type { TurnCounters } from "./counters.js";
 import { createLogBudget } from "./log-budget.js";
 import { isInfoOn, type ClientLink, type Clock, type Logger } from "./ports.js";
 import type { SourceRateLimit } from "./source-rate-limit.js";
@@ -46,8 +47,8 @@ export interface DispatchOptions {
   readonly fingerprint: boolean;
   /** Highest channel number accepted; its first byte bounds the ChannelData range of the demux. */
   readonly maxChannelNumber: number;
-  /** Error responses sent, by code, for metrics. */
-  readonly errorResponses?: Record<number, number>;
+  /** For metrics: error responses sent, by code, and those unauthorized-ratelimit held back. */
+  readonly counters?: Pick<TurnCounters, "errorResponses" | "unauthenticatedAnswersDropped">;
   /** unauthorized-ratelimit: answers to requests that did not authenticate, per source IP (IPv6: per /64). */
   readonly unauthenticatedLimit?: SourceRateLimit;
   readonly clock?: Clock;
@@ -66,6 +67,9 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
   const clock = options.clock ?? { now: () => Date.now() };
   // What clients can make us log is bounded: a flood costs at most a few lines a minute.
   const budget = createLogBudget(log, clock, { perInterval: 20, intervalMs: 60_000 });
+  // At most one line a minute (and the budget's count of what it held back) tells that answers are being dropped.
+  const droppedBudget = createLogBudget(log, clock, { perInterval: 1, intervalMs: 60_000 });
+  const { counters } = options;
   const lastChannelDataByte = options.maxChannelNumber >> 8;
 
   function reply(
@@ -102,7 +106,11 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     link: ClientLink,
   ): void {
     // A request that did not authenticate is answered within a per-source allowance; past it, dropped.
-    if (!integrity && options.unauthenticatedLimit && !options.unauthenticatedLimit.take(address, clock.now())) return;
+    if (!integrity && options.unauthenticatedLimit && !options.unauthenticatedLimit.take(address, clock.now())) {
+      if (counters) counters.unauthenticatedAnswersDropped++;
+      if (isInfoOn(log)) droppedBudget.info({ source: address, droppedSoFar: counters?.unauthenticatedAnswersDropped }, "answers to unauthenticated requests dropped (unauthorized-ratelimit)");
+      return;
+    }
     let code: ErrorCode = ErrorCode.ServerError;
     let extra: readonly AttributeEntry[] = [];
     let phrase: string = ERROR_REASON[code];
@@ -123,7 +131,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     } else {
       budget.error({ err: error, method: request.method, client: `${address}:${port}` }, "request handler failed");
     }
-    if (options.errorResponses) options.errorResponses[code] = (options.errorResponses[code] ?? 0) + 1;
+    if (counters) counters.errorResponses[code] = (counters.errorResponses[code] ?? 0) + 1;
     const attributes: AttributeEntry[] = [{ name: "ERROR-CODE", value: { code, reason: phrase } }, ...extra];
     reply(request, MessageClass.ErrorResponse, attributes, withFingerprint, integrity, address, port, link);
   }

@@ -44,6 +44,7 @@ export function baseStats(overrides: Partial<ServerStats> = {}): ServerStats {
     maxBps: 0,
     bpsCapacity: 0,
     bindingRequests: 0,
+    unauthenticatedAnswersDropped: 0,
     errorResponses: {},
     totalQuota: 0,
     relayPortsFree: 10_000,

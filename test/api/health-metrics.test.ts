@@ -47,6 +47,7 @@ describe("GET /metrics (Prometheus text format)", () => {
     },
     droppedPackets: 17,
     bindingRequests: 4_242,
+    unauthenticatedAnswersDropped: 9_876,
     errorResponses: { 401: 19, 438: 2, 486: 1 },
     relayPortsFree: 16_000,
     bandwidthDroppedPackets: 5,
@@ -80,6 +81,7 @@ describe("GET /metrics (Prometheus text format)", () => {
       'turnpike_relayed_bytes_total{direction="client_to_peer",transport="tls"} 3001',
       "turnpike_dropped_packets_total 17",
       "turnpike_binding_requests_total 4242",
+      "turnpike_unauthenticated_answers_dropped_total 9876",
       'turnpike_error_responses_total{code="401"} 19',
       'turnpike_error_responses_total{code="438"} 2',
       'turnpike_error_responses_total{code="486"} 1',
@@ -95,6 +97,7 @@ describe("GET /metrics (Prometheus text format)", () => {
     expect(text).toContain("# TYPE turnpike_allocations gauge");
     expect(text).toContain("# TYPE turnpike_relayed_bytes_total counter");
     expect(text).toContain("# TYPE turnpike_relay_thread_restarts_total counter");
+    expect(text).toContain("# TYPE turnpike_unauthenticated_answers_dropped_total counter");
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
   });

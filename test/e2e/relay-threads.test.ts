@@ -85,6 +85,37 @@ describe("relay-threads: several threads behind one port", () => {
     expect(await until(() => server.stats().allocations === 2, 1000)).toBe(true);
   });
 
+  it("limits unauthenticated answers per thread (unauthorized-ratelimit), and sums what each thread dropped", async () => {
+    const { server, logger, port } = await start();
+    const sockets = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const socket = dgram.createSocket("udp4");
+        await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+        return socket;
+      }),
+    );
+    cleanups.push(() => sockets.forEach((s) => s.close()));
+    let answers = 0;
+    for (const socket of sockets) socket.on("message", () => answers++);
+    // Allocate request, REQUESTED-TRANSPORT UDP, no credentials: a 401 each, if answered.
+    const allocate = Buffer.from("00030008" + "2112a442" + "00".repeat(12) + "00190004" + "11000000", "hex");
+    for (let round = 0; round < 20; round++) {
+      for (const socket of sockets) {
+        allocate.writeUInt32BE(Math.floor(Math.random() * 2 ** 32), 8);
+        socket.send(allocate, port, "127.0.0.1");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const dropLines = () => logger.records.filter((r) => r.msg === "answers to unauthenticated requests dropped (unauthorized-ratelimit)");
+    expect(await until(() => dropLines().length === 2, 2000)).toBe(true);
+    // Each thread has a limiter of its own: both dropped, and together they answered more than one burst of 200.
+    expect(new Set(dropLines().map((r) => r.obj["worker"]))).toEqual(new Set([0, 1]));
+    expect(answers).toBeGreaterThan(250);
+    // The threads report a few times a second; loopback may lose a few of the 2,000 on its own.
+    expect(await until(() => server.stats().unauthenticatedAnswersDropped + answers >= 1900, 2000)).toBe(true);
+    expect(server.stats().unauthenticatedAnswersDropped + answers).toBeLessThanOrEqual(2000);
+  });
+
   it("refuses to share its port with another server (a second turnpike gets 'address already in use')", async () => {
     const { port } = await start();
     const attempt = startServer(config({ listeningPort: port }), { logger: createRecordingLogger() });

@@ -395,6 +395,9 @@ describe("unauthorized-ratelimit on a live server", () => {
       const { answers, heapGrowth } = await flood(server);
       expect(answers).toBeGreaterThan(50);
       expect(answers).toBeLessThan(600); // a burst of 200, then 20 a second
+      // What it held back is counted (loopback may lose a few of the 10,000 on its own).
+      expect(server.stats().unauthenticatedAnswersDropped).toBeGreaterThan(5000);
+      expect(server.stats().unauthenticatedAnswersDropped).toBeLessThanOrEqual(10_000 - answers);
       expect(heapGrowth).toBeLessThan(8 * 1024 * 1024);
       expect(server.stats().allocations).toBe(0);
       // Only answers to unauthenticated requests are limited: a Binding from the same address is answered.
@@ -423,6 +426,7 @@ describe("unauthorized-ratelimit on a live server", () => {
     try {
       // Loopback UDP drops some of a flood on its own; the point is the order of magnitude.
       expect((await flood(server)).answers).toBeGreaterThan(1000);
+      expect(server.stats().unauthenticatedAnswersDropped).toBe(0);
     } finally {
       await server.close();
     }

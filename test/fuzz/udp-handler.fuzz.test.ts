@@ -42,7 +42,7 @@ function startRun(rateLimited: boolean): Run {
     ? createDispatcher(h.service.dispatchTable, {
         fingerprint: false,
         maxChannelNumber: h.deps.options.maxChannelNumber,
-        errorResponses: h.deps.counters.errorResponses,
+        counters: h.deps.counters,
         unauthenticatedLimit: createSourceRateLimit({ burst: 3, perSecond: 1, key: randomBytes(8) }),
         clock: h.clock,
         log: h.log,

@@ -11,6 +11,7 @@ import { parseIpRange } from "../../src/turn/ip-range.js";
 import { createPeerPolicy, type PeerPolicyOptions } from "../../src/turn/peer-policy.js";
 import { createTurnCounters } from "../../src/turn/counters.js";
 import { createLocalQuota, createQuotaLedger } from "../../src/turn/quota.js";
+import type { SourceRateLimit } from "../../src/turn/source-rate-limit.js";
 import { FakeLink, FakeRelayAllocator } from "./fakes.js";
 import { createRecordingLogger } from "./logger.js";
 import { ManualClock } from "./manual-clock.js";
@@ -25,6 +26,8 @@ export interface HarnessOptions {
   readonly hold?: UnknownClientHold;
   /** The recorded logger's level from the start (trace by default). */
   readonly logLevel?: string;
+  /** unauthorized-ratelimit, as the server passes it to the dispatcher; off by default. */
+  readonly unauthenticatedLimit?: SourceRateLimit;
 }
 
 /** The TURN service wired to fakes: a manual clock, recorded logs, relay sockets without I/O. */
@@ -73,7 +76,8 @@ export function createTurnHarness(options: HarnessOptions = {}) {
   const handle = createDispatcher(service.dispatchTable, {
     fingerprint: false,
     maxChannelNumber: deps.options.maxChannelNumber,
-    errorResponses: deps.counters.errorResponses,
+    counters: deps.counters,
+    ...(options.unauthenticatedLimit ? { unauthenticatedLimit: options.unauthenticatedLimit } : {}),
     log,
     clock,
   });

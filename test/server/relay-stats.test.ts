@@ -18,6 +18,7 @@ const thread = (n: number): RelayStats => ({
   maxBps: 0,
   bpsCapacity: 0,
   bindingRequests: 5 * n,
+  unauthenticatedAnswersDropped: 7 * n,
   errorResponses: { 401: 4 * n, 486: n },
   totalQuota: 10_000,
   relayPortsFree: 1000 - 2 * n,
@@ -36,6 +37,7 @@ describe("sumStats (the relay threads' figures as one)", () => {
       droppedPackets: 10,
       bandwidthDroppedPackets: 10,
       bindingRequests: 50,
+      unauthenticatedAnswersDropped: 70,
       errorResponses: { 401: 40, 486: 10 },
       relay: { udp: traffic(10), tcp: traffic(10), tls: traffic(0) },
       // Gauges: the live threads' alone.

@@ -1,9 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { Method } from "../../src/stun/constants.js";
 import { halfSipHash3 } from "../../src/turn/half-siphash.js";
 import { createLogBudget } from "../../src/turn/log-budget.js";
 import { createSourceRateLimit, type SourceRateLimit } from "../../src/turn/source-rate-limit.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
+import { createTurnHarness, HarnessClient } from "../helpers/turn-harness.js";
 
 const KEY = Buffer.from("a1b2c3d4e5f60718", "hex");
 
@@ -99,6 +102,32 @@ describe("unauthorized-ratelimit buckets", () => {
 describe("HalfSipHash-2-4", () => {
   it("gives the reference implementation's 32-bit vector for the 12 bytes 00..0b under the key 00..07", () => {
     expect(halfSipHash3(0x03020100, 0x07060504, 0x03020100, 0x07060504, 0x0b0a0908)).toBe(0x2f87f057);
+  });
+});
+
+describe("unauthorized-ratelimit in the dispatcher", () => {
+  const allocate = (client: HarnessClient) => client.builder.build(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }]);
+
+  it("counts each answer it drops, and says so in one info line a minute", async () => {
+    const h = createTurnHarness({ unauthenticatedLimit: createSourceRateLimit({ burst: 3, perSecond: 1, key: randomBytes(8) }) });
+    const client = new HarnessClient(h);
+    let answers = 0;
+    for (let i = 0; i < 10; i++) answers += (await client.sendRaw(allocate(client))).length;
+    expect(answers).toBe(3);
+    expect(h.deps.counters.unauthenticatedAnswersDropped).toBe(7);
+    expect(h.deps.counters.errorResponses[401]).toBe(3);
+    const lines = () => h.log.records.filter((r) => r.msg === "answers to unauthenticated requests dropped (unauthorized-ratelimit)");
+    expect(lines()).toHaveLength(1);
+    expect(lines()[0]).toMatchObject({ level: "info", obj: { source: "198.51.100.7", droppedSoFar: 1 } });
+
+    h.clock.advance(60_000);
+    for (let i = 0; i < 100; i++) await client.sendRaw(allocate(client));
+    expect(h.deps.counters.unauthenticatedAnswersDropped).toBe(7 + 97); // the bucket holds at most 3
+    expect(lines()).toHaveLength(2);
+    expect(h.log.records.find((r) => r.msg === "log lines suppressed")?.obj).toMatchObject({ message: "answers to unauthenticated requests dropped (unauthorized-ratelimit)", suppressed: 6 });
+    // Another source is answered; a request that authenticated is never held back.
+    const other = new HarnessClient(h, undefined, "203.0.113.9");
+    expect((await other.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }])).messageClass).toBe(2);
   });
 });
 
