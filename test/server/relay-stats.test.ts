@@ -49,7 +49,7 @@ describe("sumStats (the relay threads' figures as one)", () => {
       totalQuota: config.totalQuota,
     });
     expect(Object.keys(retired).sort()).toEqual(
-      ["allocationsCreated", "allocationsDeleted", "allocationsExpired", "bandwidthDroppedPackets", "bindingRequests", "droppedPackets", "errorResponses", "relay"].sort(),
+      ["allocationsCreated", "allocationsDeleted", "allocationsExpired", "bandwidthDroppedPackets", "bindingRequests", "droppedPackets", "errorResponses", "relay", "unauthenticatedAnswersDropped"].sort(),
     );
   });
 
