@@ -361,7 +361,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: countParser({ min: 1, max: 10_000_000 }),
     repeatable: false,
     coturn: false,
-    doc: "TCP/TLS connections one IP address may hold open at once.",
+    doc: "TCP/TLS connections one IP address (one IPv6 /64) may hold open at once.",
   },
   {
     key: "strict-expiry",

@@ -4,6 +4,7 @@ import { createSecureContext } from "node:tls";
 import type { ServerStats } from "../api/api-deps.js";
 import type { Config } from "../config/config.js";
 import type { IpFamily } from "../stun/address.js";
+import { createConnectionCaps } from "../transport/connection-caps.js";
 import { ListenError } from "../transport/listen-error.js";
 import { checkRelayAddress, UdpRelayAllocator } from "../transport/relay-allocator.js";
 import type { RelayPortMap } from "../transport/relay-port-map.js";
@@ -116,12 +117,13 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const tlsListeners: StreamListener[] = [];
   const listeners: ListenerInfo[] = [];
   const idleTimeoutMs = config.streamIdleTimeoutSeconds * 1000;
-  // The kernel spreads connections over the threads sharing a port, so each keeps its share of the caps.
-  const limits = {
+  // One count for all of this thread's TCP and TLS listeners. The kernel spreads connections over
+  // the threads sharing a port, so each keeps its share of the caps.
+  const caps = createConnectionCaps({
     maxConnections: Math.ceil(config.maxTcpConnections / threads),
     maxConnectionsPerIp: Math.ceil(config.maxTcpConnectionsPerIp / threads),
-    allocateTimeoutMs: config.maxAllocateTimeoutSeconds * 1000,
-  };
+  });
+  const allocateTimeoutMs = config.maxAllocateTimeoutSeconds * 1000;
   try {
     for (const { address, family } of addresses) {
       if (!config.noUdp) {
@@ -137,7 +139,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
       }
       if (!config.noTcp) {
         const port = portFor("tcp", address, config.listeningPort);
-        const tcp = await StreamListener.open({ transport: "tcp", address, port, family, reusePort, idleTimeoutMs, maxChannelNumber, onPacket, onClose, limits, log });
+        const tcp = await StreamListener.open({ transport: "tcp", address, port, family, reusePort, idleTimeoutMs, maxChannelNumber, onPacket, onClose, caps, allocateTimeoutMs, log });
         open.push(tcp);
         listeners.push({ transport: "tcp", address, port: tcp.port, family });
       }
@@ -154,7 +156,8 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
           tls: tlsMaterial,
           onPacket,
           onClose,
-          limits,
+          caps,
+          allocateTimeoutMs,
           log,
         });
         open.push(tls);

@@ -4,6 +4,7 @@ import type { IpFamily } from "../stun/address.js";
 import type { PacketHandler } from "../turn/dispatch.js";
 import type { ClientLink, Logger } from "../turn/ports.js";
 import { StreamFramer } from "../turn/stream-framing.js";
+import type { ConnectionCaps } from "./connection-caps.js";
 import { ListenError } from "./listen-error.js";
 import { TurnEndFlush } from "./turn-end-flush.js";
 
@@ -24,16 +25,11 @@ export interface StreamListenerOptions {
   readonly onPacket: PacketHandler;
   /** The connection is gone: whatever it carried (an allocation) goes with it. */
   readonly onClose?: (link: ClientLink) => void;
-  readonly limits?: StreamLimits;
-  readonly log: Logger;
-}
-
-export interface StreamLimits {
-  /** Open connections this listener keeps, TLS handshakes included; more are closed at once. */
-  readonly maxConnections: number;
-  readonly maxConnectionsPerIp: number;
+  /** Raw connections (TLS handshakes included) counted with the other listeners sharing them; past a cap, closed at once. */
+  readonly caps?: ConnectionCaps;
   /** coturn's max-allocate-timeout: a connection that has not allocated by then is closed, busy or not. */
-  readonly allocateTimeoutMs: number;
+  readonly allocateTimeoutMs?: number;
+  readonly log: Logger;
 }
 
 export interface TlsMaterial {
@@ -45,7 +41,6 @@ function tlsContextOptions(material: TlsMaterial): tls.SecureContextOptions {
   return { cert: material.cert, key: material.key, minVersion: "TLSv1.2" };
 }
 
-const NO_LIMITS: StreamLimits = { maxConnections: Infinity, maxConnectionsPerIp: Infinity, allocateTimeoutMs: Infinity };
 const DEADLINE_SWEEP_MS = 1000;
 
 const ZERO_PADDING = Buffer.alloc(3);
@@ -56,16 +51,18 @@ export class StreamListener {
   readonly port: number;
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
-  /** Raw connections (TLS handshakes included) per remote address: bounded by maxConnections. */
-  private readonly perIp = new Map<string, number>();
   /** Every raw connection, so close() ends handshakes still in progress too. */
   private readonly raw = new Set<net.Socket>();
-  private open = 0;
   /** Connections without an allocation, and when they must have one by. */
   private readonly allocateBy = new Map<net.Socket, number>();
   private readonly sweeper: NodeJS.Timeout;
 
-  private constructor(server: net.Server, port: number, private readonly limits: StreamLimits) {
+  private constructor(
+    server: net.Server,
+    port: number,
+    private readonly caps: ConnectionCaps | undefined,
+    private readonly allocateTimeoutMs: number,
+  ) {
     this.server = server;
     this.port = port;
     this.sweeper = setInterval(() => this.closeOverdue(Date.now()), DEADLINE_SWEEP_MS);
@@ -79,20 +76,15 @@ export class StreamListener {
       socket.destroy();
       return false;
     }
-    const held = this.perIp.get(ip) ?? 0;
-    if (this.open >= this.limits.maxConnections || held >= this.limits.maxConnectionsPerIp) {
+    const release = this.caps === undefined ? () => {} : this.caps.admit(ip);
+    if (release === undefined) {
       socket.destroy();
       return false;
     }
-    this.open++;
-    this.perIp.set(ip, held + 1);
     this.raw.add(socket);
     socket.once("close", () => {
       this.raw.delete(socket);
-      this.open--;
-      const left = (this.perIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.perIp.set(ip, left);
-      else this.perIp.delete(ip);
+      release();
     });
     return true;
   }
@@ -142,7 +134,7 @@ export class StreamListener {
     server.removeAllListeners("error");
     server.on("error", (error) => log.error({ err: error, listener: `${transport} ${address}` }, "listener error"));
     const port = (server.address() as net.AddressInfo).port;
-    listener = new StreamListener(server, port, options.limits ?? NO_LIMITS);
+    listener = new StreamListener(server, port, options.caps, options.allocateTimeoutMs ?? Infinity);
     return listener;
   }
 
@@ -154,7 +146,7 @@ export class StreamListener {
       return;
     }
     this.connections.add(socket);
-    if (this.limits.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.limits.allocateTimeoutMs);
+    if (this.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.allocateTimeoutMs);
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
     socket.on("error", () => {}); // resets are normal; 'close' releases everything
@@ -193,7 +185,7 @@ export class StreamListener {
         framer.allowChannelData = carries;
         socket.setTimeout(carries ? 0 : options.idleTimeoutMs);
         if (carries) this.allocateBy.delete(socket);
-        else if (!socket.destroyed && this.limits.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.limits.allocateTimeoutMs);
+        else if (!socket.destroyed && this.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.allocateTimeoutMs);
       },
       isOpen: () => !socket.destroyed,
     };

@@ -1,12 +1,14 @@
 import net from "node:net";
+import tls from "node:tls";
 import stun from "stun";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import type { Config } from "../../src/config/config.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { readStream, StreamReader } from "../helpers/sockets.js";
+import { makeSelfSignedCertificate, type TestCertificate } from "../helpers/tls-cert.js";
 import { errorCode } from "../helpers/turn-messages.js";
 import { SocketTurnClient } from "../helpers/turn-socket-client.js";
 
@@ -24,8 +26,8 @@ async function start(overrides: Partial<Config>): Promise<{ server: RunningServe
   return { server, port: server.listeners.find((l) => l.transport === "tcp")!.port };
 }
 
-async function connect(port: number, localAddress = "127.0.0.1"): Promise<net.Socket> {
-  const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+async function connect(port: number, localAddress = "127.0.0.1", host = "127.0.0.1"): Promise<net.Socket> {
+  const socket = net.connect({ host, port, localAddress });
   socket.on("error", () => {});
   cleanups.push(() => {
     socket.destroy();
@@ -73,6 +75,67 @@ describe("TCP connection caps", () => {
     sockets[0]!.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await answersBinding(await connect(port))).toBe(true);
+  });
+});
+
+describe("TCP/TLS connection caps are the relay thread's, across its listeners", () => {
+  let certificate: TestCertificate;
+  beforeAll(() => {
+    certificate = makeSelfSignedCertificate();
+  });
+  afterAll(() => certificate?.remove());
+
+  const portOf = (server: RunningServer, transport: "tcp" | "tls", address = "127.0.0.1"): number =>
+    server.listeners.find((l) => l.transport === transport && l.address === address)!.port;
+
+  /**
+   * Opens the connections and counts those the server closed. Each listening socket has its own
+   * accept queue, so the server may take them in another order than they were made: count, not which.
+   */
+  async function closedOf(targets: readonly { port: number; host?: string }[], from: string): Promise<number> {
+    const sockets: net.Socket[] = [];
+    for (const { port, host } of targets) sockets.push(await connect(port, from, host));
+    const closed = await Promise.all(sockets.map((s) => closedWithin(s, 500)));
+    return closed.filter(Boolean).length;
+  }
+
+  it("max-tcp-connections-per-ip holds over every listening address", async () => {
+    const { server } = await start({ listeningIps: ["127.0.0.1", "127.0.0.2"], maxTcpConnectionsPerIp: 4 });
+    const one = { port: portOf(server, "tcp", "127.0.0.1") };
+    const two = { port: portOf(server, "tcp", "127.0.0.2"), host: "127.0.0.2" };
+    expect(await closedOf([one, one, two, two, one, two], "127.0.0.3")).toBe(2);
+    expect(await answersBinding(await connect(two.port, "127.0.0.4", two.host))).toBe(true);
+  });
+
+  it("max-tcp-connections holds over every listening address", async () => {
+    const { server } = await start({ listeningIps: ["127.0.0.1", "127.0.0.2"], maxTcpConnections: 4 });
+    const one = { port: portOf(server, "tcp", "127.0.0.1") };
+    const two = { port: portOf(server, "tcp", "127.0.0.2"), host: "127.0.0.2" };
+    expect(await closedOf([one, two], "127.0.0.3")).toBe(0);
+    expect(await closedOf([two, one], "127.0.0.4")).toBe(0);
+    expect(await closedOf([one, two], "127.0.0.5")).toBe(2);
+  });
+
+  it("TCP and TLS connections (handshakes included) count against one max-tcp-connections-per-ip; a failed handshake gives its slot back", async () => {
+    const { server } = await start({ cert: certificate.certPath, pkey: certificate.keyPath, tlsListeningPort: 0, maxTcpConnectionsPerIp: 3 });
+    const tcp = { port: portOf(server, "tcp") };
+    const tlsPort = { port: portOf(server, "tls") };
+    expect(await closedOf([tcp, tlsPort], "127.0.0.3")).toBe(0);
+    const broken = await connect(tlsPort.port, "127.0.0.3");
+    broken.write(Buffer.from("not a ClientHello, not at all"));
+    expect(await closedWithin(broken, 1000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await closedOf([tlsPort, tcp], "127.0.0.3")).toBe(1);
+    // Another IP is served over TLS: the whole handshake, then STUN.
+    const secure = tls.connect({ socket: await connect(tlsPort.port, "127.0.0.4"), ca: certificate.cert, servername: "localhost" });
+    cleanups.push(() => {
+      secure.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", () => resolve());
+      secure.once("error", reject);
+    });
+    expect(await answersBinding(secure)).toBe(true);
   });
 });
 
