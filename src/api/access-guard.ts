@@ -2,10 +2,11 @@
 // and per-key allowances. Checked in that order so that a flood of wrong keys from one address
 // is limited like any other request, and a 429 spends nothing.
 import type { FastifyReply } from "fastify";
+import { limitSubject } from "../transport/limit-subject.js";
 import type { ApiKeyVerifier } from "./api-key-auth.js";
 import { sendError } from "./http-errors.js";
 import { isLoopbackAddress } from "./listening-address.js";
-import { type RateLimiter, rateLimitSubject, retryAfterSeconds } from "./rate-limiter.js";
+import { type RateLimiter, retryAfterSeconds } from "./rate-limiter.js";
 
 export type AccessDecision =
   | { readonly allowed: true; /** Index of the key used; undefined when anonymous. */ readonly keyIndex: number | undefined }
@@ -32,7 +33,7 @@ export function createAccessGuard(options: AccessGuardOptions): AccessGuard {
   const { verifier, allowAnonymous, addressLimiter, keyLimiter } = options;
   return {
     check(clientAddress, presentedKey, hostname) {
-      const addressSubject = rateLimitSubject(clientAddress);
+      const addressSubject = limitSubject(clientAddress);
       const addressWaitMs = addressLimiter.retryAfterMs(addressSubject);
       if (addressWaitMs > 0) return { allowed: false, reason: "rate-limited", retryAfterMs: addressWaitMs };
 

@@ -1,8 +1,6 @@
 // Token buckets per client address and per API key: `perMinute` requests a minute, refilled
 // continuously, burst = perMinute. Memory is bounded: past `maxTracked` subjects the least
 // recently used bucket is forgotten (a forgotten subject starts again with a full bucket).
-import { isIP } from "node:net";
-import { expandIpv6 } from "./listening-address.js";
 
 export const DEFAULT_MAX_TRACKED = 10_000;
 const MS_PER_MINUTE = 60_000;
@@ -63,21 +61,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return buckets.size;
     },
   };
-}
-
-/**
- * The subject a client address is limited as: the address itself for IPv4 (IPv4-mapped IPv6
- * included), its /64 for IPv6, since one IPv6 host usually holds a whole /64.
- */
-export function rateLimitSubject(address: string): string {
-  if (isIP(address) !== 6) return address;
-  const lower = address.toLowerCase();
-  if (lower.startsWith("::ffff:") && isIP(lower.slice(7)) === 4) return lower.slice(7);
-  const prefix = expandIpv6(lower)
-    .slice(0, 4)
-    .map((group) => group.toString(16))
-    .join(":");
-  return `${prefix}::/64`;
 }
 
 /** Whole seconds for a Retry-After header (RFC 9110 §10.2.3), at least 1. */
