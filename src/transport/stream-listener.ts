@@ -205,10 +205,14 @@ export class StreamListener {
 
   close(): Promise<void> {
     clearInterval(this.sweeper);
-    return new Promise((resolve) => {
+    // Settled once every connection has closed too, so that what ends with it (its allocation, and
+    // the line saying so) is done before the caller goes on, as at shutdown.
+    const closed = [...this.raw].map((socket) => (socket.closed ? undefined : new Promise<void>((resolve) => socket.once("close", () => resolve()))));
+    const serverClosed = new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       for (const socket of this.connections) socket.destroy();
       for (const socket of this.raw) socket.destroy();
     });
+    return Promise.all([serverClosed, ...closed]).then(() => undefined);
   }
 }

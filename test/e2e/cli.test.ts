@@ -11,6 +11,8 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { freeUdpPort, runBounded } from "../helpers/processes.js";
 import { udpExchange } from "../helpers/sockets.js";
 import { makeSelfSignedCertificate } from "../helpers/tls-cert.js";
+import { SocketTurnClient } from "../helpers/turn-socket-client.js";
+import { Method, MessageClass } from "../../src/stun/constants.js";
 
 // The built binary, as an operator runs it (`npm test` builds first).
 const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -72,6 +74,24 @@ describe("the turnpike binary", () => {
     expect(stun.decode(answer!).getXorAddress().port).toBe(localPort);
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
+  });
+
+  it("logs, on SIGTERM, the end of every allocation: over UDP and over TCP, with 2 relay threads", async () => {
+    const port = await freeUdpPort();
+    const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-api", "--user", "u:p", "--relay-threads", "2"]);
+    await server.started();
+    const credentials = { username: "u", password: "p", realm: "turnpike" };
+    const clients = [await SocketTurnClient.udp({ address: "127.0.0.1", port }, credentials), await SocketTurnClient.stream("tcp", { address: "127.0.0.1", port }, credentials)];
+    try {
+      for (const client of clients) expect((await client.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }])).messageClass).toBe(MessageClass.SuccessResponse);
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+      const messages = server.output().stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => String((JSON.parse(line) as { msg: unknown }).msg));
+      expect(messages.filter((msg) => msg.startsWith("allocation closed")).sort()).toEqual(["allocation closed with its UDP listener", "allocation closed with its connection"]);
+      expect(messages.indexOf("turnpike stopped")).toBe(messages.length - 1);
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
 
   it("keeps serving, says why on stderr and exits 0 on SIGTERM when its log-file refuses writes (full disk: /dev/full)", async () => {
