@@ -40,9 +40,16 @@ export interface ApiServerInternals {
   readonly now?: () => number;
   /** Client addresses (and keys) the rate limiter remembers at most. */
   readonly maxTrackedClients?: number;
+  /** How long a request may take to arrive, headers and body; REQUEST_TIMEOUT_MS by default. */
+  readonly requestTimeoutMs?: number;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * How often Node looks for requests past their time: its default, 30 s, would let a client that
+ * drips a header every few seconds hold its connection three times longer than the timeout says.
+ */
+const TIMEOUT_CHECK_MS = 1_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 /** Listens on options.listeningIp:listeningPort (0: any free port), over HTTPS when options.tls is set. */
@@ -52,6 +59,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
   const logger = createApiLogger(deps.logger);
   const scheme = options.tls === undefined ? "http" : "https";
   const where = `${scheme} ${formatHostPort(options.listeningIp, options.listeningPort)}`;
+  const requestTimeoutMs = internals.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
 
   let app: ApiApp;
   try {
@@ -60,8 +68,8 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
       logController: new LogController({ disableRequestLogging: true }),
       https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key },
       bodyLimit: BODY_LIMIT_BYTES,
-      connectionTimeout: REQUEST_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionTimeout: requestTimeoutMs,
+      requestTimeout: requestTimeoutMs,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       // Client addresses are the socket's: behind a reverse proxy every client shares the proxy's allowance.
       trustProxy: false,
@@ -102,6 +110,8 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
   registerRevokeRoute(app, context);
   registerDrainRoute(app, context);
   registerHealthRoutes(app, context, metrics);
+  // createServer's connectionsCheckingInterval, which fastify's types take for neither server; Node reads it at listen.
+  (app.server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = TIMEOUT_CHECK_MS;
 
   try {
     await app.listen({

@@ -1,3 +1,4 @@
+import net from "node:net";
 import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiStartError, startApiServer } from "../../src/api/api-server.js";
@@ -198,5 +199,29 @@ describe("CORS (off unless origins are listed)", () => {
     expect(preflight.headers.get("access-control-allow-methods")).toBe("GET, POST");
     expect(preflight.headers.get("access-control-allow-headers")).toBe("Authorization, Content-Type");
     expect(preflight.headers.get("vary")).toMatch(/Origin/);
+  });
+});
+
+describe("slow requests", () => {
+  it("closes a connection whose headers drip in past the request timeout within a second or so of it, not at Node's 30 s check", async () => {
+    const { url } = await startTestApi({ internals: { requestTimeoutMs: 1_000 } });
+    const socket = net.connect({ host: "127.0.0.1", port: Number(new URL(url).port) });
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    socket.on("error", () => {});
+    const started = Date.now();
+    socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    // A header every 300 ms: never idle long enough for an idle timeout, never a whole request.
+    const drip = setInterval(() => socket.write("X-Slow: 1\r\n"), 300);
+    try {
+      const closedAfter = await new Promise<number>((resolve) => {
+        socket.once("close", () => resolve(Date.now() - started));
+        setTimeout(() => resolve(Number.POSITIVE_INFINITY), 8_000).unref();
+      });
+      expect(closedAfter).toBeGreaterThanOrEqual(900);
+      expect(closedAfter).toBeLessThan(4_000);
+    } finally {
+      clearInterval(drip);
+      socket.destroy();
+    }
   });
 });
