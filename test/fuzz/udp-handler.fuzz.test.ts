@@ -159,7 +159,8 @@ function checkState(h: TurnHarness): void {
   // The quota ledger holds exactly the allocations that exist and the EVEN-PORT reservations held for later ones.
   expect(h.ledger.total).toBe(all.length + h.relays.reservationCount);
   expect(h.ledger.held("alice") + h.ledger.held("bob")).toBe(h.ledger.total);
-  for (const [username, count] of perUser) expect(h.ledger.held(username)).toBeGreaterThanOrEqual(count);
+  // Each user's holds: their allocations and the reservations made on their quota, no more, no less.
+  for (const username of ["alice", "bob"]) expect(h.ledger.held(username)).toBe((perUser.get(username) ?? 0) + h.relays.reservationsOf(username));
   for (const username of ["alice", "bob"]) expect(h.ledger.held(username)).toBeLessThanOrEqual(h.deps.options.userQuota);
   const open = new Set(h.relays.sockets.filter((s) => !s.closed));
   expect(open).toEqual(new Set(all.flatMap((a) => a.relays)));

@@ -81,7 +81,9 @@ const RESERVATION_LIFETIME_MS = 30_000;
 export class FakeRelayAllocator implements RelayAllocator {
   readonly sockets: FakeRelaySocket[] = [];
   private readonly free = new Map<IpFamily, number[]>();
-  private readonly reservations = new Map<string, { socket: FakeRelaySocket; expiresAtMs: number; onEnd: (() => void) | undefined }>();
+  private readonly reservations = new Map<string, { socket: FakeRelaySocket; expiresAtMs: number; onEnd: (() => void) | undefined; by: string | undefined }>();
+  /** Whose quota was reserved last (the turn harness records it): the user a reservation made now is held for. */
+  lastReservedBy: string | undefined;
   private nextToken = 1n;
   families: readonly IpFamily[] = ["IPv4", "IPv6"];
 
@@ -96,6 +98,13 @@ export class FakeRelayAllocator implements RelayAllocator {
   /** Reservations held now. */
   get reservationCount(): number {
     return this.reservations.size;
+  }
+
+  /** Reservations held now on `username`'s quota. */
+  reservationsOf(username: string): number {
+    let count = 0;
+    for (const reservation of this.reservations.values()) if (reservation.by === username) count++;
+    return count;
   }
 
   async allocate(request: RelayRequest): Promise<RelayAllocation> {
@@ -116,7 +125,7 @@ export class FakeRelayAllocator implements RelayAllocator {
       // The first token is the one the fuzzer's commands name.
       token.writeBigUInt64BE(0x0102030405060707n + this.nextToken++);
       const expiresAtMs = this.clock ? this.clock.now() + RESERVATION_LIFETIME_MS : Number.POSITIVE_INFINITY;
-      this.reservations.set(token.toString("hex"), { socket: reserved, expiresAtMs, onEnd: request.evenPort.onReservationEnd });
+      this.reservations.set(token.toString("hex"), { socket: reserved, expiresAtMs, onEnd: request.evenPort.onReservationEnd, by: this.lastReservedBy });
       return { socket, reservationToken: token };
     }
     return { socket };

@@ -10,6 +10,7 @@ import { createNonceService } from "../../src/turn/nonce.js";
 import { parseIpRange } from "../../src/turn/ip-range.js";
 import { createPeerPolicy, type PeerPolicyOptions } from "../../src/turn/peer-policy.js";
 import { createTurnCounters } from "../../src/turn/counters.js";
+import type { AllocationQuota } from "../../src/turn/ports.js";
 import { createLocalQuota, createQuotaLedger } from "../../src/turn/quota.js";
 import type { SourceRateLimit } from "../../src/turn/source-rate-limit.js";
 import { FakeLink, FakeRelayAllocator } from "./fakes.js";
@@ -49,7 +50,15 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     ...options.turn,
   };
   const ledger = createQuotaLedger(turnOptions);
-  const quota = createLocalQuota(ledger);
+  const localQuota = createLocalQuota(ledger);
+  // The fake allocator learns whose quota a reservation is held on: the handler reserves it just before allocating.
+  const quota: AllocationQuota = {
+    reserve(username) {
+      relays.lastReservedBy = username;
+      return localQuota.reserve(username);
+    },
+    release: (username) => localQuota.release(username),
+  };
   const deps: TurnDeps = {
     options: turnOptions,
     table: createAllocationTable((allocation) => quota.release(allocation.username)),
