@@ -46,6 +46,8 @@ let node: RelayNode | undefined;
 // Changed by messages that may come before the node is up; applied to it once it is.
 let draining = start.draining;
 let regrouping = start.regrouping;
+/** The last reload sent while this thread was starting: its workerData may predate it (a renewed certificate, a removed user). */
+let pendingReload: Extract<ToWorker, { type: "reload" }> | undefined;
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "reservation-release":
@@ -56,7 +58,8 @@ port.on("message", (message: ToWorker) => {
       reservationWaiters.delete(message.id);
       break;
     case "reload":
-      node?.reload(message.config, message.tls);
+      if (node) node.reload(message.config, message.tls);
+      else pendingReload = message;
       post({ type: "reloaded", id: message.id });
       break;
     case "revoke":
@@ -105,6 +108,7 @@ try {
     relayPorts: new RelayPortMap(start.relayPorts, start.index),
   });
   node.setExtraOwnEndpoints(start.extraOwnEndpoints);
+  if (pendingReload) node.reload(pendingReload.config, pendingReload.tls);
   if (draining) node.drain();
   if (regrouping) node.setRegrouping(true);
   post({ type: "stats", stats: node.stats() });

@@ -1,8 +1,12 @@
+import { X509Certificate } from "node:crypto";
 import dgram from "node:dgram";
+import tls from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
+import { readTlsMaterial } from "../../src/server/relay-node.js";
 import { startWorkerPool } from "../../src/server/worker-pool.js";
 import { createRecordingLogger } from "../helpers/logger.js";
+import { makeSelfSignedCertificate } from "../helpers/tls-cert.js";
 import { TurnRequestBuilder } from "../helpers/turn-messages.js";
 import { until } from "../helpers/until.js";
 import { Method } from "../../src/stun/constants.js";
@@ -162,3 +166,34 @@ describe("relay threads that all keep dying", () => {
     expect(pool.stats()).toMatchObject({ relayThreadsUp: 0, relayThreadRestarts: 0 });
   }, 60_000);
 });
+
+describe("a reload that reaches a relay thread while it starts", () => {
+  it("is applied once the thread is up: it serves the renewed certificate, not the one it was started with", async () => {
+    const [first, renewed] = [makeSelfSignedCertificate(), makeSelfSignedCertificate()];
+    cleanups.push(() => first.remove(), () => renewed.remove());
+    const base = { noApi: true, relayThreads: 2, listeningIps: ["127.0.0.1"], listeningPort: 0, tlsListeningPort: 0, realm: "example.org", users: ["alice:pw"] };
+    const pool = await startWorkerPool(configFromObject({ ...base, cert: first.certPath, pkey: first.keyPath }), 2, createRecordingLogger(), { restartDelayMs: 0 });
+    cleanups.push(() => pool.close());
+    const tlsPort = pool.listeners.find((listener) => listener.transport === "tls")!.port;
+    await pool.terminateThread!(1);
+    // The replacement is being spawned and bound now: the reload reaches it before its node is up.
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    await pool.reload(configFromObject({ ...base, cert: renewed.certPath, pkey: renewed.keyPath }), await readTlsMaterial(renewed.certPath, renewed.keyPath, "cert", "pkey"));
+    expect(await until(() => pool.stats().relayThreadsUp === 2, 10_000)).toBe(true);
+    const served = new Set<string>();
+    // The kernel spreads connections over both threads' listeners by 4-tuple: 40 reach each, as a rule.
+    for (let i = 0; i < 40; i++) served.add(await servedFingerprint(tlsPort));
+    expect(served).toEqual(new Set([new X509Certificate(renewed.cert).fingerprint256]));
+  });
+});
+
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.destroy();
+    });
+    socket.setTimeout(5_000, () => socket.destroy(new Error("TLS handshake timed out")));
+    socket.once("error", reject);
+  });
+}
