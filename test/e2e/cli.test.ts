@@ -5,12 +5,11 @@ import { fileURLToPath } from "node:url";
 import stun from "stun";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import tls from "node:tls";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { freeUdpPort, runBounded } from "../helpers/processes.js";
 import { udpExchange } from "../helpers/sockets.js";
-import { makeSelfSignedCertificate } from "../helpers/tls-cert.js";
+import { makeSelfSignedCertificate, servedFingerprint } from "../helpers/tls-cert.js";
 import { SocketTurnClient } from "../helpers/turn-socket-client.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 
@@ -52,17 +51,6 @@ function startBinary(args: readonly string[]) {
   };
 }
 
-/** The SHA-256 fingerprint of the certificate a TLS handshake on 127.0.0.1:port is answered with. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
-      resolve(socket.getPeerCertificate().fingerprint256);
-      socket.destroy();
-    });
-    socket.setTimeout(5_000, () => socket.destroy(new Error("TLS handshake timed out")));
-    socket.once("error", reject);
-  });
-}
 
 describe("the turnpike binary", () => {
   it("starts from flags, answers Binding, and exits 0 on SIGTERM", async () => {

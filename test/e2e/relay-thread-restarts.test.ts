@@ -1,12 +1,11 @@
 import { X509Certificate } from "node:crypto";
 import dgram from "node:dgram";
-import tls from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import { readTlsMaterial } from "../../src/server/relay-node.js";
 import { startWorkerPool } from "../../src/server/worker-pool.js";
 import { createRecordingLogger } from "../helpers/logger.js";
-import { makeSelfSignedCertificate } from "../helpers/tls-cert.js";
+import { makeSelfSignedCertificate, servedFingerprint } from "../helpers/tls-cert.js";
 import { TurnRequestBuilder } from "../helpers/turn-messages.js";
 import { until } from "../helpers/until.js";
 import { Method } from "../../src/stun/constants.js";
@@ -187,13 +186,3 @@ describe("a reload that reaches a relay thread while it starts", () => {
   });
 });
 
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
-      resolve(socket.getPeerCertificate().fingerprint256);
-      socket.destroy();
-    });
-    socket.setTimeout(5_000, () => socket.destroy(new Error("TLS handshake timed out")));
-    socket.once("error", reject);
-  });
-}

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import tls from "node:tls";
 
 export interface TestCertificate {
   readonly dir: string;
@@ -41,4 +42,16 @@ export function testPem(): { readonly cert: string; readonly key: string } {
     }
   }
   return cachedPem;
+}
+
+/** The SHA-256 fingerprint of the certificate a TLS handshake on 127.0.0.1:port is answered with. */
+export function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.destroy();
+    });
+    socket.setTimeout(5_000, () => socket.destroy(new Error("TLS handshake timed out")));
+    socket.once("error", reject);
+  });
 }
