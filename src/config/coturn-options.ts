@@ -21,7 +21,7 @@ const securityFlag: CoturnOption = { arity: "flag", loosensSecurity: true };
 const securityValue: CoturnOption = { arity: "value", loosensSecurity: true };
 const userDatabase: CoturnOption = { arity: "value", userDatabase: true };
 const processUser: CoturnOption = { arity: "value", instead: "NOT applied, turnpike never changes its user: start it as that user (systemd User=, Group=)" };
-const prometheusOption = (arity: CoturnArity): CoturnOption => ({ arity, instead: "turnpike's Prometheus metrics are always at /metrics on the credential endpoint" });
+const prometheusOption = (arity: CoturnArity): CoturnOption => ({ arity, instead: "turnpike's Prometheus metrics are at /metrics on the credential endpoint (none with no-api)" });
 
 export const UNIMPLEMENTED_COTURN_OPTIONS: Readonly<Record<string, CoturnOption>> = {
   // listeners and relays

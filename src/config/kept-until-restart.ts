@@ -31,13 +31,16 @@ const KEPT_UNTIL_RESTART = [
 /**
  * The configuration a reload puts in force: `next`, with the options above as `started` had them
  * (a relay thread restarted later starts with these too), and the keys of those `next` changes.
+ * `applied`: the configuration in force now (a reload may have renewed the certificate since the start).
  */
-export function reloadedConfig(started: Config, next: Config): { readonly config: Config; readonly kept: readonly string[] } {
-  // cert and pkey reload (a renewed certificate), but turning TLS on or off takes a restart: its listeners.
-  const kept = hasTls(next) === hasTls(started) ? KEPT_UNTIL_RESTART : [...KEPT_UNTIL_RESTART, "cert" as const, "pkey" as const];
-  const changed = kept.filter((field) => JSON.stringify(next[field]) !== JSON.stringify(started[field]));
-  const startValues: Partial<Config> = Object.fromEntries(kept.map((field) => [field, started[field]]));
-  return { config: { ...next, ...startValues }, kept: changed.map((field) => findFieldOption(field)?.key ?? field) };
+export function reloadedConfig(started: Config, next: Config, applied: Config = started): { readonly config: Config; readonly kept: readonly string[]; readonly tlsKept: boolean } {
+  const changed = KEPT_UNTIL_RESTART.filter((field) => JSON.stringify(next[field]) !== JSON.stringify(started[field]));
+  const startValues: Partial<Config> = Object.fromEntries(KEPT_UNTIL_RESTART.map((field) => [field, started[field]]));
+  const kept = changed.map((field) => findFieldOption(field)?.key ?? field);
+  // cert and pkey reload (a renewed certificate), but turning TLS on or off takes a restart (its
+  // listeners): until then the certificate in force stays, as it was last applied.
+  if (hasTls(next) === hasTls(started)) return { config: { ...next, ...startValues }, kept, tlsKept: false };
+  return { config: { ...next, ...startValues, cert: applied.cert, pkey: applied.pkey }, kept: [...kept, "cert", "pkey"], tlsKept: true };
 }
 
 function hasTls(config: Config): boolean {

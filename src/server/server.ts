@@ -102,10 +102,12 @@ export async function startServer(config: Config, options: StartOptions): Promis
       return draining;
     },
     async reload(next) {
-      const reloaded = reloadedConfig(config, next);
+      const reloaded = reloadedConfig(config, next, current);
       // Certificates are read afresh on every reload (a renewal keeps its paths); one that cannot be read refuses the reload.
+      // TLS turned on or off waits for a restart, and the certificate in use stays meanwhile.
       const { cert, pkey, apiCert, apiPkey } = reloaded.config;
-      const tls = listeners.some((listener) => listener.transport === "tls") && cert && pkey ? await readTlsMaterial(cert, pkey, "cert", "pkey") : undefined;
+      const tlsRuns = listeners.some((listener) => listener.transport === "tls") && !reloaded.tlsKept;
+      const tls = tlsRuns && cert && pkey ? await readTlsMaterial(cert, pkey, "cert", "pkey") : undefined;
       const renewedApiTls = api && apiTls && apiCert && apiPkey ? await readTlsMaterial(apiCert, apiPkey, "api-cert", "api-pkey") : undefined;
       await backend.reload(reloaded.config, tls);
       if (renewedApiTls) api?.setTlsMaterial(renewedApiTls);

@@ -40,6 +40,13 @@ describe("what a reload puts in force (reloadedConfig)", () => {
     const turnedOff = reloadedConfig(withTls, started);
     expect(turnedOff.kept).toEqual(["cert", "pkey"]);
     expect(turnedOff.config.cert).toBe("/etc/turn/a.pem");
+    expect(turnedOff.tlsKept).toBe(true);
+    expect(renewed.tlsKept).toBe(false);
+
+    // Turned off after a renewal: the renewed certificate stays in force, not the one of the start.
+    const offAfterRenewal = reloadedConfig(withTls, { ...started, noTls: true, cert: "/etc/turn/b.pem", pkey: "/etc/turn/b.key" }, renewed.config);
+    expect(offAfterRenewal.config).toMatchObject({ cert: "/etc/turn/b.pem", pkey: "/etc/turn/b.key", noTls: false });
+    expect(offAfterRenewal.kept).toEqual(["no-tls", "cert", "pkey"]);
 
     const turnedOn = reloadedConfig(started, { ...started, cert: "/etc/turn/b.pem", pkey: "/etc/turn/b.key" });
     expect(turnedOn.kept).toEqual(["cert", "pkey"]);

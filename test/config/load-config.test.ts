@@ -178,13 +178,13 @@ describe("loadConfig: coturn's options not implemented yet", () => {
     expect(warnings).toEqual([
       "ignoring coturn options turnpike does not implement yet: proc-user, proc-group, prometheus; " +
         "proc-user, proc-group: NOT applied, turnpike never changes its user: start it as that user (systemd User=, Group=); " +
-        "prometheus: turnpike's Prometheus metrics are always at /metrics on the credential endpoint",
+        "prometheus: turnpike's Prometheus metrics are at /metrics on the credential endpoint (none with no-api)",
     ]);
   });
 
   it("counts the file's and the command line's together in the one warning", () => {
     const { warnings } = loadText("syslog", ["--cli-port", "5766", "--no-dtls", "--prometheus"]);
-    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: syslog, cli-port, no-dtls, prometheus; prometheus: turnpike's Prometheus metrics are always at /metrics on the credential endpoint"]);
+    expect(warnings).toEqual(["ignoring coturn options turnpike does not implement yet: syslog, cli-port, no-dtls, prometheus; prometheus: turnpike's Prometheus metrics are at /metrics on the credential endpoint (none with no-api)"]);
   });
 
   it("accepts coturn options that already describe turnpike's behaviour without a warning", () => {

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
@@ -10,7 +11,7 @@ import { startServer, type ListenerInfo, type RunningServer } from "../../src/se
 import { createRecordingLogger } from "../helpers/logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { freeUdpPort } from "../helpers/processes.js";
-import { makeSelfSignedCertificate, type TestCertificate } from "../helpers/tls-cert.js";
+import { makeSelfSignedCertificate, servedFingerprint, type TestCertificate } from "../helpers/tls-cert.js";
 import { channelData, decode, errorCode, type Credentials } from "../helpers/turn-messages.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
 import { until } from "../helpers/until.js";
@@ -429,6 +430,33 @@ describe("unauthorized-ratelimit on a live server", () => {
       expect(server.stats().unauthenticatedAnswersDropped).toBe(0);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("certificates across reloads", () => {
+  it("keeps the certificate last applied while TLS turned off waits for a restart, and reads no file it no longer names", async () => {
+    const [first, renewed] = [makeSelfSignedCertificate(), makeSelfSignedCertificate()];
+    const base = { noApi: true, relayThreads: 1, listeningIps: ["127.0.0.1"], listeningPort: 0, tlsListeningPort: 0, realm: "example.org", users: ["alice:pw"] };
+    const logger = createRecordingLogger();
+    const server = await startServer(configFromObject({ ...base, cert: first.certPath, pkey: first.keyPath }), { logger, inProcess: true });
+    try {
+      const port = server.listeners.find((listener) => listener.transport === "tls")!.port;
+      const renewedFingerprint = new X509Certificate(renewed.cert).fingerprint256;
+      await server.reload(configFromObject({ ...base, cert: renewed.certPath, pkey: renewed.keyPath }));
+      expect(await servedFingerprint(port)).toBe(renewedFingerprint);
+      // TLS off is kept until a restart: the renewed certificate goes on serving, not the first one.
+      await server.reload(configFromObject({ ...base, noTls: true }));
+      expect(await servedFingerprint(port)).toBe(renewedFingerprint);
+      expect(logger.records.filter((record) => record.msg.startsWith("these options changed")).at(-1)?.obj["options"]).toEqual(["no-tls", "cert", "pkey"]);
+      // The first certificate's files are gone: a reload that only adds a user still goes through.
+      first.remove();
+      await server.reload(configFromObject({ ...base, noTls: true, users: ["alice:pw", "bob:pw"] }));
+      expect(await servedFingerprint(port)).toBe(renewedFingerprint);
+    } finally {
+      await server.close();
+      first.remove();
+      renewed.remove();
     }
   });
 });
