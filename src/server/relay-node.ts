@@ -6,7 +6,7 @@ import type { Config } from "../config/config.js";
 import type { IpFamily } from "../stun/address.js";
 import { createConnectionCaps } from "../transport/connection-caps.js";
 import { ListenError } from "../transport/listen-error.js";
-import { checkRelayAddress, UdpRelayAllocator } from "../transport/relay-allocator.js";
+import { UdpRelayAllocator } from "../transport/relay-allocator.js";
 import type { RelayPortMap } from "../transport/relay-port-map.js";
 import { StreamListener, type TlsMaterial } from "../transport/stream-listener.js";
 import { UdpListener } from "../transport/udp-listener.js";
@@ -86,12 +86,6 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const tlsMaterial = config.cert && config.pkey && !config.noTls ? await readTlsMaterial(config.cert, config.pkey, "cert", "pkey") : undefined;
   const addresses = resolveListeningAddresses(config.listeningIps);
   if (addresses.length === 0) throw new StartupError("no address to listen on: set listening-ip");
-  for (const relayIp of config.relayIps) {
-    await checkRelayAddress(relayIp).catch((error: NodeJS.ErrnoException) => {
-      const hint = error.code === "EADDRNOTAVAIL" ? " (not an address of this machine)" : "";
-      throw new StartupError(`cannot relay on relay-ip ${relayIp}: ${error.code ?? error.message}${hint}`);
-    });
-  }
   const portFor = (transport: ListenerInfo["transport"], address: string, configured: number): number =>
     options.fixedPorts?.find((l) => l.transport === transport && l.address === address)?.port ?? configured;
 

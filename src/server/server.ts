@@ -10,6 +10,7 @@ import { reloadedConfig } from "../config/kept-until-restart.js";
 import { describeUnservedRequests, NO_TURN_CREDENTIALS } from "../config/service-warnings.js";
 import { mintWithFirstSecret } from "../credentials/credential-store.js";
 import type { Clock } from "../turn/ports.js";
+import { checkRelayAddress } from "../transport/relay-allocator.js";
 import { readTlsMaterial, startRelayNode, type ListenerInfo } from "./relay-node.js";
 import { StartupError } from "./startup-error.js";
 import { startWorkerPool, type RelayBackend } from "./worker-pool.js";
@@ -66,12 +67,20 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const apiTls = config.apiCert && config.apiPkey ? await readTlsMaterial(config.apiCert, config.apiPkey, "api-cert", "api-pkey") : undefined;
   if (describeUnservedRequests(config).includes(NO_TURN_CREDENTIALS)) log.warn({}, NO_TURN_CREDENTIALS);
 
+  // At start only: a relay thread restarted while an address is away (a moving VIP) comes up and answers 508 meanwhile.
+  for (const relayIp of config.relayIps) {
+    await checkRelayAddress(relayIp).catch((error: NodeJS.ErrnoException) => {
+      const hint = error.code === "EADDRNOTAVAIL" ? " (not an address of this machine)" : "";
+      throw new StartupError(`cannot relay on relay-ip ${relayIp}: ${error.code ?? error.message}${hint}`);
+    });
+  }
   const backend = options.inProcess === true ? await inProcessBackend(config, log, clock) : await startWorkerPool(config, relayThreads, log);
   const { listeners } = backend;
   let current = config;
   let api: RunningApi | undefined;
   let closing: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
+  let drainEnded = false;
   let settleDrained: () => void = () => {};
   const drained = new Promise<void>((resolve) => (settleDrained = resolve));
 
@@ -95,8 +104,10 @@ export async function startServer(config: Config, options: StartOptions): Promis
           if (backend.stats().allocations === 0) break;
         }
         const left = backend.stats().allocations;
-        if (left === 0) log.info({ allocations: 0 }, "drained");
-        else log.warn({ allocations: left, graceSeconds: current.drainGraceSeconds }, "drain-grace is over; the allocations left end with the process");
+        // A stop during the drain has said so itself (close).
+        if (closing === undefined && left === 0) log.info({ allocations: 0 }, "drained");
+        else if (closing === undefined) log.warn({ allocations: left, graceSeconds: current.drainGraceSeconds }, "drain-grace is over; the allocations left end with the process");
+        drainEnded = true;
         settleDrained();
       })();
       return draining;
@@ -124,6 +135,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     },
     close() {
       closing ??= (async () => {
+        if (draining !== undefined && !drainEnded) log.info({ allocations: backend.stats().allocations }, "drain cut short: the server is stopping");
         await api?.close();
         await backend.close();
       })();

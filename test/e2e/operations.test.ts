@@ -253,6 +253,22 @@ describe("draining (SIGUSR1, turnpike drain, POST /api/v1/drain)", () => {
       await server.stop();
     }
   });
+  it("says the drain was cut short when SIGTERM comes during it, not that it drained", async () => {
+    const { server, port, apiPort } = await startWithConfig(["drain-grace=60"]);
+    try {
+      const live = await SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: "alice", password: "pw", realm: "example.org" });
+      await live.request(Method.Allocate, [UDP]);
+      const response = await fetch(`http://127.0.0.1:${apiPort}/api/v1/drain`, { method: "POST", headers: { authorization: "Bearer drain-test-key" } });
+      expect(response.status).toBe(202);
+      await server.waitFor("draining: no new allocations");
+      expect(await server.stop()).toBe(0);
+      expect(server.output()).toMatch(/"msg":"drain cut short: the server is stopping"/);
+      expect(server.output()).not.toMatch(/"msg":"drained"|drain-grace is over/);
+      live.close();
+    } finally {
+      await server.stop();
+    }
+  });
 });
 
 describe("a stale pidfile (turnpike reload)", () => {
