@@ -214,6 +214,8 @@ describe("a relay thread that dies, for /metrics", () => {
     expectCountersKept();
     // The dead thread's allocations went with it; the new thread counts from there.
     expect(await until(() => pool.stats().allocations === 8 - onVictim, 2000)).toBe(true);
+    // New clients are answered once the threads are back in their places (until then a thread leaves clients it does not know unanswered).
+    expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 5000)).toBe(true);
     const again = await allocateMany(port, ["erin", "frank"]);
     expect(again.codes).toEqual([0, 0]);
     expect(await until(() => pool.stats().allocationsCreated === 10, 2000)).toBe(true);
