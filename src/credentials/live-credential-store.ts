@@ -40,9 +40,7 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
       if (nextSeparator !== undefined) separator = nextSeparator;
     },
     revoke(username, nowMs) {
-      const rest = parseRestUsername(username, separator);
-      // A static user stays revoked until the process restarts or the user is removed from the config.
-      const until = rest ? rest.expiresAtSeconds * 1000 : Number.POSITIVE_INFINITY;
+      const until = revokedUntil(username, separator);
       if (until > nowMs) revokedUntilMs.set(username, until);
     },
     isRevoked,
@@ -59,4 +57,13 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
       return revokedUntilMs.size;
     },
   };
+}
+
+/**
+ * Until when a revocation of `username` matters: a REST username's own expiry, after which it is
+ * refused anyway; a static user's stays until the process restarts or the user is removed.
+ */
+export function revokedUntil(username: string, restSeparator: string): number {
+  const rest = parseRestUsername(username, restSeparator);
+  return rest ? rest.expiresAtSeconds * 1000 : Number.POSITIVE_INFINITY;
 }

@@ -48,6 +48,8 @@ let draining = start.draining;
 let regrouping = start.regrouping;
 /** The last reload sent while this thread was starting: its workerData may predate it (a renewed certificate, a removed user). */
 let pendingReload: Extract<ToWorker, { type: "reload" }> | undefined;
+/** Usernames revoked while this thread was starting. */
+const pendingRevokes: string[] = [];
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "reservation-release":
@@ -63,6 +65,8 @@ port.on("message", (message: ToWorker) => {
       post({ type: "reloaded", id: message.id });
       break;
     case "revoke":
+      // A thread still starting holds no allocation; it refuses the user once up (start.revoked or pendingRevokes).
+      if (!node) pendingRevokes.push(message.username);
       post({ type: "revoked", id: message.id, ended: node?.revoke(message.username) ?? 0 });
       break;
     case "drain":
@@ -109,6 +113,7 @@ try {
   });
   node.setExtraOwnEndpoints(start.extraOwnEndpoints);
   if (pendingReload) node.reload(pendingReload.config, pendingReload.tls);
+  for (const username of [...start.revoked, ...pendingRevokes]) node.revoke(username);
   if (draining) node.drain();
   if (regrouping) node.setRegrouping(true);
   post({ type: "stats", stats: node.stats() });

@@ -18,6 +18,8 @@ export interface WorkerStart {
   /** user-quota and total-quota, held in memory every relay thread shares. */
   readonly quota: SharedQuotaBuffers;
   readonly relayPorts: RelayPortMapBuffers;
+  /** Usernames revoked before this thread started: it refuses them too. */
+  readonly revoked: readonly string[];
 }
 
 export type ToWorker =

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config/config.js";
+import { revokedUntil } from "../credentials/live-credential-store.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
 import type { Logger } from "../turn/ports.js";
 import type { BackendStats, Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
@@ -87,6 +88,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   let shuttingDown = false;
   let draining = false;
   let nextRevokeId = 1;
+  /** Every username revoked while it still matters (revokedUntil), for the threads started later. */
+  const revoked = new Map<string, number>();
   const revokeWaiters = new Map<number, { remaining: number; ended: number; resolve: (ended: number) => void }>();
   let nextReleaseId = 1;
   const reloadWaiters = new Map<number, { remaining: number; resolve: () => void }>();
@@ -237,7 +240,10 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   }
 
   function spawn(slot: Slot): Promise<readonly ListenerInfo[]> {
+    const now = Date.now();
+    for (const [username, until] of revoked) if (until <= now) revoked.delete(username);
     const workerData: WorkerStart = {
+      revoked: [...revoked.keys()],
       index: slot.index,
       threadCount: count,
       draining,
@@ -432,6 +438,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       });
     },
     revoke(username) {
+      // Kept for threads started from now on (a restart): a thread's own list dies with it.
+      revoked.set(username, revokedUntil(username, config.restApiSeparator));
       const live = slots.filter((slot) => slot.worker);
       if (live.length === 0) return Promise.resolve(0);
       const id = nextRevokeId++;

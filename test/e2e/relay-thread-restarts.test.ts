@@ -6,7 +6,8 @@ import { readTlsMaterial } from "../../src/server/relay-node.js";
 import { startWorkerPool } from "../../src/server/worker-pool.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { makeSelfSignedCertificate, servedFingerprint } from "../helpers/tls-cert.js";
-import { TurnRequestBuilder } from "../helpers/turn-messages.js";
+import { errorCode, TurnRequestBuilder } from "../helpers/turn-messages.js";
+import { SocketTurnClient } from "../helpers/turn-socket-client.js";
 import { until } from "../helpers/until.js";
 import { Method } from "../../src/stun/constants.js";
 
@@ -186,3 +187,19 @@ describe("a reload that reaches a relay thread while it starts", () => {
   });
 });
 
+describe("a revocation and a relay thread that restarts", () => {
+  it("still refuses the user revoked before the thread died: every Allocate gets 401, on either thread", async () => {
+    const logger = createRecordingLogger();
+    const pool = await startWorkerPool(config(), 2, logger, { restartDelayMs: 0 });
+    cleanups.push(() => pool.close());
+    const port = pool.listeners.find((listener) => listener.transport === "udp")!.port;
+    await pool.revoke("alice");
+    await pool.terminateThread!(1);
+    expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 8_000)).toBe(true);
+    // Twenty clients: the kernel hands about half of them to the restarted thread.
+    const clients = await Promise.all(Array.from({ length: 20 }, () => SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: "alice", password: "pw", realm: "example.org" })));
+    cleanups.push(() => clients.forEach((client) => client.close()));
+    const codes = await Promise.all(clients.map(async (client) => errorCode(await client.request(Method.Allocate, [UDP]))));
+    expect(codes).toEqual(Array.from({ length: 20 }, () => 401));
+  });
+});
