@@ -119,7 +119,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
       const { cert, pkey, apiCert, apiPkey } = reloaded.config;
       const tlsRuns = listeners.some((listener) => listener.transport === "tls") && !reloaded.tlsKept;
       const tls = tlsRuns && cert && pkey ? await readTlsMaterial(cert, pkey, "cert", "pkey") : undefined;
-      const renewedApiTls = api && apiTls && apiCert && apiPkey ? await readTlsMaterial(apiCert, apiPkey, "api-cert", "api-pkey") : undefined;
+      // api-cert and api-pkey are kept as started; a config that no longer names them (HTTPS off, at the restart) reads nothing.
+      const renewedApiTls = api && apiTls && apiCert && apiPkey && next.apiCert && next.apiPkey ? await readTlsMaterial(apiCert, apiPkey, "api-cert", "api-pkey") : undefined;
       await backend.reload(reloaded.config, tls);
       if (renewedApiTls) api?.setTlsMaterial(renewedApiTls);
       if (tls) log.info(describeCertificate(tls.cert, cert!), "TLS certificate loaded");

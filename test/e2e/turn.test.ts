@@ -459,4 +459,21 @@ describe("certificates across reloads", () => {
       renewed.remove();
     }
   });
+
+  it("reads no api-cert file once a reload no longer names one (HTTPS off, kept until the restart)", async () => {
+    const api = makeSelfSignedCertificate();
+    const base = { relayThreads: 1, listeningIps: ["127.0.0.1"], listeningPort: 0, apiListeningIp: "127.0.0.1", apiListeningPort: 0, apiKeys: ["k".repeat(32)], realm: "example.org", users: ["alice:pw"] };
+    const logger = createRecordingLogger();
+    const server = await startServer(configFromObject({ ...base, apiCert: api.certPath, apiPkey: api.keyPath }), { logger, inProcess: true });
+    try {
+      await server.reload(configFromObject(base));
+      expect(logger.records.filter((record) => record.msg.startsWith("these options changed")).at(-1)?.obj["options"]).toEqual(["api-cert", "api-pkey"]);
+      api.remove();
+      await server.reload(configFromObject({ ...base, users: ["alice:pw", "bob:pw"] }));
+      expect(server.api?.tls).toBe(true);
+    } finally {
+      await server.close();
+      api.remove();
+    }
+  });
 });
