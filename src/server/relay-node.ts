@@ -63,6 +63,8 @@ export interface RelayNodeOptions {
   readonly releaseReservationElsewhere?: (token: string) => Promise<ReleasedPort | undefined>;
   /** Relay ports every relay thread has bound; without it, a thread learns of the others' from failed binds. */
   readonly relayPorts?: RelayPortMap;
+  /** The certificate and key in force (the last a reload applied); without them, cert and pkey are read. */
+  readonly tls?: TlsMaterial;
 }
 
 interface Closable {
@@ -83,7 +85,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const log = options.logger;
   const clock: Clock = options.clock ?? { now: () => Date.now() };
   const reusePort = options.reusePort === true;
-  const tlsMaterial = config.cert && config.pkey && !config.noTls ? await readTlsMaterial(config.cert, config.pkey, "cert", "pkey") : undefined;
+  const tlsMaterial = config.cert && config.pkey && !config.noTls ? (options.tls ?? (await readTlsMaterial(config.cert, config.pkey, "cert", "pkey"))) : undefined;
   const addresses = resolveListeningAddresses(config.listeningIps);
   if (addresses.length === 0) throw new StartupError("no address to listen on: set listening-ip");
   const portFor = (transport: ListenerInfo["transport"], address: string, configured: number): number =>

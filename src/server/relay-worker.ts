@@ -110,6 +110,7 @@ try {
     quota,
     releaseReservationElsewhere,
     relayPorts: new RelayPortMap(start.relayPorts, start.index),
+    ...(start.tls ? { tls: start.tls } : {}),
   });
   node.setExtraOwnEndpoints(start.extraOwnEndpoints);
   if (pendingReload) node.reload(pendingReload.config, pendingReload.tls);

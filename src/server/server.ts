@@ -11,6 +11,7 @@ import { describeUnservedRequests, NO_TURN_CREDENTIALS } from "../config/service
 import { mintWithFirstSecret } from "../credentials/credential-store.js";
 import type { Clock } from "../turn/ports.js";
 import { checkRelayAddress } from "../transport/relay-allocator.js";
+import type { TlsMaterial } from "../transport/stream-listener.js";
 import { readTlsMaterial, startRelayNode, type ListenerInfo } from "./relay-node.js";
 import { StartupError } from "./startup-error.js";
 import { startWorkerPool, type RelayBackend } from "./worker-pool.js";
@@ -74,7 +75,10 @@ export async function startServer(config: Config, options: StartOptions): Promis
       throw new StartupError(`cannot relay on relay-ip ${relayIp}: ${error.code ?? error.message}${hint}`);
     });
   }
-  const backend = options.inProcess === true ? await inProcessBackend(config, log, clock) : await startWorkerPool(config, relayThreads, log);
+  // Read once here: every relay thread serves it, a restarted one too, until a reload brings another.
+  const tls = config.cert && config.pkey && !config.noTls ? await readTlsMaterial(config.cert, config.pkey, "cert", "pkey") : undefined;
+  const backend =
+    options.inProcess === true ? await inProcessBackend(config, log, clock, tls) : await startWorkerPool(config, relayThreads, log, tls ? { tls } : {});
   const { listeners } = backend;
   let current = config;
   let api: RunningApi | undefined;
@@ -208,8 +212,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
   }
 }
 
-async function inProcessBackend(config: Config, log: PinoLogger, clock: Clock): Promise<RelayBackend> {
-  const node = await startRelayNode(config, { logger: log, clock });
+async function inProcessBackend(config: Config, log: PinoLogger, clock: Clock, tls: TlsMaterial | undefined): Promise<RelayBackend> {
+  const node = await startRelayNode(config, { logger: log, clock, ...(tls ? { tls } : {}) });
   return {
     listeners: node.listeners,
     stats: () => ({ ...node.stats(), relayThreadsUp: 1, relayThreadRestarts: 0 }),

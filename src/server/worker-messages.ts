@@ -20,6 +20,8 @@ export interface WorkerStart {
   readonly relayPorts: RelayPortMapBuffers;
   /** Usernames revoked before this thread started: it refuses them too. */
   readonly revoked: readonly string[];
+  /** The certificate and key in force, when the pool has them: a restarted thread serves what the others do, and reads no file. */
+  readonly tls?: TlsMaterial;
 }
 
 export type ToWorker =

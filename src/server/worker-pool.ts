@@ -70,6 +70,8 @@ interface Slot {
 export interface WorkerPoolOptions {
   readonly regroupingLimitMs?: number;
   readonly restartDelayMs?: number;
+  /** The certificate and key read at start; without them each thread reads cert and pkey itself. */
+  readonly tls?: TlsMaterial;
 }
 
 /** `count` relay threads sharing the listening ports, quotas and relay ports; a dead thread is restarted. */
@@ -77,6 +79,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   const regroupingLimitMs = options.regroupingLimitMs ?? REGROUPING_LIMIT_MS;
   const restartDelayMs = options.restartDelayMs ?? RESTART_DELAY_MS;
   let config = initial;
+  /** What a thread started now serves: the start's certificate, then each one a reload brings. */
+  let tls = options.tls;
   const ledger = new SharedQuotaLedger(config, count);
   // Every address a relay socket can be bound on (relay-ip, else the listening addresses).
   const relayPorts = createRelayPortMapBuffers([...config.relayIps, ...resolveListeningAddresses(config.listeningIps).map((entry) => entry.address)], count);
@@ -244,6 +248,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     for (const [username, until] of revoked) if (until <= now) revoked.delete(username);
     const workerData: WorkerStart = {
       revoked: [...revoked.keys()],
+      ...(tls ? { tls } : {}),
       index: slot.index,
       threadCount: count,
       draining,
@@ -422,8 +427,9 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       relayThreadsUp: slots.filter((slot) => slot.running).length,
       relayThreadRestarts: restartsDone,
     }),
-    reload(next, tls) {
+    reload(next, renewed) {
       config = next;
+      if (renewed) tls = renewed;
       ledger.setLimits(next);
       // Settled when every live thread has applied it (a thread that dies meanwhile restarts with it).
       const live = slots.filter((slot) => slot.worker);
@@ -431,7 +437,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       const id = nextRevokeId++;
       return new Promise<void>((resolve) => {
         reloadWaiters.set(id, { remaining: live.length, resolve });
-        for (const slot of live) send(slot, { type: "reload", id, config: next, tls });
+        for (const slot of live) send(slot, { type: "reload", id, config: next, tls: renewed });
         setTimeout(() => {
           if (reloadWaiters.delete(id)) resolve();
         }, REVOKE_TIMEOUT_MS).unref();

@@ -2,6 +2,7 @@ import { X509Certificate } from "node:crypto";
 import dgram from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
+import { reloadedConfig } from "../../src/config/kept-until-restart.js";
 import { readTlsMaterial } from "../../src/server/relay-node.js";
 import { startWorkerPool } from "../../src/server/worker-pool.js";
 import { createRecordingLogger } from "../helpers/logger.js";
@@ -165,6 +166,32 @@ describe("relay threads that all keep dying", () => {
     expect(count("relay thread could not restart")).toBe(10);
     expect(pool.stats()).toMatchObject({ relayThreadsUp: 0, relayThreadRestarts: 0 });
   }, 60_000);
+});
+
+describe("the certificate a restarted relay thread serves", () => {
+  it("is the one in force, read by the main thread: TLS turned off by a reload and its files gone, a thread still comes back", async () => {
+    const first = makeSelfSignedCertificate();
+    cleanups.push(() => first.remove());
+    const base = { noApi: true, relayThreads: 2, listeningIps: ["127.0.0.1"], listeningPort: 0, tlsListeningPort: 0, realm: "example.org", users: ["alice:pw"] };
+    const started = configFromObject({ ...base, cert: first.certPath, pkey: first.keyPath });
+    const logger = createRecordingLogger();
+    // As startServer does: the certificate is read once and handed to the pool.
+    const tls = await readTlsMaterial(first.certPath, first.keyPath, "cert", "pkey");
+    const pool = await startWorkerPool(started, 2, logger, { restartDelayMs: 0, tls });
+    cleanups.push(() => pool.close());
+    const tlsPort = pool.listeners.find((listener) => listener.transport === "tls")!.port;
+    // A reload that turns TLS off waits for the restart (server.reload passes no certificate then), and the files go.
+    const reloaded = reloadedConfig(started, configFromObject(base), started);
+    expect(reloaded.tlsKept).toBe(true);
+    await pool.reload(reloaded.config);
+    first.remove();
+    await pool.terminateThread!(1);
+    expect(await until(() => pool.stats().relayThreadsUp === 2 && pool.stats().relayThreadRestarts === 1, 8_000)).toBe(true);
+    expect(logger.records.filter((record) => record.msg.startsWith("relay thread could not"))).toEqual([]);
+    const served = new Set<string>();
+    for (let i = 0; i < 20; i++) served.add(await servedFingerprint(tlsPort));
+    expect(served).toEqual(new Set([new X509Certificate(first.cert).fingerprint256]));
+  });
 });
 
 describe("a reload that reaches a relay thread while it starts", () => {
