@@ -46,10 +46,11 @@ let node: RelayNode | undefined;
 // Changed by messages that may come before the node is up; applied to it once it is.
 let draining = start.draining;
 let regrouping = start.regrouping;
+let extraOwnEndpoints = start.extraOwnEndpoints;
 /** The last reload sent while this thread was starting: its workerData may predate it (a renewed certificate, a removed user). */
 let pendingReload: Extract<ToWorker, { type: "reload" }> | undefined;
-/** Usernames revoked while this thread was starting. */
-const pendingRevokes: string[] = [];
+/** Revoked before this thread was up: when it was spawned, or while it started. */
+const revokedBeforeStart = [...start.revoked];
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "reservation-release":
@@ -65,8 +66,8 @@ port.on("message", (message: ToWorker) => {
       post({ type: "reloaded", id: message.id });
       break;
     case "revoke":
-      // A thread still starting holds no allocation; it refuses the user once up (start.revoked or pendingRevokes).
-      if (!node) pendingRevokes.push(message.username);
+      // A thread still starting holds no allocation; it refuses the user once up.
+      if (!node) revokedBeforeStart.push(message.username);
       post({ type: "revoked", id: message.id, ended: node?.revoke(message.username) ?? 0 });
       break;
     case "drain":
@@ -84,6 +85,7 @@ port.on("message", (message: ToWorker) => {
       node?.setRegrouping(message.on);
       break;
     case "own-endpoints":
+      extraOwnEndpoints = message.endpoints;
       node?.setExtraOwnEndpoints(message.endpoints);
       break;
     case "shutdown":
@@ -112,9 +114,9 @@ try {
     relayPorts: new RelayPortMap(start.relayPorts, start.index),
     ...(start.tls ? { tls: start.tls } : {}),
   });
-  node.setExtraOwnEndpoints(start.extraOwnEndpoints);
+  node.setExtraOwnEndpoints(extraOwnEndpoints);
   if (pendingReload) node.reload(pendingReload.config, pendingReload.tls);
-  for (const username of [...start.revoked, ...pendingRevokes]) node.revoke(username);
+  for (const username of revokedBeforeStart) node.revoke(username);
   if (draining) node.drain();
   if (regrouping) node.setRegrouping(true);
   post({ type: "stats", stats: node.stats() });

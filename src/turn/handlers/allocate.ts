@@ -76,7 +76,6 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     // RFC 8656 §7.2: a reserved next port counts toward its user's quota until it is claimed or
     // expires; the allocator takes this hold over with the reservation, and reports its end.
     let holdsForReservation = false;
-    const onReservationEnd = (): void => deps.quota.release(username);
     const relays: RelaySocket[] = [];
     let reservationToken: Buffer | undefined;
     let addressError: { family: number; code: number; reason: string } | undefined;
@@ -111,7 +110,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
             const result = await deps.relays.allocate({
               family,
               listeningAddress: link.localAddress,
-              ...(evenPort !== undefined ? { evenPort: { reserveNext: evenPort, onReservationEnd } } : {}),
+              ...(evenPort !== undefined ? { evenPort: { reserveNext: evenPort, onReservationEnd: () => deps.quota.release(username) } } : {}),
               onPacket,
             });
             relays.push(result.socket);
