@@ -83,20 +83,50 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   constructor(private readonly options: RelayAllocatorOptions) {}
 
-  async allocate(request: RelayRequest): Promise<RelayAllocation> {
+  /**
+   * Synchronous when the relay socket is bound at once, which with an IP literal dgram does (no lookup
+   * to wait for): an Allocate then answers in the turn that received it. A reservation of the next
+   * port (EVEN-PORT) is always asynchronous.
+   */
+  allocate(request: RelayRequest): RelayAllocation | Promise<RelayAllocation> {
     const address = this.relayAddressFor(request.family, request.listeningAddress);
     if (!address) throw new RelayUnavailableError("no-address", `no ${request.family} relay address`);
+    if (request.evenPort?.reserveNext === true) return this.allocateWithReservation(request, address);
+    return this.bindAny(request, address, new Set(), 0);
+  }
+
+  /** Binds a random free port (even ones for EVEN-PORT), attempt by attempt; asynchronous only if a bind is. */
+  private bindAny(request: RelayRequest, address: string, tried: Set<number>, attempt: number): RelayAllocation | Promise<RelayAllocation> {
+    const used = this.usedPorts(address);
+    const even = request.evenPort !== undefined;
+    for (; attempt < MAX_BIND_ATTEMPTS; attempt++) {
+      const port = this.pickPort(address, used, tried, even, false);
+      if (port === undefined) break;
+      tried.add(port);
+      const socket = this.tryBind(request.family, address, port);
+      if (socket instanceof Promise) {
+        const next = attempt + 1;
+        return socket.then((bound) => (bound ? this.relayOn(bound, request, address, port) : this.bindAny(request, address, tried, next)));
+      }
+      if (socket) return this.relayOn(socket, request, address, port);
+    }
+    throw this.noPort(address);
+  }
+
+  private relayOn(socket: dgram.Socket, request: RelayRequest, address: string, port: number): RelayAllocation {
+    return { socket: this.wrap(socket, request.family, address, port, request.onPacket) };
+  }
+
+  /** RFC 8656 §7.2: an even port, and the one after it reserved under a token. */
+  private async allocateWithReservation(request: RelayRequest, address: string): Promise<RelayAllocation> {
     const used = this.usedPorts(address);
     const tried = new Set<number>();
-    const even = request.evenPort !== undefined;
-    const reserveNext = request.evenPort?.reserveNext === true;
     for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
-      const port = this.pickPort(address, used, tried, even, reserveNext);
+      const port = this.pickPort(address, used, tried, true, true);
       if (port === undefined) break;
       tried.add(port);
       const socket = await this.tryBind(request.family, address, port);
       if (!socket) continue;
-      if (!reserveNext) return { socket: this.wrap(socket, request.family, address, port, request.onPacket) };
       const next = await this.tryBind(request.family, address, port + 1);
       if (!next) {
         socket.close();
@@ -113,7 +143,11 @@ export class UdpRelayAllocator implements RelayAllocator {
       });
       return { socket: relay, reservationToken: token };
     }
-    throw new RelayUnavailableError("no-port", `no free relay port on ${address} in ${this.options.minPort}-${this.options.maxPort}`);
+    throw this.noPort(address);
+  }
+
+  private noPort(address: string): RelayUnavailableError {
+    return new RelayUnavailableError("no-port", `no free relay port on ${address} in ${this.options.minPort}-${this.options.maxPort}`);
   }
 
   async claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
@@ -209,19 +243,41 @@ export class UdpRelayAllocator implements RelayAllocator {
     return undefined;
   }
 
-  private tryBind(family: IpFamily, address: string, port: number): Promise<dgram.Socket | undefined> {
-    return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: family === "IPv6" ? "udp6" : "udp4", ipv6Only: family === "IPv6", lookup: lookupIpLiteral });
-      socket.once("error", (error: NodeJS.ErrnoException) => {
-        socket.close();
-        if (error.code === "EADDRINUSE" || error.code === "EACCES") resolve(undefined);
-        else reject(new RelayUnavailableError("bind-failed", `cannot bind a relay socket on ${address}: ${error.message}`));
-      });
-      socket.bind({ address, port, exclusive: true }, () => {
-        socket.removeAllListeners("error");
-        resolve(socket);
-      });
+  /**
+   * A bound socket, or undefined when the port is taken. dgram binds an IP literal at once, error
+   * included (its lookup is ours, synchronous), so this returns a value; a Promise only if a Node.js
+   * version ever defers the bind.
+   */
+  private tryBind(family: IpFamily, address: string, port: number): dgram.Socket | undefined | Promise<dgram.Socket | undefined> {
+    const socket = dgram.createSocket({ type: family === "IPv6" ? "udp6" : "udp4", ipv6Only: family === "IPv6", lookup: lookupIpLiteral });
+    let outcome: "bound" | NodeJS.ErrnoException | undefined;
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      outcome = error;
     });
+    socket.bind({ address, port, exclusive: true }, () => {
+      outcome = "bound";
+    });
+    if (outcome !== undefined) return this.bindOutcome(socket, outcome, address);
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        try {
+          resolve(this.bindOutcome(socket, outcome!, address));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      socket.once("error", settle);
+      socket.once("listening", settle);
+    });
+  }
+
+  private bindOutcome(socket: dgram.Socket, outcome: "bound" | NodeJS.ErrnoException, address: string): dgram.Socket | undefined {
+    socket.removeAllListeners("error");
+    socket.removeAllListeners("listening");
+    if (outcome === "bound") return socket;
+    socket.close();
+    if (outcome.code === "EADDRINUSE" || outcome.code === "EACCES") return undefined;
+    throw new RelayUnavailableError("bind-failed", `cannot bind a relay socket on ${address}: ${outcome.message}`);
   }
 
   private wrap(socket: dgram.Socket, family: IpFamily, address: string, port: number, onPacket: PeerPacketHandler): UdpRelaySocket {

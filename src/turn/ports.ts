@@ -112,7 +112,8 @@ export interface AllocationQuota {
 }
 
 export interface RelayAllocator {
-  allocate(request: RelayRequest): Promise<RelayAllocation>;
+  /** A value when the relay socket is bound at once (the common case: the Allocate is answered in the same turn), else a Promise. */
+  allocate(request: RelayRequest): RelayAllocation | Promise<RelayAllocation>;
   /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN), wherever it is held; that reservation ends. */
   claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket>;
   /** The relayed address as reported to clients (external-ip mapping applied). */

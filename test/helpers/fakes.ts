@@ -107,7 +107,15 @@ export class FakeRelayAllocator implements RelayAllocator {
     return count;
   }
 
-  async allocate(request: RelayRequest): Promise<RelayAllocation> {
+  /** Binds a plain relay (no reservation) at once, as the real allocator does; otherwise a promise that settles later. */
+  bindsAtOnce = false;
+
+  allocate(request: RelayRequest): RelayAllocation | Promise<RelayAllocation> {
+    if (this.bindsAtOnce && request.evenPort?.reserveNext !== true) return this.allocateNow(request);
+    return Promise.resolve().then(() => this.allocateNow(request));
+  }
+
+  private allocateNow(request: RelayRequest): RelayAllocation {
     if (!this.families.includes(request.family)) throw new RelayUnavailableError("no-address", "no address");
     const port = this.free.get(request.family)!.shift();
     if (port === undefined) throw new RelayUnavailableError("no-port", "no port");

@@ -1,4 +1,5 @@
 import { randomInt } from "node:crypto";
+import dgram from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
 import { UdpRelayAllocator } from "../../src/transport/relay-allocator.js";
 import type { RelaySocket } from "../../src/turn/ports.js";
@@ -84,5 +85,48 @@ describe("UdpRelayAllocator EVEN-PORT reservations (RFC 8656 §7.2, real sockets
     expect(ended).toEqual([0]);
     allocator.close();
     expect(ended).toEqual([0, 1]);
+  });
+});
+
+describe("UdpRelayAllocator plain relays (real sockets on 127.0.0.1)", () => {
+  const opened: { close(): void }[] = [];
+  afterEach(() => {
+    for (const socket of opened.splice(0)) socket.close();
+  });
+
+  function allocatorOn(minPort: number, maxPort: number): UdpRelayAllocator {
+    return new UdpRelayAllocator({
+      relayIps: ["127.0.0.1"],
+      listeningAddresses: [{ address: "127.0.0.1", family: "IPv4" }],
+      externalIps: [],
+      minPort,
+      maxPort,
+      clock: new ManualClock(),
+      log: createRecordingLogger(),
+    });
+  }
+
+  async function takePort(port: number): Promise<void> {
+    const socket = dgram.createSocket("udp4");
+    opened.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ address: "127.0.0.1", port, exclusive: true }, resolve);
+    });
+  }
+
+  it("binds at once, without a promise, past a port another process holds; throws at once when none is free", async () => {
+    const minPort = 2 * randomInt(10_000, 16_000);
+    const allocator = allocatorOn(minPort, minPort + 1);
+    await takePort(minPort);
+    const request = { family: "IPv4" as const, listeningAddress: "127.0.0.1", onPacket: () => {} };
+    const first = allocator.allocate(request);
+    expect(first).not.toBeInstanceOf(Promise);
+    const { socket } = first as Exclude<typeof first, Promise<unknown>>;
+    opened.push(socket);
+    expect(socket.port).toBe(minPort + 1);
+    expect(() => allocator.allocate(request)).toThrow(/no free relay port/);
+    socket.close();
+    expect(() => opened.push((allocator.allocate(request) as Exclude<typeof first, Promise<unknown>>).socket)).not.toThrow();
   });
 });

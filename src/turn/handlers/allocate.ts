@@ -2,12 +2,12 @@ import type { AttributeEntry } from "../../stun/attributes/registry.js";
 import { getAttribute, hasAttribute } from "../../stun/attributes/registry.js";
 import type { IpFamily } from "../../stun/address.js";
 import { AddressFamily, AttributeType, ERROR_REASON, ErrorCode, TransportProtocol } from "../../stun/constants.js";
-import { grantLifetimeSeconds, type Allocation } from "../allocation.js";
+import { grantLifetimeSeconds, type AllocateAnswer, type Allocation } from "../allocation.js";
 import { createBandwidthBucket } from "../bandwidth.js";
 import { addAllocation, findAllocation } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
-import { isInfoOn, RelayUnavailableError, type RelaySocket } from "../ports.js";
+import { isInfoOn, RelayUnavailableError, type RelayAllocation, type RelaySocket } from "../ports.js";
 import { relayFromPeer } from "../relay.js";
 import { createLogBudget } from "../log-budget.js";
 import { StunError } from "../stun-error.js";
@@ -59,8 +59,56 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       throw new StunError(ErrorCode.BadRequest, "RESERVATION-TOKEN with EVEN-PORT or an address family");
     }
     const plan = planFamilies(requestedFamily, additionalFamily, evenPort === true);
+    if (token === undefined && evenPort === undefined && plan.families.length === 1) return allocateRelay(ctx, user.username, key, plan.families[0]!);
     return allocateRelays(ctx, user.username, key, token, evenPort, plan);
   };
+
+  /** What a peer sends must never escape to the relay socket either. */
+  function deliverFromPeer(allocation: Allocation, bytes: Buffer, address: string, port: number): void {
+    try {
+      relayFromPeer(allocation, deps.counters, deps.clock, bytes, address, port);
+    } catch (error) {
+      deps.counters.droppedPackets++;
+      failures.error({ err: error, peer: `${address}:${port}` }, "peer packet handling failed");
+    }
+  }
+
+  /**
+   * The common case, one relayed address and no reservation: its socket is bound at once, and the
+   * answer goes in the turn that received the request (no promise, no await).
+   */
+  function allocateRelay(ctx: RequestContext, username: string, key: string, family: IpFamily): HandlerResult | null | Promise<HandlerResult | null> {
+    reserveQuota(deps, username);
+    // The relay socket exists before the allocation does; its packets are delivered once it is set.
+    let allocation: Allocation | undefined;
+    const onPacket = (bytes: Buffer, address: string, port: number): void => {
+      if (allocation) deliverFromPeer(allocation, bytes, address, port);
+    };
+    let bound: RelayAllocation | Promise<RelayAllocation>;
+    try {
+      bound = deps.relays.allocate({ family, listeningAddress: ctx.link.localAddress, onPacket });
+    } catch (error) {
+      deps.quota.release(username);
+      throw relayFailure(error);
+    }
+    if (!(bound instanceof Promise)) {
+      allocation = createAllocation(ctx, username, [bound.socket], undefined, undefined);
+      return allocation ? { attributes: allocateSuccessAttributes(allocation, deps) } : null;
+    }
+    inProgress.add(key);
+    return bound.then(
+      (relay) => {
+        inProgress.delete(key);
+        allocation = createAllocation(ctx, username, [relay.socket], undefined, undefined);
+        return allocation ? { attributes: allocateSuccessAttributes(allocation, deps) } : null;
+      },
+      (error: unknown) => {
+        inProgress.delete(key);
+        deps.quota.release(username);
+        throw relayFailure(error);
+      },
+    );
+  }
 
   async function allocateRelays(
     ctx: RequestContext,
@@ -70,7 +118,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     evenPort: boolean | undefined,
     plan: FamilyPlan,
   ): Promise<HandlerResult | null> {
-    const { message, link, clientAddress } = ctx;
+    const { link } = ctx;
     inProgress.add(key);
     let reserved = false;
     // RFC 8656 §7.2: a reserved next port counts toward its user's quota until it is claimed or
@@ -82,14 +130,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     // The relay sockets exist before the allocation does; their packets are delivered once it is set.
     let allocation: Allocation | undefined;
     const onPacket = (bytes: Buffer, address: string, port: number): void => {
-      if (!allocation) return;
-      // What a peer sends must never escape to the relay socket either.
-      try {
-        relayFromPeer(allocation, deps.counters, deps.clock, bytes, address, port);
-      } catch (error) {
-        deps.counters.droppedPackets++;
-        failures.error({ err: error, peer: `${address}:${port}` }, "peer packet handling failed");
-      }
+      if (allocation) deliverFromPeer(allocation, bytes, address, port);
     };
     try {
       if (token) {
@@ -119,17 +160,12 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
               holdsForReservation = false;
             }
           } catch (error) {
-            if (!(error instanceof RelayUnavailableError)) throw error;
-            if (index === 1 && plan.secondIsOptional) {
+            if (error instanceof RelayUnavailableError && index === 1 && plan.secondIsOptional) {
               const code = error.reason === "no-address" ? ErrorCode.AddressFamilyNotSupported : ErrorCode.InsufficientCapacity;
               addressError = { family: AddressFamily.IPv6, code, reason: ERROR_REASON[code] };
               continue;
             }
-            // The operator's to fix (a relay-ip this machine lost), not the client's.
-            if (error.reason === "bind-failed") failures.error({ reason: error.message }, "relay socket not bound");
-            throw error.reason === "no-address"
-              ? new StunError(ErrorCode.AddressFamilyNotSupported)
-              : new StunError(ErrorCode.InsufficientCapacity, error.message);
+            throw relayFailure(error);
           }
         }
       }
@@ -144,19 +180,40 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     // An allocator that made no reservation takes no hold over.
     if (holdsForReservation) deps.quota.release(username);
 
+    allocation = createAllocation(ctx, username, relays, reservationToken, addressError);
+    if (!allocation) return null;
+    return { attributes: allocateSuccessAttributes(allocation, deps) };
+  }
+
+  /** A relay allocator's failure as the client's answer: 440 for a family without a relay address, else 508. */
+  function relayFailure(error: unknown): unknown {
+    if (!(error instanceof RelayUnavailableError)) return error;
+    // The operator's to fix (a relay-ip this machine lost), not the client's.
+    if (error.reason === "bind-failed") failures.error({ reason: error.message }, "relay socket not bound");
+    return error.reason === "no-address" ? new StunError(ErrorCode.AddressFamilyNotSupported) : new StunError(ErrorCode.InsufficientCapacity, error.message);
+  }
+
+  /** The allocation on its bound relay sockets, in the table; undefined (sockets closed, quota released) if the client has gone meanwhile. */
+  function createAllocation(
+    ctx: RequestContext,
+    username: string,
+    relays: RelaySocket[],
+    reservationToken: Buffer | undefined,
+    addressError: AllocateAnswer["addressError"],
+  ): Allocation | undefined {
+    const { message, link, clientAddress } = ctx;
     // The client may have gone (TCP closed) while the sockets were bound.
     if (!link.isOpen()) {
       for (const relay of relays) relay.close();
       deps.quota.release(username);
-      return null;
+      return undefined;
     }
-
     const lifetimeSeconds = grantLifetimeSeconds(
       getAttribute(message, "LIFETIME"),
       deps.options.defaultLifetimeSeconds,
       deps.options.maxAllocateLifetimeSeconds,
     );
-    allocation = {
+    const allocation: Allocation = {
       fiveTuple: { link, clientAddress: clientAddress.address, clientPort: clientAddress.port },
       username,
       relays,
@@ -186,7 +243,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
         "allocation created",
       );
     }
-    return { attributes: allocateSuccessAttributes(allocation, deps) };
+    return allocation;
   }
 }
 

@@ -296,6 +296,53 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(h.log.records.filter((r) => r.msg.startsWith("allocation closed")).map((r) => r.msg)).toEqual(["allocation closed with its UDP listener"]);
   });
 
+  it("answers an Allocate before the packet handler returns when its relay socket is bound at once", async () => {
+    const h = createTurnHarness();
+    h.relays.bindsAtOnce = true;
+    const client = new HarnessClient(h);
+    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
+    client.builder.learn(decode(challenge!));
+    h.handle(client.builder.build(Method.Allocate, [UDP]), client.address, client.port, client.link);
+    const sent = client.link.take();
+    expect(sent.length).toBe(1);
+    const response = decode(sent[0]!.data);
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+    expect(getAttribute(response, "XOR-RELAYED-ADDRESS")).toEqual({ family: "IPv4", address: "198.51.100.1", port: 50000 });
+    expect(h.deps.table.size).toBe(1);
+    h.handle(client.builder.build(Method.Allocate, [UDP]), client.address, client.port, client.link);
+    expect(errorCode(decode(client.link.take()[0]!.data))).toBe(437);
+  });
+
+  it("allocates once for an Allocate retransmitted while its relay socket is still being bound, and answers it then", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
+    client.builder.learn(decode(challenge!));
+    const request = client.builder.build(Method.Allocate, [UDP]);
+    h.handle(request, client.address, client.port, client.link);
+    h.handle(request, client.address, client.port, client.link);
+    const answers = await client.received();
+    expect(answers.length).toBe(1);
+    expect(decode(answers[0]!).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(h.relays.sockets.length).toBe(1);
+    const [again] = await client.sendRaw(request);
+    expect(again!.equals(answers[0]!)).toBe(true);
+    expect(h.relays.sockets.length).toBe(1);
+  });
+
+  it.each([
+    ["bound at once", true],
+    ["bound later", false],
+  ])("gives the quota slot back when the relay cannot be bound (%s)", async (_name, atOnce) => {
+    const h = createTurnHarness({ turn: { userQuota: 1 } });
+    h.relays.bindsAtOnce = atOnce;
+    h.relays.families = [];
+    const client = new HarnessClient(h);
+    expect(errorCode(await client.request(Method.Allocate, [UDP]))).toBe(440);
+    h.relays.families = ["IPv4", "IPv6"];
+    expect((await client.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
   it("creates nothing when the TCP connection closed while its relay socket was being bound", async () => {
     const h = createTurnHarness();
     const link = new FakeLink("tcp");
