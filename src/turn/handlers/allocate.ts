@@ -7,11 +7,16 @@ import { createBandwidthBucket } from "../bandwidth.js";
 import { addAllocation, findAllocation } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
-import { isInfoOn, RelayUnavailableError, type RelayAllocation, type RelaySocket } from "../ports.js";
+import { isInfoOn, RelayUnavailableError, type PeerPacketHandler, type RelayAllocation, type RelaySocket } from "../ports.js";
 import { relayFromPeer } from "../relay.js";
 import { createLogBudget } from "../log-budget.js";
 import { StunError } from "../stun-error.js";
 import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
+
+interface PeerDelivery {
+  allocation: Allocation | undefined;
+  readonly onPacket: PeerPacketHandler;
+}
 
 interface FamilyPlan {
   readonly families: readonly IpFamily[];
@@ -74,32 +79,43 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
   }
 
   /**
+   * Relay sockets are bound before their allocation exists: their packets are delivered once
+   * `allocation` is set. Made here, apart, so that the handler holds only this (a closure made in
+   * the request's scope would keep the request alive as long as the allocation).
+   */
+  function peerDelivery(): PeerDelivery {
+    const delivery: PeerDelivery = {
+      allocation: undefined,
+      onPacket: (bytes, address, port) => {
+        if (delivery.allocation) deliverFromPeer(delivery.allocation, bytes, address, port);
+      },
+    };
+    return delivery;
+  }
+
+  /**
    * The common case, one relayed address and no reservation: its socket is bound at once, and the
    * answer goes in the turn that received the request (no promise, no await).
    */
   function allocateRelay(ctx: RequestContext, username: string, key: string, family: IpFamily): HandlerResult | null | Promise<HandlerResult | null> {
     reserveQuota(deps, username);
-    // The relay socket exists before the allocation does; its packets are delivered once it is set.
-    let allocation: Allocation | undefined;
-    const onPacket = (bytes: Buffer, address: string, port: number): void => {
-      if (allocation) deliverFromPeer(allocation, bytes, address, port);
-    };
+    const delivery = peerDelivery();
     let bound: RelayAllocation | Promise<RelayAllocation>;
     try {
-      bound = deps.relays.allocate({ family, listeningAddress: ctx.link.localAddress, onPacket });
+      bound = deps.relays.allocate({ family, listeningAddress: ctx.link.localAddress, onPacket: delivery.onPacket });
     } catch (error) {
       deps.quota.release(username);
       throw relayFailure(error);
     }
     if (!(bound instanceof Promise)) {
-      allocation = createAllocation(ctx, username, [bound.socket], undefined, undefined);
+      const allocation = (delivery.allocation = createAllocation(ctx, username, [bound.socket], undefined, undefined));
       return allocation ? { attributes: allocateSuccessAttributes(allocation, deps) } : null;
     }
     inProgress.add(key);
     return bound.then(
       (relay) => {
         inProgress.delete(key);
-        allocation = createAllocation(ctx, username, [relay.socket], undefined, undefined);
+        const allocation = (delivery.allocation = createAllocation(ctx, username, [relay.socket], undefined, undefined));
         return allocation ? { attributes: allocateSuccessAttributes(allocation, deps) } : null;
       },
       (error: unknown) => {
@@ -127,11 +143,8 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     const relays: RelaySocket[] = [];
     let reservationToken: Buffer | undefined;
     let addressError: { family: number; code: number; reason: string } | undefined;
-    // The relay sockets exist before the allocation does; their packets are delivered once it is set.
-    let allocation: Allocation | undefined;
-    const onPacket = (bytes: Buffer, address: string, port: number): void => {
-      if (allocation) deliverFromPeer(allocation, bytes, address, port);
-    };
+    const delivery = peerDelivery();
+    const { onPacket } = delivery;
     try {
       if (token) {
         // The claim ends the reservation and its quota hold first: a user at quota can take up the port it reserved.
@@ -180,7 +193,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     // An allocator that made no reservation takes no hold over.
     if (holdsForReservation) deps.quota.release(username);
 
-    allocation = createAllocation(ctx, username, relays, reservationToken, addressError);
+    const allocation = (delivery.allocation = createAllocation(ctx, username, relays, reservationToken, addressError));
     if (!allocation) return null;
     return { attributes: allocateSuccessAttributes(allocation, deps) };
   }

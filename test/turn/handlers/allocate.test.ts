@@ -1,3 +1,5 @@
+import v8 from "node:v8";
+import vm from "node:vm";
 import { describe, expect, it } from "vitest";
 import { getAttribute, getAttributes, hasAttribute } from "../../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../../src/stun/constants.js";
@@ -311,6 +313,30 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(h.deps.table.size).toBe(1);
     h.handle(client.builder.build(Method.Allocate, [UDP]), client.address, client.port, client.link);
     expect(errorCode(decode(client.link.take()[0]!.data))).toBe(437);
+  });
+
+  it.each([
+    ["bound at once", true],
+    ["bound later", false],
+  ])("keeps nothing of the Allocate request alive with the allocation (%s)", async (_name, atOnce) => {
+    v8.setFlagsFromString("--expose-gc");
+    const collectGarbage = vm.runInNewContext("gc") as () => void;
+    const h = createTurnHarness();
+    h.relays.bindsAtOnce = atOnce;
+    const client = new HarnessClient(h);
+    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
+    client.builder.learn(decode(challenge!));
+    // The request is decoded in place: the message, and anything that holds it, keeps these bytes.
+    const request = new WeakRef(client.builder.build(Method.Allocate, [UDP]));
+    h.handle(request.deref()!, client.address, client.port, client.link);
+    expect(decode((await client.received())[0]!).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(h.deps.table.size).toBe(1);
+    for (let i = 0; i < 5 && request.deref() !== undefined; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      collectGarbage();
+    }
+    expect(request.deref()).toBeUndefined();
+    expect(h.relays.sockets.length).toBe(1);
   });
 
   it("allocates once for an Allocate retransmitted while its relay socket is still being bound, and answers it then", async () => {
