@@ -17,6 +17,7 @@ import { registerHealthRoutes } from "./health-routes.js";
 import { sendError } from "./http-errors.js";
 import { formatHostPort, isLoopbackAddress } from "./listening-address.js";
 import { createMetricsRegistry } from "./metrics-registry.js";
+import { createResponseCounts } from "./response-counts.js";
 import { parseQueryString } from "./query-string.js";
 import { createRateLimiter, DEFAULT_MAX_TRACKED } from "./rate-limiter.js";
 import { registerDrainRoute } from "./drain-route.js";
@@ -42,6 +43,8 @@ export interface ApiServerInternals {
   readonly maxTrackedClients?: number;
   /** How long a request may take to arrive, headers and body; REQUEST_TIMEOUT_MS by default. */
   readonly requestTimeoutMs?: number;
+  /** Connections open at once; MAX_CONNECTIONS by default. */
+  readonly maxConnections?: number;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -51,6 +54,12 @@ const REQUEST_TIMEOUT_MS = 10_000;
  */
 const TIMEOUT_CHECK_MS = 1_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/**
+ * Connections the endpoint holds at once; past it Node closes new ones at once. The file descriptors
+ * are the relay's too: a flood of idle connections must not leave relay sockets unable to bind.
+ */
+const MAX_CONNECTIONS = 1_024;
+const DROP_LOG_INTERVAL_MS = 60_000;
 
 /** Listens on options.listeningIp:listeningPort (0: any free port), over HTTPS when options.tls is set. */
 export async function startApiServer(deps: ApiDeps, internals: ApiServerInternals = {}): Promise<RunningApi> {
@@ -103,7 +112,12 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
       keyLimiter: limiter(),
     }),
   };
-  const metrics = createMetricsRegistry(() => deps.stats());
+  const responses = createResponseCounts();
+  const metrics = createMetricsRegistry(() => deps.stats(), () => responses.entries());
+  app.addHook("onResponse", (request, reply, done) => {
+    responses.record(request.routeOptions.url, reply.statusCode);
+    done();
+  });
   configureApp(app);
   registerCors(app, options.corsOrigins);
   registerCredentialRoutes(app, context);
@@ -112,6 +126,16 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
   registerHealthRoutes(app, context, metrics);
   // createServer's connectionsCheckingInterval, which fastify's types take for neither server; Node reads it at listen.
   (app.server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = TIMEOUT_CHECK_MS;
+  app.server.maxConnections = internals.maxConnections ?? MAX_CONNECTIONS;
+  let dropped = 0;
+  let lastDropLogMs = Number.NEGATIVE_INFINITY;
+  app.server.on("drop", () => {
+    dropped++;
+    const nowMs = now();
+    if (nowMs - lastDropLogMs < DROP_LOG_INTERVAL_MS) return;
+    lastDropLogMs = nowMs;
+    logger.warn({ maxConnections: app.server.maxConnections, droppedSoFar: dropped }, "api connections at their limit: new ones are closed at once");
+  });
 
   try {
     await app.listen({

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { ClientTransport } from "../turn/ports.js";
 import type { RelayTrafficStats, ServerStats } from "./api-deps.js";
+import type { ResponseCount } from "./response-counts.js";
 
 export interface MetricsRegistry {
   readonly contentType: string;
@@ -26,7 +27,8 @@ function processMetricsRegistry(): Registry {
   return processMetrics;
 }
 
-export function createMetricsRegistry(readStats: () => ServerStats): MetricsRegistry {
+/** `apiResponses`: the endpoint's own responses so far, by route and status code. */
+export function createMetricsRegistry(readStats: () => ServerStats, apiResponses: () => Iterable<ResponseCount> = () => []): MetricsRegistry {
   // The turnpike metrics of this endpoint: several servers (and tests) can run in one process.
   const own = new Registry();
   // Set by scrape() just before the collect() callbacks run, so one scrape sees one snapshot.
@@ -107,6 +109,17 @@ export function createMetricsRegistry(readStats: () => ServerStats): MetricsRegi
     collect() {
       this.reset();
       for (const [code, count] of Object.entries(current().errorResponses)) this.inc({ code }, count);
+    },
+  });
+
+  new Counter({
+    name: "turnpike_api_responses_total",
+    help: "Responses of this HTTP endpoint, by route pattern and status code (429: over api-rate-limit; 401: no or a wrong API key).",
+    labelNames: ["route", "code"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { route, code, count } of apiResponses()) this.inc({ route, code }, count);
     },
   });
 

@@ -225,3 +225,34 @@ describe("slow requests", () => {
     }
   });
 });
+
+describe("connections held at once", () => {
+  it("closes connections past the cap at once, says so in one warn line, and serves again when one frees", async () => {
+    const test = await startTestApi({ internals: { maxConnections: 2 } });
+    const port = Number(new URL(test.url).port);
+    const open = async (): Promise<net.Socket> => {
+      const socket = net.connect({ host: "127.0.0.1", port });
+      socket.on("error", () => {});
+      await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+      return socket;
+    };
+    const closed = (socket: net.Socket): Promise<boolean> =>
+      new Promise((resolve) => {
+        socket.once("close", () => resolve(true));
+        setTimeout(() => resolve(false), 3_000).unref();
+      });
+    const idle = [await open(), await open()];
+    try {
+      const extra = [await open(), await open()];
+      expect(await Promise.all(extra.map(closed))).toEqual([true, true]);
+      const warnings = test.logs.filter((line) => line.msg === "api connections at their limit: new ones are closed at once");
+      expect(warnings.length).toBe(1);
+      expect(warnings[0]).toMatchObject({ level: 40, maxConnections: 2, droppedSoFar: 1 });
+      idle.pop()!.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await rawRequest(`${test.url}/healthz`)).status).toBe(200);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
+  });
+});

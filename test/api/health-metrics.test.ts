@@ -113,6 +113,21 @@ describe("GET /metrics (Prometheus text format)", () => {
     expect(text).not.toContain('code="401"');
   });
 
+  it("counts the endpoint's own responses by route pattern and status code: 200, 401, 429, 404", async () => {
+    const test = await startTestApi({ options: { rateLimitPerMinute: 2 } });
+    const credentials = (headers: Record<string, string>) => fetch(`${test.url}/api/v1/credentials?username=alice`, { headers });
+    expect((await credentials(bearer(KEY))).status).toBe(200);
+    expect((await credentials({})).status).toBe(401);
+    expect((await credentials(bearer(KEY))).status).toBe(429);
+    expect((await fetch(`${test.url}/no/such/path/${"x".repeat(20)}`)).status).toBe(404);
+    const lines = (await (await fetch(`${test.url}/metrics`)).text()).split("\n");
+    expect(lines).toContain('turnpike_api_responses_total{route="/api/v1/credentials",code="200"} 1');
+    expect(lines).toContain('turnpike_api_responses_total{route="/api/v1/credentials",code="401"} 1');
+    expect(lines).toContain('turnpike_api_responses_total{route="/api/v1/credentials",code="429"} 1');
+    expect(lines).toContain('turnpike_api_responses_total{route="unmatched",code="404"} 1');
+    expect(lines.filter((line) => line.startsWith("turnpike_api_responses_total{")).length).toBe(4);
+  });
+
   it("two servers in one process keep their own registries", async () => {
     const first = await startTestApi();
     const second = await startTestApi();
