@@ -86,7 +86,8 @@ export class UdpRelayAllocator implements RelayAllocator {
   /**
    * Synchronous when the relay socket is bound at once, which with an IP literal dgram does (no lookup
    * to wait for): an Allocate then answers in the turn that received it. A reservation of the next
-   * port (EVEN-PORT) is always asynchronous.
+   * port (EVEN-PORT with R) is always asynchronous. Failures before any bind waits (no relay address,
+   * no free port, a refused bind) are thrown synchronously, not as a rejected promise.
    */
   allocate(request: RelayRequest): RelayAllocation | Promise<RelayAllocation> {
     const address = this.relayAddressFor(request.family, request.listeningAddress);
@@ -127,7 +128,13 @@ export class UdpRelayAllocator implements RelayAllocator {
       tried.add(port);
       const socket = await this.tryBind(request.family, address, port);
       if (!socket) continue;
-      const next = await this.tryBind(request.family, address, port + 1);
+      let next: dgram.Socket | undefined;
+      try {
+        next = await this.tryBind(request.family, address, port + 1);
+      } catch (error) {
+        socket.close();
+        throw error;
+      }
       if (!next) {
         socket.close();
         tried.add(port + 1);

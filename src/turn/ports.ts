@@ -112,7 +112,10 @@ export interface AllocationQuota {
 }
 
 export interface RelayAllocator {
-  /** A value when the relay socket is bound at once (the common case: the Allocate is answered in the same turn), else a Promise. */
+  /**
+   * A value when the relay socket is bound at once (the common case: the Allocate is answered in the
+   * same turn), else a Promise. May throw RelayUnavailableError synchronously as well as reject with it.
+   */
   allocate(request: RelayRequest): RelayAllocation | Promise<RelayAllocation>;
   /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN), wherever it is held; that reservation ends. */
   claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket>;

@@ -107,8 +107,8 @@ export class FakeRelayAllocator implements RelayAllocator {
     return count;
   }
 
-  /** Binds a plain relay (no reservation) at once, as the real allocator does; otherwise a promise that settles later. */
-  bindsAtOnce = false;
+  /** Binds a plain relay (no reservation) at once, as the real allocator does; false: a promise that settles later. */
+  bindsAtOnce = true;
 
   allocate(request: RelayRequest): RelayAllocation | Promise<RelayAllocation> {
     if (this.bindsAtOnce && request.evenPort?.reserveNext !== true) return this.allocateNow(request);

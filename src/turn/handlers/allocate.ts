@@ -64,8 +64,16 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       throw new StunError(ErrorCode.BadRequest, "RESERVATION-TOKEN with EVEN-PORT or an address family");
     }
     const plan = planFamilies(requestedFamily, additionalFamily, evenPort === true);
-    if (token === undefined && evenPort === undefined && plan.families.length === 1) return allocateRelay(ctx, user.username, key, plan.families[0]!);
-    return allocateRelays(ctx, user.username, key, token, evenPort, plan);
+    // Decoded before anything is reserved or bound: a malformed LIFETIME is a 400 that holds nothing.
+    const lifetimeSeconds = grantLifetimeSeconds(
+      getAttribute(message, "LIFETIME"),
+      deps.options.defaultLifetimeSeconds,
+      deps.options.maxAllocateLifetimeSeconds,
+    );
+    if (token === undefined && evenPort === undefined && plan.families.length === 1) {
+      return allocateRelay(ctx, user.username, key, plan.families[0]!, lifetimeSeconds);
+    }
+    return allocateRelays(ctx, user.username, key, token, evenPort, plan, lifetimeSeconds);
   };
 
   /** What a peer sends must never escape to the relay socket either. */
@@ -97,7 +105,13 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
    * The common case, one relayed address and no reservation: its socket is bound at once, and the
    * answer goes in the turn that received the request (no promise, no await).
    */
-  function allocateRelay(ctx: RequestContext, username: string, key: string, family: IpFamily): HandlerResult | null | Promise<HandlerResult | null> {
+  function allocateRelay(
+    ctx: RequestContext,
+    username: string,
+    key: string,
+    family: IpFamily,
+    lifetimeSeconds: number,
+  ): HandlerResult | null | Promise<HandlerResult | null> {
     reserveQuota(deps, username);
     const delivery = peerDelivery();
     let bound: RelayAllocation | Promise<RelayAllocation>;
@@ -108,14 +122,14 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       throw relayFailure(error);
     }
     if (!(bound instanceof Promise)) {
-      const allocation = (delivery.allocation = createAllocation(ctx, username, [bound.socket], undefined, undefined));
+      const allocation = (delivery.allocation = createAllocation(ctx, username, [bound.socket], lifetimeSeconds, undefined, undefined));
       return allocation ? { attributes: allocateSuccessAttributes(allocation, deps) } : null;
     }
     inProgress.add(key);
     return bound.then(
       (relay) => {
         inProgress.delete(key);
-        const allocation = (delivery.allocation = createAllocation(ctx, username, [relay.socket], undefined, undefined));
+        const allocation = (delivery.allocation = createAllocation(ctx, username, [relay.socket], lifetimeSeconds, undefined, undefined));
         return allocation ? { attributes: allocateSuccessAttributes(allocation, deps) } : null;
       },
       (error: unknown) => {
@@ -133,6 +147,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     token: Buffer | undefined,
     evenPort: boolean | undefined,
     plan: FamilyPlan,
+    lifetimeSeconds: number,
   ): Promise<HandlerResult | null> {
     const { link } = ctx;
     inProgress.add(key);
@@ -193,7 +208,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     // An allocator that made no reservation takes no hold over.
     if (holdsForReservation) deps.quota.release(username);
 
-    const allocation = (delivery.allocation = createAllocation(ctx, username, relays, reservationToken, addressError));
+    const allocation = (delivery.allocation = createAllocation(ctx, username, relays, lifetimeSeconds, reservationToken, addressError));
     if (!allocation) return null;
     return { attributes: allocateSuccessAttributes(allocation, deps) };
   }
@@ -211,6 +226,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     ctx: RequestContext,
     username: string,
     relays: RelaySocket[],
+    lifetimeSeconds: number,
     reservationToken: Buffer | undefined,
     addressError: AllocateAnswer["addressError"],
   ): Allocation | undefined {
@@ -221,11 +237,6 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       deps.quota.release(username);
       return undefined;
     }
-    const lifetimeSeconds = grantLifetimeSeconds(
-      getAttribute(message, "LIFETIME"),
-      deps.options.defaultLifetimeSeconds,
-      deps.options.maxAllocateLifetimeSeconds,
-    );
     const allocation: Allocation = {
       fiveTuple: { link, clientAddress: clientAddress.address, clientPort: clientAddress.port },
       username,

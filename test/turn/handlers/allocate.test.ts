@@ -3,7 +3,8 @@ import vm from "node:vm";
 import { describe, expect, it } from "vitest";
 import { getAttribute, getAttributes, hasAttribute } from "../../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../../src/stun/constants.js";
-import { verifyMessageIntegrity } from "../../../src/stun/integrity.js";
+import { verifyMessageIntegrity, writeMessageIntegrity } from "../../../src/stun/integrity.js";
+import { encodeMessage } from "../../../src/stun/message.js";
 import { RelayUnavailableError } from "../../../src/turn/ports.js";
 import { FakeLink, FakeRelayAllocator } from "../../helpers/fakes.js";
 import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
@@ -87,6 +88,39 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     const attributes = requested === undefined ? [UDP] : [UDP, { name: "LIFETIME" as const, value: requested }];
     const response = await new HarnessClient(h).request(Method.Allocate, attributes);
     expect(getAttribute(response, "LIFETIME")).toBe(granted);
+  });
+
+  it.each([
+    ["bound at once", true],
+    ["bound later", false],
+  ])("answers a malformed LIFETIME with 400 before anything is reserved or bound (%s)", async (_name, atOnce) => {
+    const h = createTurnHarness({ turn: { userQuota: 1 } });
+    h.relays.bindsAtOnce = atOnce;
+    const client = new HarnessClient(h);
+    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
+    client.builder.learn(decode(challenge!));
+    // A signed Allocate whose LIFETIME value is 2 bytes long (padded to 4): the framing is valid, the value is not.
+    const unsigned = encodeMessage({
+      method: Method.Allocate,
+      messageClass: MessageClass.Request,
+      transactionId: Buffer.alloc(12, 7),
+      attributes: [
+        { name: "LIFETIME", value: 600 },
+        UDP,
+        { name: "USERNAME", value: client.builder.credentials.username },
+        { name: "REALM", value: client.builder.realm! },
+        { name: "NONCE", value: client.builder.nonce! },
+      ],
+    });
+    expect(unsigned.readUInt16BE(20)).toBe(0x000d);
+    unsigned.writeUInt16BE(2, 22);
+    const signed = Buffer.concat([unsigned, Buffer.from([0x00, 0x08, 0x00, 0x14]), Buffer.alloc(20)]);
+    signed.writeUInt16BE(signed.length - 20, 2);
+    writeMessageIntegrity("sha1", client.builder.key, signed, unsigned.length, signed.length, signed, unsigned.length + 4);
+    const [answer] = await client.sendRaw(signed);
+    expect(errorCode(decode(answer!))).toBe(400);
+    expect(h.relays.sockets.every((socket) => socket.closed)).toBe(true);
+    expect((await client.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
   });
 
   it("allocates an IPv6 relayed address for REQUESTED-ADDRESS-FAMILY IPv6", async () => {
@@ -300,7 +334,6 @@ describe("Allocate (RFC 8656 §7.2)", () => {
 
   it("answers an Allocate before the packet handler returns when its relay socket is bound at once", async () => {
     const h = createTurnHarness();
-    h.relays.bindsAtOnce = true;
     const client = new HarnessClient(h);
     const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
     client.builder.learn(decode(challenge!));
@@ -341,6 +374,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
 
   it("allocates once for an Allocate retransmitted while its relay socket is still being bound, and answers it then", async () => {
     const h = createTurnHarness();
+    h.relays.bindsAtOnce = false;
     const client = new HarnessClient(h);
     const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
     client.builder.learn(decode(challenge!));
@@ -371,6 +405,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
 
   it("creates nothing when the TCP connection closed while its relay socket was being bound", async () => {
     const h = createTurnHarness();
+    h.relays.bindsAtOnce = false;
     const link = new FakeLink("tcp");
     const client = new HarnessClient(h, link);
     await client.request(Method.Binding);
