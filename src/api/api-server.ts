@@ -75,7 +75,9 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
     app = fastify({
       loggerInstance: logger,
       logController: new LogController({ disableRequestLogging: true }),
-      https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key },
+      // A TLS handshake is not under connectionTimeout: without its own limit (120 s by default) silent
+      // connections would hold places under maxConnections.
+      https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: requestTimeoutMs },
       bodyLimit: BODY_LIMIT_BYTES,
       connectionTimeout: requestTimeoutMs,
       requestTimeout: requestTimeoutMs,

@@ -5,6 +5,7 @@ import { ApiStartError, startApiServer } from "../../src/api/api-server.js";
 import {
   bearer,
   closeTestApis,
+  closedAfter,
   createTestDeps,
   jsonPost,
   KEY,
@@ -213,12 +214,9 @@ describe("slow requests", () => {
     // A header every 300 ms: never idle long enough for an idle timeout, never a whole request.
     const drip = setInterval(() => socket.write("X-Slow: 1\r\n"), 300);
     try {
-      const closedAfter = await new Promise<number>((resolve) => {
-        socket.once("close", () => resolve(Date.now() - started));
-        setTimeout(() => resolve(Number.POSITIVE_INFINITY), 8_000).unref();
-      });
-      expect(closedAfter).toBeGreaterThanOrEqual(900);
-      expect(closedAfter).toBeLessThan(4_000);
+      const closedMs = await closedAfter(socket, started);
+      expect(closedMs).toBeGreaterThanOrEqual(900);
+      expect(closedMs).toBeLessThan(4_000);
     } finally {
       clearInterval(drip);
       socket.destroy();

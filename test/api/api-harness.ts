@@ -1,6 +1,7 @@
 // Real endpoints on 127.0.0.1 with ephemeral ports, fake server core, real REST credentials,
 // and a pino logger writing into memory so tests can read every line logged.
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
 import { request as httpsRequest } from "node:https";
 import { Writable } from "node:stream";
 import { pino } from "pino";
@@ -192,4 +193,12 @@ export function jsonPost(body: unknown, key: string | null = KEY): RequestInit {
     headers: { "content-type": "application/json", ...(key !== null ? bearer(key) : {}) },
     body: typeof body === "string" ? body : JSON.stringify(body),
   };
+}
+
+/** Milliseconds from `since` until `socket` closes; Infinity if it is still open after `limitMs`. */
+export function closedAfter(socket: Socket, since: number, limitMs = 8_000): Promise<number> {
+  return new Promise((resolve) => {
+    socket.once("close", () => resolve(Date.now() - since));
+    setTimeout(() => resolve(Number.POSITIVE_INFINITY), limitMs).unref();
+  });
 }

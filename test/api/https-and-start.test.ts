@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ApiStartError, startApiServer } from "../../src/api/api-server.js";
 import { makeSelfSignedCertificate, type TestCertificate } from "../helpers/tls-cert.js";
-import { bearer, closeTestApis, createTestDeps, KEY, rawRequest, startTestApi } from "./api-harness.js";
+import { bearer, closedAfter, closeTestApis, createTestDeps, KEY, rawRequest, startTestApi } from "./api-harness.js";
 
 afterEach(closeTestApis);
 
@@ -29,6 +29,22 @@ describe("HTTPS when options.tls is set", () => {
     const tls = { cert: certificate.cert, key: readFileSync(certificate.keyPath) };
     const { url } = await startTestApi({ options: { tls } });
     await expect(rawRequest(`${url}/healthz`)).rejects.toThrow(/self-signed|self signed/);
+  });
+
+  it("closes a connection that never starts its TLS handshake at the request timeout, not TLS's 120 s", async () => {
+    const tls = { cert: certificate.cert, key: readFileSync(certificate.keyPath) };
+    const { url } = await startTestApi({ options: { tls }, internals: { requestTimeoutMs: 1_000 } });
+    const socket = connect({ host: "127.0.0.1", port: Number(new URL(url).port) });
+    socket.on("error", () => {});
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const started = Date.now();
+    try {
+      const closedMs = await closedAfter(socket, started);
+      expect(closedMs).toBeGreaterThanOrEqual(900);
+      expect(closedMs).toBeLessThan(4_000);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it("a key that is not PEM is an ApiStartError", async () => {
