@@ -11,7 +11,7 @@ import { isInfoOn, RelayUnavailableError, type PeerPacketHandler, type RelayAllo
 import { relayFromPeer } from "../relay.js";
 import { createLogBudget } from "../log-budget.js";
 import { StunError } from "../stun-error.js";
-import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
+import { authenticateRequest, authenticateWith, type TurnDeps } from "./turn-deps.js";
 
 interface PeerDelivery {
   allocation: Allocation | undefined;
@@ -45,7 +45,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       }
       throw new StunError(ErrorCode.AllocationMismatch);
     }
-    if (deps.options.draining) throw new StunError(ErrorCode.Forbidden, "draining", [], "Forbidden: server is draining, try another");
+    assertNotDraining();
     const key = `${link.transport} ${link.localAddress} ${link.localPort} ${clientAddress.address} ${clientAddress.port}`;
     if (inProgress.has(key)) return null;
 
@@ -129,6 +129,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     return bound.then(
       (relay) => {
         inProgress.delete(key);
+        stillAllowed(ctx, username, [relay.socket]);
         const allocation = (delivery.allocation = createAllocation(ctx, username, [relay.socket], lifetimeSeconds, undefined, undefined));
         return allocation ? { attributes: allocateSuccessAttributes(allocation, deps) } : null;
       },
@@ -207,10 +208,31 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     }
     // An allocator that made no reservation takes no hold over.
     if (holdsForReservation) deps.quota.release(username);
+    stillAllowed(ctx, username, relays);
 
     const allocation = (delivery.allocation = createAllocation(ctx, username, relays, lifetimeSeconds, reservationToken, addressError));
     if (!allocation) return null;
     return { attributes: allocateSuccessAttributes(allocation, deps) };
+  }
+
+  function assertNotDraining(): void {
+    if (deps.options.draining) throw new StunError(ErrorCode.Forbidden, "draining", [], "Forbidden: server is draining, try another");
+  }
+
+  /**
+   * After an await (a token claim waits on another relay thread): a revocation or a drain that came
+   * meanwhile found no allocation to end, so the request is checked again before it makes one. If it
+   * no longer passes, its relay sockets close and its quota slot goes back.
+   */
+  function stillAllowed(ctx: RequestContext, username: string, relays: readonly RelaySocket[]): void {
+    try {
+      authenticateWith(ctx, deps, false);
+      assertNotDraining();
+    } catch (error) {
+      for (const relay of relays) relay.close();
+      deps.quota.release(username);
+      throw error;
+    }
   }
 
   /** A relay allocator's failure as the client's answer: 440 for a family without a relay address, else 508. */

@@ -5,12 +5,22 @@ import { getAttribute, getAttributes, hasAttribute } from "../../../src/stun/att
 import { Method, MessageClass } from "../../../src/stun/constants.js";
 import { verifyMessageIntegrity, writeMessageIntegrity } from "../../../src/stun/integrity.js";
 import { encodeMessage } from "../../../src/stun/message.js";
-import { RelayUnavailableError } from "../../../src/turn/ports.js";
+import { createLiveCredentialStore } from "../../../src/credentials/live-credential-store.js";
+import { RelayUnavailableError, type PeerPacketHandler, type RelaySocket } from "../../../src/turn/ports.js";
 import { FakeLink, FakeRelayAllocator } from "../../helpers/fakes.js";
 import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
 import { decode, errorCode } from "../../helpers/turn-messages.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+
+/** A RESERVATION-TOKEN claim that waits, as one does on a port another relay thread holds, until `release()`. */
+class SlowClaimAllocator extends FakeRelayAllocator {
+  release: (() => void) | undefined;
+  override async claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
+    await new Promise<void>((resolve) => (this.release = resolve));
+    return super.claimReservation(token, onPacket);
+  }
+}
 
 describe("Allocate (RFC 8656 §7.2)", () => {
   it("challenges an unauthenticated Allocate with 401, REALM, NONCE and PASSWORD-ALGORITHMS, and keeps no state", async () => {
@@ -250,6 +260,37 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(alices.messageClass).toBe(MessageClass.SuccessResponse);
     expect(other.ledger.held("bob")).toBe(1);
     expect(other.ledger.held("alice")).toBe(1);
+  });
+
+  it.each([
+    ["its user is revoked", 401],
+    ["a drain begins", 403],
+  ])("creates nothing for a token claim that was waiting on another thread when %s, and gives everything back", async (what, code) => {
+    const relays = new SlowClaimAllocator(undefined);
+    const h = createTurnHarness({ relays });
+    const live = createLiveCredentialStore(h.deps.credentials);
+    (h.deps as { credentials: unknown }).credentials = live;
+    const first = new HarnessClient(h, undefined, undefined, 40001);
+    const token = getAttribute(await first.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]), "RESERVATION-TOKEN")!;
+    const second = new HarnessClient(h, undefined, undefined, 40002);
+    const [challenge] = await second.sendRaw(second.builder.build(Method.Allocate, [UDP]));
+    second.builder.learn(decode(challenge!));
+    const answered = second.sendRaw(second.builder.build(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]));
+    for (let i = 0; i < 5 && relays.release === undefined; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(relays.release).toBeDefined();
+    if (what.includes("revoked")) {
+      // What a revocation does on a relay thread: refuse the username, end its allocations.
+      live.revoke("alice", h.clock.now());
+      expect(h.service.endAllocationsOf("alice")).toBe(1);
+    } else {
+      (h.deps.options as { draining?: boolean }).draining = true;
+    }
+    relays.release!();
+    const [answer] = await answered;
+    expect(errorCode(decode(answer!))).toBe(code);
+    expect(h.deps.table.size).toBe(what.includes("revoked") ? 0 : 1);
+    expect(h.ledger.total).toBe(h.deps.table.size);
+    expect(relays.sockets.filter((socket) => !socket.closed).length).toBe(h.deps.table.size);
   });
 
   it("answers 486 past user-quota and counts the quota per username", async () => {
