@@ -7,6 +7,10 @@ export const MAX_STREAM_FRAME = HEADER_LENGTH + 65532;
 
 const INCOMPLETE = -1;
 const GARBAGE = -2;
+/** A frame's first bytes are held in this much; it grows (doubling) only as more of the frame arrives. */
+const SMALL_STASH = 64;
+/** Kept between frames up to this size (a media packet's frame), so splits in a flood do not allocate each time. */
+const KEPT_STASH = 2048;
 
 function headerBytesNeeded(first: number): number {
   return (first & 0xc0) === 0 ? 8 : CHANNEL_DATA_HEADER;
@@ -17,7 +21,9 @@ export type FramerResult = "ok" | "garbage";
 /**
  * Splits a TCP/TLS byte stream into STUN messages and ChannelData frames (RFC 8656 §12.5).
  * Frames wholly inside a chunk are handed out as views; only a frame split across chunks is
- * reassembled, in one buffer of at most MAX_STREAM_FRAME bytes, and handed out as a copy.
+ * reassembled, in one buffer of at most MAX_STREAM_FRAME bytes, and handed out as a copy. That buffer
+ * holds what has arrived, not what the frame declares: a connection that sends one byte and waits
+ * costs 64 bytes, not 64 KiB.
  */
 export class StreamFramer {
   /** ChannelData is only meaningful on a connection that holds an allocation; otherwise it is garbage. */
@@ -33,6 +39,11 @@ export class StreamFramer {
 
   get bufferedBytes(): number {
     return this.partialLength;
+  }
+
+  /** Memory held for an incomplete frame: what has arrived of it, rounded up; 0 when none is held. */
+  get heldBytes(): number {
+    return this.partial?.length ?? 0;
   }
 
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): FramerResult {
@@ -58,7 +69,7 @@ export class StreamFramer {
 
   /** Completes the reassembled frame from `chunk`; returns how much of `chunk` it used, or -1 for garbage. */
   private fillPartial(chunk: Buffer, onFrame: (frame: Buffer) => void): number {
-    const partial = this.partial!;
+    let partial = this.partial!;
     let offset = 0;
     for (;;) {
       const length = this.frameLength(partial, 0, this.partialLength);
@@ -66,22 +77,35 @@ export class StreamFramer {
       // Header not yet complete: take just enough to read it, never a byte of the next frame.
       const target = length === INCOMPLETE ? headerBytesNeeded(partial[0]!) : length;
       const take = Math.min(target - this.partialLength, chunk.length - offset);
+      if (this.partialLength + take > partial.length) partial = this.grow(this.partialLength + take);
       chunk.copy(partial, this.partialLength, offset, offset + take);
       this.partialLength += take;
       offset += take;
       if (this.partialLength < target) return offset;
       if (length !== INCOMPLETE) {
         this.partialLength = 0;
+        // A large frame's buffer is not kept for the connection's life.
+        if (partial.length > KEPT_STASH) this.partial = undefined;
         onFrame(Buffer.from(partial.subarray(0, length)));
         return offset;
       }
     }
   }
 
+  /**
+   * Only what has arrived is held: a frame's buffer grows to its declared length as its bytes come.
+   * Its memory is its own (not a slice of Node's shared pool, which one small stash would keep alive).
+   */
   private stash(chunk: Buffer, from: number, to: number): void {
-    this.partial ??= Buffer.allocUnsafe(MAX_STREAM_FRAME);
+    if (this.partial === undefined || this.partial.length < to - from) this.partial = Buffer.allocUnsafeSlow(Math.max(to - from, SMALL_STASH));
     chunk.copy(this.partial, 0, from, to);
     this.partialLength = to - from;
+  }
+
+  private grow(size: number): Buffer {
+    const next = Buffer.allocUnsafeSlow(Math.min(MAX_STREAM_FRAME, Math.max(size, this.partial!.length * 2)));
+    this.partial!.copy(next, 0, 0, this.partialLength);
+    return (this.partial = next);
   }
 
   private frameLength(bytes: Buffer, offset: number, available: number): number {

@@ -72,6 +72,24 @@ describe("StreamFramer (RFC 8656 §12.5)", () => {
     expect(framer.bufferedBytes).toBeLessThanOrEqual(MAX_STREAM_FRAME);
   });
 
+  it("holds only what has arrived of an incomplete frame, and lets a large frame's buffer go once it is whole", () => {
+    const framer = new StreamFramer();
+    const frame = stunFrame(65532);
+    framer.push(frame.subarray(0, 1), () => {});
+    expect(framer.heldBytes).toBeLessThanOrEqual(64);
+    const frames: Buffer[] = [];
+    framer.push(frame.subarray(1, 1000), (f) => frames.push(Buffer.from(f)));
+    expect(framer.bufferedBytes).toBe(1000);
+    expect(framer.heldBytes).toBeLessThanOrEqual(2048);
+    for (let at = 1000; at < frame.length; at += 7000) framer.push(frame.subarray(at, Math.min(at + 7000, frame.length)), (f) => frames.push(Buffer.from(f)));
+    expect(frames).toEqual([frame]);
+    expect(framer.heldBytes).toBe(0);
+    // A small split frame keeps its small buffer for the next one.
+    const small = stunFrame(8);
+    collect(framer, [small.subarray(0, 5), small.subarray(5)]);
+    expect(framer.heldBytes).toBeLessThanOrEqual(64);
+  });
+
   it.each([
     ["first byte 0x80", Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0])],
     ["a TLS ClientHello", Buffer.from("160301020001000001fc0303", "hex")],
