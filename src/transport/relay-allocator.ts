@@ -171,6 +171,10 @@ export class UdpRelayAllocator implements RelayAllocator {
     return this.wrap(socket, released.family, released.address, released.port, onPacket);
   }
 
+  dropReservation(token: Buffer): void {
+    this.releaseReservation(token.toString("hex"));
+  }
+
   /** Lets go of the port reserved under `token` here, for another relay thread to bind. */
   releaseReservation(token: string): { address: string; family: IpFamily; port: number } | undefined {
     const reservation = this.reservations.get(token);

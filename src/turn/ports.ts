@@ -119,6 +119,8 @@ export interface RelayAllocator {
   allocate(request: RelayRequest): RelayAllocation | Promise<RelayAllocation>;
   /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN), wherever it is held; that reservation ends. */
   claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket>;
+  /** Ends the reservation made here under `token` (its port closes, its end is reported); nothing if there is none. */
+  dropReservation(token: Buffer): void;
   /** The relayed address as reported to clients (external-ip mapping applied). */
   advertisedAddress(socket: RelaySocket): string;
   /** Drops reservations older than their lifetime. */

@@ -149,6 +149,14 @@ export class FakeRelayAllocator implements RelayAllocator {
     return reservation.socket;
   }
 
+  dropReservation(token: Buffer): void {
+    const reservation = this.reservations.get(token.toString("hex"));
+    if (!reservation) return;
+    this.reservations.delete(token.toString("hex"));
+    reservation.socket.close();
+    reservation.onEnd?.();
+  }
+
   advertisedAddress(socket: RelaySocket): string {
     return socket.address;
   }

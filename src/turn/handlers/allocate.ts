@@ -11,7 +11,8 @@ import { isInfoOn, RelayUnavailableError, type PeerPacketHandler, type RelayAllo
 import { relayFromPeer } from "../relay.js";
 import { createLogBudget } from "../log-budget.js";
 import { StunError } from "../stun-error.js";
-import { authenticateRequest, authenticateWith, type TurnDeps } from "./turn-deps.js";
+import type { Authenticated } from "../authenticate.js";
+import { assertCredentialStillValid, authenticateRequest, type TurnDeps } from "./turn-deps.js";
 
 interface PeerDelivery {
   allocation: Allocation | undefined;
@@ -71,9 +72,9 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       deps.options.maxAllocateLifetimeSeconds,
     );
     if (token === undefined && evenPort === undefined && plan.families.length === 1) {
-      return allocateRelay(ctx, user.username, key, plan.families[0]!, lifetimeSeconds);
+      return allocateRelay(ctx, user, key, plan.families[0]!, lifetimeSeconds);
     }
-    return allocateRelays(ctx, user.username, key, token, evenPort, plan, lifetimeSeconds);
+    return allocateRelays(ctx, user, key, token, evenPort, plan, lifetimeSeconds);
   };
 
   /** What a peer sends must never escape to the relay socket either. */
@@ -107,11 +108,12 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
    */
   function allocateRelay(
     ctx: RequestContext,
-    username: string,
+    user: Authenticated,
     key: string,
     family: IpFamily,
     lifetimeSeconds: number,
   ): HandlerResult | null | Promise<HandlerResult | null> {
+    const { username } = user;
     reserveQuota(deps, username);
     const delivery = peerDelivery();
     let bound: RelayAllocation | Promise<RelayAllocation>;
@@ -129,7 +131,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     return bound.then(
       (relay) => {
         inProgress.delete(key);
-        stillAllowed(ctx, username, [relay.socket]);
+        stillAllowed(ctx, user, [relay.socket], undefined);
         const allocation = (delivery.allocation = createAllocation(ctx, username, [relay.socket], lifetimeSeconds, undefined, undefined));
         return allocation ? { attributes: allocateSuccessAttributes(allocation, deps) } : null;
       },
@@ -143,7 +145,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
 
   async function allocateRelays(
     ctx: RequestContext,
-    username: string,
+    user: Authenticated,
     key: string,
     token: Buffer | undefined,
     evenPort: boolean | undefined,
@@ -151,6 +153,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     lifetimeSeconds: number,
   ): Promise<HandlerResult | null> {
     const { link } = ctx;
+    const { username } = user;
     inProgress.add(key);
     let reserved = false;
     // RFC 8656 §7.2: a reserved next port counts toward its user's quota until it is claimed or
@@ -208,7 +211,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     }
     // An allocator that made no reservation takes no hold over.
     if (holdsForReservation) deps.quota.release(username);
-    stillAllowed(ctx, username, relays);
+    stillAllowed(ctx, user, relays, reservationToken);
 
     const allocation = (delivery.allocation = createAllocation(ctx, username, relays, lifetimeSeconds, reservationToken, addressError));
     if (!allocation) return null;
@@ -222,17 +225,23 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
   /**
    * After an await (a token claim waits on another relay thread): a revocation or a drain that came
    * meanwhile found no allocation to end, so the request is checked again before it makes one. If it
-   * no longer passes, its relay sockets close and its quota slot goes back.
+   * no longer passes, everything it took goes back: its relay sockets, its quota slot, and a
+   * reservation it made (the client never learns its token).
    */
-  function stillAllowed(ctx: RequestContext, username: string, relays: readonly RelaySocket[]): void {
+  function stillAllowed(ctx: RequestContext, user: Authenticated, relays: readonly RelaySocket[], reservationToken: Buffer | undefined): void {
     try {
-      authenticateWith(ctx, deps, false);
+      assertCredentialStillValid(ctx, deps, user);
       assertNotDraining();
     } catch (error) {
-      for (const relay of relays) relay.close();
-      deps.quota.release(username);
+      giveBack(user.username, relays, reservationToken);
       throw error;
     }
+  }
+
+  function giveBack(username: string, relays: readonly RelaySocket[], reservationToken: Buffer | undefined): void {
+    for (const relay of relays) relay.close();
+    if (reservationToken) deps.relays.dropReservation(reservationToken);
+    deps.quota.release(username);
   }
 
   /** A relay allocator's failure as the client's answer: 440 for a family without a relay address, else 508. */
@@ -255,8 +264,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     const { message, link, clientAddress } = ctx;
     // The client may have gone (TCP closed) while the sockets were bound.
     if (!link.isOpen()) {
-      for (const relay of relays) relay.close();
-      deps.quota.release(username);
+      giveBack(username, relays, reservationToken);
       return undefined;
     }
     const allocation: Allocation = {

@@ -1,6 +1,7 @@
 import type { CredentialStore } from "../authenticate.js";
 import { findAllocation, type AllocationTable } from "../allocation-table.js";
-import { authenticate, type Authenticated } from "../authenticate.js";
+import { authenticate, unauthenticatedChallenge, type AuthContext, type Authenticated } from "../authenticate.js";
+import { CredentialRejected } from "../stun-error.js";
 import type { RequestContext } from "../dispatch.js";
 import type { NonceService } from "../nonce.js";
 import type { PeerPolicy } from "../peer-policy.js";
@@ -56,7 +57,23 @@ export function authenticateRequest(ctx: RequestContext, deps: TurnDeps): Authen
 
 /** authenticate() for this request, the caller deciding whether an expired REST credential verifies. */
 export function authenticateWith(ctx: RequestContext, deps: TurnDeps, acceptExpired: boolean): Authenticated {
-  return authenticate(ctx.message, {
+  return authenticate(ctx.message, authContext(ctx, deps, acceptExpired));
+}
+
+/**
+ * For a request that waited (on another relay thread) after it authenticated: a credential revoked
+ * or removed meanwhile gets the 401 it would get now, unsigned, with a fresh challenge. Only that is
+ * checked again: a nonce that went stale, or a REST credential that expired, during the wait does
+ * not undo what the client was already granted.
+ */
+export function assertCredentialStillValid(ctx: RequestContext, deps: TurnDeps, user: Authenticated): void {
+  if (deps.credentials.keysFor(user.username, user.passwordAlgorithm, deps.clock.now(), { acceptExpired: true }).length > 0) return;
+  ctx.integrity = undefined;
+  throw new CredentialRejected("credential revoked while the request waited", unauthenticatedChallenge(authContext(ctx, deps, true)), user.username);
+}
+
+function authContext(ctx: RequestContext, deps: TurnDeps, acceptExpired: boolean): AuthContext {
+  return {
     acceptExpired,
     realm: deps.options.realm,
     nonces: deps.nonces,
@@ -64,5 +81,5 @@ export function authenticateWith(ctx: RequestContext, deps: TurnDeps, acceptExpi
     nowMs: deps.clock.now(),
     clientAddress: ctx.clientAddress.address,
     clientPort: ctx.clientAddress.port,
-  });
+  };
 }

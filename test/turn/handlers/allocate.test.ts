@@ -287,10 +287,47 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     }
     relays.release!();
     const [answer] = await answered;
-    expect(errorCode(decode(answer!))).toBe(code);
+    const response = decode(answer!);
+    expect(errorCode(response)).toBe(code);
+    // A 401 is a fresh challenge, unsigned like every other; a 403 to an authenticated request stays signed.
+    expect(hasAttribute(response, "MESSAGE-INTEGRITY")).toBe(code === 403);
+    if (code === 401) expect(getAttribute(response, "NONCE")).toMatch(/^obMatJos2/);
     expect(h.deps.table.size).toBe(what.includes("revoked") ? 0 : 1);
     expect(h.ledger.total).toBe(h.deps.table.size);
     expect(relays.sockets.filter((socket) => !socket.closed).length).toBe(h.deps.table.size);
+  });
+
+  it("keeps a token claim whose nonce went stale while it waited: the client was already granted it", async () => {
+    const relays = new SlowClaimAllocator(undefined, undefined);
+    const h = createTurnHarness({ relays });
+    const first = new HarnessClient(h, undefined, undefined, 40001);
+    const token = getAttribute(await first.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]), "RESERVATION-TOKEN")!;
+    const second = new HarnessClient(h, undefined, undefined, 40002);
+    const [challenge] = await second.sendRaw(second.builder.build(Method.Allocate, [UDP]));
+    second.builder.learn(decode(challenge!));
+    h.clock.advance(599_000);
+    const answered = second.sendRaw(second.builder.build(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]));
+    for (let i = 0; i < 5 && relays.release === undefined; i++) await new Promise((resolve) => setImmediate(resolve));
+    h.clock.advance(2_000);
+    relays.release!();
+    const [answer] = await answered;
+    expect(decode(answer!).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(h.deps.table.size).toBe(2);
+  });
+
+  it("gives back an EVEN-PORT reservation made by an Allocate that a drain overtook while it was binding", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
+    client.builder.learn(decode(challenge!));
+    h.handle(client.builder.build(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]), client.address, client.port, client.link);
+    (h.deps.options as { draining?: boolean }).draining = true;
+    const [answer] = await client.received();
+    expect(errorCode(decode(answer!))).toBe(403);
+    expect(h.deps.table.size).toBe(0);
+    expect(h.relays.reservationCount).toBe(0);
+    expect(h.ledger.total).toBe(0);
+    expect(h.relays.sockets.every((socket) => socket.closed)).toBe(true);
   });
 
   it("answers 486 past user-quota and counts the quota per username", async () => {
