@@ -84,9 +84,13 @@ export class StreamFramer {
       if (this.partialLength < target) return offset;
       if (length !== INCOMPLETE) {
         this.partialLength = 0;
-        // A large frame's buffer is not kept for the connection's life.
-        if (partial.length > KEPT_STASH) this.partial = undefined;
-        onFrame(Buffer.from(partial.subarray(0, length)));
+        if (partial.length > KEPT_STASH) {
+          // A large frame's buffer is not kept for the connection's life: it goes out as the frame itself.
+          this.partial = undefined;
+          onFrame(partial.subarray(0, length));
+        } else {
+          onFrame(Buffer.from(partial.subarray(0, length)));
+        }
         return offset;
       }
     }
@@ -103,7 +107,9 @@ export class StreamFramer {
   }
 
   private grow(size: number): Buffer {
-    const next = Buffer.allocUnsafeSlow(Math.min(MAX_STREAM_FRAME, Math.max(size, this.partial!.length * 2)));
+    // Doubling stops at KEPT_STASH for a frame that fits in it, so that buffer is kept for the next.
+    const cap = size <= KEPT_STASH ? KEPT_STASH : MAX_STREAM_FRAME;
+    const next = Buffer.allocUnsafeSlow(Math.min(cap, Math.max(size, this.partial!.length * 2)));
     this.partial!.copy(next, 0, 0, this.partialLength);
     return (this.partial = next);
   }

@@ -90,6 +90,22 @@ describe("StreamFramer (RFC 8656 §12.5)", () => {
     expect(framer.heldBytes).toBeLessThanOrEqual(64);
   });
 
+  it("keeps one buffer for media-sized frames split across reads, however they grow", () => {
+    const framer = new StreamFramer();
+    framer.allowChannelData = true;
+    const frames: Buffer[] = [];
+    const sent = [channelDataFrame(0x4000, 1100), channelDataFrame(0x4001, 1104), channelDataFrame(0x4002, 2044)];
+    const held: number[] = [];
+    for (const frame of sent) {
+      framer.push(frame.subarray(0, 4), (f) => frames.push(Buffer.from(f)));
+      framer.push(frame.subarray(4), (f) => frames.push(Buffer.from(f)));
+      held.push(framer.heldBytes);
+    }
+    expect(frames).toEqual(sent);
+    // Grown to the first frame, then doubled no further than 2 KiB, and kept.
+    expect(held).toEqual([1104, 2048, 2048]);
+  });
+
   it.each([
     ["first byte 0x80", Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0])],
     ["a TLS ClientHello", Buffer.from("160301020001000001fc0303", "hex")],
