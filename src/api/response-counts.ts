@@ -15,7 +15,7 @@ export interface ResponseCounts {
 }
 
 /** The route label of a request that matched no route. */
-export const UNMATCHED_ROUTE = "unmatched";
+const UNMATCHED_ROUTE = "unmatched";
 
 export function createResponseCounts(): ResponseCounts {
   const byRoute = new Map<string, Map<number, number>>();

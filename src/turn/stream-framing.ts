@@ -21,9 +21,10 @@ export type FramerResult = "ok" | "garbage";
 /**
  * Splits a TCP/TLS byte stream into STUN messages and ChannelData frames (RFC 8656 §12.5).
  * Frames wholly inside a chunk are handed out as views; only a frame split across chunks is
- * reassembled, in one buffer of at most MAX_STREAM_FRAME bytes, and handed out as a copy. That buffer
- * holds what has arrived, not what the frame declares: a connection that sends one byte and waits
- * costs 64 bytes, not 64 KiB.
+ * reassembled, in one buffer of at most MAX_STREAM_FRAME bytes. That buffer holds what has arrived,
+ * not what the frame declares (a connection that sends one byte and waits costs 64 bytes, not 64 KiB);
+ * one of up to KEPT_STASH bytes is kept for the next split frame and its frame handed out as a copy,
+ * a larger one is handed out as the frame itself.
  */
 export class StreamFramer {
   /** ChannelData is only meaningful on a connection that holds an allocation; otherwise it is garbage. */
@@ -41,7 +42,7 @@ export class StreamFramer {
     return this.partialLength;
   }
 
-  /** Memory held for an incomplete frame: what has arrived of it, rounded up; 0 when none is held. */
+  /** Memory the framer holds for reassembly (a buffer kept for the next split frame included); 0 when none. */
   get heldBytes(): number {
     return this.partial?.length ?? 0;
   }

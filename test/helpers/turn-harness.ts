@@ -1,6 +1,7 @@
 import { createCredentialStore } from "../../src/credentials/credential-store.js";
 import { parseStaticUser } from "../../src/credentials/static-users.js";
 import type { AttributeEntry } from "../../src/stun/attributes/registry.js";
+import { Method } from "../../src/stun/constants.js";
 import type { StunMessage } from "../../src/stun/message.js";
 import { createAllocationTable } from "../../src/turn/allocation-table.js";
 import { createDispatcher } from "../../src/turn/dispatch.js";
@@ -120,6 +121,13 @@ export class HarnessClient {
   async received(): Promise<Buffer[]> {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
     return this.link.take().map((d) => d.data);
+  }
+
+  /** Sends an unsigned Allocate and learns REALM and NONCE from its 401, as a client's first request does. */
+  async learnNonce(): Promise<void> {
+    const [challenge] = await this.sendRaw(this.builder.build(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }]));
+    if (!challenge) throw new Error("no challenge");
+    this.builder.learn(decode(challenge));
   }
 
   /** A request, signed once a nonce is known; a 401 or 438 is answered by signing again with the new nonce. */

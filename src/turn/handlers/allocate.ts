@@ -27,7 +27,8 @@ interface FamilyPlan {
 
 /**
  * RFC 8656 §7.2: checks in the RFC's order, then one or two relayed addresses. The checks answer
- * synchronously (a 401 challenge is no rejected promise); only binding the relay sockets is async.
+ * synchronously (a 401 challenge is no rejected promise), and so does the common Allocate; only a
+ * reservation, a token claim or two relayed addresses wait.
  */
 export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult | null | Promise<HandlerResult | null> {
   // 5-tuples whose Allocate is binding its relay socket right now (a retransmission must not allocate twice).

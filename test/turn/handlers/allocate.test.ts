@@ -107,8 +107,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     const h = createTurnHarness({ turn: { userQuota: 1 } });
     h.relays.bindsAtOnce = atOnce;
     const client = new HarnessClient(h);
-    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
-    client.builder.learn(decode(challenge!));
+    await client.learnNonce();
     // A signed Allocate whose LIFETIME value is 2 bytes long (padded to 4): the framing is valid, the value is not.
     const unsigned = encodeMessage({
       method: Method.Allocate,
@@ -273,8 +272,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     const first = new HarnessClient(h, undefined, undefined, 40001);
     const token = getAttribute(await first.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]), "RESERVATION-TOKEN")!;
     const second = new HarnessClient(h, undefined, undefined, 40002);
-    const [challenge] = await second.sendRaw(second.builder.build(Method.Allocate, [UDP]));
-    second.builder.learn(decode(challenge!));
+    await second.learnNonce();
     const answered = second.sendRaw(second.builder.build(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]));
     for (let i = 0; i < 5 && relays.release === undefined; i++) await new Promise((resolve) => setImmediate(resolve));
     expect(relays.release).toBeDefined();
@@ -303,8 +301,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     const first = new HarnessClient(h, undefined, undefined, 40001);
     const token = getAttribute(await first.request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]), "RESERVATION-TOKEN")!;
     const second = new HarnessClient(h, undefined, undefined, 40002);
-    const [challenge] = await second.sendRaw(second.builder.build(Method.Allocate, [UDP]));
-    second.builder.learn(decode(challenge!));
+    await second.learnNonce();
     h.clock.advance(599_000);
     const answered = second.sendRaw(second.builder.build(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]));
     for (let i = 0; i < 5 && relays.release === undefined; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -318,8 +315,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
   it("gives back an EVEN-PORT reservation made by an Allocate that a drain overtook while it was binding", async () => {
     const h = createTurnHarness();
     const client = new HarnessClient(h);
-    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
-    client.builder.learn(decode(challenge!));
+    await client.learnNonce();
     h.handle(client.builder.build(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]), client.address, client.port, client.link);
     (h.deps.options as { draining?: boolean }).draining = true;
     const [answer] = await client.received();
@@ -413,8 +409,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
   it("answers an Allocate before the packet handler returns when its relay socket is bound at once", async () => {
     const h = createTurnHarness();
     const client = new HarnessClient(h);
-    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
-    client.builder.learn(decode(challenge!));
+    await client.learnNonce();
     h.handle(client.builder.build(Method.Allocate, [UDP]), client.address, client.port, client.link);
     const sent = client.link.take();
     expect(sent.length).toBe(1);
@@ -435,8 +430,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     const h = createTurnHarness();
     h.relays.bindsAtOnce = atOnce;
     const client = new HarnessClient(h);
-    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
-    client.builder.learn(decode(challenge!));
+    await client.learnNonce();
     // The request is decoded in place: the message, and anything that holds it, keeps these bytes.
     const request = new WeakRef(client.builder.build(Method.Allocate, [UDP]));
     h.handle(request.deref()!, client.address, client.port, client.link);
@@ -454,8 +448,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     const h = createTurnHarness();
     h.relays.bindsAtOnce = false;
     const client = new HarnessClient(h);
-    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
-    client.builder.learn(decode(challenge!));
+    await client.learnNonce();
     const request = client.builder.build(Method.Allocate, [UDP]);
     h.handle(request, client.address, client.port, client.link);
     h.handle(request, client.address, client.port, client.link);
@@ -487,8 +480,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     const link = new FakeLink("tcp");
     const client = new HarnessClient(h, link);
     await client.request(Method.Binding);
-    const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
-    client.builder.learn(decode(challenge!));
+    await client.learnNonce();
     h.handle(client.builder.build(Method.Allocate, [UDP]), client.address, client.port, link);
     link.open = false; // closes before the relay bind resolves
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));

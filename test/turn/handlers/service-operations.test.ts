@@ -145,8 +145,7 @@ describe("with several relay threads, before a thread's death is heard of (Unkno
     /** A UDP client with a nonce (from an unsigned Allocate's 401) and no allocation on this thread. */
     const stranger = async (port: number, address = "198.51.100.8"): Promise<HarnessClient> => {
       const client = new HarnessClient(h, undefined, address, port);
-      const [challenge] = await client.sendRaw(client.builder.build(Method.Allocate, [UDP]));
-      client.builder.learn(decode(challenge!));
+      await client.learnNonce();
       return client;
     };
     const releaseAll = (): void => releases.splice(0).forEach((release) => release());
@@ -181,8 +180,7 @@ describe("with several relay threads, before a thread's death is heard of (Unkno
     const unsigned = new HarnessClient(h, undefined, "198.51.100.20", 40009);
     expect((await unsigned.sendRaw(unsigned.builder.build(Method.Refresh, [LIFETIME]))).map((answer) => errorCode(decode(answer)))).toEqual([401]);
     const impostor = new HarnessClient(h, undefined, "198.51.100.21", 40010, "alice", "not-her-password");
-    const [challenge] = await impostor.sendRaw(impostor.builder.build(Method.Allocate, [UDP]));
-    impostor.builder.learn(decode(challenge!));
+    await impostor.learnNonce();
     expect((await impostor.sendRaw(impostor.builder.build(Method.Refresh, [LIFETIME]))).map((answer) => errorCode(decode(answer)))).toEqual([401]);
     expect(errorCode(await client.request(Method.Allocate, [UDP]))).toBeUndefined();
     expect(releases).toHaveLength(0);
