@@ -56,6 +56,7 @@ export interface Config {
   readonly userQuota: number;
   readonly totalQuota: number;
   readonly maxPermissionsPerAllocation: number;
+  readonly maxChannelsPerAllocation: number;
   /** Exceptions to the default deny list and to denied-peer-ip: addresses, ranges `a-b`, CIDR blocks. */
   readonly allowedPeerIps: readonly string[];
   readonly deniedPeerIps: readonly string[];
@@ -140,6 +141,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   userQuota: 10,
   totalQuota: 10_000,
   maxPermissionsPerAllocation: 100,
+  maxChannelsPerAllocation: 100,
   allowedPeerIps: Object.freeze([]),
   deniedPeerIps: Object.freeze([]),
   allowLoopbackPeers: false,

@@ -294,6 +294,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     coturn: false,
     doc: "Peer addresses one allocation may have permissions for (508 past it).",
   },
+  {
+    key: "max-channels-per-allocation",
+    field: "maxChannelsPerAllocation",
+    parser: countParser({ min: 1, max: 16_384 }),
+    repeatable: false,
+    coturn: false,
+    doc: "Channels one allocation may have bound at once (508 past it): one permission covers every port of its peer address, so without this a client could bind every channel number.",
+  },
   // Peer policy (RFC 8656 §21.3): deny by default
   {
     key: "allowed-peer-ip",

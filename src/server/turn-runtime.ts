@@ -170,6 +170,7 @@ function turnOptionsOf(config: Config): Omit<TurnOptions, "maxChannelNumber"> {
     userQuota: config.userQuota,
     totalQuota: config.totalQuota,
     maxPermissionsPerAllocation: config.maxPermissionsPerAllocation,
+    maxChannelsPerAllocation: config.maxChannelsPerAllocation,
     strictExpiry: config.strictExpiry,
     maxBps: config.maxBps,
   };

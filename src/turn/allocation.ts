@@ -95,11 +95,12 @@ export function* channelsOf(allocation: Allocation): Generator<ChannelBinding> {
   if (allocation.channelsByNumber) yield* allocation.channelsByNumber.values();
 }
 
-export type ChannelBindOutcome = "bound" | "refreshed" | "number-in-use" | "peer-bound-elsewhere";
+export type ChannelBindOutcome = "bound" | "refreshed" | "number-in-use" | "peer-bound-elsewhere" | "too-many-channels";
 
 /**
  * RFC 8656 §11.2 rules: a number bound to another peer, or a peer bound to another number, is refused;
- * the same pair refreshes. Binding also installs or refreshes the peer's permission.
+ * the same pair refreshes. Binding also installs or refreshes the peer's permission. A new binding
+ * past `maxChannels` is refused, and installs nothing.
  */
 export function bindChannel(
   allocation: Allocation,
@@ -108,11 +109,13 @@ export function bindChannel(
   peerPort: number,
   relay: RelaySocket,
   nowMs: number,
+  maxChannels: number,
 ): ChannelBindOutcome {
   const byNumber = findChannelByNumber(allocation, number);
   const byPeer = findChannelByPeer(allocation, peerAddress, peerPort);
   if (byNumber && (byNumber.peerAddress !== peerAddress || byNumber.peerPort !== peerPort)) return "number-in-use";
   if (byPeer && byPeer.number !== number) return "peer-bound-elsewhere";
+  if (!byNumber && channelCount(allocation) >= maxChannels) return "too-many-channels";
   installPermission(allocation, peerAddress, nowMs);
   if (byNumber) {
     byNumber.expiresAtMs = nowMs + CHANNEL_LIFETIME_MS;

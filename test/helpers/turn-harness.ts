@@ -45,6 +45,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     userQuota: 10,
     totalQuota: 100,
     maxPermissionsPerAllocation: 20,
+    maxChannelsPerAllocation: 20,
     maxChannelNumber: 0x4fff,
     strictExpiry: false,
     maxBps: 0,

@@ -23,9 +23,10 @@ export function createChannelBindHandler(deps: TurnDeps): (ctx: RequestContext) 
     if (isNewPermission && allocation.permissions.size >= deps.options.maxPermissionsPerAllocation) {
       throw new StunError(ErrorCode.InsufficientCapacity, "too many permissions on this allocation");
     }
-    const outcome = bindChannel(allocation, number, peer.address, peer.port, relay, deps.clock.now());
+    const outcome = bindChannel(allocation, number, peer.address, peer.port, relay, deps.clock.now(), deps.options.maxChannelsPerAllocation);
     if (outcome === "number-in-use") throw new StunError(ErrorCode.BadRequest, "channel bound to another peer");
     if (outcome === "peer-bound-elsewhere") throw new StunError(ErrorCode.BadRequest, "peer bound to another channel");
+    if (outcome === "too-many-channels") throw new StunError(ErrorCode.InsufficientCapacity, "too many channels on this allocation");
     return { attributes: [] };
   };
 }

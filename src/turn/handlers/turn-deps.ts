@@ -16,6 +16,7 @@ export interface TurnOptions {
   readonly userQuota: number;
   readonly totalQuota: number;
   readonly maxPermissionsPerAllocation: number;
+  readonly maxChannelsPerAllocation: number;
   /** 0x4FFF (RFC 8656 §12), or 0x7FFF with rfc5766-channel-numbers. */
   readonly maxChannelNumber: number;
   /** Refuse an expired REST credential even for requests on the allocation it made. */

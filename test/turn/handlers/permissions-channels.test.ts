@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { getAttribute } from "../../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../../src/stun/constants.js";
+import { findAllocation } from "../../../src/turn/allocation-table.js";
 import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
 import { channelData, decode, errorCode } from "../../helpers/turn-messages.js";
 
@@ -114,6 +115,21 @@ describe("Send indication (RFC 8656 §10.2) and Data (§11.3)", () => {
 });
 
 describe("ChannelBind (RFC 8656 §11.2) and ChannelData (§12)", () => {
+  it("answers 508 past the channels-per-allocation cap, installing nothing; a refresh is not a new channel", async () => {
+    // One permission covers every port of its peer: without a cap of its own, one allocation could bind every channel number.
+    const { h, client } = await allocated(createTurnHarness({ turn: { maxChannelsPerAllocation: 2 } }));
+    const bind = (number: number, peer: { family: "IPv4"; address: string; port: number }) =>
+      client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: number }, peerAttr(peer)]);
+    expect((await bind(0x4000, PEER)).messageClass).toBe(MessageClass.SuccessResponse);
+    expect((await bind(0x4001, { ...PEER, port: PEER.port + 1 })).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(errorCode(await bind(0x4002, { ...PEER, port: PEER.port + 2 }))).toBe(508);
+    expect(errorCode(await bind(0x4002, OTHER))).toBe(508);
+    const allocation = findAllocation(h.deps.table, client.link, client.address, client.port)!;
+    expect([...allocation.channelsByNumber!.keys()]).toEqual([0x4000, 0x4001]);
+    expect([...allocation.permissions.keys()]).toEqual([PEER.address]);
+    expect((await bind(0x4001, { ...PEER, port: PEER.port + 1 })).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
   it.each([
     ["0x3FFF", 0x3fff],
     ["0x5000", 0x5000],
