@@ -159,7 +159,7 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   async claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
     const key = token.toString("hex");
-    const reservation = this.reservations.get(key);
+    const reservation = this.liveReservation(key);
     if (reservation) {
       this.endReservation(key, reservation);
       reservation.socket.handler = onPacket;
@@ -177,7 +177,7 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   /** Lets go of the port reserved under `token` here, for another relay thread to bind. */
   releaseReservation(token: string): { address: string; family: IpFamily; port: number } | undefined {
-    const reservation = this.reservations.get(token);
+    const reservation = this.liveReservation(token);
     if (!reservation) return undefined;
     const { address, family, port } = reservation.socket;
     reservation.socket.close();
@@ -215,6 +215,15 @@ export class UdpRelayAllocator implements RelayAllocator {
       reservation.socket.close();
       this.endReservation(key, reservation);
     }
+  }
+
+  /** The reservation under `key`, unless its 30 s are over: then it ends now, not at the next sweep. */
+  private liveReservation(key: string): Reservation | undefined {
+    const reservation = this.reservations.get(key);
+    if (reservation === undefined || reservation.expiresAtMs > this.options.clock.now()) return reservation;
+    reservation.socket.close();
+    this.endReservation(key, reservation);
+    return undefined;
   }
 
   /** The one way out of `reservations`: whoever asked for the reservation hears of its end once. */

@@ -70,6 +70,18 @@ describe("UdpRelayAllocator EVEN-PORT reservations (RFC 8656 §7.2, real sockets
     expect(ended).toEqual([0]);
   });
 
+  it("refuses a token past its 30 s before the sweeper has run, here and for another relay thread", async () => {
+    const { clock, allocator, ended, reserve } = setup();
+    const first = await reserve();
+    const second = await reserve();
+    clock.advance(30_000);
+    await expect(allocator.claimReservation(first.token, () => {})).rejects.toThrow("unknown or expired RESERVATION-TOKEN");
+    expect(allocator.releaseReservation(second.token.toString("hex"))).toBeUndefined();
+    expect(ended).toEqual([0, 1]);
+    allocator.close();
+    expect(ended).toEqual([0, 1]);
+  });
+
   it("reports a reservation's end once when it expires after 30 s, and those still held when the allocator closes", async () => {
     const { clock, allocator, ended, reserve } = setup();
     await reserve();

@@ -48,6 +48,29 @@ describe("Refresh (RFC 8656 §7.3) and allocation lifetime", () => {
     expect(h.log.records.some((r) => r.msg === "allocation expired")).toBe(true);
   });
 
+  it("treats an allocation past its lifetime as gone before the sweeper has run: 437 to Refresh, a new one for Allocate", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    h.clock.advance(600_000);
+    expect(errorCode(await client.request(Method.Refresh, [{ name: "LIFETIME", value: 3600 }]))).toBe(437);
+    expect(h.deps.table.size).toBe(0);
+    expect(h.relays.sockets[0]!.closed).toBe(true);
+    expect(h.ledger.held("alice")).toBe(0);
+    expect(h.deps.counters.allocationsExpired).toBe(1);
+    expect(errorCode(await client.request(Method.CreatePermission, [{ name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "8.8.8.8", port: 1 } }]))).toBe(437);
+
+    await client.request(Method.Allocate, [UDP]);
+    h.clock.advance(600_000);
+    const again = await client.request(Method.Allocate, [UDP]);
+    expect(again.messageClass).toBe(MessageClass.SuccessResponse);
+    expect(h.deps.table.size).toBe(1);
+    expect(h.ledger.total).toBe(1);
+    expect(h.relays.sockets.map((socket) => socket.closed)).toEqual([true, true, false]);
+    h.service.sweep();
+    expect(h.deps.table.size).toBe(1);
+  });
+
   it("answers 441 when another user signs a request for the allocation (RFC 8656 §7.3)", async () => {
     const h = createTurnHarness();
     const alice = new HarnessClient(h);
