@@ -182,7 +182,9 @@ export class StreamListener {
       // Corked writes hold on to their buffers until the turn ends: a head of its own each time.
       frameHead: (length) => Buffer.allocUnsafe(length),
       setCarriesAllocation: (carries) => {
-        framer.allowChannelData = carries;
+        // Before the first allocation ChannelData is garbage ("GET " looks like a channel); after one,
+        // media still in flight when it ends is dropped (RFC 8656 §12.4), not a reason to close.
+        if (carries) framer.allowChannelData = true;
         socket.setTimeout(carries ? 0 : options.idleTimeoutMs);
         if (carries) this.allocateBy.delete(socket);
         else if (!socket.destroyed && this.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.allocateTimeoutMs);

@@ -157,6 +157,29 @@ describe("max-allocate-timeout", () => {
   });
 });
 
+describe("ChannelData on a TCP connection whose allocation has ended", () => {
+  it("is dropped (RFC 8656 §12.4), and the connection stays up for a new Allocate", async () => {
+    const { server, port } = await start({ allowLoopbackPeers: true });
+    const client = await SocketTurnClient.stream("tcp", { address: "127.0.0.1", port }, { username: "alice", password: "pw", realm: "r" });
+    cleanups.push(() => client.close());
+    const udp = [{ name: "REQUESTED-TRANSPORT", value: 17 }] as const;
+    expect((await client.request(Method.Allocate, udp)).messageClass).toBe(MessageClass.SuccessResponse);
+    const peer = { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "127.0.0.1", port: 9 } } as const;
+    expect((await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4001 }, peer])).messageClass).toBe(MessageClass.SuccessResponse);
+    expect((await client.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }])).messageClass).toBe(MessageClass.SuccessResponse);
+    // Media the client had in flight when the allocation ended.
+    const frame = Buffer.alloc(8);
+    frame.writeUInt16BE(0x4001, 0);
+    frame.writeUInt16BE(4, 2);
+    client.send(frame);
+    expect((await client.request(Method.Allocate, udp)).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(client.closed).toBe(false);
+    // Relay threads report their counters to the main thread now and then.
+    for (let waited = 0; server.stats().droppedPackets === 0 && waited < 3000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.stats().droppedPackets).toBe(1);
+  });
+});
+
 describe("bps-capacity on a live server", () => {
   it("refuses allocations past bps-capacity / max-bps with 508 at once, and shows both limits in stats", async () => {
     const { server } = await start({ noUdp: false, maxBps: 1000, bpsCapacity: 2500, users: ["alice:pw", "bob:pw", "carol:pw"] });
