@@ -89,6 +89,7 @@ export function createTurnRuntime(
   );
   const onPacket = createDispatcher(service.dispatchTable, {
     fingerprint: config.fingerprint,
+    ...(config.software !== undefined ? { software: config.software } : {}),
     maxChannelNumber,
     counters,
     ...(config.unauthorizedRatelimit ? { unauthenticatedLimit: createSourceRateLimit({ ...UNAUTHENTICATED_LIMIT, key: randomBytes(8) }) } : {}),

@@ -45,6 +45,8 @@ export interface DispatchTable {
 export interface DispatchOptions {
   /** Add FINGERPRINT to every response, not only to answers to requests that carried one. */
   readonly fingerprint: boolean;
+  /** RFC 8489 §14.14: SOFTWARE for every response; none when unset (smaller answers). */
+  readonly software?: string;
   /** Highest channel number accepted; its first byte bounds the ChannelData range of the demux. */
   readonly maxChannelNumber: number;
   /** For metrics: error responses sent, by code, and those unauthorized-ratelimit held back. */
@@ -71,6 +73,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
   const droppedBudget = createLogBudget(log, clock, { perInterval: 1, intervalMs: 60_000 });
   const { counters } = options;
   const lastChannelDataByte = options.maxChannelNumber >> 8;
+  const software: AttributeEntry | undefined = options.software === undefined ? undefined : { name: "SOFTWARE", value: options.software };
 
   function reply(
     request: { readonly method: number; readonly transactionId: Uint8Array },
@@ -85,7 +88,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     let bytes: Buffer;
     try {
       bytes = encodeMessage(
-        { method: request.method, messageClass, transactionId: request.transactionId, attributes },
+        { method: request.method, messageClass, transactionId: request.transactionId, attributes: software ? [...attributes, software] : attributes },
         integrity ? { fingerprint: options.fingerprint || withFingerprint, integrity } : { fingerprint: options.fingerprint || withFingerprint },
       );
     } catch (error) {

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
@@ -7,6 +8,9 @@ import stun from "stun";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import type { Config } from "../../src/config/config.js";
+import { MessageClass, Method } from "../../src/stun/constants.js";
+import { getAttribute, hasAttribute } from "../../src/stun/attributes/registry.js";
+import { decodeMessage, encodeMessage } from "../../src/stun/message.js";
 import { startServer, StartupError, type ListenerInfo, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { readStream, StreamReader, udpExchange } from "../helpers/sockets.js";
@@ -250,6 +254,27 @@ describe("Binding options and start-up errors", () => {
       expect(stun.validateFingerprint(response)).toBe(true);
     } finally {
       await server.close();
+    }
+  });
+
+  it("sends SOFTWARE in every answer with software set (RFC 8489 §14.14), and none without it", async () => {
+    const server = await start({ software: "turnpike test ✓", noTcp: true, relayThreads: 1 });
+    const plain = await start({ noTcp: true, relayThreads: 1 });
+    try {
+      const { answer } = await udpExchange(bindingRequest(true), { address: "127.0.0.1", port: server.listeners[0]!.port });
+      const response = stun.decode(answer!);
+      expect(getAttribute(decodeMessage(answer!), "SOFTWARE")).toBe("turnpike test ✓");
+      expect(stun.validateFingerprint(response)).toBe(true);
+      // An error answer carries it too: an Allocate without credentials gets 401.
+      const allocate = encodeMessage({ method: Method.Allocate, messageClass: MessageClass.Request, transactionId: randomBytes(12), attributes: [{ name: "REQUESTED-TRANSPORT", value: 17 }] });
+      const challenge = await udpExchange(allocate, { address: "127.0.0.1", port: server.listeners[0]!.port });
+      expect(errorCodeOf(challenge.answer!)).toBe(401);
+      expect(getAttribute(decodeMessage(challenge.answer!), "SOFTWARE")).toBe("turnpike test ✓");
+      const none = await udpExchange(bindingRequest(true), { address: "127.0.0.1", port: plain.listeners[0]!.port });
+      expect(hasAttribute(decodeMessage(none.answer!), "SOFTWARE")).toBe(false);
+    } finally {
+      await server.close();
+      await plain.close();
     }
   });
 
