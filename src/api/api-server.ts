@@ -110,6 +110,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
         },
       },
       allowAnonymous: options.allowAnonymous,
+      corsOrigins: options.corsOrigins,
       addressLimiter: limiter(),
       keyLimiter: limiter(),
     }),

@@ -57,7 +57,7 @@ export function registerCredentialRoutes(app: ApiApp, context: ApiContext): void
 
 /**
  * Access first, then the request's values, then the credential; undefined when an answer has
- * already been sent (401, 429, 400, 503).
+ * already been sent (401, 403, 429, 400, 503).
  */
 function mintFor(
   context: ApiContext,
@@ -67,7 +67,7 @@ function mintFor(
   readRequest: () => Checked<CredentialRequest>,
 ): MintedCredential | undefined {
   reply.header("cache-control", "no-store");
-  const decision = context.guard.check(request.ip, presentedKey, request.hostname);
+  const decision = context.guard.check(request, presentedKey);
   if (!decision.allowed) {
     request.log.debug({ reason: decision.reason }, "credential request refused");
     sendDenied(reply, decision);

@@ -7,7 +7,7 @@ import { readBearerToken } from "./api-key-auth.js";
 export function registerDrainRoute(app: ApiApp, context: ApiContext): void {
   app.post("/api/v1/drain", async (request, reply) => {
     reply.header("cache-control", "no-store");
-    const decision = context.guard.check(request.ip, readBearerToken(request.headers.authorization), request.hostname);
+    const decision = context.guard.check(request, readBearerToken(request.headers.authorization));
     if (!decision.allowed) return sendDenied(reply, decision);
     context.deps.drain();
     request.log.info({ keyIndex: decision.keyIndex }, "drain requested");

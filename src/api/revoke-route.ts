@@ -10,7 +10,7 @@ import { readBodyFields } from "./json-body.js";
 export function registerRevokeRoute(app: ApiApp, context: ApiContext): void {
   app.post("/api/v1/credentials/revoke", async (request, reply) => {
     reply.header("cache-control", "no-store");
-    const decision = context.guard.check(request.ip, readBearerToken(request.headers.authorization), request.hostname);
+    const decision = context.guard.check(request, readBearerToken(request.headers.authorization));
     if (!decision.allowed) {
       request.log.debug({ reason: decision.reason }, "revoke request refused");
       return sendDenied(reply, decision);

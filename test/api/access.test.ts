@@ -102,6 +102,62 @@ describe("anonymous access (loopback only)", () => {
   );
 });
 
+describe("anonymous access from web pages (cross-site request forgery)", () => {
+  const LISTED = "https://app.example.com";
+  const crossSite = { origin: "https://evil.example", "sec-fetch-site": "cross-site" };
+
+  it("refuses with 403 a cross-site POST /api/v1/drain without a body or key, as a page's no-cors fetch sends it; nothing drains", async () => {
+    const test = await startTestApi({ options: { apiKeys: [], allowAnonymous: true } });
+    const response = await rawRequest(`${test.url}/api/v1/drain`, { method: "POST", headers: { ...crossSite, "content-length": "0" } });
+    expect(response.status).toBe(403);
+    expect(JSON.parse(response.text)).toMatchObject({ statusCode: 403, error: "Forbidden", message: expect.stringMatching(/another site/) });
+    expect(test.drains).toBe(0);
+  });
+
+  it.each([
+    ["Origin not listed in api-cors-origin", { origin: "https://evil.example" }],
+    ["Origin: null (a sandboxed frame)", { origin: "null" }],
+    ["Sec-Fetch-Site: cross-site, no Origin (an <img> GET)", { "sec-fetch-site": "cross-site" }],
+    ["Sec-Fetch-Site: same-site", { "sec-fetch-site": "same-site" }],
+  ])("refuses minting, revoking and draining with %s", async (_name, headers) => {
+    const test = await startTestApi({ options: { apiKeys: [], allowAnonymous: true, corsOrigins: [LISTED] } });
+    const mint = await rawRequest(`${test.url}/api/v1/credentials?username=local`, { headers });
+    expect(mint.status).toBe(403);
+    expect(mint.text).not.toMatch(/password/);
+    const mintPost = await rawRequest(`${test.url}/api/v1/credentials`, { method: "POST", headers });
+    expect(mintPost.status).toBe(403);
+    const draft = await rawRequest(`${test.url}/?service=turn&username=local`, { headers });
+    expect(draft.status).toBe(403);
+    const revoke = await rawRequest(`${test.url}/api/v1/credentials/revoke`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ username: "1700000000:alice" }),
+    });
+    expect(revoke.status).toBe(403);
+    const drain = await rawRequest(`${test.url}/api/v1/drain`, { method: "POST", headers });
+    expect(drain.status).toBe(403);
+    expect(test.revoked).toEqual([]);
+    expect(test.drains).toBe(0);
+  });
+
+  it.each([
+    ["no Origin or Sec-Fetch-Site (curl, a backend)", {}],
+    ["Sec-Fetch-Site: none (typed in the address bar)", { "sec-fetch-site": "none" }],
+    ["Sec-Fetch-Site: same-origin", { "sec-fetch-site": "same-origin" }],
+    ["an Origin listed in api-cors-origin, cross-site", { origin: LISTED, "sec-fetch-site": "cross-site" }],
+  ])("still serves %s", async (_name, headers) => {
+    const test = await startTestApi({ options: { apiKeys: [], allowAnonymous: true, corsOrigins: [LISTED] } });
+    expect((await rawRequest(`${test.url}/api/v1/credentials?username=local`, { headers })).status).toBe(200);
+    expect((await rawRequest(`${test.url}/api/v1/drain`, { method: "POST", headers })).status).toBe(202);
+  });
+
+  it("does not look at Origin or Sec-Fetch-Site when a valid key is given", async () => {
+    const test = await startTestApi({ options: { allowAnonymous: true } });
+    const response = await rawRequest(`${test.url}/api/v1/credentials?username=local`, { headers: { ...crossSite, ...bearer(KEY) } });
+    expect(response.status).toBe(200);
+  });
+});
+
 describe("rate limiting: token buckets per client address and per key", () => {
   const N = 3;
   const credentials = (url: string, from: string, key = KEY) =>
