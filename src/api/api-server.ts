@@ -10,6 +10,7 @@ import type { ApiDeps, ApiOptions } from "./api-deps.js";
 import { createApiKeyVerifier } from "./api-key-auth.js";
 import { createApiLogger } from "./api-logging.js";
 import { ApiStartError } from "./api-start-error.js";
+import { createClientErrorHandler } from "./client-error.js";
 import { BODY_LIMIT_BYTES, configureApp } from "./configure-app.js";
 import { registerCors } from "./cors.js";
 import { registerCredentialRoutes } from "./credential-routes.js";
@@ -89,6 +90,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
       frameworkErrors: (_error, _request, reply) => {
         sendError(reply, 400, "malformed request");
       },
+      clientErrorHandler: createClientErrorHandler(logger),
     });
   } catch (error) {
     // In practice the one failure here: https.createServer refusing the certificate or key.

@@ -1,3 +1,4 @@
+import net from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -79,5 +80,52 @@ describe("logs never hold a key or a password", () => {
       req: { method: "GET", path: "/", remoteAddress: "192.0.2.7" },
     });
     expect(lines.join("")).not.toMatch(/key-\d|pw-\d|s-1/);
+  });
+});
+
+describe("requests Node's HTTP parser refuses", () => {
+  /** Writes `raw` on a new connection; resolves with what came back once the server closes it (bounded). */
+  const sendRaw = (url: string, raw: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect({ host: "127.0.0.1", port: Number(new URL(url).port) });
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error("the server did not close the connection within 3 s"));
+      }, 3_000);
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(chunks).toString("latin1"));
+      });
+      socket.write(raw);
+    });
+
+  /** Every string in the parsed log lines, and every logged Buffer ({type: "Buffer", data}) decoded. */
+  const loggedText = (value: unknown): string[] => {
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value)) return value.flatMap(loggedText);
+    if (typeof value !== "object" || value === null) return [];
+    const record = value as Record<string, unknown>;
+    if (record["type"] === "Buffer" && Array.isArray(record["data"])) return [Buffer.from(record["data"] as number[]).toString("latin1")];
+    return Object.entries(record).flatMap(([name, field]) => [name, ...loggedText(field)]);
+  };
+
+  it.each([
+    ["an invalid header line", `GET /?service=turn&key=${KEY} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nBad Header\r\n\r\n`],
+    ["an invalid request line", `GET /?service=turn&key=${KEY} HTTP/9.9 junk\r\nAuthorization: Bearer ${KEY}\r\n\r\n`],
+    ["a bad Content-Length", `POST /api/v1/credentials HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: -1\r\n\r\n`],
+  ])("answers %s with 400 and logs no part of it, at trace level", async (_name, raw) => {
+    const test = await startTestApi();
+    const answer = await sendRaw(test.url, raw);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).not.toContain(KEY);
+    const everything = loggedText(test.logs).join("\n");
+    expect(everything).not.toContain(KEY);
+    expect(everything).not.toContain("rawPacket");
+    const lines = test.logs.filter((line) => line["msg"] === "api client error");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 10, code: expect.stringMatching(/^HPE_/) });
   });
 });
