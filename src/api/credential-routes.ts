@@ -1,5 +1,5 @@
 // Minting: GET and POST /api/v1/credentials (answer: credentialResponse) and the
-// draft-uberti-behave-turn-rest-00 §2.1 form, GET /?service=turn&username=U&key=K.
+// draft-uberti-behave-turn-rest-00 §2.1 form, GET or POST /?service=turn&username=U&key=K.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { sendDenied } from "./access-guard.js";
 import type { ApiApp, ApiContext } from "./api-app.js";
@@ -13,6 +13,7 @@ import {
   effectiveTtlSeconds,
   readQueryParameter,
 } from "./credential-request.js";
+import { acceptOnlyFormBodies, mergeParameters } from "./form-body.js";
 import { sendError } from "./http-errors.js";
 import { credentialResponse } from "./ice-servers.js";
 import { readBodyFields } from "./json-body.js";
@@ -39,20 +40,48 @@ export function registerCredentialRoutes(app: ApiApp, context: ApiContext): void
     return mint === undefined ? reply : reply.send(credentialResponse(mint, context.deps.iceUris()));
   });
 
-  // draft-uberti-behave-turn-rest-00 §2.1: the key may come as a parameter here, as Janus sends it.
-  app.get("/", async (request, reply) => {
-    const query = request.query as ParsedQuery;
-    const service = readQueryParameter(query, "service");
-    if ("error" in service) return sendError(reply, 400, service.error);
-    if (service.value !== "turn") return sendError(reply, 400, "service=turn is required");
-    const keyParameter = readQueryParameter(query, "key");
-    if ("error" in keyParameter) return sendError(reply, 400, keyParameter.error);
-    const presentedKey = readBearerToken(request.headers.authorization) ?? keyParameter.value;
-    const mint = mintFor(context, request, reply, presentedKey, () => queryRequest(query));
-    if (mint === undefined) return reply;
-    const { username, password, ttl, uris } = credentialResponse(mint, context.deps.iceUris());
-    return reply.send({ username, password, ttl, uris });
+  // draft-uberti-behave-turn-rest-00 §2.1. Janus (turnrest.c) sends GET, or by default POST with the
+  // same parameters both in the query and as a form body, and the key as key= and as api=.
+  app.get("/", async (request, reply) => answerDraftRequest(context, request, reply, request.query as ParsedQuery));
+  void app.register(async (scope) => {
+    acceptOnlyFormBodies(scope);
+    scope.post("/", async (request, reply) => {
+      const parameters = mergeParameters(request.query as ParsedQuery, (request.body as ParsedQuery | undefined) ?? {});
+      if ("error" in parameters) return sendError(reply, 400, parameters.error);
+      return answerDraftRequest(context, request, reply, parameters.value);
+    });
   });
+}
+
+/** The draft's answer: username, password, ttl, uris. */
+function answerDraftRequest(
+  context: ApiContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  parameters: ParsedQuery,
+): FastifyReply {
+  const service = readQueryParameter(parameters, "service");
+  if ("error" in service) return sendError(reply, 400, service.error);
+  if (service.value !== "turn") return sendError(reply, 400, "service=turn is required");
+  const key = readDraftKey(parameters);
+  if ("error" in key) return sendError(reply, 400, key.error);
+  const presentedKey = readBearerToken(request.headers.authorization) ?? key.value;
+  const mint = mintFor(context, request, reply, presentedKey, () => queryRequest(parameters));
+  if (mint === undefined) return reply;
+  const { username, password, ttl, uris } = credentialResponse(mint, context.deps.iceUris());
+  return reply.send({ username, password, ttl, uris });
+}
+
+/** key=, or api= (Janus's older name for it); both may be given if they agree. */
+function readDraftKey(parameters: ParsedQuery): Checked<string | undefined> {
+  const key = readQueryParameter(parameters, "key");
+  if ("error" in key) return key;
+  const api = readQueryParameter(parameters, "api");
+  if ("error" in api) return api;
+  if (key.value !== undefined && api.value !== undefined && key.value !== api.value) {
+    return { error: "key and api must be the same key" };
+  }
+  return { value: key.value ?? api.value };
 }
 
 /**

@@ -128,6 +128,12 @@ describe("anonymous access from web pages (cross-site request forgery)", () => {
     expect(mintPost.status).toBe(403);
     const draft = await rawRequest(`${test.url}/?service=turn&username=local`, { headers });
     expect(draft.status).toBe(403);
+    const draftForm = await rawRequest(`${test.url}/`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+      body: "service=turn&username=local",
+    });
+    expect(draftForm.status).toBe(403);
     const revoke = await rawRequest(`${test.url}/api/v1/credentials/revoke`, {
       method: "POST",
       headers: { ...headers, "content-type": "application/json" },

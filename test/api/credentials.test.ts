@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { closeTestApis, bearer, ICE_URIS, jsonPost, KEY, SECRET, startTestApi } from "./api-harness.js";
+import { closeTestApis, bearer, ICE_URIS, jsonPost, KEY, OTHER_KEY, SECRET, startTestApi } from "./api-harness.js";
 
 afterEach(closeTestApis);
 
@@ -197,6 +197,64 @@ describe("GET /?service=turn (draft-uberti-behave-turn-rest-00 §2.1)", () => {
     const { url } = await startTestApi();
     const response = await fetch(`${url}${path}`);
     expect(response.status).toBe(status);
+  });
+});
+
+describe("POST /?service=turn (draft-uberti-behave-turn-rest-00 §2.1, as Janus sends it by default)", () => {
+  const FORM = "application/x-www-form-urlencoded";
+  // Janus's turnrest.c: the same parameters in the URL and as the POST fields, the key twice (api= and key=).
+  const janusParameters = `service=turn&api=${encodeURIComponent(KEY)}&key=${encodeURIComponent(KEY)}&username=janus`;
+  const post = (url: string, path: string, body: string | undefined, contentType: string | undefined = FORM) =>
+    fetch(`${url}${path}`, { method: "POST", headers: contentType === undefined ? {} : { "content-type": contentType }, body });
+
+  it("answers Janus's POST: parameters in the query and as a form body, the key as api= and key=", async () => {
+    const { url, clock } = await startTestApi();
+    const response = await post(url, `/?${janusParameters}`, janusParameters);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    const username = `${Math.floor(clock.now() / 1000) + 86_400}:janus`;
+    expect(await response.json()).toEqual({ username, password: expectedPassword(username), ttl: 86_400, uris: ICE_URIS });
+  });
+
+  it.each([
+    ["in the form body only", "/", `service=turn&username=janus&key=${encodeURIComponent(KEY)}&ttl=30`, FORM],
+    ["in the form body, with a charset", "/", `service=turn&username=janus&key=${encodeURIComponent(KEY)}&ttl=30`, `${FORM};charset=UTF-8`],
+    ["in the query only, no body", `/?service=turn&username=janus&key=${encodeURIComponent(KEY)}&ttl=30`, undefined, undefined],
+    ["split between query and body", `/?service=turn&ttl=30`, `username=janus&api=${encodeURIComponent(KEY)}`, FORM],
+  ])("takes the parameters %s", async (_name, path, body, contentType) => {
+    const { url } = await startTestApi();
+    const response = await post(url, path, body, contentType);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ttl: 30, username: expect.stringMatching(/:janus$/) });
+  });
+
+  it("GET takes the older api= parameter as the key too", async () => {
+    const { url } = await startTestApi();
+    expect((await fetch(`${url}/?service=turn&username=janus&api=${encodeURIComponent(KEY)}`)).status).toBe(200);
+  });
+
+  it.each([
+    ["no key", 401, "/", "service=turn&username=janus", FORM],
+    ["a wrong api key", 401, "/", "service=turn&api=nope", FORM],
+    ["key and api that differ", 400, "/", `service=turn&key=${KEY}&api=${OTHER_KEY}`, FORM],
+    ["no service", 400, "/", `username=janus&key=${KEY}`, FORM],
+    ["a username that differs between query and body", 400, `/?service=turn&username=a&key=${KEY}`, "username=b", FORM],
+    ["a repeated parameter", 400, "/", `service=turn&username=a&username=b&key=${KEY}`, FORM],
+    ["a JSON body", 415, "/", JSON.stringify({ service: "turn", key: KEY }), "application/json"],
+    ["a text body", 415, "/", `service=turn&key=${KEY}`, "text/plain"],
+    ["a body over 4096 bytes", 413, "/", `service=turn&key=${KEY}&username=${"a".repeat(4096)}`, FORM],
+  ])("%s -> %i", async (_name, status, path, body, contentType) => {
+    const test = await startTestApi();
+    const response = await post(test.url, path, body, contentType);
+    expect(response.status).toBe(status);
+    const text = await response.text();
+    expect(text).not.toContain(KEY);
+    expect(text).not.toMatch(/password/);
+  });
+
+  it("a form body is taken on POST / only", async () => {
+    const { url } = await startTestApi();
+    expect((await post(url, "/api/v1/credentials", "username=a")).status).toBe(415);
   });
 });
 

@@ -8,8 +8,8 @@ import { bearer, closeTestApis, jsonPost, KEY, OTHER_KEY, startTestApi } from ".
 afterEach(closeTestApis);
 
 describe("logs never hold a key or a password", () => {
-  it("across minting, the draft route, revocation, refusals, 404s and oversized bodies, at trace level", async () => {
-    const test = await startTestApi({ options: { apiKeys: [KEY, OTHER_KEY], rateLimitPerMinute: 6 } });
+  it("across minting, the draft route (GET and POST), revocation, refusals, 404s and oversized bodies, at trace level", async () => {
+    const test = await startTestApi({ options: { apiKeys: [KEY, OTHER_KEY], rateLimitPerMinute: 7 } });
     const { url } = test;
     const passwords: string[] = [];
     const keep = async (response: Response) => {
@@ -20,19 +20,22 @@ describe("logs never hold a key or a password", () => {
     await keep(await fetch(`${url}/api/v1/credentials`, jsonPost({ username: "bob" }, OTHER_KEY)));
     await keep(await fetch(`${url}/?service=turn&username=janus&key=${KEY}`));
     await keep(await fetch(`${url}/?service=turn&key=${OTHER_KEY}x`));
+    const janusForm = `service=turn&api=${OTHER_KEY}&key=${OTHER_KEY}&username=janus`;
+    const formPost = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: janusForm };
+    await keep(await fetch(`${url}/?${janusForm}`, formPost));
     await keep(await fetch(`${url}/api/v1/credentials/revoke`, jsonPost({ username: "1700000000:alice" })));
     await keep(await fetch(`${url}/nope?key=${KEY}`, { headers: bearer(KEY) }));
     await keep(await fetch(`${url}/api/v1/credentials`, jsonPost({ username: "x", pad: KEY.repeat(200) })));
     await keep(await fetch(`${url}/api/v1/credentials`, jsonPost(`{"password": "${KEY}`)));
-    // The sixth request from this address is allowed, the next ones are 429.
+    // The seventh request from this address is allowed, the next ones are 429.
     for (let i = 0; i < 3; i++) await keep(await fetch(`${url}/api/v1/credentials`, { headers: bearer(KEY) }));
-    expect(passwords).toHaveLength(4);
+    expect(passwords).toHaveLength(5);
 
     const text = test.logText();
     for (const secret of [KEY, OTHER_KEY, ...passwords]) expect(text).not.toContain(secret);
     // The requests were logged (at debug), by path only.
     const requests = test.logs.filter((line) => line["msg"] === "api request");
-    expect(requests.length).toBeGreaterThanOrEqual(11);
+    expect(requests.length).toBeGreaterThanOrEqual(12);
     expect(requests.every((line) => line["level"] === 20 && !String(line["path"]).includes("?"))).toBe(true);
     expect(test.logs.some((line) => line["msg"] === "credential revoked" && line["level"] === 30)).toBe(true);
   });
