@@ -1,8 +1,9 @@
-// What a reload cannot change: the sockets, threads, relay addresses, realm and logger made at start.
+// What a reload cannot change: the sockets, threads, relay addresses, realm and logger made at start,
+// and what the packet path and the stream listeners are built with once (see turn-runtime.ts, relay-node.ts).
 import type { Config } from "./config.js";
 import { findFieldOption } from "./options.js";
 
-const KEPT_UNTIL_RESTART = [
+export const KEPT_UNTIL_RESTART = [
   "listeningIps",
   "listeningPort",
   "tlsListeningPort",
@@ -26,6 +27,17 @@ const KEPT_UNTIL_RESTART = [
   "logFile",
   "logLevel",
   "pidfile",
+  // The dispatcher, the nonce service and the Binding handler are made at start.
+  "fingerprint",
+  "mappedAddress",
+  "staleNonceSeconds",
+  "unauthorizedRatelimit",
+  "rfc5766ChannelNumbers",
+  // The TCP/TLS listeners take them when they open.
+  "streamIdleTimeoutSeconds",
+  "maxAllocateTimeoutSeconds",
+  "maxTcpConnections",
+  "maxTcpConnectionsPerIp",
 ] as const satisfies readonly (keyof Config)[];
 
 /**

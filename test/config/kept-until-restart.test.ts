@@ -1,6 +1,38 @@
 import { describe, expect, it } from "vitest";
+import type { Config } from "../../src/config/config.js";
 import { configFromObject } from "../../src/config/config-from-object.js";
-import { reloadedConfig } from "../../src/config/kept-until-restart.js";
+import { KEPT_UNTIL_RESTART, reloadedConfig } from "../../src/config/kept-until-restart.js";
+import { OPTIONS } from "../../src/config/options.js";
+
+// What a reload puts in force (turn-runtime.ts reload, server.ts reload, the API's getters).
+const RELOADED: readonly (keyof Config)[] = [
+  "users",
+  "useAuthSecret",
+  "staticAuthSecrets",
+  "restApiSeparator",
+  "maxAllocateLifetimeSeconds",
+  "userQuota",
+  "totalQuota",
+  "maxPermissionsPerAllocation",
+  "maxChannelsPerAllocation",
+  "allowedPeerIps",
+  "deniedPeerIps",
+  "allowLoopbackPeers",
+  "strictExpiry",
+  "maxBps",
+  "bpsCapacity",
+  "drainGraceSeconds",
+  "apiKeys",
+  "restDefaultTtlSeconds",
+  "restMaxTtlSeconds",
+  "restUriHost",
+  // Renewed on reload; turning TLS on or off is kept (tested below).
+  "cert",
+  "pkey",
+];
+// Read by no server code: lt-cred-mech is coturn's switch (users count whenever given), state-file is
+// read by the CLI on each reload, and nothing sends SOFTWARE yet.
+const NOT_READ_BY_THE_SERVER: readonly (keyof Config)[] = ["ltCredMech", "stateFile", "software"];
 
 describe("what a reload puts in force (reloadedConfig)", () => {
   const started = configFromObject({ listeningIps: ["127.0.0.1"], realm: "a.example", apiKeys: ["old-key-0123456789"], minPort: 40000 });
@@ -21,6 +53,29 @@ describe("what a reload puts in force (reloadedConfig)", () => {
     expect(config.apiKeys).toEqual(["new-key-0123456789"]);
     expect(config.restDefaultTtlSeconds).toBe(120);
     expect(config.users).toEqual(["alice:pw"]);
+  });
+
+  it("sorts every option into reloaded or kept until a restart, so a new one cannot be left out", () => {
+    const sorted = new Set<string>([...RELOADED, ...KEPT_UNTIL_RESTART, ...NOT_READ_BY_THE_SERVER]);
+    expect(OPTIONS.map((option) => option.field).filter((field) => !sorted.has(field))).toEqual([]);
+    expect(RELOADED.filter((field) => (KEPT_UNTIL_RESTART as readonly string[]).includes(field))).toEqual([]);
+  });
+
+  // The packet path and the TCP/TLS listeners are built with these at start: a reload cannot change them.
+  it.each([
+    ["fingerprint", { fingerprint: true }],
+    ["mapped-address", { mappedAddress: true }],
+    ["stale-nonce", { staleNonceSeconds: 60 }],
+    ["unauthorized-ratelimit", { unauthorizedRatelimit: false }],
+    ["rfc5766-channel-numbers", { rfc5766ChannelNumbers: true }],
+    ["stream-idle-timeout", { streamIdleTimeoutSeconds: 5 }],
+    ["max-allocate-timeout", { maxAllocateTimeoutSeconds: 5 }],
+    ["max-tcp-connections", { maxTcpConnections: 10 }],
+    ["max-tcp-connections-per-ip", { maxTcpConnectionsPerIp: 10 }],
+  ] as const)("keeps %s as started and names it in the warning", (key, change) => {
+    const { config, kept } = reloadedConfig(started, { ...started, ...change });
+    expect(kept).toEqual([key]);
+    expect(config).toEqual(started);
   });
 
   it("names nothing and changes nothing when only reloadable options differ", () => {
