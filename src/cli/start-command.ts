@@ -91,7 +91,7 @@ async function reloadConfig(server: CliServer, file: string | undefined, args: r
   logger.info({ configFile: file }, "reloading configuration");
   let next;
   try {
-    next = await loadStartConfig(file, args, deps);
+    next = await loadStartConfig(file, args, deps, "reload");
   } catch (error) {
     logger.error({ reason: messageOf(error) }, "reload refused; the running configuration stays");
     return;

@@ -1,10 +1,11 @@
 // The configuration `turnpike start` runs with, and reloads on SIGHUP: the file and flags, plus, when they
-// give no credentials and there is no file, the REST secret and API key of the state file (generated once).
+// give no credentials and there is no file, the REST secret and API key of the state file (generated once,
+// at a start; a reload only reads it).
 import { homedir as osHomedir } from "node:os";
 import type { Config } from "../config/config.js";
 import { configFromObject } from "../config/config-from-object.js";
 import { describeInactiveCredentials, loadConfig } from "../config/load-config.js";
-import { defaultStateFilePath, loadOrCreateStateFile, pidfileNextTo } from "../server/state-file.js";
+import { defaultStateFilePath, loadOrCreateStateFile, pidfileNextTo, readStateFile, StateFileError, type LoadedState } from "../server/state-file.js";
 import type { CliDeps } from "./run.js";
 
 export interface StartConfig {
@@ -27,12 +28,13 @@ export function usesGeneratedCredentials(file: string | undefined, config: Confi
   return file === undefined && config.users.length === 0 && !hasRestSecret && config.apiKeys.length === 0;
 }
 
-export async function loadStartConfig(file: string | undefined, args: readonly string[], deps: Environment): Promise<StartConfig> {
+/** `reload`: the state file is only read; one that is gone refuses the reload rather than being made anew. */
+export async function loadStartConfig(file: string | undefined, args: readonly string[], deps: Environment, purpose: "start" | "reload" = "start"): Promise<StartConfig> {
   const { config, warnings } = loadConfig(file === undefined ? { args, writableFiles: true } : { file, args, writableFiles: true });
   if (!usesGeneratedCredentials(file, config)) return { config, warnings };
 
   const stateFile = stateFilePathOf(config, deps);
-  const { state, created } = await loadOrCreateStateFile(stateFile);
+  const { state, created } = purpose === "start" ? await loadOrCreateStateFile(stateFile) : await readForReload(stateFile);
   // Through configFromObject, so that the added values pass the same parsers and rules as any other.
   const generated = configFromObject({
     ...config,
@@ -48,4 +50,16 @@ export async function loadStartConfig(file: string | undefined, args: readonly s
     kept.push(`static-auth-secret without use-auth-secret is replaced by the secret generated in ${stateFile}; add use-auth-secret to use your own`);
   }
   return { config: generated, warnings: kept, generated: { stateFile, created } };
+}
+
+async function readForReload(stateFile: string): Promise<LoadedState> {
+  const state = await readStateFile(stateFile);
+  // A new file would hold a new secret and API key: every credential handed out, and the key in use, would stop working.
+  if (state === undefined) {
+    throw new StateFileError(
+      `state file ${stateFile} is gone; the running server's REST secret and API key came from it: restore it and reload again ` +
+        `(a restart would generate new ones, and every credential issued so far would stop working)`,
+    );
+  }
+  return { state, created: false };
 }

@@ -1,6 +1,6 @@
 // `turnpike start`: generated credentials from the state file, the pidfile, and SIGHUP reloads.
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { runCli, type CliServer } from "../../src/cli/run.js";
@@ -317,6 +317,41 @@ describe("turnpike start: SIGHUP reloads the configuration", () => {
     await vi.waitFor(() => expect(cli.reloaded).toHaveLength(1));
     expect(cli.reloaded[0]).toEqual(cli.started[0]);
     await stop();
+  });
+
+  it("refuses a reload whose state file is gone, rather than generating new credentials, and takes it once it is back", async () => {
+    const { cli, stop } = await startRunning(["--realm", "a.example"]);
+    const stateFile = defaultStateFile(cli);
+    renameSync(stateFile, `${stateFile}.moved`);
+    cli.hangUp();
+    await vi.waitFor(() =>
+      expect(cli.logs().find((line) => line.msg === "reload refused; the running configuration stays")).toMatchObject({
+        level: 50,
+        reason: expect.stringContaining(`state file ${stateFile} is gone`) as unknown,
+      }),
+    );
+    expect(existsSync(stateFile)).toBe(false);
+    expect(cli.reloaded).toEqual([]);
+
+    renameSync(`${stateFile}.moved`, stateFile);
+    cli.hangUp();
+    await vi.waitFor(() => expect(cli.reloaded).toHaveLength(1));
+    expect(cli.reloaded[0]).toEqual(cli.started[0]);
+    expect(await stop()).toBe(0);
+  });
+
+  it("refuses a reload whose state file cannot be used, and keeps running", async () => {
+    const { cli, stop } = await startRunning([]);
+    chmodSync(defaultStateFile(cli), 0o644);
+    cli.hangUp();
+    await vi.waitFor(() =>
+      expect(cli.logs().find((line) => line.msg === "reload refused; the running configuration stays")).toMatchObject({
+        reason: expect.stringContaining("is accessible to group or others") as unknown,
+      }),
+    );
+    expect(cli.reloaded).toEqual([]);
+    expect(cli.closed()).toBe(0);
+    expect(await stop()).toBe(0);
   });
 
   it("applies one reload at a time, in order, and finishes it before closing", async () => {
