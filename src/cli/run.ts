@@ -97,7 +97,8 @@ async function dispatch(argv: readonly string[], deps: CliDeps): Promise<number>
 
 function runHelp(args: readonly string[], deps: CliDeps): number {
   const [topic, extra] = args;
-  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)} after help ${topic ?? ""}`);
+  // Not echoed: it may be a secret.
+  if (extra !== undefined) throw new UsageError(`unexpected argument after "help ${topic ?? ""}": help takes one command name`);
   if (topic === undefined) return print(deps.stdout, formatHelp());
   if (!isCommandName(topic)) throw new UsageError(describeUnknownCommand(topic));
   return print(deps.stdout, formatHelp(topic));
@@ -115,8 +116,9 @@ function describeUnknownCommand(name: string): string {
     const match = findClosestMatch(flag, ["--help", "--version"]);
     return `unknown option "${shown}"${match === undefined ? "" : ` (did you mean "${match}"?)`}`;
   }
-  const match = findClosestMatch(name, Object.keys(COMMANDS));
-  return `unknown command "${name}"${match === undefined ? ' (try "turnpike --help")' : ` (did you mean "${match}"?)`}`;
+  if (equals !== -1 && resolveKey(flag) !== undefined) return `missing command before ${shown} (as in "turnpike start --${flag}=...")`;
+  const match = findClosestMatch(flag, Object.keys(COMMANDS));
+  return `unknown command "${shown}"${match === undefined ? ' (try "turnpike --help")' : ` (did you mean "${match}"?)`}`;
 }
 
 function print(output: CliOutput, text: string): number {

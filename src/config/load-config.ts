@@ -77,7 +77,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       try {
         value = option.parser.parse(entry.value, { baseDir: source.baseDir });
       } catch (error) {
-        throw new ConfigError(`invalid value for ${name}: ${reasonOf(error)}`, { ...where, key: entry.key });
+        // coturn's use-auth-secret is a flag too; its secret is static-auth-secret's value.
+        const hint = option.field === "useAuthSecret" ? `; the secret goes in ${source.file === undefined ? "--" : ""}static-auth-secret` : "";
+        throw new ConfigError(`invalid value for ${name}: ${reasonOf(error)}${hint}`, { ...where, key: entry.key });
       }
       if (option.repeatable) {
         const replacing = source.replacesLists && !replaced.has(option.field);

@@ -1,5 +1,5 @@
 // What a key names: one of our options, a coturn option we accept, or nothing (with the nearest known key).
-import { closestMatchHint } from "./closest-match.js";
+import { closestMatchHint, findClosestMatch } from "./closest-match.js";
 import { findCoturnOption, type CoturnOption, COTURN_OPTIONS_ALREADY_DEFAULT, UNIMPLEMENTED_COTURN_OPTIONS } from "./coturn-options.js";
 import { findOption, OPTIONS, type OptionSpec } from "./options.js";
 
@@ -35,6 +35,12 @@ const KNOWN_KEYS: readonly string[] = [
 export function describeUnknownKey(key: string, typedPrefix = "", suggestionPrefix = typedPrefix === "" ? "" : "--"): string {
   const name = key.split(NOT_IN_A_NAME, 1)[0] ?? "";
   return `unknown option "${typedPrefix}${showUnknownKey(key)}"${closestMatchHint(name, KNOWN_KEYS, suggestionPrefix)}`;
+}
+
+/** True when the option name `key` starts with is known, or close enough to one to be its typo. */
+export function isNearKnownKey(key: string): boolean {
+  const name = key.split(NOT_IN_A_NAME, 1)[0] ?? "";
+  return resolveKey(name) !== undefined || findClosestMatch(name, KNOWN_KEYS) !== undefined;
 }
 
 /**

@@ -114,10 +114,11 @@ export const flagParser: ValueParser<boolean> = {
     const word = text.toLowerCase();
     if (TRUE_WORDS.has(word)) return true;
     if (FALSE_WORDS.has(word)) return false;
-    throw new Error(`${quote(text)}: a flag is given bare, or with true/false, yes/no, on/off, 1/0`);
+    // Not echoed: what is written after a flag may be a secret (use-auth-secret=<the secret>).
+    throw new Error("a flag is given bare, or with true/false, yes/no, on/off, 1/0");
   },
   check(value) {
-    if (typeof value !== "boolean") throw new Error(`${describe(value)} is not a boolean`);
+    if (typeof value !== "boolean") throw new Error(`a ${value === null ? "null" : typeof value} is not a boolean`);
     return value;
   },
   format: String,
@@ -129,7 +130,7 @@ export function presetParser<const T>(preset: T): ValueParser<T> {
     kind: "preset",
     placeholder: "",
     parse(text) {
-      if (text !== undefined && text !== "") throw new Error(`${quote(text)}: this flag takes no value`);
+      if (text !== undefined && text !== "") throw new Error("this flag takes no value (the value given is not shown)");
       return preset;
     },
     check() {

@@ -124,7 +124,7 @@ describe("turnpike start", () => {
       [["--listen-port", "1"], 'turnpike: command line: unknown option "--listen-port" (did you mean "--listening-port"?)\n'],
       [["-c"], "turnpike: -c needs a file name\n"],
       [["-c", "a.conf", "-c", "b.conf"], "turnpike: only one configuration file may be given\n"],
-      [["stray"], 'turnpike: command line: unexpected argument "stray"\n'],
+      [["stray"], "turnpike: command line: unexpected argument before the first option, not shown as it may be a secret; options are --key value, --key=value or a bare --flag\n"],
     ] as const) {
       const cli = createFakeCli();
       expect(await runCli(["start", ...args], cli.deps), args.join(" ")).toBe(2);
@@ -328,11 +328,39 @@ describe("turnpike never prints a secret", () => {
       [["--static-auth-secret", SECRETS[2]], 'turnpike: missing command before --static-auth-secret (as in "turnpike start --static-auth-secret ...")\n'],
       [[`--static-auth-secre=${SECRETS[2]}`], 'turnpike: unknown option "--static-auth-secre=…"\n'],
       [[`--verison=${SECRETS[2]}`], 'turnpike: unknown option "--verison=…" (did you mean "--version"?)\n'],
+      [[`static-auth-secret=${SECRETS[2]}`], 'turnpike: missing command before static-auth-secret=… (as in "turnpike start --static-auth-secret=...")\n'],
+      [[`strat=${SECRETS[2]}`], 'turnpike: unknown command "strat=…" (did you mean "start"?)\n'],
+      [["help", "start", SECRETS[2]], 'turnpike: unexpected argument after "help start": help takes one command name\n'],
     ] as const) {
       const cli = createFakeCli();
       expect(await runCli(argv, cli.deps), argv.join(" ")).toBe(2);
       expect(cli.stderr()).toBe(message);
     }
+  });
+});
+
+describe("turnpike never echoes a stray argument or a flag's value", () => {
+  const SECRET = "Zebra-7f3c-stray";
+  it.each([
+    ["an option written without its dashes", ["start", `static-auth-secret=${SECRET}`]],
+    ["a second value after an option's value", ["start", "--static-auth-secret", "S1", SECRET]],
+    ["a value after a flag", ["check-config", "--use-auth-secret", SECRET]],
+    ["a value given to a flag", ["check-config", `--use-auth-secret=${SECRET}`]],
+    ["a value given to a preset", ["check-config", `--verbose=${SECRET}`]],
+  ])("%s", async (_what, argv) => {
+    const cli = createFakeCli();
+    expect(await runCli(argv, cli.deps)).toBe(2);
+    expect(cli.stderr()).toMatch(/^turnpike: command line: /);
+    expect(cli.stderr()).not.toContain(SECRET);
+  });
+
+  it("in a config file's flag", async () => {
+    const file = temp.write("turnserver.conf", `use-auth-secret=${SECRET}\n`);
+    const cli = createFakeCli();
+    expect(await runCli(["check-config", "-c", file], cli.deps)).toBe(2);
+    expect(cli.stderr()).toBe(
+      `turnpike: ${file}:1: invalid value for use-auth-secret: a flag is given bare, or with true/false, yes/no, on/off, 1/0; the secret goes in static-auth-secret\n`,
+    );
   });
 });
 

@@ -115,7 +115,7 @@ describe("loadConfig: the credential endpoint's rows", () => {
     ["rest-max-ttl=604801", "invalid value for rest-max-ttl: 604801 is not a whole number of seconds from 1 to 604800"],
     ["api-cors-origin=https://app.example.com/login", 'invalid value for api-cors-origin: "https://app.example.com/login" is not an origin: scheme://host[:port], with no path, query or user'],
     ["rest-uri-host=turn.example.com:3478", 'invalid value for rest-uri-host: "turn.example.com:3478" is not a host name (letters, digits, hyphens, dot-separated) or an IP address'],
-    ["no-api=maybe", 'invalid value for no-api: "maybe": a flag is given bare, or with true/false, yes/no, on/off, 1/0'],
+    ["no-api=maybe", "invalid value for no-api: a flag is given bare, or with true/false, yes/no, on/off, 1/0"],
     ["api-key", "api-key needs a value (<secret>)"],
     ["state-file", "state-file needs a value (<file>)"],
   ])("refuses %j at its line", (line, reason) => {

@@ -54,7 +54,7 @@ describe("configFromObject (the programmatic API)", () => {
     [{ maxPermissionsPerAllocation: 0 }, /max-permissions-per-allocation/],
     [{ allowedPeerIps: ["10.0.0.0/33"] }, /prefix length is 0 to 32, not 33$/],
     [{ deniedPeerIps: ["10.0.0.9-10.0.0.1"] }, /the first address is greater than the last$/],
-    [{ allowLoopbackPeers: "yes" as unknown as boolean }, /"yes" is not a boolean$/],
+    [{ allowLoopbackPeers: "yes" as unknown as boolean }, /: a string is not a boolean$/],
   ] as const)("refuses %j", (partial, reason) => {
     expect(() => configFromObject(partial as Partial<Config>)).toThrow(reason);
   });

@@ -58,7 +58,7 @@ describe("command-line options", () => {
       ["realm", "x"],
       ["stale-nonce", "300"],
     ]);
-    expect(() => parseArgs(["--stale-nonce", "300"])).toThrow('command line: unexpected argument "300"');
+    expect(() => parseArgs(["--stale-nonce", "300"])).toThrow('command line: unexpected argument after --stale-nonce, which takes its value only after "="');
   });
 
   it("refuses unknown options with a suggestion in --flag spelling", () => {
@@ -83,7 +83,21 @@ describe("command-line options", () => {
   });
 
   it("refuses stray arguments", () => {
-    expect(() => parseArgs(["--no-udp", "yes"])).toThrow('command line: unexpected argument "yes"');
+    expect(() => parseArgs(["--no-udp", "yes"])).toThrow("command line: unexpected argument after --no-udp, which takes no value, not shown");
     expect(() => parseArgs(["--"])).toThrow('unexpected argument "--"');
+  });
+
+  // Stray arguments are often secrets: a value given twice, or an option written without its dashes.
+  it.each([
+    [["static-auth-secret=Zebra-secret"], 'command line: unexpected argument before the first option, not shown as it may be a secret; options are --key value, --key=value or a bare --flag (did you mean "--static-auth-secret=…"?)'],
+    [["--static-auth-secret", "S1", "Zebra-secret"], "command line: unexpected argument after --static-auth-secret and its value, not shown as it may be a secret; options are --key value, --key=value or a bare --flag"],
+    [["--realm=x", "Zebra-secret"], "command line: unexpected argument after --realm=…, not shown as it may be a secret; options are --key value, --key=value or a bare --flag"],
+    [["--use-auth-secret", "Zebra-secret"], "command line: unexpected argument after --use-auth-secret, which takes no value, not shown as it may be a secret; options are --key value, --key=value or a bare --flag"],
+    [["--static-auth-secret", "S1", "-Zebra-secret"], "command line: unexpected argument after --static-auth-secret and its value, not shown as it may be a secret; options are --key value, --key=value or a bare --flag"],
+    [["Zebra-secret:x"], "command line: unexpected argument before the first option, not shown as it may be a secret; options are --key value, --key=value or a bare --flag"],
+  ])("never shows a stray argument: %j", (args, message) => {
+    const error = catchError(() => parseArgs(args));
+    expect(error).toMatchObject({ message });
+    expect(JSON.stringify(error)).not.toContain("Zebra");
   });
 });

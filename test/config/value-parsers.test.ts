@@ -97,8 +97,8 @@ describe("flag parser", () => {
     expect(flagParser.parse(text, context)).toBe(false);
   });
   it("refuses any other value", () => {
-    expect(() => flagParser.parse("banana", context)).toThrow(/"banana": a flag is given bare, or with true\/false/);
-    expect(() => flagParser.check("true")).toThrow(/not a boolean/);
+    expect(() => flagParser.parse("banana", context)).toThrow(/^a flag is given bare, or with true\/false/);
+    expect(() => flagParser.check("true")).toThrow(/^a string is not a boolean$/);
   });
 });
 
@@ -108,7 +108,7 @@ describe("preset parser (verbose, no-software-attribute)", () => {
     expect(verbose.parse(undefined, context)).toBe("debug");
   });
   it("refuses any value", () => {
-    expect(() => verbose.parse("2", context)).toThrow(/"2": this flag takes no value/);
+    expect(() => verbose.parse("2", context)).toThrow(/^this flag takes no value \(the value given is not shown\)$/);
   });
 });
 
