@@ -55,7 +55,11 @@ function chooseTtl(text: string | undefined, config: Config, deps: Pick<CliDeps,
   return config.restMaxTtlSeconds;
 }
 
-/** The first static-auth-secret; with no config file and no secret given, the one `turnpike start` generated. */
+/**
+ * The first static-auth-secret; with no config file and no secret given, the one `turnpike start` generated.
+ * With a config file the state file is never read: a server started with that file does not use it either,
+ * and would refuse a credential signed with its secret.
+ */
 async function findSecret(file: string | undefined, config: Config, deps: Pick<CliDeps, "env" | "homedir">): Promise<string> {
   const configured = config.useAuthSecret ? config.staticAuthSecrets[0] : undefined;
   if (configured !== undefined) return configured;
@@ -67,6 +71,12 @@ async function findSecret(file: string | undefined, config: Config, deps: Pick<C
     throw new UsageError(
       `no REST secret to sign with: set use-auth-secret and static-auth-secret (with -c FILE or as flags), ` +
         `or run "turnpike start" once without a config file to generate one in ${stateFile}`,
+    );
+  }
+  if (file !== undefined && !secretGiven) {
+    throw new UsageError(
+      `no REST secret to sign with: ${file} sets no use-auth-secret and static-auth-secret, so a server started with it accepts no REST credentials ` +
+        `(with a config file the state file is not used)`,
     );
   }
   throw new UsageError("no REST secret to sign with: credentials need use-auth-secret and a static-auth-secret");

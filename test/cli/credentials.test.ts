@@ -159,10 +159,17 @@ describe("turnpike credentials", () => {
   });
 
   describe("the secret", () => {
-    it("is refused, exit 2, when a config file gives none", async () => {
-      const { code, cli } = await credentials(["-c", temp.write("turnserver.conf", "realm=example.org\n")]);
+    it("is refused, exit 2, when a config file gives none, even with a state file: a server started with that file would refuse it", async () => {
+      const cli = createFakeCli();
+      writeStateFile(join(cli.stateHome, "turnpike", "state.json"), "Zebra-generated");
+      const file = temp.write("turnserver.conf", "realm=example.org\n");
+      const { code } = await credentials(["-c", file], cli);
       expect(code).toBe(2);
-      expect(cli.stderr()).toBe("turnpike: no REST secret to sign with: credentials need use-auth-secret and a static-auth-secret\n");
+      expect(cli.stderr()).toBe(
+        `turnpike: no REST secret to sign with: ${file} sets no use-auth-secret and static-auth-secret, so a server started with it accepts no REST credentials ` +
+          "(with a config file the state file is not used)\n",
+      );
+      expect(cli.stdout()).toBe("");
     });
 
     it("needs use-auth-secret with static-auth-secret, as the server does", async () => {
