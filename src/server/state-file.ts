@@ -1,5 +1,6 @@
 // The state file: the REST secret and API key `turnpike start` generates when given no credentials,
-// kept private (0600 in a 0700 directory) and reused on every later start. Never silently replaced.
+// kept private (0600, in a directory no other user can write to; 0700 when turnpike makes it) and
+// reused on every later start. Never silently replaced.
 import { randomBytes as cryptoRandomBytes } from "node:crypto";
 import { chmod, link, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
@@ -44,9 +45,13 @@ export function pidfileNextTo(stateFile: string): string {
 
 // Group and other bits: a secret readable (or replaceable) by anyone but the owner is refused.
 const NOT_OWNER_ONLY = 0o077;
+const WRITABLE_BY_GROUP_OR_OTHERS = 0o022;
+// In a sticky directory (/tmp) only a file's owner may rename or delete it.
+const STICKY = 0o1000;
 
 /** The state in `path`; undefined when there is no such file. Throws StateFileError for anything else wrong with it. */
 export async function readStateFile(path: string): Promise<TurnpikeState | undefined> {
+  if (!(await checkStateDirectory(path))) return undefined;
   let text: string;
   try {
     const info = await stat(path);
@@ -91,12 +96,42 @@ export async function loadOrCreateStateFile(path: string, options: CreateStateOp
     createdAt: (options.now?.() ?? new Date()).toISOString(),
   };
   await makePrivateDirectory(dirname(path));
+  await checkStateDirectory(path);
   const won = await writeNewFile(path, `${JSON.stringify(state, null, 2)}\n`);
   if (won) return { state, created: true };
   // Another turnpike made it between our read and our write: use theirs, so both run with one secret.
   const theirs = await readStateFile(path);
   if (theirs === undefined) throw new StateFileError(`state file ${path} disappeared while it was being created`);
   return { state: theirs, created: false };
+}
+
+/**
+ * Refuses a directory in which another user could replace or delete the state file: writable by group
+ * or others without the sticky bit, or owned by someone other than this user or root. False when it does not exist.
+ */
+async function checkStateDirectory(path: string): Promise<boolean> {
+  const directory = dirname(path);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(directory);
+  } catch (error) {
+    if (codeOf(error) === "ENOENT") return false;
+    throw new StateFileError(`cannot read state file ${path}: ${describeFsError(error)}`, { cause: error });
+  }
+  if (!info.isDirectory()) throw new StateFileError(`cannot read state file ${path}: ${directory} is not a directory`);
+  if ((info.mode & WRITABLE_BY_GROUP_OR_OTHERS) !== 0 && (info.mode & STICKY) === 0) {
+    const mode = (info.mode & 0o7777).toString(8).padStart(3, "0");
+    throw new StateFileError(
+      `state directory ${directory} is writable by group or others (mode ${mode}), who could replace or delete the state file: chmod go-w ${directory}, or give another state-file`,
+    );
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid && info.uid !== 0) {
+    throw new StateFileError(
+      `state directory ${directory} belongs to another user (uid ${info.uid}), who could replace or delete the state file: give a state-file in a directory of your own`,
+    );
+  }
+  return true;
 }
 
 async function makePrivateDirectory(directory: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -171,5 +171,48 @@ describe("readStateFile", () => {
     await stateError(() => readStateFile(path));
     chmodSync(path, 0o600);
     expect(await readStateFile(path)).toEqual(VALID);
+  });
+});
+
+describe("the state file's directory: no other user may replace or delete the file", () => {
+  function directoryWithMode(mode: number): string {
+    const directory = join(temp.path(), "state");
+    mkdirSync(directory);
+    chmodSync(directory, mode);
+    return directory;
+  }
+
+  it.each(["777", "775", "770", "757", "730", "703"])("refuses a directory of mode %s, to create the file or to read it", async (octal) => {
+    const mode = parseInt(octal, 8);
+    const directory = directoryWithMode(mode);
+    const path = join(directory, "state.json");
+    const message = `state directory ${directory} is writable by group or others (mode ${octal}), who could replace or delete the state file: chmod go-w ${directory}, or give another state-file`;
+    expect((await stateError(() => loadOrCreateStateFile(path))).message).toBe(message);
+    expect(existsSync(path)).toBe(false);
+    writeState(path, JSON.stringify(VALID));
+    expect((await stateError(() => readStateFile(path))).message).toBe(message);
+    expect((await stateError(() => loadOrCreateStateFile(path))).message).toBe(message);
+  });
+
+  it.each(["1777", "1770"])("accepts a sticky directory of mode %s, where only the file's owner may replace it", async (octal) => {
+    const path = join(directoryWithMode(parseInt(octal, 8)), "state.json");
+    const { created } = await loadOrCreateStateFile(path);
+    expect(created).toBe(true);
+    expect(await readStateFile(path)).toBeDefined();
+  });
+
+  it.each(["700", "755", "750"])("accepts a directory of mode %s", async (octal) => {
+    const path = join(directoryWithMode(parseInt(octal, 8)), "state.json");
+    expect((await loadOrCreateStateFile(path)).created).toBe(true);
+  });
+
+  // Only root can give a directory to another user.
+  it.skipIf(process.getuid?.() !== 0)("refuses a directory that belongs to another user (not root)", async () => {
+    const directory = directoryWithMode(0o755);
+    chownSync(directory, 54321, 54321);
+    const path = join(directory, "state.json");
+    const message = `state directory ${directory} belongs to another user (uid 54321), who could replace or delete the state file: give a state-file in a directory of your own`;
+    expect((await stateError(() => loadOrCreateStateFile(path))).message).toBe(message);
+    expect(existsSync(path)).toBe(false);
   });
 });
