@@ -251,7 +251,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: separatorParser,
     repeatable: false,
     coturn: true,
-    doc: "Separator between expiry and user name in REST usernames.",
+    doc: "Separator between expiry and user name in REST usernames: one printable ASCII character, not a digit.",
   },
   {
     key: "stale-nonce",

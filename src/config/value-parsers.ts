@@ -301,7 +301,10 @@ function checkIpRange(value: unknown): string {
   return value;
 }
 
-/** One printable character: the REST API username separator. */
+/**
+ * One printable ASCII character, not a digit or a space: the REST API username separator. One byte,
+ * as the credential endpoint's username budget (509 bytes for USERNAME) counts it.
+ */
 export const separatorParser: ValueParser<string> = {
   kind: "value",
   placeholder: "<char>",
@@ -311,8 +314,8 @@ export const separatorParser: ValueParser<string> = {
 };
 
 function checkSeparator(value: unknown): string {
-  if (typeof value !== "string" || [...value].length !== 1 || /[\s0-9\u0000-\u001f]/.test(value)) {
-    throw new Error(`${describe(value)} is not one printable, non-digit character`);
+  if (typeof value !== "string" || !/^[\x21-\x2f\x3a-\x7e]$/.test(value)) {
+    throw new Error(`${describe(value)} is not one printable ASCII character other than a digit or a space`);
   }
   return value;
 }

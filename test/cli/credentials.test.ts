@@ -112,6 +112,14 @@ describe("turnpike credentials", () => {
       expect(json().username).toBe(`${NOW_SECONDS + 3600}:${user}`);
     });
 
+    it("never mints a USERNAME past 509 bytes: a multi-byte rest-api-separator is refused", async () => {
+      const user = `${"é".repeat(248)}a`;
+      const { code, cli } = await credentials(["-c", restConf("rest-api-separator=€\n"), "--user", user]);
+      expect(code).toBe(2);
+      expect(cli.stderr()).toMatch(/: invalid value for rest-api-separator: "€" is not one printable ASCII character other than a digit or a space\n$/);
+      expect(cli.stdout()).toBe("");
+    });
+
     it("refuses --user twice, or without a value", async () => {
       expect((await credentials(["-c", restConf(), "--user", "a", "--user", "b"])).cli.stderr()).toBe("turnpike: --user is given twice\n");
       expect((await credentials(["-c", restConf(), "--user"])).cli.stderr()).toBe("turnpike: --user needs a value\n");

@@ -47,7 +47,7 @@ describe("configFromObject (the programmatic API)", () => {
   it.each([
     [{ users: ["alice"] }, /^invalid value for users \(user\): user must be name:password/],
     [{ staticAuthSecrets: [""] }, /^invalid value for staticAuthSecrets \(static-auth-secret\): the secret is empty$/],
-    [{ restApiSeparator: "::" }, /^invalid value for restApiSeparator \(rest-api-separator\): "::" is not one printable/],
+    [{ restApiSeparator: "::" }, /^invalid value for restApiSeparator \(rest-api-separator\): "::" is not one printable ASCII/],
     [{ staleNonceSeconds: 10 }, /from 30 to 86400$/],
     [{ userQuota: -1 }, /^invalid value for userQuota \(user-quota\): -1 is not a whole number from 0 to/],
     [{ totalQuota: 1.5 }, /^invalid value for totalQuota \(total-quota\): 1\.5 is not a whole number/],
