@@ -29,6 +29,7 @@ export const KEPT_UNTIL_RESTART = [
   "pidfile",
   // The dispatcher, the nonce service and the Binding handler are made at start.
   "fingerprint",
+  "software",
   "mappedAddress",
   "staleNonceSeconds",
   "unauthorizedRatelimit",

@@ -461,7 +461,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: flagParser,
     repeatable: false,
     coturn: false,
-    doc: "Mint credentials without an api-key; only with a loopback api-listening-ip.",
+    doc: "Serve the endpoint without an api-key; only with a loopback api-listening-ip, and never to a web page of another site (Origin not in api-cors-origin).",
   },
   {
     key: "api-cors-origin",

@@ -30,9 +30,9 @@ const RELOADED: readonly (keyof Config)[] = [
   "cert",
   "pkey",
 ];
-// Read by no server code: lt-cred-mech is coturn's switch (users count whenever given), state-file is
-// read by the CLI on each reload, and nothing sends SOFTWARE yet.
-const NOT_READ_BY_THE_SERVER: readonly (keyof Config)[] = ["ltCredMech", "stateFile", "software"];
+// Read by no server code: lt-cred-mech is coturn's switch (users count whenever given), and state-file is
+// read by the CLI on each reload.
+const NOT_READ_BY_THE_SERVER: readonly (keyof Config)[] = ["ltCredMech", "stateFile"];
 
 describe("what a reload puts in force (reloadedConfig)", () => {
   const started = configFromObject({ listeningIps: ["127.0.0.1"], realm: "a.example", apiKeys: ["old-key-0123456789"], minPort: 40000 });
@@ -64,6 +64,7 @@ describe("what a reload puts in force (reloadedConfig)", () => {
   // The packet path and the TCP/TLS listeners are built with these at start: a reload cannot change them.
   it.each([
     ["fingerprint", { fingerprint: true }],
+    ["software", { software: "turnpike" }],
     ["mapped-address", { mappedAddress: true }],
     ["stale-nonce", { staleNonceSeconds: 60 }],
     ["unauthorized-ratelimit", { unauthorizedRatelimit: false }],
