@@ -3,7 +3,7 @@
 // reused on every later start. Never silently replaced.
 import { randomBytes as cryptoRandomBytes } from "node:crypto";
 import { chmod, link, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { describeFsError } from "../config/validate-config.js";
 
 export const STATE_FILE_VERSION = 1;
@@ -46,6 +46,7 @@ export function pidfileNextTo(stateFile: string): string {
 // Group and other bits: a secret readable (or replaceable) by anyone but the owner is refused.
 const NOT_OWNER_ONLY = 0o077;
 const WRITABLE_BY_GROUP_OR_OTHERS = 0o022;
+const WRITABLE_BY_OTHERS = 0o002;
 // In a sticky directory (/tmp) only a file's owner may rename or delete it.
 const STICKY = 0o1000;
 
@@ -107,7 +108,10 @@ export async function loadOrCreateStateFile(path: string, options: CreateStateOp
 
 /**
  * Refuses a directory in which another user could replace or delete the state file: writable by group
- * or others without the sticky bit, or owned by someone other than this user or root. False when it does not exist.
+ * or others without the sticky bit, or owned by someone other than this user or root; or under a
+ * directory that everyone may write to without the sticky bit (anyone could rename the state
+ * directory away). Group-writable directories above are allowed: distributions with a group per user
+ * make ~/.local 0775. False when the directory does not exist.
  */
 async function checkStateDirectory(path: string): Promise<boolean> {
   const directory = dirname(path);
@@ -131,7 +135,16 @@ async function checkStateDirectory(path: string): Promise<boolean> {
       `state directory ${directory} belongs to another user (uid ${info.uid}), who could replace or delete the state file: give a state-file in a directory of your own`,
     );
   }
-  return true;
+  for (let above = dirname(resolve(directory)); ; above = dirname(above)) {
+    const mode = (await stat(above)).mode;
+    if ((mode & WRITABLE_BY_OTHERS) !== 0 && (mode & STICKY) === 0) {
+      const octal = (mode & 0o7777).toString(8).padStart(3, "0");
+      throw new StateFileError(
+        `${above}, above the state directory, is writable by everyone (mode ${octal}), who could move the state directory away: chmod o-w ${above}, or give another state-file`,
+      );
+    }
+    if (above === dirname(above)) return true;
+  }
 }
 
 async function makePrivateDirectory(directory: string): Promise<void> {

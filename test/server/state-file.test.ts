@@ -201,6 +201,24 @@ describe("the state file's directory: no other user may replace or delete the fi
     expect(await readStateFile(path)).toBeDefined();
   });
 
+  it("refuses a state directory under one everyone may write to (not sticky), which would let anyone move it away", async () => {
+    const open = directoryWithMode(0o777);
+    const directory = join(open, "turnpike");
+    const path = join(directory, "state.json");
+    const message = `${open}, above the state directory, is writable by everyone (mode 777), who could move the state directory away: chmod o-w ${open}, or give another state-file`;
+    expect((await stateError(() => loadOrCreateStateFile(path))).message).toBe(message);
+    expect(existsSync(path)).toBe(false);
+    chmodSync(open, 0o700);
+    expect((await loadOrCreateStateFile(path)).created).toBe(true);
+    chmodSync(open, 0o777);
+    expect((await stateError(() => readStateFile(path))).message).toBe(message);
+    // Group-writable above is allowed (a group per user makes ~/.local 0775), and so is a sticky one.
+    chmodSync(open, 0o775);
+    expect(await readStateFile(path)).toBeDefined();
+    chmodSync(open, 0o1777);
+    expect(await readStateFile(path)).toBeDefined();
+  });
+
   it.each(["700", "755", "750"])("accepts a directory of mode %s", async (octal) => {
     const path = join(directoryWithMode(parseInt(octal, 8)), "state.json");
     expect((await loadOrCreateStateFile(path)).created).toBe(true);
