@@ -4,7 +4,7 @@ import type { IpFamily } from "../../stun/address.js";
 import { AddressFamily, AttributeType, ERROR_REASON, ErrorCode, TransportProtocol } from "../../stun/constants.js";
 import { grantLifetimeSeconds, type AllocateAnswer, type Allocation } from "../allocation.js";
 import { createBandwidthBucket } from "../bandwidth.js";
-import { addAllocation, findAllocation } from "../allocation-table.js";
+import { addAllocation } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import { isInfoOn, RelayUnavailableError, type PeerPacketHandler, type RelayAllocation, type RelaySocket } from "../ports.js";
@@ -12,6 +12,7 @@ import { relayFromPeer } from "../relay.js";
 import { createLogBudget } from "../log-budget.js";
 import { StunError } from "../stun-error.js";
 import type { Authenticated } from "../authenticate.js";
+import { findLiveAllocation } from "./find-own-allocation.js";
 import { assertCredentialStillValid, authenticateRequest, type TurnDeps } from "./turn-deps.js";
 
 interface PeerDelivery {
@@ -39,7 +40,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     const { message, link, clientAddress } = ctx;
     const user = authenticateRequest(ctx, deps);
 
-    const existing = findAllocation(deps.table, link, clientAddress.address, clientAddress.port);
+    const existing = findLiveAllocation(ctx, deps);
     if (existing) {
       // A retransmission of the request that created it gets the same answer; anything else is 437.
       if (existing.allocateAnswer.transactionIdHex === message.transactionId.toString("hex")) {

@@ -93,27 +93,12 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
         .then(() => known(ctx));
     };
   };
-  /**
-   * RFC 8656 §7.3: an allocation past its lifetime is gone. The sweeper removes it within a second;
-   * a request on it meanwhile removes it first, so a Refresh cannot bring it back and an Allocate
-   * makes a new one.
-   */
-  const afterExpiry =
-    (handler: RequestHandler): RequestHandler =>
-    (ctx) => {
-      const allocation = findAllocation(table, ctx.link, ctx.clientAddress.address, ctx.clientAddress.port);
-      if (allocation !== undefined && allocation.expiresAtMs <= deps.clock.now()) {
-        counters.allocationsExpired++;
-        end(allocation, "allocation expired");
-      }
-      return handler(ctx);
-    };
   const requests = new Map<number, RequestHandler>([
     [Method.Binding, createBindingHandler(binding, deps.counters)],
-    [Method.Allocate, afterExpiry(knownClientsWhileRegrouping(createAllocateHandler(deps)))],
-    [Method.Refresh, afterExpiry(heldForRegrouping(createRefreshHandler(deps)))],
-    [Method.CreatePermission, afterExpiry(heldForRegrouping(createCreatePermissionHandler(deps)))],
-    [Method.ChannelBind, afterExpiry(heldForRegrouping(createChannelBindHandler(deps)))],
+    [Method.Allocate, knownClientsWhileRegrouping(createAllocateHandler(deps))],
+    [Method.Refresh, heldForRegrouping(createRefreshHandler(deps))],
+    [Method.CreatePermission, heldForRegrouping(createCreatePermissionHandler(deps))],
+    [Method.ChannelBind, heldForRegrouping(createChannelBindHandler(deps))],
   ]);
   const indications = new Map<number, PacketHandler>([[Method.Send, createSendIndicationHandler(deps)]]);
 
