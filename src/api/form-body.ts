@@ -14,8 +14,9 @@ export function acceptOnlyFormBodies(scope: FastifyInstance): void {
   scope.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "buffer", bodyLimit: BODY_LIMIT_BYTES },
-    (_request, body, done) => {
+    (request, body, done) => {
       try {
+        if (!isUtf8Charset(request.headers["content-type"])) throw new ApiRequestError(415, "a form body must be UTF-8 (charset=utf-8, or no charset)");
         done(null, parseFormBody(body as Buffer));
       } catch (error) {
         done(error as Error, undefined);
@@ -25,6 +26,12 @@ export function acceptOnlyFormBodies(scope: FastifyInstance): void {
   scope.addContentTypeParser("*", (_request, _payload, done) => {
     done(new ApiRequestError(415, "request body must be application/x-www-form-urlencoded"), undefined);
   });
+}
+
+/** True without a charset parameter (UTF-8, as the WHATWG URL standard reads forms) or with utf-8. */
+function isUtf8Charset(contentType: string | undefined): boolean {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? "")?.[1];
+  return charset === undefined || /^utf-?8$/i.test(charset);
 }
 
 export function parseFormBody(body: Buffer): ParsedQuery {

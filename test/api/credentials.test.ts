@@ -242,6 +242,7 @@ describe("POST /?service=turn (draft-uberti-behave-turn-rest-00 §2.1, as Janus 
     ["a repeated parameter", 400, "/", `service=turn&username=a&username=b&key=${KEY}`, FORM],
     ["a JSON body", 415, "/", JSON.stringify({ service: "turn", key: KEY }), "application/json"],
     ["a text body", 415, "/", `service=turn&key=${KEY}`, "text/plain"],
+    ["a form body in another charset", 415, "/", `service=turn&key=${KEY}&username=caf%E9`, `${FORM}; charset=ISO-8859-1`],
     ["a body over 4096 bytes", 413, "/", `service=turn&key=${KEY}&username=${"a".repeat(4096)}`, FORM],
   ])("%s -> %i", async (_name, status, path, body, contentType) => {
     const test = await startTestApi();
