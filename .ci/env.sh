@@ -9,12 +9,13 @@ turnpike_node_ok() {
 turnpike_env() {
   # Debian packages the tests drive: coturn's turnutils_* clients, openssl to make test certificates,
   # Chromium for the browser test (driven by playwright-core, which downloads no browser of its own)
-  # and iproute2's `ip netns`, which gives that test a network namespace of its own.
+  # and iproute2's `ip netns` and `tc`, which give that test and the congested-uplink test a network
+  # namespace of their own (the latter with a throttled link).
   local missing=()
   command -v turnutils_stunclient >/dev/null 2>&1 || missing+=(coturn)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  { command -v ip && command -v tc; } >/dev/null 2>&1 || missing+=(iproute2)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "installing Debian packages: ${missing[*]}"

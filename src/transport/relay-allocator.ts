@@ -13,6 +13,7 @@ import {
 } from "../turn/ports.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import type { RelayPortMap } from "./relay-port-map.js";
+import { sendQueueFull } from "./send-queue.js";
 
 // RFC 8656 §7.2 leaves it to the server; 30 s is what the RFC suggests for holding a reserved port.
 const RESERVATION_LIFETIME_MS = 30_000;
@@ -58,8 +59,10 @@ class UdpRelaySocket implements RelaySocket {
     socket.on("error", () => {});
   }
 
-  send(data: Buffer, port: number, address: string): void {
-    if (!this.closed) this.socket.send(data, port, address);
+  send(data: Buffer, port: number, address: string): boolean {
+    if (this.closed || sendQueueFull(this.socket)) return false;
+    this.socket.send(data, port, address);
+    return true;
   }
 
   close(): void {

@@ -170,7 +170,7 @@ export class StreamListener {
       },
       // RFC 8656 §12.5: over a stream, ChannelData is padded to a multiple of 4.
       sendParts(head, body, tail) {
-        if (!writable()) return;
+        if (!writable()) return false;
         const length = head.length + body.length + (tail?.length ?? 0);
         const padding = (4 - (length & 3)) & 3;
         turnEnd.hold(socket);
@@ -178,6 +178,7 @@ export class StreamListener {
         socket.write(body);
         if (tail) socket.write(tail);
         if (padding > 0) socket.write(ZERO_PADDING.subarray(0, padding));
+        return true;
       },
       // Corked writes hold on to their buffers until the turn ends: a head of its own each time.
       frameHead: (length) => Buffer.allocUnsafe(length),

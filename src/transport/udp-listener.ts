@@ -7,6 +7,7 @@ import { FrameHeads } from "./frame-heads.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { ListenError } from "./listen-error.js";
 import { UdpReplyQueue } from "./udp-reply-queue.js";
+import { sendQueueFull } from "./send-queue.js";
 
 export interface UdpListenerOptions {
   readonly address: string;
@@ -61,14 +62,15 @@ export class UdpListener {
         replies.send(data, toPort, toAddress);
       },
       sendParts(head, body, tail, toAddress, toPort) {
-        if (listener.idle) return;
+        const { socket } = listener;
+        if (listener.idle || sendQueueFull(socket)) return false;
         const parts = tail ? triple : pair;
         parts[0] = head;
         parts[1] = body;
         if (tail) parts[2] = tail;
-        const { socket } = listener;
         socket.send(parts, toPort, toAddress);
         heads.sent(head, socket.getSendQueueCount() > 0);
+        return true;
       },
       frameHead: (length) => heads.take(length),
       setCarriesAllocation() {},

@@ -1,4 +1,5 @@
 import type dgram from "node:dgram";
+import { sendQueueFull } from "./send-queue.js";
 
 /**
  * Holds the STUN answers a UDP listener sends during one turn of the event loop and sends them
@@ -49,6 +50,8 @@ export class UdpReplyQueue {
     const { data, ports, addresses } = this;
     for (let i = 0; i < data.length && !this.closed; i++) {
       try {
+        // A full queue drops the answer: the client retransmits its request.
+        if (sendQueueFull(this.socket)) continue;
         this.socket.send(data[i]!, ports[i], addresses[i]);
       } catch (error) {
         this.onError(error);

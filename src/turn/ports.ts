@@ -39,8 +39,9 @@ export interface ClientLink {
   /**
    * Sends one message in parts without concatenating them: a ChannelData header and payload, or a
    * Data indication's head, data and padding. Stream links pad the whole to a multiple of 4 (§12.5).
+   * False when it was dropped: the link cannot take more now (its queue is full) or has closed.
    */
-  sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): void;
+  sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): boolean;
   /**
    * A buffer of exactly `length` bytes to write the head of the next sendParts into. Over UDP the
    * same one comes back while datagrams leave at once; over a stream, a new one each time.
@@ -60,7 +61,8 @@ export interface RelaySocket {
   readonly family: IpFamily;
   readonly address: string;
   readonly port: number;
-  send(data: Buffer, port: number, address: string): void;
+  /** False when the datagram was dropped: the socket's queue is full, or it has closed. */
+  send(data: Buffer, port: number, address: string): boolean;
   close(): void;
 }
 

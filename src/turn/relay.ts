@@ -32,7 +32,10 @@ export function relayChannelDataFromClient(
     counters.bandwidthDroppedPackets++;
     return;
   }
-  binding!.relay.send(payload, binding!.peerPort, binding!.peerAddress);
+  if (!binding!.relay.send(payload, binding!.peerPort, binding!.peerAddress)) {
+    counters.droppedPackets++;
+    return;
+  }
   const traffic = counters.relay[link.transport];
   traffic.clientToPeerPackets++;
   traffic.clientToPeerBytes += payload.length;
@@ -70,7 +73,10 @@ export function relayFromPeer(
   const binding = findChannelByPeer(allocation, peerAddress, peerPort);
   if (binding && bytes.length <= 0xffff) {
     const header = writeChannelDataHeader(link.frameHead(CHANNEL_DATA_HEADER_LENGTH), binding.number, bytes.length);
-    link.sendParts(header, bytes, undefined, clientAddress, clientPort);
+    if (!link.sendParts(header, bytes, undefined, clientAddress, clientPort)) {
+      counters.droppedPackets++;
+      return;
+    }
   } else if (bytes.length <= MAX_INDICATION_DATA) {
     const peer = permissionPeerBytes(permission, peerAddress);
     if (!peer) {
@@ -79,7 +85,10 @@ export function relayFromPeer(
     }
     const head = link.frameHead(dataIndicationHeadLength(peer.length));
     writeDataIndicationHead(head, peer, peerPort, bytes.length);
-    link.sendParts(head, bytes, PADDING[(4 - (bytes.length & 3)) & 3], clientAddress, clientPort);
+    if (!link.sendParts(head, bytes, PADDING[(4 - (bytes.length & 3)) & 3], clientAddress, clientPort)) {
+      counters.droppedPackets++;
+      return;
+    }
   } else {
     counters.droppedPackets++;
     return;

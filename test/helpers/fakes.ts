@@ -33,8 +33,9 @@ export class FakeLink implements ClientLink {
   send(data: Buffer, address: string, port: number): void {
     this.sent.push({ data: Buffer.from(data), address, port });
   }
-  sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): void {
+  sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): boolean {
     this.sent.push({ data: Buffer.concat(tail ? [head, body, tail] : [head, body]), address, port });
+    return true;
   }
   frameHead(length: number): Buffer {
     return Buffer.alloc(length);
@@ -59,8 +60,9 @@ export class FakeRelaySocket implements RelaySocket {
     readonly port: number,
     public handler: PeerPacketHandler,
   ) {}
-  send(data: Buffer, port: number, address: string): void {
+  send(data: Buffer, port: number, address: string): boolean {
     this.sent.push({ data: Buffer.from(data), address, port });
+    return true;
   }
   close(): void {
     this.closed = true;

@@ -29,7 +29,10 @@ export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
       counters.bandwidthDroppedPackets++;
       return;
     }
-    relay.send(bytes.subarray(view.dataOffset, view.dataOffset + dataLength), peerPort, peerAddress);
+    if (!relay.send(bytes.subarray(view.dataOffset, view.dataOffset + dataLength), peerPort, peerAddress)) {
+      counters.droppedPackets++;
+      return;
+    }
     const traffic = counters.relay[link.transport];
     traffic.clientToPeerPackets++;
     traffic.clientToPeerBytes += dataLength;

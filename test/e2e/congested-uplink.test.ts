@@ -1,0 +1,47 @@
+// What turnpike does when the link towards peers (or clients) is slower than what arrives for it:
+// the kernel's send buffer fills, and libuv would queue every further datagram in memory without a
+// limit. In a network namespace of its own, whose only link is throttled to 1 Mbit/s, a fixture
+// floods through a relay socket and a UDP listener's link and reports what was dropped.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { expect, it } from "vitest";
+import { createTestNamespace, TEST_HOST_ADDRESS } from "./browser/network-namespace.js";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/congested-uplink.mjs", import.meta.url));
+/** On the namespace's subnet, reached through the throttled link: a neighbour entry and no host. */
+const PEER = "10.255.0.99";
+const COMMAND_TIMEOUT_MS = 20_000;
+
+function run(command: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: COMMAND_TIMEOUT_MS, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout);
+      else reject(new Error(`${command} ${args.join(" ")} failed: ${stderr.trim() || error.message}`));
+    });
+  });
+}
+
+interface FloodResult {
+  readonly relay: { readonly taken: number; readonly dropped: number };
+  readonly listener: { readonly taken: number; readonly dropped: number };
+  readonly rssGrowthMiB: number;
+}
+
+it("drops datagrams past a bounded send queue on a congested link, instead of holding them all in memory", { timeout: 60_000 }, async () => {
+  const namespace = await createTestNamespace();
+  try {
+    await run("ip", ["-n", namespace.name, "neigh", "add", PEER, "lladdr", "02:00:00:00:00:99", "dev", "tp0"]);
+    await run("tc", ["-n", namespace.name, "qdisc", "add", "dev", "tp0", "root", "tbf", "rate", "1mbit", "burst", "32kbit", "limit", "100mb"]);
+    const { command, args } = namespace.commandLine(process.execPath, [FIXTURE, TEST_HOST_ADDRESS, PEER]);
+    const result = JSON.parse(await run(command, args)) as FloodResult;
+    // The kernel took some (its buffer, then the link's pace); the rest was dropped, not queued.
+    expect(result.relay.taken).toBeGreaterThan(0);
+    expect(result.relay.dropped).toBeGreaterThan(result.relay.taken);
+    expect(result.listener.taken).toBeGreaterThan(0);
+    expect(result.listener.dropped).toBeGreaterThan(result.listener.taken);
+    // Unbounded, libuv held about a gigabyte after 1.5 s of this.
+    expect(result.rssGrowthMiB).toBeLessThan(100);
+  } finally {
+    await namespace.remove();
+  }
+});
