@@ -15,7 +15,8 @@ turnpike_env() {
   command -v turnutils_stunclient >/dev/null 2>&1 || missing+=(coturn)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  { command -v ip && command -v tc; } >/dev/null 2>&1 || missing+=(iproute2)
+  # iproute2 puts tc in /usr/sbin, which a plain user's PATH may lack.
+  { command -v ip && { command -v tc || [ -x /usr/sbin/tc ] || [ -x /sbin/tc ]; }; } >/dev/null 2>&1 || missing+=(iproute2)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "installing Debian packages: ${missing[*]}"

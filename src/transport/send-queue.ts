@@ -1,16 +1,23 @@
 /**
- * Datagrams a UDP socket may hold in libuv's queue. A send goes to the kernel at once while the
- * socket's send buffer has room; once it is full (an uplink slower than what arrives), libuv queues
- * every further send in memory, with no limit: a client flooding toward a congested link made the
- * process grow by a gigabyte in two seconds. Past this many a datagram is dropped, as the kernel drops
- * what its own queues cannot hold; UDP promised no more.
+ * What a UDP socket may hold in libuv's queue. A send goes to the kernel at once while the socket's
+ * send buffer has room; once it is full (an uplink slower than what arrives), libuv queues every
+ * further send in memory, with no limit: a client flooding toward a congested link made the process
+ * grow by 750 MiB in 1.5 s. Past either bound a datagram is dropped, as the kernel drops what its own
+ * queues cannot hold; UDP promised no more. Bytes too, or 512 large datagrams would be 32 MiB.
  */
 export const MAX_QUEUED_DATAGRAMS = 512;
+export const MAX_QUEUED_BYTES = 256 * 1024;
+
+interface QueueingSocket {
+  getSendQueueCount(): number;
+  getSendQueueSize(): number;
+}
 
 /** True when `socket` holds that many unsent; false for a socket that is not open (its send says why). */
-export function sendQueueFull(socket: { getSendQueueCount(): number }): boolean {
+export function sendQueueFull(socket: QueueingSocket): boolean {
   try {
-    return socket.getSendQueueCount() >= MAX_QUEUED_DATAGRAMS;
+    const count = socket.getSendQueueCount();
+    return count > 0 && (count >= MAX_QUEUED_DATAGRAMS || socket.getSendQueueSize() >= MAX_QUEUED_BYTES);
   } catch {
     return false;
   }

@@ -3,6 +3,7 @@
 // limit. In a network namespace of its own, whose only link is throttled to 1 Mbit/s, a fixture
 // floods through a relay socket and a UDP listener's link and reports what was dropped.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { createTestNamespace, TEST_HOST_ADDRESS } from "./browser/network-namespace.js";
@@ -11,6 +12,8 @@ const FIXTURE = fileURLToPath(new URL("./fixtures/congested-uplink.mjs", import.
 /** On the namespace's subnet, reached through the throttled link: a neighbour entry and no host. */
 const PEER = "10.255.0.99";
 const COMMAND_TIMEOUT_MS = 20_000;
+/** iproute2 installs tc in /usr/sbin, which a plain user's PATH may lack. */
+const TC = ["/usr/sbin/tc", "/sbin/tc"].find((path) => existsSync(path)) ?? "tc";
 
 function run(command: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -25,13 +28,14 @@ interface FloodResult {
   readonly relay: { readonly taken: number; readonly dropped: number };
   readonly listener: { readonly taken: number; readonly dropped: number };
   readonly rssGrowthMiB: number;
+  readonly large: { readonly taken: number; readonly dropped: number };
 }
 
-it("drops datagrams past a bounded send queue on a congested link, instead of holding them all in memory", { timeout: 60_000 }, async () => {
+it("drops datagrams past a bounded send queue on a congested link, instead of holding them all in memory", { timeout: 120_000 }, async () => {
   const namespace = await createTestNamespace();
   try {
     await run("ip", ["-n", namespace.name, "neigh", "add", PEER, "lladdr", "02:00:00:00:00:99", "dev", "tp0"]);
-    await run("tc", ["-n", namespace.name, "qdisc", "add", "dev", "tp0", "root", "tbf", "rate", "1mbit", "burst", "32kbit", "limit", "100mb"]);
+    await run(TC, ["-n", namespace.name, "qdisc", "add", "dev", "tp0", "root", "tbf", "rate", "1mbit", "burst", "32kbit", "limit", "100mb"]);
     const { command, args } = namespace.commandLine(process.execPath, [FIXTURE, TEST_HOST_ADDRESS, PEER]);
     const result = JSON.parse(await run(command, args)) as FloodResult;
     // The kernel took some (its buffer, then the link's pace); the rest was dropped, not queued.
@@ -41,6 +45,10 @@ it("drops datagrams past a bounded send queue on a congested link, instead of ho
     expect(result.listener.dropped).toBeGreaterThan(result.listener.taken);
     // Unbounded, libuv held about a gigabyte after 1.5 s of this.
     expect(result.rssGrowthMiB).toBeLessThan(100);
+    // 256 KiB of 60,000-byte datagrams is 5 waiting, beside what the kernel's buffer took.
+    expect(result.large.taken).toBeGreaterThan(0);
+    expect(result.large.taken).toBeLessThan(64);
+    expect(result.large.dropped).toBe(5_000 - result.large.taken);
   } finally {
     await namespace.remove();
   }
