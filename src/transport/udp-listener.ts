@@ -6,8 +6,8 @@ import type { ClientLink, Logger } from "../turn/ports.js";
 import { FrameHeads } from "./frame-heads.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { ListenError } from "./listen-error.js";
-import { UdpReplyQueue } from "./udp-reply-queue.js";
 import { sendQueueFull } from "./send-queue.js";
+import { UdpReplyQueue } from "./udp-reply-queue.js";
 
 export interface UdpListenerOptions {
   readonly address: string;

@@ -49,7 +49,8 @@ export interface ClientLink {
   frameHead(length: number): Buffer;
   /**
    * A stream connection now carries an allocation (or no longer does): ChannelData becomes valid
-   * framing, and the allocation's lifetime, not the idle timeout, decides when it ends.
+   * framing (and stays so, for media still in flight when the allocation ends), and the allocation's
+   * lifetime, not the idle timeout, decides when the connection ends.
    */
   setCarriesAllocation(carries: boolean): void;
   /** False once a stream connection has closed; a UDP link is always open. */
