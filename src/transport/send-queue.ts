@@ -5,8 +5,8 @@
  * grow by 750 MiB in 1.5 s. Past either bound a datagram is dropped, as the kernel drops what its own
  * queues cannot hold; UDP promised no more. Bytes too, or 512 large datagrams would be 32 MiB.
  */
-export const MAX_QUEUED_DATAGRAMS = 512;
-export const MAX_QUEUED_BYTES = 256 * 1024;
+const MAX_QUEUED_DATAGRAMS = 512;
+const MAX_QUEUED_BYTES = 256 * 1024;
 
 interface QueueingSocket {
   getSendQueueCount(): number;

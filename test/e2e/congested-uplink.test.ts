@@ -29,6 +29,7 @@ interface FloodResult {
   readonly listener: { readonly taken: number; readonly dropped: number };
   readonly rssGrowthMiB: number;
   readonly large: { readonly taken: number; readonly dropped: number };
+  readonly answersWaiting: number;
 }
 
 it("drops datagrams past a bounded send queue on a congested link, instead of holding them all in memory", { timeout: 120_000 }, async () => {
@@ -49,6 +50,9 @@ it("drops datagrams past a bounded send queue on a congested link, instead of ho
     expect(result.large.taken).toBeGreaterThan(0);
     expect(result.large.taken).toBeLessThan(64);
     expect(result.large.dropped).toBe(5_000 - result.large.taken);
+    // 20,000 answers in one turn: past the bound they are dropped (their clients retransmit), not queued.
+    expect(result.answersWaiting).toBeGreaterThan(0);
+    expect(result.answersWaiting).toBeLessThanOrEqual(512);
   } finally {
     await namespace.remove();
   }

@@ -12,6 +12,11 @@ import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helper
 import { decode, errorCode } from "../../helpers/turn-messages.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+/** The fake allocator binds at once, as production does, or later, as a Node.js that deferred the bind would. */
+const BIND_MODES = [
+  ["bound at once", true],
+  ["bound later", false],
+] as const;
 
 /** A RESERVATION-TOKEN claim that waits, as one does on a port another relay thread holds, until `release()`. */
 class SlowClaimAllocator extends FakeRelayAllocator {
@@ -100,10 +105,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(getAttribute(response, "LIFETIME")).toBe(granted);
   });
 
-  it.each([
-    ["bound at once", true],
-    ["bound later", false],
-  ])("answers a malformed LIFETIME with 400 before anything is reserved or bound (%s)", async (_name, atOnce) => {
+  it.each(BIND_MODES)("answers a malformed LIFETIME with 400 before anything is reserved or bound (%s)", async (_name, atOnce) => {
     const h = createTurnHarness({ turn: { userQuota: 1 } });
     h.relays.bindsAtOnce = atOnce;
     const client = new HarnessClient(h);
@@ -421,10 +423,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(errorCode(decode(client.link.take()[0]!.data))).toBe(437);
   });
 
-  it.each([
-    ["bound at once", true],
-    ["bound later", false],
-  ])("keeps nothing of the Allocate request alive with the allocation (%s)", async (_name, atOnce) => {
+  it.each(BIND_MODES)("keeps nothing of the Allocate request alive with the allocation (%s)", async (_name, atOnce) => {
     v8.setFlagsFromString("--expose-gc");
     const collectGarbage = vm.runInNewContext("gc") as () => void;
     const h = createTurnHarness();
@@ -461,10 +460,7 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(h.relays.sockets.length).toBe(1);
   });
 
-  it.each([
-    ["bound at once", true],
-    ["bound later", false],
-  ])("gives the quota slot back when the relay cannot be bound (%s)", async (_name, atOnce) => {
+  it.each(BIND_MODES)("gives the quota slot back when the relay cannot be bound (%s)", async (_name, atOnce) => {
     const h = createTurnHarness({ turn: { userQuota: 1 } });
     h.relays.bindsAtOnce = atOnce;
     h.relays.families = [];
