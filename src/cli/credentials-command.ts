@@ -9,7 +9,7 @@ import { readStateFile } from "../server/state-file.js";
 import { formatHelp } from "./help.js";
 import type { CliDeps } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
-import { stateFilePathOf } from "./start-config.js";
+import { stateFilePathOf, usesGeneratedCredentials } from "./start-config.js";
 import { UsageError } from "./usage-error.js";
 
 export async function runCredentials(args: readonly string[], deps: CliDeps): Promise<number> {
@@ -56,32 +56,42 @@ function chooseTtl(text: string | undefined, config: Config, deps: Pick<CliDeps,
 }
 
 /**
- * The first static-auth-secret; with no config file and no secret given, the one `turnpike start` generated.
- * With a config file the state file is never read: a server started with that file does not use it either,
- * and would refuse a credential signed with its secret.
+ * The first static-auth-secret with use-auth-secret; else the state file's exactly when `turnpike start`
+ * with the same file and flags would use it (no config file, and no user, REST secret or api-key), so that
+ * what is minted here is what that server accepts.
  */
-async function findSecret(file: string | undefined, config: Config, deps: Pick<CliDeps, "env" | "homedir">): Promise<string> {
+async function findSecret(file: string | undefined, config: Config, deps: Pick<CliDeps, "env" | "homedir" | "stderr">): Promise<string> {
   const configured = config.useAuthSecret ? config.staticAuthSecrets[0] : undefined;
   if (configured !== undefined) return configured;
-  const secretGiven = config.useAuthSecret || config.staticAuthSecrets.length > 0;
-  if (file === undefined && !secretGiven) {
+  if (usesGeneratedCredentials(file, config)) {
     const stateFile = stateFilePathOf(config, deps);
     const state = await readStateFile(stateFile);
-    if (state !== undefined) return state.staticAuthSecret;
-    throw new UsageError(
-      `no REST secret to sign with: set use-auth-secret and static-auth-secret (with -c FILE or as flags), ` +
-        `or run "turnpike start" once without a config file to generate one in ${stateFile}`,
-    );
+    if (state === undefined) {
+      throw new UsageError(
+        `no REST secret to sign with: set use-auth-secret and static-auth-secret (with -c FILE or as flags), ` +
+          `or run "turnpike start" once without a config file to generate one in ${stateFile}`,
+      );
+    }
+    if (config.staticAuthSecrets.length > 0) {
+      deps.stderr.write(`turnpike: warning: signed with the secret generated in ${stateFile}, as a server started with these flags uses it; add use-auth-secret to use your own\n`);
+    }
+    return state.staticAuthSecret;
   }
+  const secretGiven = config.useAuthSecret || config.staticAuthSecrets.length > 0;
   if (file !== undefined && !secretGiven) {
     throw new UsageError(
       `no REST secret to sign with: ${file} sets no use-auth-secret and static-auth-secret, so a server started with it accepts no REST credentials ` +
         `(with a config file the state file is not used)`,
     );
   }
+  if (file === undefined && !secretGiven) {
+    throw new UsageError(
+      "no REST secret to sign with: these flags set api-key, so a server started with them does not use the state file " +
+        "and accepts no REST credentials without use-auth-secret and static-auth-secret",
+    );
+  }
   throw new UsageError("no REST secret to sign with: credentials need use-auth-secret and a static-auth-secret");
 }
-
 
 /** UDP and TCP on listening-port unless turned off; TLS on tls-listening-port with cert and pkey, unless no-tls. */
 export function advertisedPorts(config: Config): IceUriPorts {

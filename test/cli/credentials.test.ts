@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { testPem } from "../helpers/tls-cert.js";
 import { runCli } from "../../src/cli/run.js";
+import { loadStartConfig } from "../../src/cli/start-config.js";
 import type { CredentialResponse } from "../../src/api/ice-servers.js";
 import { restPassword } from "../../src/credentials/rest-credentials.js";
 import { useTempDir } from "../config/temp-dir.js";
@@ -208,6 +209,42 @@ describe("turnpike credentials", () => {
       writeStateFile(join(cli.stateHome, "turnpike", "state.json"), "Zebra-generated");
       const { json } = await credentials(["--use-auth-secret", "--static-auth-secret", SECRETS[1]], cli);
       expect(json().password).toBe(restPassword(SECRETS[1], json().username));
+    });
+
+    // What `turnpike start` with the same flags signs with: the state file's secret, or none at all.
+    describe.each([
+      { flags: ["--use-auth-secret"], signsWith: "state file" },
+      { flags: ["--static-auth-secret", SECRETS[1]], signsWith: "state file" },
+      { flags: ["--api-key", "Zebra-flag-api-key-0123456789"], signsWith: "nothing" },
+      { flags: ["--api-key", "Zebra-flag-api-key-0123456789", "--static-auth-secret", SECRETS[1]], signsWith: "nothing" },
+    ])("with no config file and the flags $flags", ({ flags, signsWith }) => {
+      it(`signs with ${signsWith === "state file" ? "the state file's secret" : "no secret (exit 2)"}, as a server started with those flags would`, async () => {
+        const cli = createFakeCli();
+        writeStateFile(join(cli.stateHome, "turnpike", "state.json"), "Zebra-generated");
+        const started = await loadStartConfig(undefined, flags, cli.deps);
+        const { code, json } = await credentials(flags, cli);
+        if (signsWith === "state file") {
+          expect(started.config.staticAuthSecrets).toEqual(["Zebra-generated"]);
+          expect(code).toBe(0);
+          expect(json().password).toBe(restPassword("Zebra-generated", json().username));
+        } else {
+          expect(started.config.useAuthSecret).toBe(false);
+          expect(code).toBe(2);
+          expect(cli.stdout()).toBe("");
+          expect(cli.stderr()).toContain("turnpike: no REST secret to sign with: ");
+        }
+        expect(cli.stderr()).not.toContain(SECRETS[1]);
+      });
+    });
+
+    it("says so on stderr when it signs with the state file's secret although static-auth-secret was given without use-auth-secret", async () => {
+      const cli = createFakeCli();
+      const stateFile = join(cli.stateHome, "turnpike", "state.json");
+      writeStateFile(stateFile, "Zebra-generated");
+      await credentials(["--static-auth-secret", SECRETS[1]], cli);
+      expect(cli.stderr()).toContain(
+        `turnpike: warning: signed with the secret generated in ${stateFile}, as a server started with these flags uses it; add use-auth-secret to use your own\n`,
+      );
     });
 
     it("is refused, exit 2, naming where the state file would be, when there is neither config nor state file; nothing is created", async () => {
