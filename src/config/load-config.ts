@@ -8,8 +8,11 @@ import { findFieldOption } from "./options.js";
 import { flagParser } from "./value-parsers.js";
 import { parseArgs } from "./parse-args.js";
 import { parseConfigText, type ConfigEntry } from "./parse-file.js";
-import { describeUnknownKey, resolveKey, showUnknownKey } from "./resolve-key.js";
+import { describeUnknownKey, isNearKnownKey, resolveKey, showUnknownKey } from "./resolve-key.js";
 import { describeFsError, type FieldLocation } from "./validate-config.js";
+
+const UNNAMED_UNKNOWN_OPTION =
+  'unknown option (a word on its own, not shown: it is close to no option name and may be a value); a line holds "key=value", "key value" or a bare flag';
 
 export interface LoadConfigOptions {
   /** A coturn-style conf file; none means defaults and flags only. */
@@ -56,7 +59,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     for (const entry of source.entries) {
       const where: ConfigLocation = source.file === undefined ? { commandLine: true } : { file: source.file, line: entry.line };
       const resolved = resolveKey(entry.key);
-      if (resolved === undefined) throw new ConfigError(describeUnknownKey(entry.key), { ...where, key: showUnknownKey(entry.key) });
+      if (resolved === undefined) {
+        // A bare word close to no option name may be a value on a line of its own (a secret, say): not echoed.
+        if (entry.value === undefined && !isNearKnownKey(entry.key)) throw new ConfigError(UNNAMED_UNKNOWN_OPTION, where);
+        throw new ConfigError(describeUnknownKey(entry.key), { ...where, key: showUnknownKey(entry.key) });
+      }
       if (resolved.kind === "coturn") {
         if (resolved.coturn.alreadyDefault) {
           // The last one given counts, as for every flag.

@@ -346,6 +346,16 @@ describe("loadConfig: errors carry file, line, key and a suggestion", () => {
     expect(errorOf(() => loadText("frobnicate=1")).message).toMatch(/unknown option "frobnicate"$/);
   });
 
+  it("does not echo a bare word close to no option name: it may be a value on a line of its own", () => {
+    const error = errorOf(() => loadText("realm=example.org\n# the secret:\nZebraSecret0123456789"));
+    expect(error.message).toBe(
+      `${join(temp.path(), "turnserver.conf")}:3: unknown option (a word on its own, not shown: it is close to no option name and may be a value); ` +
+        'a line holds "key=value", "key value" or a bare flag',
+    );
+    expect(error).toMatchObject({ line: 3, key: undefined });
+    expect(errorOf(() => loadText("no-udpp")).message).toMatch(/unknown option "no-udpp" \(did you mean "no-udp"\?\)$/);
+  });
+
   it("gives the reason for a bad value", () => {
     const error = errorOf(() => loadText("min-port=49152\nmax-port=70000"));
     expect(error).toMatchObject({ line: 2, key: "max-port" });
