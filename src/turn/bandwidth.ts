@@ -23,3 +23,8 @@ export function takeBandwidth(bucket: BandwidthBucket, bytes: number, nowMs: num
   bucket.tokens -= bytes;
   return true;
 }
+
+/** Gives back what takeBandwidth took for data that was then not sent (a full send queue): it was not used. */
+export function returnBandwidth(bucket: BandwidthBucket, bytes: number): void {
+  bucket.tokens = Math.min(bucket.bytesPerSecond, bucket.tokens + bytes);
+}

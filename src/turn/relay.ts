@@ -1,7 +1,7 @@
-import { findChannelByNumber, findChannelByPeer, permissionPeerBytes, type Allocation } from "./allocation.js";
+import { findChannelByNumber, findChannelByPeer, permissionPeerBytes, type Allocation, type Permission } from "./allocation.js";
 import { findAllocation, type AllocationTable } from "./allocation-table.js";
 import { CHANNEL_DATA_HEADER_LENGTH, channelDataPayload, writeChannelDataHeader } from "./channel-data.js";
-import { takeBandwidth } from "./bandwidth.js";
+import { returnBandwidth, takeBandwidth } from "./bandwidth.js";
 import type { TurnCounters } from "./counters.js";
 import { dataIndicationHeadLength, MAX_DATA_INDICATION_HEAD, writeDataIndicationHead } from "./data-indication.js";
 import type { ClientLink, Clock } from "./ports.js";
@@ -33,6 +33,7 @@ export function relayChannelDataFromClient(
     return;
   }
   if (!binding!.relay.send(payload, binding!.peerPort, binding!.peerAddress)) {
+    if (allocation!.bandwidth) returnBandwidth(allocation!.bandwidth, payload.length);
     counters.droppedPackets++;
     return;
   }
@@ -69,31 +70,28 @@ export function relayFromPeer(
     counters.bandwidthDroppedPackets++;
     return;
   }
+  if (!sendToClient(allocation, permission, bytes, peerAddress, peerPort)) {
+    if (allocation.bandwidth) returnBandwidth(allocation.bandwidth, bytes.length);
+    counters.droppedPackets++;
+    return;
+  }
+  const traffic = counters.relay[allocation.fiveTuple.link.transport];
+  traffic.peerToClientPackets++;
+  traffic.peerToClientBytes += bytes.length;
+}
+
+/** As ChannelData on a bound channel, else as a Data indication; false when it could not be sent. */
+function sendToClient(allocation: Allocation, permission: Permission, bytes: Buffer, peerAddress: string, peerPort: number): boolean {
   const { link, clientAddress, clientPort } = allocation.fiveTuple;
   const binding = findChannelByPeer(allocation, peerAddress, peerPort);
   if (binding && bytes.length <= 0xffff) {
     const header = writeChannelDataHeader(link.frameHead(CHANNEL_DATA_HEADER_LENGTH), binding.number, bytes.length);
-    if (!link.sendParts(header, bytes, undefined, clientAddress, clientPort)) {
-      counters.droppedPackets++;
-      return;
-    }
-  } else if (bytes.length <= MAX_INDICATION_DATA) {
-    const peer = permissionPeerBytes(permission, peerAddress);
-    if (!peer) {
-      counters.droppedPackets++;
-      return;
-    }
-    const head = link.frameHead(dataIndicationHeadLength(peer.length));
-    writeDataIndicationHead(head, peer, peerPort, bytes.length);
-    if (!link.sendParts(head, bytes, PADDING[(4 - (bytes.length & 3)) & 3], clientAddress, clientPort)) {
-      counters.droppedPackets++;
-      return;
-    }
-  } else {
-    counters.droppedPackets++;
-    return;
+    return link.sendParts(header, bytes, undefined, clientAddress, clientPort);
   }
-  const traffic = counters.relay[link.transport];
-  traffic.peerToClientPackets++;
-  traffic.peerToClientBytes += bytes.length;
+  if (bytes.length > MAX_INDICATION_DATA) return false;
+  const peer = permissionPeerBytes(permission, peerAddress);
+  if (!peer) return false;
+  const head = link.frameHead(dataIndicationHeadLength(peer.length));
+  writeDataIndicationHead(head, peer, peerPort, bytes.length);
+  return link.sendParts(head, bytes, PADDING[(4 - (bytes.length & 3)) & 3], clientAddress, clientPort);
 }

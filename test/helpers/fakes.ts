@@ -22,6 +22,8 @@ export class FakeLink implements ClientLink {
   readonly sent: SentDatagram[] = [];
   carriesAllocation = false;
   open = true;
+  /** As a real link whose send queue is full: sendParts drops (returns false) and records nothing. */
+  queueFull = false;
 
   constructor(
     readonly transport: ClientTransport = "udp",
@@ -34,6 +36,7 @@ export class FakeLink implements ClientLink {
     this.sent.push({ data: Buffer.from(data), address, port });
   }
   sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): boolean {
+    if (this.queueFull) return false;
     this.sent.push({ data: Buffer.concat(tail ? [head, body, tail] : [head, body]), address, port });
     return true;
   }
@@ -54,6 +57,8 @@ export class FakeLink implements ClientLink {
 export class FakeRelaySocket implements RelaySocket {
   readonly sent: SentDatagram[] = [];
   closed = false;
+  /** As a real relay socket whose send queue is full: send drops (returns false) and records nothing. */
+  queueFull = false;
   constructor(
     readonly family: IpFamily,
     readonly address: string,
@@ -61,6 +66,7 @@ export class FakeRelaySocket implements RelaySocket {
     public handler: PeerPacketHandler,
   ) {}
   send(data: Buffer, port: number, address: string): boolean {
+    if (this.queueFull) return false;
     this.sent.push({ data: Buffer.from(data), address, port });
     return true;
   }

@@ -46,6 +46,61 @@ describe("max-bps on the relay path (both directions share the allocation's buck
     expect(relay.sent).toHaveLength(5);
   });
 
+  describe("charges only what is sent: data dropped for a full send queue leaves the bucket as it was", () => {
+    const PEER = { family: "IPv4", address: "8.8.8.8", port: 5000 } as const;
+
+    async function allocated(): Promise<{ h: ReturnType<typeof createTurnHarness>; client: HarnessClient }> {
+      const h = createTurnHarness({ turn: { maxBps: 1000 } });
+      const client = new HarnessClient(h);
+      await client.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }]);
+      return { h, client };
+    }
+
+    it("ChannelData from the client", async () => {
+      const { h, client } = await allocated();
+      await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, { name: "XOR-PEER-ADDRESS", value: PEER }]);
+      const relay = h.relays.sockets[0]!;
+      relay.queueFull = true;
+      for (let i = 0; i < 5; i++) await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
+      relay.queueFull = false;
+      for (let i = 0; i < 5; i++) await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
+      expect(relay.sent).toHaveLength(5);
+      expect(h.deps.counters.droppedPackets).toBe(5);
+      expect(h.deps.counters.bandwidthDroppedPackets).toBe(0);
+    });
+
+    it("a Send indication", async () => {
+      const { h, client } = await allocated();
+      await client.request(Method.CreatePermission, [{ name: "XOR-PEER-ADDRESS", value: PEER }]);
+      const relay = h.relays.sockets[0]!;
+      relay.queueFull = true;
+      const send = () => client.sendRaw(client.builder.indication(Method.Send, [{ name: "XOR-PEER-ADDRESS", value: PEER }, { name: "DATA", value: Buffer.alloc(200) }]));
+      for (let i = 0; i < 5; i++) await send();
+      relay.queueFull = false;
+      for (let i = 0; i < 5; i++) await send();
+      expect(relay.sent).toHaveLength(5);
+      expect(h.deps.counters.bandwidthDroppedPackets).toBe(0);
+    });
+
+    it.each([
+      { as: "ChannelData", channel: true },
+      { as: "a Data indication", channel: false },
+    ])("data from the peer, as $as", async ({ channel }) => {
+      const { h, client } = await allocated();
+      if (channel) await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, { name: "XOR-PEER-ADDRESS", value: PEER }]);
+      else await client.request(Method.CreatePermission, [{ name: "XOR-PEER-ADDRESS", value: PEER }]);
+      const relay = h.relays.sockets[0]!;
+      client.link.take();
+      client.link.queueFull = true;
+      for (let i = 0; i < 5; i++) relay.receive(Buffer.alloc(200), PEER.address, PEER.port);
+      client.link.queueFull = false;
+      for (let i = 0; i < 5; i++) relay.receive(Buffer.alloc(200), PEER.address, PEER.port);
+      expect(client.link.take()).toHaveLength(5);
+      expect(h.deps.counters.droppedPackets).toBe(5);
+      expect(h.deps.counters.bandwidthDroppedPackets).toBe(0);
+    });
+  });
+
   it("leaves allocations unlimited with max-bps 0", async () => {
     const h = createTurnHarness();
     const client = new HarnessClient(h);

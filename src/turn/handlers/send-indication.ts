@@ -1,6 +1,6 @@
 import { relayForFamily } from "../allocation.js";
 import { findAllocation } from "../allocation-table.js";
-import { takeBandwidth } from "../bandwidth.js";
+import { returnBandwidth, takeBandwidth } from "../bandwidth.js";
 import type { PacketHandler } from "../dispatch.js";
 import { createSendIndicationView, scanSendIndication, sendIndicationPeerAddress, sendIndicationPeerPort } from "../send-indication-scan.js";
 import type { TurnDeps } from "./turn-deps.js";
@@ -30,6 +30,7 @@ export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
       return;
     }
     if (!relay.send(bytes.subarray(view.dataOffset, view.dataOffset + dataLength), peerPort, peerAddress)) {
+      if (allocation!.bandwidth) returnBandwidth(allocation!.bandwidth, dataLength);
       counters.droppedPackets++;
       return;
     }
