@@ -16,6 +16,7 @@ import { registerCors } from "./cors.js";
 import { registerCredentialRoutes } from "./credential-routes.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { sendError } from "./http-errors.js";
+import { capConnectionsPerAddress } from "./connections-per-address.js";
 import { formatHostPort, isLoopbackAddress } from "./listening-address.js";
 import { createMetricsRegistry } from "./metrics-registry.js";
 import { createResponseCounts } from "./response-counts.js";
@@ -46,6 +47,10 @@ export interface ApiServerInternals {
   readonly requestTimeoutMs?: number;
   /** Connections open at once; MAX_CONNECTIONS by default. */
   readonly maxConnections?: number;
+  /** Connections one address (an IPv6 /64) may hold; MAX_CONNECTIONS_PER_ADDRESS by default. */
+  readonly maxConnectionsPerAddress?: number;
+  /** Addresses exempt from maxConnectionsPerAddress; loopback ones by default. */
+  readonly perAddressExempt?: (address: string) => boolean;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -60,6 +65,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 5_000;
  * are the relay's too: a flood of idle connections must not leave relay sockets unable to bind.
  */
 const MAX_CONNECTIONS = 1_024;
+/** A sixteenth of the places: one address past it cannot keep the others out. */
+const MAX_CONNECTIONS_PER_ADDRESS = 64;
 const DROP_LOG_INTERVAL_MS = 60_000;
 
 /** Listens on options.listeningIp:listeningPort (0: any free port), over HTTPS when options.tls is set. */
@@ -140,6 +147,18 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
     if (nowMs - lastDropLogMs < DROP_LOG_INTERVAL_MS) return;
     lastDropLogMs = nowMs;
     logger.warn({ maxConnections: app.server.maxConnections, droppedSoFar: dropped }, "api connections at their limit: new ones are closed at once");
+  });
+  const perAddress = internals.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS;
+  let lastPerAddressLogMs = Number.NEGATIVE_INFINITY;
+  const perAddressDrops = capConnectionsPerAddress(app.server, {
+    perAddress,
+    ...(internals.perAddressExempt ? { exempt: internals.perAddressExempt } : {}),
+    onDrop: (subject) => {
+      const nowMs = now();
+      if (nowMs - lastPerAddressLogMs < DROP_LOG_INTERVAL_MS) return;
+      lastPerAddressLogMs = nowMs;
+      logger.warn({ client: subject, maxConnectionsPerAddress: perAddress, droppedSoFar: perAddressDrops.count }, "api connections from one address at their limit: its new ones are closed at once");
+    },
   });
 
   try {

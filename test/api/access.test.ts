@@ -287,29 +287,62 @@ describe("slow requests", () => {
 });
 
 describe("connections held at once", () => {
+  const open = async (port: number, localAddress = "127.0.0.1"): Promise<net.Socket> => {
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+    socket.on("error", () => {});
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    return socket;
+  };
+  const closed = (socket: net.Socket, withinMs = 3_000): Promise<boolean> =>
+    new Promise((resolve) => {
+      socket.once("close", () => resolve(true));
+      setTimeout(() => resolve(false), withinMs).unref();
+    });
+
   it("closes connections past the cap at once, says so in one warn line, and serves again when one frees", async () => {
     const test = await startTestApi({ internals: { maxConnections: 2 } });
     const port = Number(new URL(test.url).port);
-    const open = async (): Promise<net.Socket> => {
-      const socket = net.connect({ host: "127.0.0.1", port });
-      socket.on("error", () => {});
-      await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-      return socket;
-    };
-    const closed = (socket: net.Socket): Promise<boolean> =>
-      new Promise((resolve) => {
-        socket.once("close", () => resolve(true));
-        setTimeout(() => resolve(false), 3_000).unref();
-      });
-    const idle = [await open(), await open()];
+    const idle = [await open(port), await open(port)];
     try {
-      const extra = [await open(), await open()];
+      const extra = [await open(port), await open(port)];
       expect(await Promise.all(extra.map(closed))).toEqual([true, true]);
       const warnings = test.logs.filter((line) => line.msg === "api connections at their limit: new ones are closed at once");
       expect(warnings.length).toBe(1);
       expect(warnings[0]).toMatchObject({ level: 40, maxConnections: 2, droppedSoFar: 1 });
       idle.pop()!.destroy();
       await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await rawRequest(`${test.url}/healthz`)).status).toBe(200);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
+  });
+
+  it("closes at once what one address opens past its share, says so once, and still serves other addresses", async () => {
+    // Loopback clients are exempt by default; here 127.0.0.1 and 127.0.0.2 stand for two remote clients.
+    const test = await startTestApi({ internals: { maxConnectionsPerAddress: 2, perAddressExempt: () => false } });
+    const port = Number(new URL(test.url).port);
+    const idle = [await open(port), await open(port)];
+    try {
+      const extra = [await open(port), await open(port)];
+      expect(await Promise.all(extra.map((socket) => closed(socket)))).toEqual([true, true]);
+      const warnings = test.logs.filter((line) => line.msg === "api connections from one address at their limit: its new ones are closed at once");
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, client: "127.0.0.1", maxConnectionsPerAddress: 2, droppedSoFar: 1 });
+      expect((await rawRequest(`${test.url}/healthz`, { localAddress: "127.0.0.2" })).status).toBe(200);
+      idle.pop()!.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await rawRequest(`${test.url}/healthz`)).status).toBe(200);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
+  });
+
+  it("does not cap loopback clients (this host's own, or a reverse proxy that serves every client from loopback)", async () => {
+    const test = await startTestApi({ internals: { maxConnectionsPerAddress: 2 } });
+    const port = Number(new URL(test.url).port);
+    const idle = [await open(port), await open(port), await open(port)];
+    try {
+      expect(await closed(idle[2]!, 300)).toBe(false);
       expect((await rawRequest(`${test.url}/healthz`)).status).toBe(200);
     } finally {
       for (const socket of idle) socket.destroy();
