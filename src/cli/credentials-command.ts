@@ -86,8 +86,8 @@ async function findSecret(file: string | undefined, config: Config, deps: Pick<C
   }
   if (file === undefined && !secretGiven) {
     throw new UsageError(
-      "no REST secret to sign with: these flags set api-key, so a server started with them does not use the state file " +
-        "and accepts no REST credentials without use-auth-secret and static-auth-secret",
+      "no REST secret to sign with: these flags set an api-key or user, so a server started with them does not use the state file " +
+        "and, without use-auth-secret and static-auth-secret, accepts no REST credentials",
     );
   }
   throw new UsageError("no REST secret to sign with: credentials need use-auth-secret and a static-auth-secret");

@@ -47,6 +47,22 @@ describe("HTTPS when options.tls is set", () => {
     }
   });
 
+  it("caps connections per address over TLS too, before any handshake, and goes on serving", async () => {
+    const tls = { cert: certificate.cert, key: readFileSync(certificate.keyPath) };
+    const test = await startTestApi({ options: { tls }, internals: { maxConnectionsPerAddress: 1, perAddressExempt: () => false } });
+    const { url } = test;
+    const held = connect({ host: "127.0.0.1", port: Number(new URL(url).port) });
+    held.on("error", () => {});
+    await new Promise<void>((resolve, reject) => held.once("connect", resolve).once("error", reject));
+    try {
+      await expect(rawRequest(`${url}/healthz`, { ca: certificate.cert })).rejects.toThrow();
+      expect(test.logs.filter((line) => line.msg === "api connections from one address at their limit: its new ones are closed at once")).toHaveLength(1);
+      expect((await rawRequest(`${url}/healthz`, { ca: certificate.cert, localAddress: "127.0.0.2" })).status).toBe(200);
+    } finally {
+      held.destroy();
+    }
+  });
+
   it("a key that is not PEM is an ApiStartError", async () => {
     const { deps } = createTestDeps({ options: { tls: { cert: certificate.cert, key: Buffer.from("not a key") } } });
     const started = startApiServer(deps);
