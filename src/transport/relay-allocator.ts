@@ -13,7 +13,7 @@ import {
 } from "../turn/ports.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import type { RelayPortMap } from "./relay-port-map.js";
-import { sendQueueFull } from "./send-queue.js";
+import { RELAY_SOCKET_QUEUE, sendQueueFull } from "./send-queue.js";
 
 // RFC 8656 §7.2 leaves it to the server; 30 s is what the RFC suggests for holding a reserved port.
 const RESERVATION_LIFETIME_MS = 30_000;
@@ -60,7 +60,7 @@ class UdpRelaySocket implements RelaySocket {
   }
 
   send(data: Buffer, port: number, address: string): boolean {
-    if (this.closed || sendQueueFull(this.socket)) return false;
+    if (this.closed || sendQueueFull(this.socket, RELAY_SOCKET_QUEUE)) return false;
     this.socket.send(data, port, address);
     return true;
   }

@@ -6,7 +6,7 @@ import type { ClientLink, Logger } from "../turn/ports.js";
 import { FrameHeads } from "./frame-heads.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { ListenError } from "./listen-error.js";
-import { sendQueueFull } from "./send-queue.js";
+import { LISTENER_QUEUE, sendQueueFull } from "./send-queue.js";
 import { UdpReplyQueue } from "./udp-reply-queue.js";
 
 export interface UdpListenerOptions {
@@ -63,7 +63,7 @@ export class UdpListener {
       },
       sendParts(head, body, tail, toAddress, toPort) {
         const { socket } = listener;
-        if (listener.idle || sendQueueFull(socket)) return false;
+        if (listener.idle || sendQueueFull(socket, LISTENER_QUEUE)) return false;
         const parts = tail ? triple : pair;
         parts[0] = head;
         parts[1] = body;

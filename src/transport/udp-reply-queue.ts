@@ -1,5 +1,5 @@
 import type dgram from "node:dgram";
-import { sendQueueFull } from "./send-queue.js";
+import { LISTENER_QUEUE, sendQueueFull } from "./send-queue.js";
 
 /**
  * Holds the STUN answers a UDP listener sends during one turn of the event loop and sends them
@@ -51,7 +51,7 @@ export class UdpReplyQueue {
     for (let i = 0; i < data.length && !this.closed; i++) {
       try {
         // A full queue drops the answer: the client retransmits its request.
-        if (sendQueueFull(this.socket)) continue;
+        if (sendQueueFull(this.socket, LISTENER_QUEUE)) continue;
         this.socket.send(data[i]!, ports[i], addresses[i]);
       } catch (error) {
         this.onError(error);

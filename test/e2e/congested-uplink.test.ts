@@ -25,10 +25,10 @@ function run(command: string, args: readonly string[]): Promise<string> {
 }
 
 interface FloodResult {
-  readonly relay: { readonly taken: number; readonly dropped: number };
-  readonly listener: { readonly taken: number; readonly dropped: number };
+  readonly relay: { readonly taken: number; readonly dropped: number; readonly waiting: number };
+  readonly listener: { readonly taken: number; readonly dropped: number; readonly waiting: number };
   readonly rssGrowthMiB: number;
-  readonly large: { readonly taken: number; readonly dropped: number };
+  readonly large: { readonly taken: number; readonly dropped: number; readonly waitingBytes: number };
   readonly answersWaiting: number;
 }
 
@@ -46,10 +46,17 @@ it("drops datagrams past a bounded send queue on a congested link, instead of ho
     expect(result.listener.dropped).toBeGreaterThan(result.listener.taken);
     // Unbounded, libuv held about a gigabyte after 1.5 s of this.
     expect(result.rssGrowthMiB).toBeLessThan(100);
-    // 256 KiB of 60,000-byte datagrams is 5 waiting, beside what the kernel's buffer took.
+    // An allocation's relay socket holds at most 64 beyond the kernel's buffer; a listener, which every
+    // client of its thread shares, 512.
+    expect(result.relay.waiting).toBeGreaterThan(0);
+    expect(result.relay.waiting).toBeLessThanOrEqual(64);
+    expect(result.listener.waiting).toBeGreaterThan(64);
+    expect(result.listener.waiting).toBeLessThanOrEqual(512);
+    // 64 KiB of 60,000-byte datagrams is 2 waiting, beside what the kernel's buffer took.
     expect(result.large.taken).toBeGreaterThan(0);
     expect(result.large.taken).toBeLessThan(64);
     expect(result.large.dropped).toBe(5_000 - result.large.taken);
+    expect(result.large.waitingBytes).toBeLessThanOrEqual(2 * 60_000);
     // 20,000 answers in one turn: past the bound they are dropped (their clients retransmit), not queued.
     expect(result.answersWaiting).toBeGreaterThan(0);
     expect(result.answersWaiting).toBeLessThanOrEqual(512);
