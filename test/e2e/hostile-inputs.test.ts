@@ -364,6 +364,7 @@ describe("hostile inputs on a live server with one relay thread (hostile-inputs.
         try {
           const baseline = server.stats().allocations;
           const { relayed } = await allocateWithChannel(client, { address: "127.0.0.1", port: flooder.port });
+          const droppedBefore = server.stats().droppedPackets;
           client.socket.pause();
           const rssBefore = process.memoryUsage().rss;
           let rssPeak = rssBefore;
@@ -379,6 +380,8 @@ describe("hostile inputs on a live server with one relay thread (hostile-inputs.
           }
           rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
           expect(server.stats().allocations).toBe(baseline);
+          // What came for it once its link was given up on (the datagram that found it full, at least) was dropped, and counted.
+          expect(server.stats().droppedPackets).toBeGreaterThan(droppedBefore);
           expect(rssPeak - rssBefore).toBeLessThan(50 * 1024 * 1024);
           client.socket.resume();
           expect((await closeOf(client.socket, 10_000)).closed).toBe(true);
