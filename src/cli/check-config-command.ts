@@ -4,9 +4,9 @@ import { describeUnservedRequests } from "../config/service-warnings.js";
 import { formatHelp } from "./help.js";
 import type { CliDeps } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
-import { usesGeneratedCredentials } from "./start-config.js";
+import { stateFilePathOf, usesGeneratedCredentials, warningsWithGeneratedCredentials } from "./start-config.js";
 
-export function runCheckConfig(args: readonly string[], deps: Pick<CliDeps, "stdout" | "stderr">): number {
+export function runCheckConfig(args: readonly string[], deps: Pick<CliDeps, "stdout" | "stderr" | "env" | "homedir">): number {
   const { file, help, optionArgs } = splitCommandArgs(args);
   if (help) {
     deps.stdout.write(formatHelp("check-config"));
@@ -14,8 +14,9 @@ export function runCheckConfig(args: readonly string[], deps: Pick<CliDeps, "std
   }
   const { config, warnings } = loadConfig(file === undefined ? { args: optionArgs, writableFiles: true } : { file, args: optionArgs, writableFiles: true });
   // As start would say them; with no config and no credentials, start generates both instead.
-  const unserved = usesGeneratedCredentials(file, config) ? [] : describeUnservedRequests(config);
-  for (const warning of [...warnings, ...unserved]) deps.stderr.write(`turnpike: warning: ${warning}\n`);
+  const generated = usesGeneratedCredentials(file, config);
+  const shown = generated ? warningsWithGeneratedCredentials(config, warnings, stateFilePathOf(config, deps)) : [...warnings, ...describeUnservedRequests(config)];
+  for (const warning of shown) deps.stderr.write(`turnpike: warning: ${warning}\n`);
   deps.stdout.write("config OK\n");
   return 0;
 }

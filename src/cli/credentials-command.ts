@@ -9,7 +9,7 @@ import { readStateFile } from "../server/state-file.js";
 import { formatHelp } from "./help.js";
 import type { CliDeps } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
-import { stateFilePathOf, usesGeneratedCredentials } from "./start-config.js";
+import { stateFilePathOf, usesGeneratedCredentials, warningsWithGeneratedCredentials } from "./start-config.js";
 import { UsageError } from "./usage-error.js";
 
 export async function runCredentials(args: readonly string[], deps: CliDeps): Promise<number> {
@@ -20,7 +20,9 @@ export async function runCredentials(args: readonly string[], deps: CliDeps): Pr
   }
   const user = checkUserOption(commandOptions["user"]);
   const { config, warnings } = loadConfig(file === undefined ? { args: optionArgs } : { file, args: optionArgs });
-  for (const warning of warnings) deps.stderr.write(`turnpike: warning: ${warning}\n`);
+  const generated = usesGeneratedCredentials(file, config);
+  const shown = generated ? warningsWithGeneratedCredentials(config, warnings, stateFilePathOf(config, deps)) : warnings;
+  for (const warning of shown) deps.stderr.write(`turnpike: warning: ${warning}\n`);
 
   const ttlSeconds = chooseTtl(commandOptions["ttl"], config, deps);
   const secret = await findSecret(file, config, deps);
@@ -57,10 +59,10 @@ function chooseTtl(text: string | undefined, config: Config, deps: Pick<CliDeps,
 
 /**
  * The first static-auth-secret with use-auth-secret; else the state file's exactly when `turnpike start`
- * with the same file and flags would use it (no config file, and no user, REST secret or api-key), so that
+ * with the same file and flags would use it (no config file, and no REST secret or api-key), so that
  * what is minted here is what that server accepts.
  */
-async function findSecret(file: string | undefined, config: Config, deps: Pick<CliDeps, "env" | "homedir" | "stderr">): Promise<string> {
+async function findSecret(file: string | undefined, config: Config, deps: Pick<CliDeps, "env" | "homedir">): Promise<string> {
   const configured = config.useAuthSecret ? config.staticAuthSecrets[0] : undefined;
   if (configured !== undefined) return configured;
   if (usesGeneratedCredentials(file, config)) {
@@ -71,9 +73,6 @@ async function findSecret(file: string | undefined, config: Config, deps: Pick<C
         `no REST secret to sign with: set use-auth-secret and static-auth-secret (with -c FILE or as flags), ` +
           `or run "turnpike start" once without a config file to generate one in ${stateFile}`,
       );
-    }
-    if (config.staticAuthSecrets.length > 0) {
-      deps.stderr.write(`turnpike: warning: signed with the secret generated in ${stateFile}, as a server started with these flags uses it; add use-auth-secret to use your own\n`);
     }
     return state.staticAuthSecret;
   }
@@ -86,7 +85,7 @@ async function findSecret(file: string | undefined, config: Config, deps: Pick<C
   }
   if (file === undefined && !secretGiven) {
     throw new UsageError(
-      "no REST secret to sign with: these flags set an api-key or user, so a server started with them does not use the state file " +
+      "no REST secret to sign with: these flags set an api-key, so a server started with them does not use the state file " +
         "and, without use-auth-secret and static-auth-secret, accepts no REST credentials",
     );
   }

@@ -43,13 +43,20 @@ export async function loadStartConfig(file: string | undefined, args: readonly s
     apiKeys: [state.apiKey],
     pidfile: config.pidfile ?? pidfileNextTo(stateFile),
   });
-  // The warnings about use-auth-secret without a secret (and the reverse) no longer hold: say what does.
+  return { config: generated, warnings: warningsWithGeneratedCredentials(config, warnings, stateFile), generated: { stateFile, created } };
+}
+
+/**
+ * loadConfig's warnings for a configuration that runs on the state file's credentials: those about
+ * use-auth-secret without a secret (and the reverse) no longer hold, so they say what does.
+ */
+export function warningsWithGeneratedCredentials(config: Config, warnings: readonly string[], stateFile: string): string[] {
   const stale = new Set(describeInactiveCredentials(config));
   const kept = warnings.filter((warning) => !stale.has(warning));
   if (config.staticAuthSecrets.length > 0) {
     kept.push(`static-auth-secret without use-auth-secret is replaced by the secret generated in ${stateFile}; add use-auth-secret to use your own`);
   }
-  return { config: generated, warnings: kept, generated: { stateFile, created } };
+  return kept;
 }
 
 async function readForReload(stateFile: string): Promise<LoadedState> {

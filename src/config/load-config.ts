@@ -12,7 +12,7 @@ import { describeUnknownKey, isNearKnownKey, resolveKey, showUnknownKey } from "
 import { describeFsError, type FieldLocation } from "./validate-config.js";
 
 const UNNAMED_UNKNOWN_OPTION =
-  'unknown option (a word on its own, not shown: it is close to no option name and may be a value); a line holds "key=value", "key value" or a bare flag';
+  'unknown option (not shown: it is close to no option name and may be a value on a line of its own); a line holds "key=value", "key value" or a bare flag';
 
 export interface LoadConfigOptions {
   /** A coturn-style conf file; none means defaults and flags only. */
@@ -60,8 +60,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       const where: ConfigLocation = source.file === undefined ? { commandLine: true } : { file: source.file, line: entry.line };
       const resolved = resolveKey(entry.key);
       if (resolved === undefined) {
-        // A bare word close to no option name may be a value on a line of its own (a secret, say): not echoed.
-        if (entry.value === undefined && !isNearKnownKey(entry.key)) throw new ConfigError(UNNAMED_UNKNOWN_OPTION, where);
+        // A word close to no option name, alone or before a bare "=", may be a value on a line of its own
+        // (a secret, say; base64 ends in "="): not echoed.
+        if ((entry.value === undefined || entry.value === "") && !isNearKnownKey(entry.key)) throw new ConfigError(UNNAMED_UNKNOWN_OPTION, where);
         throw new ConfigError(describeUnknownKey(entry.key), { ...where, key: showUnknownKey(entry.key) });
       }
       if (resolved.kind === "coturn") {

@@ -227,6 +227,10 @@ describe("turnpike credentials", () => {
           expect(started.config.staticAuthSecrets).toEqual(["Zebra-generated"]);
           expect(code).toBe(0);
           expect(json().password).toBe(restPassword("Zebra-generated", json().username));
+          // Nor does it warn of what does not happen: the warnings are start's.
+          expect(cli.stderr()).toBe(started.warnings.map((warning) => `turnpike: warning: ${warning}\n`).join(""));
+          expect(cli.stderr()).not.toContain("will all be refused");
+          expect(cli.stderr()).not.toContain("is ignored");
         } else {
           expect(started.config.useAuthSecret).toBe(false);
           expect(code).toBe(2);
@@ -242,8 +246,8 @@ describe("turnpike credentials", () => {
       const stateFile = join(cli.stateHome, "turnpike", "state.json");
       writeStateFile(stateFile, "Zebra-generated");
       await credentials(["--static-auth-secret", SECRETS[1]], cli);
-      expect(cli.stderr()).toContain(
-        `turnpike: warning: signed with the secret generated in ${stateFile}, as a server started with these flags uses it; add use-auth-secret to use your own\n`,
+      expect(cli.stderr()).toBe(
+        `turnpike: warning: static-auth-secret without use-auth-secret is replaced by the secret generated in ${stateFile}; add use-auth-secret to use your own\n`,
       );
     });
 

@@ -158,6 +158,18 @@ describe("turnpike check-config", () => {
     expect(noConfig.stderr()).toBe("");
   });
 
+  it("warns of the credentials as start does when it would run on the state file's: use-auth-secret or static-auth-secret alone is no cause for alarm", async () => {
+    const useAuthSecret = createFakeCli();
+    expect(await runCli(["check-config", "--use-auth-secret"], useAuthSecret.deps)).toBe(0);
+    expect(useAuthSecret.stderr()).toBe("");
+    const staticSecret = createFakeCli();
+    expect(await runCli(["check-config", "--static-auth-secret", "Zebra-flag-secret"], staticSecret.deps)).toBe(0);
+    const stateFile = join(staticSecret.stateHome, "turnpike", "state.json");
+    expect(staticSecret.stderr()).toBe(
+      `turnpike: warning: static-auth-secret without use-auth-secret is replaced by the secret generated in ${stateFile}; add use-auth-secret to use your own\n`,
+    );
+  });
+
   it("prints the warnings before OK", async () => {
     const cli = createFakeCli();
     expect(await runCli(["check-config", "-c", temp.write("t.conf", "syslog\nuser=alice:north\nno-api\n")], cli.deps)).toBe(0);

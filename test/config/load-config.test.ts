@@ -346,13 +346,20 @@ describe("loadConfig: errors carry file, line, key and a suggestion", () => {
     expect(errorOf(() => loadText("frobnicate=1")).message).toMatch(/unknown option "frobnicate"$/);
   });
 
-  it("does not echo a bare word close to no option name: it may be a value on a line of its own", () => {
-    const error = errorOf(() => loadText("realm=example.org\n# the secret:\nZebraSecret0123456789"));
-    expect(error.message).toBe(
-      `${join(temp.path(), "turnserver.conf")}:3: unknown option (a word on its own, not shown: it is close to no option name and may be a value); ` +
-        'a line holds "key=value", "key value" or a bare flag',
-    );
-    expect(error).toMatchObject({ line: 3, key: undefined });
+  it.each(["ZebraSecret0123456789", "WmVicmFTZWNyZXQwMTIzNDU2Nzg5MA==", "hfyzo7J+Ihl/T9ApkIhDrypEF01eihHf7xarTxqVDWA="])(
+    "does not echo a word close to no option name, alone or before a bare =: it may be a value on a line of its own (%s)",
+    (secret) => {
+      const error = errorOf(() => loadText(`realm=example.org\n# the secret:\n${secret}`));
+      expect(error.message).toBe(
+        `${join(temp.path(), "turnserver.conf")}:3: unknown option (not shown: it is close to no option name and may be a value on a line of its own); ` +
+          'a line holds "key=value", "key value" or a bare flag',
+      );
+      expect(error).toMatchObject({ line: 3, key: undefined });
+    },
+  );
+
+  it("still names an unknown option given a value, or close to a known one", () => {
+    expect(errorOf(() => loadText("frobnicate=1")).message).toMatch(/unknown option "frobnicate"$/);
     expect(errorOf(() => loadText("no-udpp")).message).toMatch(/unknown option "no-udpp" \(did you mean "no-udp"\?\)$/);
   });
 
