@@ -13,7 +13,7 @@ import {
 } from "../turn/ports.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import type { RelayPortMap } from "./relay-port-map.js";
-import { RELAY_SOCKET_QUEUE, sendQueueFull } from "./send-queue.js";
+import { RELAY_QUEUE_BUDGET_BYTES, RELAY_SOCKET_QUEUE, SendQueueBudget } from "./send-queue.js";
 
 // RFC 8656 §7.2 leaves it to the server; 30 s is what the RFC suggests for holding a reserved port.
 const RESERVATION_LIFETIME_MS = 30_000;
@@ -39,6 +39,8 @@ export interface RelayAllocatorOptions {
   readonly releaseElsewhere?: (token: string) => Promise<{ readonly address: string; readonly family: IpFamily; readonly port: number } | undefined>;
   /** With several relay threads: the ports the others have bound, and where this one records its own. */
   readonly sharedPorts?: RelayPortMap;
+  /** Bytes this allocator's relay sockets may hold waiting together; RELAY_QUEUE_BUDGET_BYTES by default. */
+  readonly queueBudgetBytes?: number;
 }
 
 class UdpRelaySocket implements RelaySocket {
@@ -51,6 +53,7 @@ class UdpRelaySocket implements RelaySocket {
     readonly address: string,
     readonly port: number,
     handler: PeerPacketHandler,
+    private readonly queue: SendQueueBudget,
     private readonly onClose: () => void,
   ) {
     this.handler = handler;
@@ -60,8 +63,9 @@ class UdpRelaySocket implements RelaySocket {
   }
 
   send(data: Buffer, port: number, address: string): boolean {
-    if (this.closed || sendQueueFull(this.socket, RELAY_SOCKET_QUEUE)) return false;
+    if (this.closed || this.queue.full(this.socket, data.length)) return false;
     this.socket.send(data, port, address);
+    this.queue.sent(this.socket, data.length);
     return true;
   }
 
@@ -83,8 +87,11 @@ interface Reservation {
 export class UdpRelayAllocator implements RelayAllocator {
   private readonly portsInUse = new Map<string, Set<number>>();
   private readonly reservations = new Map<string, Reservation>();
+  private readonly queue: SendQueueBudget;
 
-  constructor(private readonly options: RelayAllocatorOptions) {}
+  constructor(private readonly options: RelayAllocatorOptions) {
+    this.queue = new SendQueueBudget(RELAY_SOCKET_QUEUE, options.queueBudgetBytes ?? RELAY_QUEUE_BUDGET_BYTES);
+  }
 
   /**
    * Synchronous when the relay socket is bound at once, which with an IP literal dgram does (no lookup
@@ -308,7 +315,7 @@ export class UdpRelayAllocator implements RelayAllocator {
     const { sharedPorts } = this.options;
     used.add(port);
     sharedPorts?.mark(address, port, true);
-    return new UdpRelaySocket(socket, family, address, port, onPacket, () => {
+    return new UdpRelaySocket(socket, family, address, port, onPacket, this.queue, () => {
       used.delete(port);
       sharedPorts?.mark(address, port, false);
     });

@@ -35,3 +35,70 @@ export function sendQueueFull(socket: QueueingSocket, limits: SendQueueLimits): 
     return false;
   }
 }
+
+/** Bytes all of a relay thread's relay sockets may hold waiting together, however many allocations it has. */
+export const RELAY_QUEUE_BUDGET_BYTES = 64 * 1024 * 1024;
+const RECOUNT_MS = 100;
+
+/**
+ * What a group of sockets holds waiting, together, against its bytes and each socket's limits. A send
+ * that had to wait adds its size at once; what drained is only seen when the sockets are counted again,
+ * every 100 ms while any holds something: until then the total runs high, never low.
+ */
+export class SendQueueBudget {
+  private readonly waiting = new Set<QueueingSocket>();
+  private queuedBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly limits: SendQueueLimits,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Bytes waiting, as of the last count plus what waited since. */
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Before a send of `length` bytes: true (drop it) when `socket` holds its limit, or holds some and the group its bytes. */
+  full(socket: QueueingSocket, length: number): boolean {
+    if (!sendQueueFull(socket, this.limits)) return this.queuedBytes + length > this.maxBytes && this.holdsAny(socket);
+    return true;
+  }
+
+  /** After a send of `length` bytes: counts it if it waits. */
+  sent(socket: QueueingSocket, length: number): void {
+    if (!this.holdsAny(socket)) return;
+    this.queuedBytes += length;
+    this.waiting.add(socket);
+    this.timer ??= setInterval(() => this.recount(), RECOUNT_MS).unref();
+  }
+
+  /** Counts again what the sockets hold; forgets those drained, and stops counting when none holds anything. */
+  recount(): void {
+    let total = 0;
+    for (const socket of this.waiting) {
+      let size = 0;
+      try {
+        size = socket.getSendQueueSize();
+      } catch {
+        // Closed: it holds nothing any more.
+      }
+      if (size === 0) this.waiting.delete(socket);
+      else total += size;
+    }
+    this.queuedBytes = total;
+    if (this.waiting.size === 0 && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private holdsAny(socket: QueueingSocket): boolean {
+    try {
+      return socket.getSendQueueCount() > 0;
+    } catch {
+      return false;
+    }
+  }
+}

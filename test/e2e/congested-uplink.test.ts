@@ -29,6 +29,7 @@ interface FloodResult {
   readonly listener: { readonly taken: number; readonly dropped: number; readonly waiting: number };
   readonly rssGrowthMiB: number;
   readonly large: { readonly taken: number; readonly dropped: number; readonly waitingBytes: number };
+  readonly group: { readonly taken: number; readonly dropped: number; readonly waitingBytes: number };
   readonly answersWaiting: number;
 }
 
@@ -57,6 +58,11 @@ it("drops datagrams past a bounded send queue on a congested link, instead of ho
     expect(result.large.taken).toBeLessThan(64);
     expect(result.large.dropped).toBe(5_000 - result.large.taken);
     expect(result.large.waitingBytes).toBeLessThanOrEqual(2 * 60_000);
+    // 16 relay sockets of one relay thread may hold 64 KiB each, but no more than the thread's budget
+    // together (256 KiB here; 64 MiB by default).
+    expect(result.group.taken).toBeGreaterThan(0);
+    expect(result.group.waitingBytes).toBeGreaterThan(0);
+    expect(result.group.waitingBytes).toBeLessThanOrEqual(256 * 1024);
     // 20,000 answers in one turn: past the bound they are dropped (their clients retransmit), not queued.
     expect(result.answersWaiting).toBeGreaterThan(0);
     expect(result.answersWaiting).toBeLessThanOrEqual(512);

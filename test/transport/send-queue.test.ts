@@ -1,0 +1,83 @@
+// The group budget over relay sockets' queues, with sockets that say what they hold as a real one would.
+import { describe, expect, it } from "vitest";
+import { SendQueueBudget } from "../../src/transport/send-queue.js";
+
+/** A socket whose kernel buffer is full while `congested`: every send then waits, until `drain`. */
+class QueueModel {
+  congested = false;
+  closed = false;
+  private readonly held: number[] = [];
+  getSendQueueCount(): number {
+    if (this.closed) throw new Error("Not running");
+    return this.held.length;
+  }
+  getSendQueueSize(): number {
+    if (this.closed) throw new Error("Not running");
+    return this.held.reduce((sum, length) => sum + length, 0);
+  }
+  send(length: number): void {
+    if (this.congested || this.held.length > 0) this.held.push(length);
+  }
+  drain(): void {
+    this.held.length = 0;
+  }
+}
+
+/** What a relay socket does with each datagram: asks, sends, reports. */
+function offer(budget: SendQueueBudget, socket: QueueModel, length: number): boolean {
+  if (budget.full(socket, length)) return false;
+  socket.send(length);
+  budget.sent(socket, length);
+  return true;
+}
+
+const LIMITS = { datagrams: 64, bytes: 64 * 1024 };
+
+describe("SendQueueBudget", () => {
+  it("lets sockets that hold nothing send, and counts nothing for them", () => {
+    const budget = new SendQueueBudget(LIMITS, 10_000);
+    const socket = new QueueModel();
+    for (let i = 0; i < 1_000; i++) expect(offer(budget, socket, 1_200)).toBe(true);
+    expect(budget.bytes).toBe(0);
+  });
+
+  it("holds each socket to its own limits", () => {
+    const budget = new SendQueueBudget(LIMITS, 1 << 30);
+    const socket = new QueueModel();
+    socket.congested = true;
+    let taken = 0;
+    for (let i = 0; i < 1_000; i++) if (offer(budget, socket, 100)) taken++;
+    expect(taken).toBe(64);
+    expect(socket.getSendQueueCount()).toBe(64);
+  });
+
+  it("holds a group of congested sockets to its bytes together, each well under its own limit", () => {
+    const budget = new SendQueueBudget(LIMITS, 100_000);
+    const sockets = Array.from({ length: 20 }, () => Object.assign(new QueueModel(), { congested: true }));
+    for (let round = 0; round < 50; round++) for (const socket of sockets) offer(budget, socket, 1_200);
+    const held = sockets.reduce((sum, socket) => sum + socket.getSendQueueSize(), 0);
+    expect(held).toBeLessThanOrEqual(100_000);
+    expect(held).toBeGreaterThan(100_000 - 20 * 1_200);
+    expect(budget.bytes).toBe(held);
+    // One that holds nothing still goes straight to its kernel buffer.
+    expect(offer(budget, new QueueModel(), 1_200)).toBe(true);
+  });
+
+  it("gives the room back once the sockets are counted again after they drain, closed ones included", () => {
+    const budget = new SendQueueBudget(LIMITS, 10_000);
+    const [a, b] = [new QueueModel(), new QueueModel()];
+    a.congested = b.congested = true;
+    while (offer(budget, a, 1_000));
+    expect(offer(budget, b, 1_000)).toBe(true); // b held nothing: it may start
+    expect(offer(budget, b, 1_000)).toBe(false); // now it holds one, and the group is at its bytes
+    a.drain();
+    a.congested = false;
+    b.closed = true;
+    expect(offer(budget, b, 1_000)).toBe(true); // closed: its own send reports that, the budget does not
+    budget.recount();
+    expect(budget.bytes).toBe(0);
+    a.congested = true;
+    expect(offer(budget, a, 1_000)).toBe(true);
+    expect(offer(budget, a, 1_000)).toBe(true);
+  });
+});
