@@ -39,6 +39,8 @@ export function sendQueueFull(socket: QueueingSocket, limits: SendQueueLimits): 
 /** Bytes all of a relay thread's relay sockets may hold waiting together, however many allocations it has. */
 export const RELAY_QUEUE_BUDGET_BYTES = 64 * 1024 * 1024;
 const RECOUNT_MS = 100;
+/** Ethernet's MTU: media datagrams (WebRTC keeps to about 1,200 bytes) fit in it. */
+const LINK_DATAGRAM_BYTES = 1500;
 
 /**
  * What a group of sockets holds waiting, together, against its bytes and each socket's limits. A send
@@ -60,10 +62,15 @@ export class SendQueueBudget {
     return this.queuedBytes;
   }
 
-  /** Before a send of `length` bytes: true (drop it) when `socket` holds its limit, or holds some and the group its bytes. */
+  /**
+   * Before a send of `length` bytes: true (drop it) when `socket` holds its limit, or when the group is
+   * at its bytes and the socket holds some too. One that holds nothing still sends a datagram of a
+   * link's usual size, which its kernel buffer most likely takes; a larger one could only wait.
+   */
   full(socket: QueueingSocket, length: number): boolean {
-    if (!sendQueueFull(socket, this.limits)) return this.queuedBytes + length > this.maxBytes && this.holdsAny(socket);
-    return true;
+    if (sendQueueFull(socket, this.limits)) return true;
+    if (this.queuedBytes + length <= this.maxBytes) return false;
+    return length > LINK_DATAGRAM_BYTES || this.holdsAny(socket);
   }
 
   /** After a send of `length` bytes: counts it if it waits. */

@@ -1,5 +1,5 @@
 // The group budget over relay sockets' queues, with sockets that say what they hold as a real one would.
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { SendQueueBudget } from "../../src/transport/send-queue.js";
 
 /** A socket whose kernel buffer is full while `congested`: every send then waits, until `drain`. */
@@ -61,6 +61,52 @@ describe("SendQueueBudget", () => {
     expect(budget.bytes).toBe(held);
     // One that holds nothing still goes straight to its kernel buffer.
     expect(offer(budget, new QueueModel(), 1_200)).toBe(true);
+  });
+
+  it("past its bytes, lets a socket that holds nothing send a datagram of a link's size, not a larger one", () => {
+    const budget = new SendQueueBudget(LIMITS, 10_000);
+    const congested = Object.assign(new QueueModel(), { congested: true });
+    while (offer(budget, congested, 1_000));
+    const fresh = Array.from({ length: 10 }, () => Object.assign(new QueueModel(), { congested: true }));
+    expect(fresh.map((socket) => offer(budget, socket, 60_000))).toEqual(Array(10).fill(false));
+    expect(fresh.map((socket) => offer(budget, socket, 1_200))).toEqual(Array(10).fill(true));
+    expect(fresh.map((socket) => offer(budget, socket, 1_200))).toEqual(Array(10).fill(false)); // now they hold one each
+  });
+
+  it("counts again what still waits, not only what drained", () => {
+    const budget = new SendQueueBudget(LIMITS, 1 << 20);
+    const [a, b] = [new QueueModel(), new QueueModel()];
+    a.congested = b.congested = true;
+    for (let i = 0; i < 5; i++) offer(budget, a, 1_000);
+    for (let i = 0; i < 3; i++) offer(budget, b, 2_000);
+    a.drain();
+    budget.recount();
+    expect(budget.bytes).toBe(6_000);
+  });
+
+  describe("the recount timer", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it("counts every 100 ms while a socket holds something, forgets drained and closed ones, and then stops", () => {
+      vi.useFakeTimers();
+      const budget = new SendQueueBudget(LIMITS, 1 << 20);
+      const [a, b] = [new QueueModel(), new QueueModel()];
+      a.congested = b.congested = true;
+      offer(budget, a, 1_000);
+      offer(budget, a, 1_000);
+      offer(budget, b, 1_000);
+      expect(vi.getTimerCount()).toBe(1);
+      b.closed = true;
+      vi.advanceTimersByTime(100);
+      expect(budget.bytes).toBe(2_000);
+      expect(vi.getTimerCount()).toBe(1);
+      a.drain();
+      vi.advanceTimersByTime(100);
+      expect(budget.bytes).toBe(0);
+      expect(vi.getTimerCount()).toBe(0);
+    });
   });
 
   it("gives the room back once the sockets are counted again after they drain, closed ones included", () => {
