@@ -3,8 +3,8 @@
  * send buffer has room; once it is full (an uplink slower than what arrives), libuv queues every
  * further send in memory, with no limit: a client flooding toward a congested link made the process
  * grow by 750 MiB in 1.5 s. Past either bound a datagram is dropped, as the kernel drops what its own
- * queues cannot hold; UDP promised no more. Bytes too: datagrams of up to 64 KiB make a bound in
- * datagrams alone worth megabytes (512 on a listener, 32 MiB).
+ * queues cannot hold; UDP promised no more. Bytes too: a datagram may be up to 64 KiB, so a bound in
+ * datagrams alone would let a listener's 512 hold 32 MiB.
  */
 export interface SendQueueLimits {
   readonly datagrams: number;
