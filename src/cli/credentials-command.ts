@@ -20,12 +20,13 @@ export async function runCredentials(args: readonly string[], deps: CliDeps): Pr
   }
   const user = checkUserOption(commandOptions["user"]);
   const { config, warnings } = loadConfig(file === undefined ? { args: optionArgs } : { file, args: optionArgs });
-  const generated = usesGeneratedCredentials(file, config);
-  const shown = generated ? warningsWithGeneratedCredentials(config, warnings, stateFilePathOf(config, deps)) : warnings;
+  // The state file whose secret a server started with this file and these flags runs on, if it does.
+  const stateFile = usesGeneratedCredentials(file, config) ? stateFilePathOf(config, deps) : undefined;
+  const shown = stateFile === undefined ? warnings : warningsWithGeneratedCredentials(config, warnings, stateFile);
   for (const warning of shown) deps.stderr.write(`turnpike: warning: ${warning}\n`);
 
   const ttlSeconds = chooseTtl(commandOptions["ttl"], config, deps);
-  const secret = await findSecret(file, config, deps);
+  const secret = await findSecret(file, config, stateFile);
   const minted = mintRestCredential({
     secret,
     ...(user === undefined ? {} : { user }),
@@ -58,15 +59,14 @@ function chooseTtl(text: string | undefined, config: Config, deps: Pick<CliDeps,
 }
 
 /**
- * The first static-auth-secret with use-auth-secret; else the state file's exactly when `turnpike start`
- * with the same file and flags would use it (no config file, and no REST secret or api-key), so that
- * what is minted here is what that server accepts.
+ * The first static-auth-secret with use-auth-secret; else the secret in `stateFile`, given exactly when
+ * `turnpike start` with the same file and flags would use it (no config file, and no REST secret or
+ * api-key), so that what is minted here is what that server accepts.
  */
-async function findSecret(file: string | undefined, config: Config, deps: Pick<CliDeps, "env" | "homedir">): Promise<string> {
+async function findSecret(file: string | undefined, config: Config, stateFile: string | undefined): Promise<string> {
   const configured = config.useAuthSecret ? config.staticAuthSecrets[0] : undefined;
   if (configured !== undefined) return configured;
-  if (usesGeneratedCredentials(file, config)) {
-    const stateFile = stateFilePathOf(config, deps);
+  if (stateFile !== undefined) {
     const state = await readStateFile(stateFile);
     if (state === undefined) {
       throw new UsageError(
