@@ -198,6 +198,7 @@ export function jsonPost(body: unknown, key: string | null = KEY): RequestInit {
 /** Milliseconds from `since` until `socket` closes; Infinity if it is still open after `limitMs`. */
 export function closedAfter(socket: Socket, since: number, limitMs = 8_000): Promise<number> {
   return new Promise((resolve) => {
+    if (socket.closed) return resolve(Date.now() - since); // closed already: by now at the latest
     socket.once("close", () => resolve(Date.now() - since));
     setTimeout(() => resolve(Number.POSITIVE_INFINITY), limitMs).unref();
   });

@@ -46,7 +46,7 @@ describe("turnpike reload", () => {
   it("reaches the pid a running start wrote, and that start reloads", async () => {
     const server = createFakeCli();
     const exit = runCli(["start", "--realm", "a.example"], server.deps);
-    await vi.waitFor(() => expect(server.logs().some((line) => line.msg === "turnpike started")).toBe(true));
+    await vi.waitFor(() => expect(server.logs().some((line) => line.msg === "turnpike started")).toBe(true), { timeout: 10_000 });
     const operator = createFakeCli({
       env: { XDG_STATE_HOME: server.stateHome },
       kill: (pid, signal) => {
@@ -55,7 +55,7 @@ describe("turnpike reload", () => {
       },
     });
     expect(await runCli(["reload", "--realm", "a.example"], operator.deps)).toBe(0);
-    await vi.waitFor(() => expect(server.reloaded).toHaveLength(1));
+    await vi.waitFor(() => expect(server.reloaded).toHaveLength(1), { timeout: 10_000 });
     server.signal("SIGTERM");
     expect(await exit).toBe(0);
   });
@@ -150,7 +150,7 @@ describe("turnpike reload with real signals", () => {
 
   it("delivers SIGHUP to the process in the pidfile", async () => {
     const listener = spawnListener();
-    await vi.waitFor(() => expect(listener.output()).toContain("ready"));
+    await vi.waitFor(() => expect(listener.output()).toContain("ready"), { timeout: 10_000 });
     const pidfile = temp.write("turnpike.pid", `${listener.child.pid}\n`);
     const cli = createFakeCli();
     expect(await runCli(["reload", "--pidfile", pidfile], { ...cli.deps, kill: undefined })).toBe(0);
@@ -160,7 +160,7 @@ describe("turnpike reload with real signals", () => {
 
   it("exits 1 when that process has exited", async () => {
     const listener = spawnListener();
-    await vi.waitFor(() => expect(listener.output()).toContain("ready"));
+    await vi.waitFor(() => expect(listener.output()).toContain("ready"), { timeout: 10_000 });
     listener.child.kill("SIGKILL");
     await listener.exited;
     const pidfile = temp.write("turnpike.pid", `${listener.child.pid}\n`);

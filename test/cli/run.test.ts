@@ -20,7 +20,7 @@ describe("turnpike start", () => {
   it("starts with the defaults and generated credentials when given no file and no flags, logs the listeners, and exits 0 on SIGTERM", async () => {
     const cli = createFakeCli();
     const exit = runCli(["start"], cli.deps);
-    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
+    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1), { timeout: 10_000 });
     const stateFile = join(cli.stateHome, "turnpike", "state.json");
     const state = JSON.parse(readFileSync(stateFile, "utf8")) as { staticAuthSecret: string; apiKey: string };
     expect(cli.started).toEqual([
@@ -46,7 +46,7 @@ describe("turnpike start", () => {
   it("closes the server on SIGINT too", async () => {
     const cli = createFakeCli();
     const exit = runCli(["start"], cli.deps);
-    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
+    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1), { timeout: 10_000 });
     cli.signal("SIGINT");
     expect(await exit).toBe(0);
     expect(cli.logs().find((line) => line.msg === "turnpike stopping")).toMatchObject({ signal: "SIGINT" });
@@ -56,7 +56,7 @@ describe("turnpike start", () => {
     const file = temp.write("turnserver.conf", "listening-port=3479\nrealm=file.example\nno-dtls\nuser=alice:north\n");
     const cli = createFakeCli();
     const exit = runCli(["start", "-c", file, "--realm", "cli.example", "--fingerprint", "--user-quota=3"], cli.deps);
-    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
+    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1), { timeout: 10_000 });
     expect(cli.started[0]).toMatchObject({ listeningPort: 3479, realm: "cli.example", fingerprint: true, users: ["alice:north"], userQuota: 3 });
     expect(cli.logs().filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
       "ignoring coturn options turnpike does not implement yet: no-dtls",
@@ -68,7 +68,7 @@ describe("turnpike start", () => {
   it("accepts --config=FILE", async () => {
     const cli = createFakeCli();
     const exit = runCli(["start", `--config=${temp.write("t.conf", "min-port=50000")}`], cli.deps);
-    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
+    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1), { timeout: 10_000 });
     expect(cli.started[0]?.minPort).toBe(50000);
     cli.signal("SIGTERM");
     await exit;
@@ -77,7 +77,7 @@ describe("turnpike start", () => {
   it("keeps a value that looks like -c with the option it belongs to", async () => {
     const cli = createFakeCli();
     const exit = runCli(["start", "--software", "-c"], cli.deps);
-    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
+    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1), { timeout: 10_000 });
     expect(cli.started[0]?.software).toBe("-c");
     cli.signal("SIGTERM");
     await exit;
@@ -316,7 +316,7 @@ describe("turnpike never prints a secret", () => {
   it("in start's log", async () => {
     const cli = createFakeCli();
     const exit = runCli(["start", "-c", secretFile(), `--static-auth-secret=${SECRETS[2]}`], cli.deps);
-    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
+    await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1), { timeout: 10_000 });
     cli.signal("SIGTERM");
     expect(await exit).toBe(0);
     expect(cli.started[0]?.staticAuthSecrets).toEqual([SECRETS[2]]);

@@ -19,9 +19,9 @@ const readState = (path: string): TurnpikeState => JSON.parse(readFileSync(path,
 async function startRunning(args: readonly string[], options: FakeCliOptions = {}) {
   const cli = createFakeCli(options);
   const exit = runCli(["start", ...args], cli.deps);
-  await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1));
+  await vi.waitFor(() => expect(cli.signalHandlers()).toBe(1), { timeout: 10_000 });
   // The pidfile is written after the handlers are in place, and "turnpike started" after it.
-  await vi.waitFor(() => expect(cli.logs().some((line) => line.msg === "turnpike started")).toBe(true));
+  await vi.waitFor(() => expect(cli.logs().some((line) => line.msg === "turnpike started")).toBe(true), { timeout: 10_000 });
   return {
     cli,
     exit,
@@ -110,7 +110,7 @@ describe("turnpike start without a config file or credentials: generated credent
     const before = readFileSync(defaultStateFile(first.cli), "utf8");
     const second = createFakeCli({ env: { XDG_STATE_HOME: first.cli.stateHome } });
     const exit = runCli(["start"], second.deps);
-    await vi.waitFor(() => expect(second.stdout()).toContain("using the REST secret and API key generated earlier"));
+    await vi.waitFor(() => expect(second.stdout()).toContain("using the REST secret and API key generated earlier"), { timeout: 10_000 });
     second.signal("SIGTERM");
     expect(await exit).toBe(0);
     expect(readFileSync(defaultStateFile(first.cli), "utf8")).toBe(before);
@@ -272,9 +272,9 @@ describe("turnpike start: SIGHUP reloads the configuration", () => {
     const { cli, stop } = await startRunning(["-c", file, "--user-quota", "5"]);
     writeFileSync(file, "realm=after.example\nuser-quota=3\ntotal-quota=77\n");
     cli.hangUp();
-    await vi.waitFor(() => expect(cli.reloaded).toHaveLength(1));
+    await vi.waitFor(() => expect(cli.reloaded).toHaveLength(1), { timeout: 10_000 });
     expect(cli.reloaded[0]).toEqual({ ...DEFAULT_CONFIG, realm: "after.example", userQuota: 5, totalQuota: 77 });
-    await vi.waitFor(() => expect(cli.logs().map((line) => line.msg)).toContain("reload applied"));
+    await vi.waitFor(() => expect(cli.logs().map((line) => line.msg)).toContain("reload applied"), { timeout: 10_000 });
     expect(await stop()).toBe(0);
     expect(cli.reloadHandlers()).toBe(0);
   });
@@ -284,13 +284,13 @@ describe("turnpike start: SIGHUP reloads the configuration", () => {
     const { cli, stop } = await startRunning(["-c", file]);
     writeFileSync(file, "realm=after.example\nmin-port=60000\nmax-port=50000\n");
     cli.hangUp();
-    await vi.waitFor(() => expect(cli.logs().some((line) => line.msg === "reload refused; the running configuration stays")).toBe(true));
+    await vi.waitFor(() => expect(cli.logs().some((line) => line.msg === "reload refused; the running configuration stays")).toBe(true), { timeout: 10_000 });
     expect(cli.logs().find((line) => line.level === 50)).toMatchObject({ reason: `${file}:3: max-port 50000 is below min-port 60000` });
     expect(cli.reloaded).toEqual([]);
     expect(cli.closed()).toBe(0);
     writeFileSync(file, "realm=fixed.example\n");
     cli.hangUp();
-    await vi.waitFor(() => expect(cli.reloaded.map((config) => config.realm)).toEqual(["fixed.example"]));
+    await vi.waitFor(() => expect(cli.reloaded.map((config) => config.realm)).toEqual(["fixed.example"]), { timeout: 10_000 });
     expect(await stop()).toBe(0);
   });
 
@@ -306,6 +306,7 @@ describe("turnpike start: SIGHUP reloads the configuration", () => {
         level: 50,
         reason: "listening-port cannot change on reload",
       }),
+      { timeout: 10_000 },
     );
     expect(cli.closed()).toBe(0);
     expect(await stop()).toBe(0);
@@ -314,7 +315,7 @@ describe("turnpike start: SIGHUP reloads the configuration", () => {
   it("keeps the generated credentials across a reload", async () => {
     const { cli, stop } = await startRunning(["--realm", "a.example"]);
     cli.hangUp();
-    await vi.waitFor(() => expect(cli.reloaded).toHaveLength(1));
+    await vi.waitFor(() => expect(cli.reloaded).toHaveLength(1), { timeout: 10_000 });
     expect(cli.reloaded[0]).toEqual(cli.started[0]);
     await stop();
   });
@@ -329,13 +330,14 @@ describe("turnpike start: SIGHUP reloads the configuration", () => {
         level: 50,
         reason: expect.stringContaining(`state file ${stateFile} is gone`) as unknown,
       }),
+      { timeout: 10_000 },
     );
     expect(existsSync(stateFile)).toBe(false);
     expect(cli.reloaded).toEqual([]);
 
     renameSync(`${stateFile}.moved`, stateFile);
     cli.hangUp();
-    await vi.waitFor(() => expect(cli.reloaded).toHaveLength(1));
+    await vi.waitFor(() => expect(cli.reloaded).toHaveLength(1), { timeout: 10_000 });
     expect(cli.reloaded[0]).toEqual(cli.started[0]);
     expect(await stop()).toBe(0);
   });
@@ -348,6 +350,7 @@ describe("turnpike start: SIGHUP reloads the configuration", () => {
       expect(cli.logs().find((line) => line.msg === "reload refused; the running configuration stays")).toMatchObject({
         reason: expect.stringContaining("is accessible to group or others") as unknown,
       }),
+      { timeout: 10_000 },
     );
     expect(cli.reloaded).toEqual([]);
     expect(cli.closed()).toBe(0);
@@ -361,11 +364,11 @@ describe("turnpike start: SIGHUP reloads the configuration", () => {
     });
     cli.hangUp();
     cli.hangUp();
-    await vi.waitFor(() => expect(pending).toHaveLength(1));
+    await vi.waitFor(() => expect(pending).toHaveLength(1), { timeout: 10_000 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(cli.reloaded).toHaveLength(1);
     pending[0]?.();
-    await vi.waitFor(() => expect(pending).toHaveLength(2));
+    await vi.waitFor(() => expect(pending).toHaveLength(2), { timeout: 10_000 });
     cli.signal("SIGTERM");
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(cli.closed()).toBe(0);

@@ -5,11 +5,11 @@ import { getAttribute } from "../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
-import { freeUdpPort, runBounded, startProcess } from "../helpers/processes.js";
+import { freePort, runBounded, startProcess, waitForUdpEcho } from "../helpers/processes.js";
 import { errorCode } from "../helpers/turn-messages.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
 import { makeSelfSignedCertificate } from "../helpers/tls-cert.js";
-import { until } from "../helpers/until.js";
+import { settled, until } from "../helpers/until.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
 const SECRET = "north-secret";
@@ -83,9 +83,10 @@ describe("the credential endpoint drives a live TURN server", () => {
 
   it("lets coturn's turnutils_uclient relay with a credential minted by the endpoint", async () => {
     const answer = (await (await mint("uclient")).json()) as CredentialAnswer;
-    const peerPort = await freeUdpPort();
+    const peerPort = await freePort();
     const peer = startProcess("turnutils_peer", ["-p", String(peerPort), "-L", "127.0.0.1"]);
     try {
+      await waitForUdpEcho(peerPort);
       const { stdout } = await runBounded(
         "turnutils_uclient",
         ["-u", answer.username, "-w", answer.password, "-p", String(udpAt().port), "-e", "127.0.0.1", "-r", String(peerPort), "-n", "30", "-m", "2", "-l", "100", "-z", "5", "-c", "127.0.0.1"],
@@ -105,9 +106,8 @@ describe("the credential endpoint drives a live TURN server", () => {
     const bystander = await SocketTurnClient.udp(udpAt(), credentialsOf(kept));
     await victim.request(Method.Allocate, [UDP]);
     await bystander.request(Method.Allocate, [UDP]);
-    // The relay threads report their figures four times a second.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const before = server.stats().allocations;
+    // The relay threads report their figures four times a second: the count once it has held for 600 ms.
+    const before = await settled(() => server.stats().allocations);
 
     const response = await fetch(`${base}/api/v1/credentials/revoke`, {
       method: "POST",

@@ -165,14 +165,17 @@ describe("Binding over real sockets (RFC 8489 §7.3.1)", () => {
     try {
       await streamConnected(socket, "connect");
       socket.setNoDelay(true);
+      const reader = new StreamReader(socket);
       const request = bindingRequest(true);
       for (const byte of request) {
         socket.write(Buffer.from([byte]));
         await new Promise((resolve) => setImmediate(resolve));
       }
-      const { data } = await readStream(socket, 500);
-      expect(data.length).toBe(40);
-      expect(stun.decode(data).getXorAddress().port).toBe(socket.localPort);
+      const answer = await reader.readStun(2000);
+      expect(answer.length).toBe(40);
+      expect(stun.decode(answer).getXorAddress().port).toBe(socket.localPort);
+      // Exactly once: nothing follows it.
+      await expect(reader.read(1, 300)).rejects.toThrow(/timed out after 0 of 1 bytes/);
     } finally {
       socket.destroy();
     }

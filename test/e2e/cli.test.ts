@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { freeUdpPort, runBounded } from "../helpers/processes.js";
+import { freePort, runBounded } from "../helpers/processes.js";
 import { udpExchange } from "../helpers/sockets.js";
 import { makeSelfSignedCertificate, servedFingerprint } from "../helpers/tls-cert.js";
 import { SocketTurnClient } from "../helpers/turn-socket-client.js";
@@ -54,7 +54,7 @@ function startBinary(args: readonly string[]) {
 
 describe("the turnpike binary", () => {
   it("starts from flags, answers Binding, and exits 0 on SIGTERM", async () => {
-    const port = await freeUdpPort();
+    const port = await freePort();
     const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp", "--no-api"]);
     await server.started();
     const request = stun.encode(stun.createMessage(stun.constants.STUN_BINDING_REQUEST));
@@ -65,7 +65,7 @@ describe("the turnpike binary", () => {
   });
 
   it("logs, on SIGTERM, the end of every allocation: over UDP and over TCP, with 2 relay threads", async () => {
-    const port = await freeUdpPort();
+    const port = await freePort();
     const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-api", "--user", "u:p", "--relay-threads", "2"]);
     await server.started();
     const credentials = { username: "u", password: "p", realm: "turnpike" };
@@ -83,8 +83,8 @@ describe("the turnpike binary", () => {
   });
 
   it("keeps serving, says why on stderr and exits 0 on SIGTERM when its log-file refuses writes (full disk: /dev/full)", async () => {
-    const port = await freeUdpPort();
-    const apiPort = await freeUdpPort();
+    const port = await freePort();
+    const apiPort = await freePort();
     const server = startBinary([
       ...["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-tcp", "--user", "u:p"],
       ...["--api-listening-ip", "127.0.0.1", "--api-listening-port", String(apiPort), "--log-file", "/dev/full"],
@@ -110,7 +110,7 @@ describe("the turnpike binary", () => {
   });
 
   it("reopens log-file on SIGHUP, so that logrotate can move it and signal (no copytruncate)", async () => {
-    const port = await freeUdpPort();
+    const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), "turnpike-logrotate-"));
     try {
       const logFile = join(dir, "turnpike.log");
@@ -146,7 +146,7 @@ describe("the turnpike binary", () => {
   });
 
   it("stops at start, exit 1 with one line, for a relay-ip that is not an address of this machine", async () => {
-    const port = await freeUdpPort();
+    const port = await freePort();
     const server = startBinary(["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-api", "--user", "u:p", "--relay-ip", "192.0.2.1"]);
     expect(await server.exited).toBe(1);
     expect(server.output().stderr).toBe("turnpike: cannot relay on relay-ip 192.0.2.1: EADDRNOTAVAIL (not an address of this machine)\n");
@@ -157,9 +157,9 @@ describe("the turnpike binary", () => {
     try {
       const pidfile = join(dir, "turnpike.pid");
       const common = ["start", "--listening-ip", "127.0.0.1", "--no-api", "--user", "u:p", "--pidfile", pidfile];
-      const first = startBinary([...common, "--listening-port", String(await freeUdpPort())]);
+      const first = startBinary([...common, "--listening-port", String(await freePort())]);
       await first.started();
-      const second = startBinary([...common, "--listening-port", String(await freeUdpPort())]);
+      const second = startBinary([...common, "--listening-port", String(await freePort())]);
       expect(await second.exited).toBe(1);
       expect(second.output().stderr).toBe(`turnpike: pidfile ${pidfile} belongs to turnpike process ${first.child.pid}, which is running: give this server a pidfile of its own\n`);
       expect(readFileSync(pidfile, "utf8")).toBe(`${first.child.pid}\n`);
@@ -167,7 +167,7 @@ describe("the turnpike binary", () => {
       expect(await first.exited).toBe(0);
       // Once it has gone, a pidfile left behind (a crash) does not stop the next start.
       writeFileSync(pidfile, `${first.child.pid}\n`);
-      const third = startBinary([...common, "--listening-port", String(await freeUdpPort())]);
+      const third = startBinary([...common, "--listening-port", String(await freePort())]);
       await third.started();
       expect(readFileSync(pidfile, "utf8")).toBe(`${third.child.pid}\n`);
       third.child.kill("SIGTERM");
@@ -180,7 +180,7 @@ describe("the turnpike binary", () => {
   it("reads the TLS certificates afresh on SIGUSR2 (coturn's signal) and SIGHUP: new handshakes get a renewed one; an unusable one is refused and the last stays", async () => {
     const [first, renewed, api] = [makeSelfSignedCertificate(), makeSelfSignedCertificate(), makeSelfSignedCertificate()];
     try {
-      const [port, tlsPort, apiPort] = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
+      const [port, tlsPort, apiPort] = [await freePort(), await freePort(), await freePort()];
       const server = startBinary([
         ...["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--tls-listening-port", String(tlsPort), "--user", "u:p"],
         ...["--cert", first.certPath, "--pkey", first.keyPath, "--relay-threads", "2"],

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mintRestCredential } from "../../src/credentials/rest-credentials.js";
 import { getAttribute } from "../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
-import { freeUdpPort, runBounded } from "../helpers/processes.js";
+import { freePort, runBounded } from "../helpers/processes.js";
 import { errorCode } from "../helpers/turn-messages.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
 
@@ -64,8 +64,8 @@ describe("turnpike start with no configuration (the embedded default)", () => {
   it("generates a private state file, prints a curl command that fetches a working credential, and reuses it on the next start", async () => {
     const stateHome = tempDir();
     const env = { ...process.env, XDG_STATE_HOME: stateHome };
-    const port = await freeUdpPort();
-    const apiPort = await freeUdpPort(); // a free number; TCP on it is free in practice on loopback
+    const port = await freePort();
+    const apiPort = await freePort();
     const args = ["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--api-listening-port", String(apiPort)];
 
     const first = startBinary(args, env);
@@ -102,7 +102,7 @@ describe("secret rotation without a restart (SIGHUP, turnpike reload)", () => {
   it("accepts old and new secrets while both are listed, drops the old one after, and keeps live allocations relaying", async () => {
     const dir = tempDir();
     const env = { ...process.env, XDG_STATE_HOME: dir };
-    const port = await freeUdpPort();
+    const port = await freePort();
     const conf = join(dir, "turnserver.conf");
     const pidfile = join(dir, "turnpike.pid");
     const write = (secrets: string[]): void =>
@@ -179,8 +179,8 @@ describe("draining (SIGUSR1, turnpike drain, POST /api/v1/drain)", () => {
   async function startWithConfig(extra: string[]) {
     const dir = tempDir();
     const env = { ...process.env, XDG_STATE_HOME: dir };
-    const port = await freeUdpPort();
-    const apiPort = await freeUdpPort();
+    const port = await freePort();
+    const apiPort = await freePort();
     const conf = join(dir, "turnserver.conf");
     writeFileSync(
       conf,

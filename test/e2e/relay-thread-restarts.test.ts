@@ -83,11 +83,19 @@ describe("relay threads at their limits", () => {
     const port = pool.listeners[0]!.port;
     const count = (msg: string): number => logger.records.filter((r) => r.msg === msg).length;
     const REGROUPING = "relay threads regrouping: TURN requests from UDP clients a thread does not know go unanswered";
+    const REGROUPING_ENDED = "relay threads still regrouping; every request is answered again";
+    // The end is logged on this thread before the threads are told of it: no answer can come between.
+    const regroupingOn = () => count(REGROUPING) === 1 && count(REGROUPING_ENDED) === 0;
     // New clients: an unsigned Allocate each, sent every 50 ms until answered (401).
     const answered: boolean[] = [];
+    let answeredWhileRegrouping = 0;
+    let roundsWhileRegrouping = 0;
     const clients = Array.from({ length: 10 }, (_, i) => {
       const socket = dgram.createSocket("udp4");
-      socket.on("message", () => (answered[i] = true));
+      socket.on("message", () => {
+        answered[i] = true;
+        if (regroupingOn()) answeredWhileRegrouping++;
+      });
       return socket;
     });
     cleanups.push(() => clients.forEach((socket) => socket.close()));
@@ -100,21 +108,22 @@ describe("relay threads at their limits", () => {
 
     await pool.terminateThread!(1);
     expect(await until(() => count(REGROUPING) === 1, 2000)).toBe(true);
-    // The threads hear of it by message: give that a moment, then start asking.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The threads hear of it by message, in order: once they have answered a later one, they know.
+    await pool.revoke("nobody-at-all");
     probing = true;
     probe = (async () => {
       for (let round = 0; probing && round < 200; round++) {
+        if (regroupingOn()) roundsWhileRegrouping++;
         clients.forEach((socket, i) => answered[i] !== true && socket.send(newClient.build(Method.Allocate, [UDP]), port, "127.0.0.1"));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
-    // While regrouping, new clients go unanswered (ten rounds of requests, well inside the limit).
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(answered.filter(Boolean)).toEqual([]);
     // The limit ends it, and the new clients are answered, while thread 1 is still down.
-    expect(await until(() => count("relay threads still regrouping; every request is answered again") === 1, 2000)).toBe(true);
+    expect(await until(() => count(REGROUPING_ENDED) === 1, 3000)).toBe(true);
     expect(await until(() => answered.filter(Boolean).length === clients.length, 1500)).toBe(true);
+    // While regrouping, new clients went unanswered (about ten rounds of requests went out meanwhile).
+    expect(roundsWhileRegrouping).toBeGreaterThan(0);
+    expect(answeredWhileRegrouping).toBe(0);
     expect(count("relay thread restarted")).toBe(0);
 
     // Another death before the threads are back starts no regrouping of its own.

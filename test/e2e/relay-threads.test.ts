@@ -394,12 +394,16 @@ describe("a relay thread that dies, in the moment before the others hear of it",
       cleanups.push(() => client.close());
       // The unsigned first try gets its 401 at once, and teaches the client the nonce.
       expect(errorCode(await client.request(Method.Refresh, [{ name: "LIFETIME", value: 600 }]))).toBe(437);
-      const startedAt = performance.now();
-      const code = errorCode(await client.request(Method.Refresh, [{ name: "LIFETIME", value: 600 }]));
-      const elapsed = performance.now() - startedAt;
-      expect(code).toBe(437);
+      // The quickest of three: a busy machine may stall any one round trip, never shorten a hold.
+      let quickest = Infinity;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const startedAt = performance.now();
+        const code = errorCode(await client.request(Method.Refresh, [{ name: "LIFETIME", value: 600 }]));
+        quickest = Math.min(quickest, performance.now() - startedAt);
+        expect(code).toBe(437);
+      }
       await pool.close();
-      return elapsed;
+      return quickest;
     };
     expect(await elapsedFor437(2)).toBeGreaterThanOrEqual(95);
     expect(await elapsedFor437(1)).toBeLessThan(95);

@@ -10,11 +10,12 @@ import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, type ListenerInfo, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
-import { freeUdpPort } from "../helpers/processes.js";
+import { freePort } from "../helpers/processes.js";
+import { retainedHeapBytes } from "./hostile/live.js";
 import { makeSelfSignedCertificate, servedFingerprint, type TestCertificate } from "../helpers/tls-cert.js";
 import { channelData, decode, errorCode, type Credentials } from "../helpers/turn-messages.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
-import { until } from "../helpers/until.js";
+import { settled, until } from "../helpers/until.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
 const ALICE: Credentials = { username: "alice", password: "wonderland", realm: "example.org" };
@@ -116,14 +117,13 @@ describe("TURN relaying over real sockets (RFC 8656)", () => {
   });
 
   it.each(["tcp", "tls"] as const)("removes the allocation at once when the %s connection closes (§3.1)", async (transport) => {
-    // Stats are summed from the relay threads four times a second; "at once" is asserted within a second.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const before = server.stats().allocations;
+    // Stats are summed from the relay threads four times a second; "at once" is asserted within a second or two.
+    const before = await settled(() => server.stats().allocations);
     const client = await open(transport);
     await client.request(Method.Allocate, [UDP]);
-    expect(await until(() => server.stats().allocations === before + 1, 1000)).toBe(true);
+    expect(await until(() => server.stats().allocations === before + 1, 2000)).toBe(true);
     client.close();
-    expect(await until(() => server.stats().allocations === before, 1000)).toBe(true);
+    expect(await until(() => server.stats().allocations === before, 2000)).toBe(true);
   });
 
   it("authenticates a REST credential minted from the shared secret", async () => {
@@ -172,7 +172,7 @@ describe("TURN relaying over real sockets (RFC 8656)", () => {
 
 describe("relay ports, external-ip and the default peer policy on a live server", () => {
   it("answers 508 when min-port..max-port is exhausted, and allocates again once the port frees", async () => {
-    const port = await freeUdpPort();
+    const port = await freePort();
     const server = await startTestServer({ minPort: port, maxPort: port, users: ["alice:wonderland", "bob:builder"] });
     try {
       const first = await SocketTurnClient.udp(at(server, "udp"), ALICE);
@@ -361,7 +361,7 @@ describe("RFC 8656 allocation options and RFC 8489 SHA-256 integrity on a live s
 
 describe("unauthorized-ratelimit on a live server", () => {
   /** Sends 10,000 unauthenticated Allocates from 200 ports of 127.0.0.1; resolves with how many were answered. */
-  async function flood(server: RunningServer): Promise<{ answers: number; heapGrowth: number }> {
+  async function flood(server: RunningServer): Promise<{ answers: number }> {
     const sockets = await Promise.all(
       Array.from({ length: 200 }, async () => {
         const socket = dgram.createSocket("udp4");
@@ -375,7 +375,6 @@ describe("unauthorized-ratelimit on a live server", () => {
       const target = at(server, "udp");
       // Allocate request, REQUESTED-TRANSPORT UDP, no credentials: a 401 each, if answered.
       const allocate = Buffer.from("00030008" + "2112a442" + "00".repeat(12) + "00190004" + "11000000", "hex");
-      const heapBefore = process.memoryUsage().heapUsed;
       for (let round = 0; round < 50; round++) {
         for (const socket of sockets) {
           allocate.writeUInt32BE(Math.floor(Math.random() * 2 ** 32), 8);
@@ -384,7 +383,7 @@ describe("unauthorized-ratelimit on a live server", () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       await new Promise((resolve) => setTimeout(resolve, 300));
-      return { answers, heapGrowth: process.memoryUsage().heapUsed - heapBefore };
+      return { answers };
     } finally {
       for (const socket of sockets) socket.close();
     }
@@ -393,13 +392,16 @@ describe("unauthorized-ratelimit on a live server", () => {
   it("answers 10,000 unauthenticated Allocates from 200 ports of one address far fewer than 10,000 times, keeping no state", async () => {
     const server = await startTestServer({ relayThreads: 1 });
     try {
-      const { answers, heapGrowth } = await flood(server);
+      // After full collections: what the server keeps, not the garbage the flood left (a scavenge may or may not have run).
+      const heapBefore = retainedHeapBytes();
+      const { answers } = await flood(server);
+      const heapGrowth = retainedHeapBytes() - heapBefore;
       expect(answers).toBeGreaterThan(50);
       expect(answers).toBeLessThan(600); // a burst of 200, then 20 a second
       // What it held back is counted (loopback may lose a few of the 10,000 on its own).
       expect(server.stats().unauthenticatedAnswersDropped).toBeGreaterThan(5000);
       expect(server.stats().unauthenticatedAnswersDropped).toBeLessThanOrEqual(10_000 - answers);
-      expect(heapGrowth).toBeLessThan(8 * 1024 * 1024);
+      expect(heapGrowth).toBeLessThan(2 * 1024 * 1024);
       expect(server.stats().allocations).toBe(0);
       // Only answers to unauthenticated requests are limited: a Binding from the same address is answered.
       const other = await SocketTurnClient.udp(at(server, "udp"), ALICE);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
-import { freeUdpPort, runBounded, startProcess } from "../helpers/processes.js";
+import { freePort, runBounded, startProcess, waitForUdpEcho } from "../helpers/processes.js";
 
 // coturn's own TURN test client against turnpike, relaying to coturn's UDP echo peer on loopback.
 const MESSAGES = 50;
@@ -43,8 +43,9 @@ describe.concurrent("coturn's turnutils_uclient through turnpike (RFC 8656 over 
   let serverPort: number;
 
   beforeAll(async () => {
-    peerPort = await freeUdpPort();
+    peerPort = await freePort();
     peer = startProcess("turnutils_peer", ["-p", String(peerPort), "-L", "127.0.0.1"]);
+    await waitForUdpEcho(peerPort);
     server = await startServer(
       configFromObject({
         noApi: true,

@@ -28,6 +28,8 @@ export async function udpExchange(
 /** Collects everything a stream socket receives until it closes or `timeoutMs` passes. */
 export function readStream(socket: net.Socket, timeoutMs: number): Promise<{ data: Buffer; closed: boolean }> {
   return new Promise((resolve) => {
+    // Closed before the caller got to watch it: there is nothing more to read.
+    if (socket.closed) return resolve({ data: Buffer.alloc(0), closed: true });
     const chunks: Buffer[] = [];
     const finish = (closed: boolean): void => {
       clearTimeout(timer);

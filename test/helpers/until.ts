@@ -7,3 +7,22 @@ export async function until(check: () => boolean, timeoutMs = 2000, pollMs = 10)
   }
   return true;
 }
+
+/**
+ * The value `read` gives once it has not changed for `quietMs` (figures that other threads report
+ * now and then), or whatever it is after `timeoutMs`.
+ */
+export async function settled(read: () => number, quietMs = 600, timeoutMs = 5000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let value = read();
+  let since = Date.now();
+  while (Date.now() - since < quietMs && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = read();
+    if (now !== value) {
+      value = now;
+      since = Date.now();
+    }
+  }
+  return value;
+}
