@@ -72,6 +72,8 @@ export interface WorkerPoolOptions {
   readonly restartDelayMs?: number;
   /** The certificate and key read at start; without them each thread reads cert and pkey itself. */
   readonly tls?: TlsMaterial;
+  /** For tests: a script that runs the relay thread's own (one that crashes it, say). */
+  readonly workerScript?: URL;
 }
 
 /** `count` relay threads sharing the listening ports, quotas and relay ports; a dead thread is restarted. */
@@ -259,7 +261,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       relayPorts,
       ...(fixedPorts ? { fixedPorts } : {}),
     };
-    const worker = new Worker(workerScript(), { workerData, stdout: false, stderr: false, resourceLimits: RELAY_THREAD_LIMITS });
+    const worker = new Worker(options.workerScript ?? workerScript(), { workerData, stdout: false, stderr: false, resourceLimits: RELAY_THREAD_LIMITS });
     slot.worker = worker;
     return new Promise((resolve, reject) => {
       let started = false;

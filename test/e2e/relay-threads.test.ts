@@ -1,11 +1,14 @@
 import dgram from "node:dgram";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import type { Config } from "../../src/config/config.js";
 import { getAttribute } from "../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, StartupError, type RunningServer } from "../../src/server/server.js";
-import { startWorkerPool, type RelayBackend } from "../../src/server/worker-pool.js";
+import { startWorkerPool, type RelayBackend, type WorkerPoolOptions } from "../../src/server/worker-pool.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { decode, errorCode, type Credentials } from "../helpers/turn-messages.js";
 import type { AttributeEntry } from "../../src/stun/attributes/registry.js";
@@ -223,9 +226,9 @@ describe("a relay thread that dies, for /metrics", () => {
 });
 
 /** A pool of `threads` with `clients` UDP allocations; `on(thread)` are the clients the kernel gave that thread. */
-async function allocatedPool(threads: number, clients: number) {
+async function allocatedPool(threads: number, clients: number, options: WorkerPoolOptions = {}) {
   const logger = createRecordingLogger();
-  const pool: RelayBackend = await startWorkerPool(config({ userQuota: 100 }), threads, logger);
+  const pool: RelayBackend = await startWorkerPool(config({ userQuota: 100 }), threads, logger, options);
   cleanups.push(() => pool.close());
   const port = pool.listeners[0]!.port;
   const allocated = await allocateMany(port, Array.from({ length: clients }, () => "alice"));
@@ -265,6 +268,35 @@ describe("a relay thread that dies, for the threads that live on", () => {
     // New clients allocate on every thread again.
     const again = await allocateMany(port, Array.from({ length: 24 }, () => "bob"));
     expect(again.codes.every((c) => c === 0)).toBe(true);
+  });
+
+  it("restarts a thread that throws an uncaught exception, says why, and the other thread's clients go on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "turnpike-crash-"));
+    const crash = { CRASH_TRIGGER: join(dir, "now"), CRASH_MARKER: join(dir, "crashed"), CRASH_THREAD: "1" };
+    // Relay threads take this process's environment as it is when each starts.
+    Object.assign(process.env, crash);
+    cleanups.push(() => {
+      for (const name of Object.keys(crash)) delete process.env[name];
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const { pool, logger, port, on } = await allocatedPool(2, 24, { workerScript: new URL("./fixtures/crashing-relay-worker.mjs", import.meta.url) });
+    const survivors = on(0);
+    expect(survivors.length).toBeGreaterThan(0);
+    expect(on(1).length).toBeGreaterThan(0);
+    const count = (msg: string): number => logger.records.filter((r) => r.msg === msg).length;
+
+    writeFileSync(crash.CRASH_TRIGGER, "");
+    expect(await until(() => count("relay thread restarted") === 1, 5000)).toBe(true);
+    const failed = logger.records.filter((r) => r.msg === "relay thread failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.obj).toMatchObject({ worker: 1, err: { message: "relay thread crashed on purpose" } });
+    expect(logger.records.find((r) => r.msg === "relay thread exited; restarting it")?.obj).toMatchObject({ worker: 1, exitCode: 1 });
+    await expectRefreshed(logger, survivors);
+    // New clients allocate on both threads again, the replacement included.
+    const again = await allocateMany(port, Array.from({ length: 24 }, () => "bob"));
+    expect(again.codes.every((c) => c === 0)).toBe(true);
+    expect(await until(() => new Set(logger.records.filter((r) => r.msg === "allocation created").slice(24).map((r) => r.obj["worker"])).size === 2, 2000)).toBe(true);
+    expect(pool.stats().allocations).toBeGreaterThan(0);
   });
 });
 
