@@ -71,6 +71,15 @@ export function installPermission(allocation: Allocation, peerAddress: string, n
   else allocation.permissions.set(peerAddress, { expiresAtMs: nowMs + PERMISSION_LIFETIME_MS });
 }
 
+/**
+ * The peer's permission, if it and the allocation are within their lifetimes at `nowMs`. RFC 8656 §9:
+ * past its lifetime a permission relays nothing, though the sweeper may not have removed it yet.
+ */
+export function livePermission(allocation: Allocation, peerAddress: string, nowMs: number): Permission | undefined {
+  const permission = allocation.permissions.get(peerAddress);
+  return permission !== undefined && permission.expiresAtMs > nowMs && allocation.expiresAtMs > nowMs ? permission : undefined;
+}
+
 /** The peer's address bytes for a Data indication, parsed once per permission. */
 export function permissionPeerBytes(permission: Permission, peerAddress: string): Uint8Array | undefined {
   return (permission.peer ??= parseIp(peerAddress)?.bytes);

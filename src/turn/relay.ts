@@ -1,4 +1,4 @@
-import { findChannelByNumber, findChannelByPeer, permissionPeerBytes, type Allocation, type Permission } from "./allocation.js";
+import { findChannelByNumber, findChannelByPeer, livePermission, permissionPeerBytes, type Allocation, type Permission } from "./allocation.js";
 import { findAllocation, type AllocationTable } from "./allocation-table.js";
 import { CHANNEL_DATA_HEADER_LENGTH, channelDataPayload, writeChannelDataHeader } from "./channel-data.js";
 import { returnBandwidth, takeBandwidth } from "./bandwidth.js";
@@ -8,7 +8,8 @@ import type { ClientLink, Clock } from "./ports.js";
 
 /**
  * RFC 8656 §12.4: ChannelData from a client goes to the bound peer, if the channel is bound on
- * this 5-tuple and the peer still has a permission; otherwise it is dropped silently.
+ * this 5-tuple and the peer still has a permission; otherwise it is dropped silently. Expired is
+ * gone, whether or not the sweeper has come by.
  */
 export function relayChannelDataFromClient(
   table: AllocationTable,
@@ -22,12 +23,14 @@ export function relayChannelDataFromClient(
   // RFC 8656 §12.4: four bytes of header at least, or it is not ChannelData.
   const allocation = bytes.length >= CHANNEL_DATA_HEADER_LENGTH ? findAllocation(table, link, address, port) : undefined;
   const binding = allocation && findChannelByNumber(allocation, bytes.readUInt16BE(0));
-  const payload = binding && allocation!.permissions.has(binding.peerAddress) ? channelDataPayload(bytes) : undefined;
+  const nowMs = binding ? clock.now() : 0;
+  const live = binding !== undefined && binding.expiresAtMs > nowMs && livePermission(allocation!, binding.peerAddress, nowMs) !== undefined;
+  const payload = live ? channelDataPayload(bytes) : undefined;
   if (!payload) {
     counters.droppedPackets++;
     return;
   }
-  if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth, payload.length, clock.now())) {
+  if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth, payload.length, nowMs)) {
     counters.droppedPackets++;
     counters.bandwidthDroppedPackets++;
     return;
@@ -60,17 +63,18 @@ export function relayFromPeer(
   peerAddress: string,
   peerPort: number,
 ): void {
-  const permission = allocation.permissions.get(peerAddress);
+  const nowMs = clock.now();
+  const permission = livePermission(allocation, peerAddress, nowMs);
   if (!permission) {
     counters.droppedPackets++;
     return;
   }
-  if (allocation.bandwidth && !takeBandwidth(allocation.bandwidth, bytes.length, clock.now())) {
+  if (allocation.bandwidth && !takeBandwidth(allocation.bandwidth, bytes.length, nowMs)) {
     counters.droppedPackets++;
     counters.bandwidthDroppedPackets++;
     return;
   }
-  if (!sendToClient(allocation, permission, bytes, peerAddress, peerPort)) {
+  if (!sendToClient(allocation, permission, bytes, peerAddress, peerPort, nowMs)) {
     if (allocation.bandwidth) returnBandwidth(allocation.bandwidth, bytes.length);
     counters.droppedPackets++;
     return;
@@ -80,11 +84,11 @@ export function relayFromPeer(
   traffic.peerToClientBytes += bytes.length;
 }
 
-/** As ChannelData on a bound channel, else as a Data indication; false when it could not be sent. */
-function sendToClient(allocation: Allocation, permission: Permission, bytes: Buffer, peerAddress: string, peerPort: number): boolean {
+/** As ChannelData on a channel bound and unexpired, else as a Data indication; false when it could not be sent. */
+function sendToClient(allocation: Allocation, permission: Permission, bytes: Buffer, peerAddress: string, peerPort: number, nowMs: number): boolean {
   const { link, clientAddress, clientPort } = allocation.fiveTuple;
   const binding = findChannelByPeer(allocation, peerAddress, peerPort);
-  if (binding && bytes.length <= 0xffff) {
+  if (binding && binding.expiresAtMs > nowMs && bytes.length <= 0xffff) {
     const header = writeChannelDataHeader(link.frameHead(CHANNEL_DATA_HEADER_LENGTH), binding.number, bytes.length);
     return link.sendParts(header, bytes, undefined, clientAddress, clientPort);
   }

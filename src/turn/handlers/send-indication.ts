@@ -1,4 +1,4 @@
-import { relayForFamily } from "../allocation.js";
+import { livePermission, relayForFamily } from "../allocation.js";
 import { findAllocation } from "../allocation-table.js";
 import { returnBandwidth, takeBandwidth } from "../bandwidth.js";
 import type { PacketHandler } from "../dispatch.js";
@@ -6,8 +6,8 @@ import { createSendIndicationView, scanSendIndication, sendIndicationPeerAddress
 import type { TurnDeps } from "./turn-deps.js";
 
 /**
- * RFC 8656 §10.2: relays DATA to the peer when the 5-tuple has an allocation and the peer a permission;
- * else drops. On the data path: it reads the indication in place and builds no message objects.
+ * RFC 8656 §10.2: relays DATA to the peer when the 5-tuple has an allocation and the peer a permission,
+ * both unexpired; else drops. On the data path: it reads the indication in place and builds no message objects.
  */
 export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
   const view = createSendIndicationView();
@@ -19,12 +19,13 @@ export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
     // A well-formed XOR-PEER-ADDRESS is 8 bytes for IPv4, 20 for IPv6.
     const relay = peerAddress && relayForFamily(allocation!, view.peerLength === 20 ? "IPv6" : "IPv4");
     const peerPort = relay ? sendIndicationPeerPort(bytes, view) : 0;
-    if (!relay || !allocation!.permissions.has(peerAddress) || !deps.peerPolicy.isPermittedPeerPortAllowed(peerAddress, peerPort)) {
+    const nowMs = relay ? deps.clock.now() : 0;
+    if (!relay || !livePermission(allocation!, peerAddress, nowMs) || !deps.peerPolicy.isPermittedPeerPortAllowed(peerAddress, peerPort)) {
       counters.droppedPackets++;
       return;
     }
     const dataLength = view.dataLength;
-    if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth, dataLength, deps.clock.now())) {
+    if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth, dataLength, nowMs)) {
       counters.droppedPackets++;
       counters.bandwidthDroppedPackets++;
       return;

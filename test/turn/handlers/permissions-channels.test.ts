@@ -203,6 +203,49 @@ describe("ChannelBind (RFC 8656 §11.2) and ChannelData (§12)", () => {
   });
 });
 
+describe("past a lifetime, before the sweeper's next tick (it runs once a second)", () => {
+  /** Data each way and a Send indication, none of it swept: what reached the peer, and the first byte of what reached the client. */
+  async function traffic(h: TurnHarness, client: HarnessClient, relay: TurnHarness["relays"]["sockets"][number]) {
+    relay.sent.splice(0);
+    client.link.take();
+    await client.sendRaw(channelData(0x4000, Buffer.from("channel")));
+    h.handle(client.builder.indication(Method.Send, [peerAttr(PEER), { name: "DATA", value: Buffer.from("send") }]), client.address, client.port, client.link);
+    relay.receive(Buffer.from("from peer"), PEER.address, PEER.port);
+    return { toPeer: relay.sent.map((d) => d.data.toString()), toClient: client.link.take().map((d) => d.data[0]) };
+  }
+
+  it("a permission that expired relays nothing either way: ChannelData, Send, or data from the peer", async () => {
+    const { h, client, relay } = await allocated();
+    await client.request(Method.Refresh, [{ name: "LIFETIME", value: 3600 }]);
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(PEER)]);
+    h.clock.advance(299_999);
+    expect(await traffic(h, client, relay)).toEqual({ toPeer: ["channel", "send"], toClient: [0x40] });
+    h.clock.advance(1); // the permission's 300 s; the channel has 300 s left
+    expect(await traffic(h, client, relay)).toEqual({ toPeer: [], toClient: [] });
+  });
+
+  it("a channel that expired carries nothing; data from the peer, still permitted, comes as a Data indication", async () => {
+    const { h, client, relay } = await allocated();
+    await client.request(Method.Refresh, [{ name: "LIFETIME", value: 3600 }]);
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(PEER)]);
+    h.clock.advance(500_000);
+    await client.request(Method.CreatePermission, [peerAttr(PEER)]); // the permission lasts to 800 s
+    h.clock.advance(100_000); // the channel's 600 s
+    const { toPeer, toClient } = await traffic(h, client, relay);
+    expect(toPeer).toEqual(["send"]);
+    expect(toClient).toEqual([0x00]); // a STUN message: the Data indication
+  });
+
+  it("an allocation that expired relays nothing, though its permission and channel would last longer", async () => {
+    const { h, client, relay } = await allocated(); // the default lifetime, 600 s
+    h.clock.advance(590_000);
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAttr(PEER)]);
+    expect(await traffic(h, client, relay)).toEqual({ toPeer: ["channel", "send"], toClient: [0x40] });
+    h.clock.advance(10_000);
+    expect(await traffic(h, client, relay)).toEqual({ toPeer: [], toClient: [] });
+  });
+});
+
 describe("rfc5766-channel-numbers: RFC 5766's 0x4000-0x7FFF for older clients", () => {
   it("binds 0x7FFF and relays ChannelData whose first byte is 0x7F when enabled", async () => {
     const { client, relay } = await allocated(createTurnHarness({ turn: { maxChannelNumber: 0x7fff } }));
