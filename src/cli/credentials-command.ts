@@ -77,16 +77,13 @@ async function findSecret(file: string | undefined, config: Config, stateFile: s
     return state.staticAuthSecret;
   }
   const secretGiven = config.useAuthSecret || config.staticAuthSecrets.length > 0;
-  if (file !== undefined && !secretGiven) {
+  if (!secretGiven) {
     throw new UsageError(
-      `no REST secret to sign with: ${file} sets no use-auth-secret and static-auth-secret, so a server started with it accepts no REST credentials ` +
-        `(with a config file the state file is not used)`,
-    );
-  }
-  if (file === undefined && !secretGiven) {
-    throw new UsageError(
-      "no REST secret to sign with: these flags set an api-key, so a server started with them does not use the state file " +
-        "and, without use-auth-secret and static-auth-secret, accepts no REST credentials",
+      file !== undefined
+        ? `no REST secret to sign with: ${file} sets no use-auth-secret and static-auth-secret, so a server started with it accepts no REST credentials ` +
+            `(with a config file the state file is not used)`
+        : "no REST secret to sign with: these flags set an api-key, so a server started with them does not use the state file " +
+            "and, without use-auth-secret and static-auth-secret, accepts no REST credentials",
     );
   }
   throw new UsageError("no REST secret to sign with: credentials need use-auth-secret and a static-auth-secret");

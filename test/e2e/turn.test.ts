@@ -11,11 +11,11 @@ import { startServer, type ListenerInfo, type RunningServer } from "../../src/se
 import { createRecordingLogger } from "../helpers/logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { freePort } from "../helpers/processes.js";
-import { retainedHeapBytes } from "./hostile/live.js";
 import { makeSelfSignedCertificate, servedFingerprint, type TestCertificate } from "../helpers/tls-cert.js";
 import { channelData, decode, errorCode, type Credentials } from "../helpers/turn-messages.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
 import { settled, until } from "../helpers/until.js";
+import { retainedHeapBytes } from "./hostile/live.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
 const ALICE: Credentials = { username: "alice", password: "wonderland", realm: "example.org" };

@@ -41,15 +41,14 @@ export async function waitForUdpEcho(port: number, timeoutMs = 5000): Promise<vo
   const socket = dgram.createSocket("udp4");
   socket.on("error", () => {}); // port unreachable until the peer binds
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  let echoed = false;
+  socket.once("message", () => (echoed = true));
   try {
-    const echoed = new Promise<void>((resolve) => socket.once("message", () => resolve()));
     const deadline = Date.now() + timeoutMs;
-    let done = false;
-    void echoed.then(() => (done = true));
-    while (!done) {
+    while (!echoed) {
       if (Date.now() > deadline) throw new Error(`nothing echoed on UDP port ${port} within ${timeoutMs} ms`);
       socket.send(Buffer.from("ready?"), port, "127.0.0.1");
-      await Promise.race([echoed, new Promise((resolve) => setTimeout(resolve, 20))]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
     socket.close();
