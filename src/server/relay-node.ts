@@ -10,7 +10,7 @@ import { UdpRelayAllocator } from "../transport/relay-allocator.js";
 import type { RelayPortMap } from "../transport/relay-port-map.js";
 import { StreamListener, type TlsMaterial } from "../transport/stream-listener.js";
 import { UdpListener } from "../transport/udp-listener.js";
-import type { AllocationQuota, Clock, Logger } from "../turn/ports.js";
+import type { AllocationQuota, Clock, Logger, ReservationClaimer, ReservationRelease } from "../turn/ports.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
 import { StartupError } from "./startup-error.js";
 import { createTurnRuntime } from "./turn-runtime.js";
@@ -23,7 +23,7 @@ export interface ListenerInfo {
 }
 
 export type Endpoint = { readonly address: string; readonly port: number };
-export type ReleasedPort = { readonly address: string; readonly family: IpFamily; readonly port: number };
+export type { ReservationRelease };
 /** One relay thread's figures. */
 export type RelayStats = Omit<ServerStats, "listenersUp" | "draining" | "relayThreadsUp" | "relayThreadRestarts">;
 /** The relay threads' figures together. */
@@ -40,7 +40,7 @@ export interface RelayNode {
   /** Endpoints beyond our listeners (the API) that no peer may reach. */
   setExtraOwnEndpoints(endpoints: readonly Endpoint[]): void;
   /** Lets go of a port reserved here (EVEN-PORT) so another relay thread can bind it for its token. */
-  releaseReservation(token: string): ReleasedPort | undefined;
+  releaseReservation(token: string, claimer: ReservationClaimer): ReservationRelease;
   /** Closes every UDP listener (join: binds each again), leaving (joining) their SO_REUSEPORT groups. */
   setUdpInGroups(join: boolean): Promise<void>;
   /** Relay threads regroup: TURN requests from UDP clients this thread does not know go unanswered (TurnService.setRegrouping). */
@@ -60,7 +60,7 @@ export interface RelayNodeOptions {
   /** How many relay threads share the listeners: each enforces its share of the connection caps. */
   readonly threadCount?: number;
   /** A RESERVATION-TOKEN this thread does not hold: ask the others to release its port. */
-  readonly releaseReservationElsewhere?: (token: string) => Promise<ReleasedPort | undefined>;
+  readonly releaseReservationElsewhere?: (token: string, claimer: ReservationClaimer) => Promise<ReservationRelease>;
   /** Relay ports every relay thread has bound; without it, a thread learns of the others' from failed binds. */
   readonly relayPorts?: RelayPortMap;
   /** The certificate and key in force (the last a reload applied); without them, cert and pkey are read. */
@@ -186,7 +186,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     revoke: (username) => runtime.revoke(username),
     drain: () => runtime.drain(),
     setExtraOwnEndpoints: (endpoints) => setOwnEndpoints([...ownListeners, ...endpoints]),
-    releaseReservation: (token) => relays.releaseReservation(token),
+    releaseReservation: (token, claimer) => relays.releaseReservation(token, claimer),
     setRegrouping(on) {
       const unanswered = runtime.service.setRegrouping(on);
       if (!on && unanswered > 0) log.info({ unanswered }, "relay threads regrouped; requests from UDP clients this thread did not know went unanswered meanwhile");

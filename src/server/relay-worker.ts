@@ -5,7 +5,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { pino } from "pino";
 import { RelayPortMap } from "../transport/relay-port-map.js";
 import { REDACTED_PATHS } from "./logger.js";
-import { startRelayNode, type RelayNode, type ReleasedPort } from "./relay-node.js";
+import type { ReservationClaimer } from "../turn/ports.js";
+import { startRelayNode, type RelayNode, type ReservationRelease } from "./relay-node.js";
 import { attachSharedQuota } from "./shared-quota.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
 
@@ -33,12 +34,12 @@ const quota = attachSharedQuota(start.quota, start.index, {
 });
 
 let nextReservationId = 1;
-const reservationWaiters = new Map<number, (released: ReleasedPort | undefined) => void>();
-function releaseReservationElsewhere(token: string): Promise<ReleasedPort | undefined> {
+const reservationWaiters = new Map<number, (released: ReservationRelease) => void>();
+function releaseReservationElsewhere(token: string, claimer: ReservationClaimer): Promise<ReservationRelease> {
   const id = nextReservationId++;
   return new Promise((resolve) => {
     reservationWaiters.set(id, resolve);
-    post({ type: "reservation-claim", id, token });
+    post({ type: "reservation-claim", id, token, claimer });
   });
 }
 
@@ -54,7 +55,7 @@ const revokedBeforeStart = [...start.revoked];
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "reservation-release":
-      post({ type: "reservation-released", id: message.id, released: node?.releaseReservation(message.token) });
+      post({ type: "reservation-released", id: message.id, released: node?.releaseReservation(message.token, message.claimer) });
       break;
     case "reservation-answer":
       reservationWaiters.get(message.id)?.(message.released);

@@ -1,5 +1,6 @@
 import type { Config } from "../config/config.js";
-import type { Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
+import type { ReservationClaimer } from "../turn/ports.js";
+import type { Endpoint, ListenerInfo, RelayStats, ReservationRelease } from "./relay-node.js";
 import type { RelayPortMapBuffers } from "../transport/relay-port-map.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
 import type { SharedQuotaBuffers } from "./shared-quota.js";
@@ -28,8 +29,8 @@ export type ToWorker =
   | { readonly type: "reload"; readonly id: number; readonly config: Config; readonly tls: TlsMaterial | undefined }
   | { readonly type: "revoke"; readonly id: number; readonly username: string }
   | { readonly type: "own-endpoints"; readonly endpoints: readonly Endpoint[] }
-  | { readonly type: "reservation-release"; readonly id: number; readonly token: string }
-  | { readonly type: "reservation-answer"; readonly id: number; readonly released: ReleasedPort | undefined }
+  | { readonly type: "reservation-release"; readonly id: number; readonly token: string; readonly claimer: ReservationClaimer }
+  | { readonly type: "reservation-answer"; readonly id: number; readonly released: ReservationRelease }
   | { readonly type: "drain" }
   | { readonly type: "udp-groups"; readonly id: number; readonly join: boolean }
   | { readonly type: "regrouping"; readonly on: boolean }
@@ -41,8 +42,8 @@ export type FromWorker =
   | { readonly type: "stats"; readonly stats: RelayStats }
   | { readonly type: "revoked"; readonly id: number; readonly ended: number }
   | { readonly type: "reloaded"; readonly id: number }
-  | { readonly type: "reservation-claim"; readonly id: number; readonly token: string }
-  | { readonly type: "reservation-released"; readonly id: number; readonly released: ReleasedPort | undefined }
+  | { readonly type: "reservation-claim"; readonly id: number; readonly token: string; readonly claimer: ReservationClaimer }
+  | { readonly type: "reservation-released"; readonly id: number; readonly released: ReservationRelease }
   | { readonly type: "log"; readonly line: string }
   | { readonly type: "udp-groups-done"; readonly id: number; readonly error?: string }
   | { readonly type: "closed" };

@@ -3,7 +3,7 @@ import type { Config } from "../config/config.js";
 import { revokedUntil } from "../credentials/live-credential-store.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
 import type { Logger } from "../turn/ports.js";
-import type { BackendStats, Endpoint, ListenerInfo, RelayStats, ReleasedPort } from "./relay-node.js";
+import type { BackendStats, Endpoint, ListenerInfo, RelayStats, ReservationRelease } from "./relay-node.js";
 import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
@@ -100,7 +100,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   let nextReleaseId = 1;
   const reloadWaiters = new Map<number, { remaining: number; resolve: () => void }>();
   /** A claim for a RESERVATION-TOKEN, waiting on the other threads' answers. */
-  const releaseWaiters = new Map<number, { remaining: number; claimer: Slot; claimId: number; released: ReleasedPort | undefined }>();
+  const releaseWaiters = new Map<number, { remaining: number; claimer: Slot; claimId: number; released: ReservationRelease }>();
   const restarts: number[] = [];
   // Threads start, restart and reorder one at a time (see reorderUdpGroups).
   let serial: Promise<unknown> = Promise.resolve();
@@ -198,7 +198,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
         }
         const id = nextReleaseId++;
         releaseWaiters.set(id, { remaining: others.length, claimer: slot, claimId: message.id, released: undefined });
-        for (const other of others) send(other, { type: "reservation-release", id, token: message.token });
+        for (const other of others) send(other, { type: "reservation-release", id, token: message.token, claimer: message.claimer });
         // A thread that dies meanwhile never answers: the claim is settled with what came in.
         setTimeout(() => {
           const waiter = releaseWaiters.get(id);

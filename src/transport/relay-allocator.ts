@@ -10,6 +10,8 @@ import {
   type RelayAllocator,
   type RelayRequest,
   type RelaySocket,
+  type ReservationClaimer,
+  type ReservationRelease,
 } from "../turn/ports.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import type { RelayPortMap } from "./relay-port-map.js";
@@ -36,7 +38,7 @@ export interface RelayAllocatorOptions {
    * With several relay threads, a RESERVATION-TOKEN may name a port another thread holds: this asks
    * the other threads to let it go and says which port it was, for this thread to bind.
    */
-  readonly releaseElsewhere?: (token: string) => Promise<{ readonly address: string; readonly family: IpFamily; readonly port: number } | undefined>;
+  readonly releaseElsewhere?: (token: string, claimer: ReservationClaimer) => Promise<ReservationRelease>;
   /** With several relay threads: the ports the others have bound, and where this one records its own. */
   readonly sharedPorts?: RelayPortMap;
   /** Bytes this allocator's relay sockets may hold waiting together; RELAY_QUEUE_BUDGET_BYTES by default. */
@@ -80,6 +82,8 @@ class UdpRelaySocket implements RelaySocket {
 interface Reservation {
   readonly socket: UdpRelaySocket;
   readonly expiresAtMs: number;
+  /** Whose quota holds it. */
+  readonly owner: string | undefined;
   readonly onEnd: (() => void) | undefined;
 }
 
@@ -156,6 +160,7 @@ export class UdpRelayAllocator implements RelayAllocator {
       this.reservations.set(token.toString("hex"), {
         socket: reserved,
         expiresAtMs: this.options.clock.now() + RESERVATION_LIFETIME_MS,
+        owner: request.evenPort?.owner,
         onEnd: request.evenPort?.onReservationEnd,
       });
       return { socket: relay, reservationToken: token };
@@ -167,15 +172,17 @@ export class UdpRelayAllocator implements RelayAllocator {
     return new RelayUnavailableError("no-port", `no free relay port on ${address} in ${this.options.minPort}-${this.options.maxPort}`);
   }
 
-  async claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
+  async claimReservation(token: Buffer, claimer: ReservationClaimer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
     const key = token.toString("hex");
     const reservation = this.liveReservation(key);
     if (reservation) {
+      if (!mayClaim(reservation, claimer)) throw notYours();
       this.endReservation(key, reservation);
       reservation.socket.handler = onPacket;
       return reservation.socket;
     }
-    const released = await this.options.releaseElsewhere?.(key);
+    const released = await this.options.releaseElsewhere?.(key, claimer);
+    if (released === "not-yours") throw notYours();
     const socket = released && (await this.tryBind(released.family, released.address, released.port));
     if (!released || !socket) throw new RelayUnavailableError("bad-token", "unknown or expired RESERVATION-TOKEN");
     return this.wrap(socket, released.family, released.address, released.port, onPacket);
@@ -185,10 +192,19 @@ export class UdpRelayAllocator implements RelayAllocator {
     this.releaseReservation(token.toString("hex"));
   }
 
-  /** Lets go of the port reserved under `token` here, for another relay thread to bind. */
-  releaseReservation(token: string): { address: string; family: IpFamily; port: number } | undefined {
+  dropReservationsOf(owner: string): void {
+    for (const [key, reservation] of this.reservations) {
+      if (reservation.owner !== owner) continue;
+      reservation.socket.close();
+      this.endReservation(key, reservation);
+    }
+  }
+
+  /** Lets go of the port reserved under `token` here, for another relay thread to bind (if `claimer` may take it). */
+  releaseReservation(token: string, claimer?: ReservationClaimer): ReservationRelease {
     const reservation = this.liveReservation(token);
     if (!reservation) return undefined;
+    if (claimer !== undefined && !mayClaim(reservation, claimer)) return "not-yours";
     const { address, family, port } = reservation.socket;
     reservation.socket.close();
     this.endReservation(token, reservation);
@@ -344,4 +360,13 @@ function familyOf(address: string): IpFamily {
 
 function isWildcard(address: string): boolean {
   return address === "0.0.0.0" || address === "::";
+}
+
+/** A claimer without a quota slot of its own takes only its own user's reservation: that hold makes room for it. */
+function mayClaim(reservation: Reservation, claimer: ReservationClaimer): boolean {
+  return claimer.hasQuotaSlot || reservation.owner === claimer.username;
+}
+
+function notYours(): RelayUnavailableError {
+  return new RelayUnavailableError("not-yours", "RESERVATION-TOKEN of another user, and no quota for this one");
 }

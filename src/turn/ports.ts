@@ -75,12 +75,25 @@ export interface RelayRequest {
   readonly listeningAddress: string;
   /**
    * RFC 8656 §7.2 EVEN-PORT: an even port, and with `reserveNext` the next port held for a later
-   * Allocate. `onReservationEnd` is called once when that reservation goes, however it goes: claimed,
-   * handed to another relay thread, expired or closed.
+   * Allocate, on `owner`'s quota. `onReservationEnd` is called once when that reservation goes, however
+   * it goes: claimed, handed to another relay thread, expired, revoked or closed.
    */
-  readonly evenPort?: { readonly reserveNext: boolean; readonly onReservationEnd?: () => void };
+  readonly evenPort?: { readonly reserveNext: boolean; readonly owner?: string; readonly onReservationEnd?: () => void };
   readonly onPacket: PeerPacketHandler;
 }
+
+/** Who claims a RESERVATION-TOKEN. */
+export interface ReservationClaimer {
+  readonly username: string;
+  /**
+   * The claiming Allocate has a quota slot of its own. Without one (its user at user-quota, or the
+   * server at total-quota) it may take only its own user's reservation, whose hold then makes room.
+   */
+  readonly hasQuotaSlot: boolean;
+}
+
+/** A reserved port let go here for another relay thread to bind; "not-yours": refused (ReservationClaimer); undefined: not held here. */
+export type ReservationRelease = { readonly address: string; readonly family: IpFamily; readonly port: number } | "not-yours" | undefined;
 
 export interface RelayAllocation {
   readonly socket: RelaySocket;
@@ -93,7 +106,8 @@ export interface RelayAllocation {
  * "bind-failed": the system refused the relay address itself (not a port in use).
  */
 export class RelayUnavailableError extends Error {
-  readonly reason: "no-port" | "no-address" | "bad-token" | "bind-failed";
+  /** "not-yours": a claim without a quota slot for another user's reservation, which stays as it was. */
+  readonly reason: "no-port" | "no-address" | "bad-token" | "not-yours" | "bind-failed";
   constructor(reason: RelayUnavailableError["reason"], message: string) {
     super(message);
     this.name = "RelayUnavailableError";
@@ -120,10 +134,15 @@ export interface RelayAllocator {
    * same turn), else a Promise. May throw RelayUnavailableError synchronously as well as reject with it.
    */
   allocate(request: RelayRequest): RelayAllocation | Promise<RelayAllocation>;
-  /** RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN), wherever it is held; that reservation ends. */
-  claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket>;
+  /**
+   * RFC 8656 §7.2: takes the port reserved under `token` (RESERVATION-TOKEN), wherever it is held; that
+   * reservation ends. Refused ("not-yours") when `claimer` has no quota slot and the reservation is another user's.
+   */
+  claimReservation(token: Buffer, claimer: ReservationClaimer, onPacket: PeerPacketHandler): Promise<RelaySocket>;
   /** Ends the reservation made here under `token` (its port closes, its end is reported); nothing if there is none. */
   dropReservation(token: Buffer): void;
+  /** Ends every reservation made here for `owner` (a revoked credential). */
+  dropReservationsOf(owner: string): void;
   /** The relayed address as reported to clients (external-ip mapping applied). */
   advertisedAddress(socket: RelaySocket): string;
   /** Drops reservations older than their lifetime. */

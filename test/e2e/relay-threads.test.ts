@@ -416,6 +416,41 @@ describe("EVEN-PORT reservations and the quota relay threads share (RFC 8656 §7
     const { codes } = await allocateMany(port, ["alice", "alice", "alice"]);
     expect(codes.sort((a, b) => (a ?? -1) - (b ?? -1))).toEqual([0, 486, 486]);
   });
+
+  it("keeps a reservation for its owner when another user at his quota claims its token, whichever thread refuses him; the owner, at her quota too, then takes it", async () => {
+    const pairs = 12;
+    const { logger, port } = await start({ userQuota: 2 * pairs });
+    const open = async (username: string): Promise<SocketTurnClient> => {
+      const client = await SocketTurnClient.udp({ address: "127.0.0.1", port }, credentials(username));
+      cleanups.push(() => client.close());
+      return client;
+    };
+    const bobs = await allocateMany(port, Array.from({ length: 2 * pairs }, () => "bob"));
+    expect(bobs.codes.every((code) => code === 0)).toBe(true);
+    /** Which thread made the allocation on this relayed port, or for this client port. */
+    const threadOf = (match: (record: { obj: Record<string, unknown> }) => boolean): unknown =>
+      logger.records.find((r) => r.msg === "allocation created" && match(r))?.obj["worker"];
+    let crossed = 0;
+    for (let i = 0; i < pairs; i++) {
+      const even = await (await open("alice")).request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+      const token = getAttribute(even, "RESERVATION-TOKEN")!;
+      const evenPort = getAttribute(even, "XOR-RELAYED-ADDRESS")!.port;
+      const bob = await open("bob");
+      expect(errorCode(await bob.request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }])), `pair ${i}`).toBe(486);
+      // Given room, the same client (same 5-tuple, same thread) allocates: its log line names the thread that refused it.
+      expect((await bobs.clients[i]!.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }])).messageClass).toBe(MessageClass.SuccessResponse);
+      expect((await bob.request(Method.Allocate, [UDP])).messageClass, `pair ${i}`).toBe(MessageClass.SuccessResponse);
+      const claimed = await (await open("alice")).request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]);
+      expect(getAttribute(claimed, "XOR-RELAYED-ADDRESS")?.port, `pair ${i}`).toBe(evenPort + 1);
+      expect(
+        await until(() => threadOf((r) => String(r.obj["fiveTuple"]).includes(`:${bob.localPort} `)) !== undefined, 2000),
+        `pair ${i}: bob's allocation logged`,
+      ).toBe(true);
+      const evenThread = threadOf((r) => (r.obj["relayedAddresses"] as string[]).includes(`127.0.0.1:${evenPort}`));
+      if (evenThread !== threadOf((r) => String(r.obj["fiveTuple"]).includes(`:${bob.localPort} `))) crossed++;
+    }
+    expect(crossed).toBeGreaterThan(0);
+  });
 });
 
 describe("a relay thread that dies, in the moment before the others hear of it", () => {

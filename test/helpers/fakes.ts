@@ -9,6 +9,7 @@ import {
   type RelayAllocator,
   type RelayRequest,
   type RelaySocket,
+  type ReservationClaimer,
 } from "../../src/turn/ports.js";
 
 export interface SentDatagram {
@@ -90,8 +91,6 @@ export class FakeRelayAllocator implements RelayAllocator {
   readonly sockets: FakeRelaySocket[] = [];
   private readonly free = new Map<IpFamily, number[]>();
   private readonly reservations = new Map<string, { socket: FakeRelaySocket; expiresAtMs: number; onEnd: (() => void) | undefined; by: string | undefined }>();
-  /** Whose quota was reserved last (the turn harness records it): the user a reservation made now is held for. */
-  lastReservedBy: string | undefined;
   private nextToken = 1n;
   families: readonly IpFamily[] = ["IPv4", "IPv6"];
 
@@ -141,15 +140,16 @@ export class FakeRelayAllocator implements RelayAllocator {
       // The first token is the one the fuzzer's commands name.
       token.writeBigUInt64BE(0x0102030405060707n + this.nextToken++);
       const expiresAtMs = this.clock ? this.clock.now() + RESERVATION_LIFETIME_MS : Number.POSITIVE_INFINITY;
-      this.reservations.set(token.toString("hex"), { socket: reserved, expiresAtMs, onEnd: request.evenPort.onReservationEnd, by: this.lastReservedBy });
+      this.reservations.set(token.toString("hex"), { socket: reserved, expiresAtMs, onEnd: request.evenPort.onReservationEnd, by: request.evenPort.owner });
       return { socket, reservationToken: token };
     }
     return { socket };
   }
 
-  async claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
+  async claimReservation(token: Buffer, claimer: ReservationClaimer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
     const reservation = this.reservations.get(token.toString("hex"));
     if (!reservation) throw new RelayUnavailableError("bad-token", "unknown token");
+    if (!claimer.hasQuotaSlot && reservation.by !== claimer.username) throw new RelayUnavailableError("not-yours", "another user's reservation");
     this.reservations.delete(token.toString("hex"));
     reservation.onEnd?.();
     reservation.socket.handler = onPacket;
@@ -163,6 +163,10 @@ export class FakeRelayAllocator implements RelayAllocator {
     this.reservations.delete(token.toString("hex"));
     reservation.socket.close();
     reservation.onEnd?.();
+  }
+
+  dropReservationsOf(owner: string): void {
+    for (const [key, reservation] of this.reservations) if (reservation.by === owner) this.dropReservation(Buffer.from(key, "hex"));
   }
 
   advertisedAddress(socket: RelaySocket): string {

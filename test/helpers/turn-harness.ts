@@ -53,14 +53,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
   };
   const ledger = createQuotaLedger(turnOptions);
   const localQuota = createLocalQuota(ledger);
-  // The fake allocator learns whose quota a reservation is held on: the handler reserves it just before allocating.
-  const quota: AllocationQuota = {
-    reserve(username) {
-      relays.lastReservedBy = username;
-      return localQuota.reserve(username);
-    },
-    release: (username) => localQuota.release(username),
-  };
+  const quota: AllocationQuota = localQuota;
   const deps: TurnDeps = {
     options: turnOptions,
     table: createAllocationTable((allocation) => quota.release(allocation.username)),

@@ -7,6 +7,8 @@ import { createRecordingLogger } from "../helpers/logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 
 const SPAN = 256;
+/** A claimer with a quota slot of its own: any reservation is its to take. */
+const BOB_WITH_ROOM = { username: "bob", hasQuotaSlot: true };
 
 describe("UdpRelayAllocator EVEN-PORT reservations (RFC 8656 §7.2, real sockets on 127.0.0.1)", () => {
   const opened: RelaySocket[] = [];
@@ -33,12 +35,12 @@ describe("UdpRelayAllocator EVEN-PORT reservations (RFC 8656 §7.2, real sockets
     const ended: number[] = [];
     let next = 0;
     /** An even port and its reserved next; `ended` gets the reservation's number when it ends. */
-    const reserve = async (): Promise<{ token: Buffer; port: number }> => {
+    const reserve = async (owner = "alice"): Promise<{ token: Buffer; port: number }> => {
       const n = next++;
       const allocation = await allocator.allocate({
         family: "IPv4",
         listeningAddress: "127.0.0.1",
-        evenPort: { reserveNext: true, onReservationEnd: () => ended.push(n) },
+        evenPort: { reserveNext: true, owner, onReservationEnd: () => ended.push(n) },
         onPacket: () => {},
       });
       opened.push(allocation.socket);
@@ -51,13 +53,49 @@ describe("UdpRelayAllocator EVEN-PORT reservations (RFC 8656 §7.2, real sockets
     const { allocator, ended, reserve } = setup();
     const { token, port } = await reserve();
     expect(ended).toEqual([]);
-    const claimed = await allocator.claimReservation(token, () => {});
+    const claimed = await allocator.claimReservation(token, BOB_WITH_ROOM, () => {});
     opened.push(claimed);
     expect(claimed.port).toBe(port + 1);
     expect(ended).toEqual([0]);
-    await expect(allocator.claimReservation(token, () => {})).rejects.toThrow("unknown or expired RESERVATION-TOKEN");
+    await expect(allocator.claimReservation(token, BOB_WITH_ROOM, () => {})).rejects.toThrow("unknown or expired RESERVATION-TOKEN");
     allocator.close();
     expect(ended).toEqual([0]);
+  });
+
+  it("leaves another user's reservation alone for a claimer without a quota slot, here and for another relay thread; its owner still takes it", async () => {
+    const { allocator, ended, reserve } = setup();
+    const here = await reserve();
+    const there = await reserve();
+    const bobAtQuota = { username: "bob", hasQuotaSlot: false };
+    await expect(allocator.claimReservation(here.token, bobAtQuota, () => {})).rejects.toMatchObject({ reason: "not-yours" });
+    expect(allocator.releaseReservation(there.token.toString("hex"), bobAtQuota)).toBe("not-yours");
+    expect(ended).toEqual([]);
+    const aliceAtQuota = { username: "alice", hasQuotaSlot: false };
+    const claimed = await allocator.claimReservation(here.token, aliceAtQuota, () => {});
+    opened.push(claimed);
+    expect(claimed.port).toBe(here.port + 1);
+    expect(allocator.releaseReservation(there.token.toString("hex"), aliceAtQuota)).toEqual({ address: "127.0.0.1", family: "IPv4", port: there.port + 1 });
+    expect(ended).toEqual([0, 1]);
+  });
+
+  it("ends a revoked user's reservations, and only theirs, each reported once", async () => {
+    const { allocator, ended, reserve } = setup();
+    const alices = await reserve("alice");
+    const bobs = await reserve("bob");
+    allocator.dropReservationsOf("alice");
+    expect(ended).toEqual([0]);
+    await expect(allocator.claimReservation(alices.token, BOB_WITH_ROOM, () => {})).rejects.toThrow("unknown or expired RESERVATION-TOKEN");
+    // Its port is free again.
+    const rebound = dgram.createSocket("udp4");
+    await new Promise<void>((resolve, reject) => {
+      rebound.once("error", reject);
+      rebound.bind(alices.port + 1, "127.0.0.1", resolve);
+    });
+    rebound.close();
+    const claimed = await allocator.claimReservation(bobs.token, BOB_WITH_ROOM, () => {});
+    opened.push(claimed);
+    allocator.close();
+    expect(ended).toEqual([0, 1]);
   });
 
   it("reports a reservation's end once when it is released for another relay thread to bind", async () => {
@@ -75,7 +113,7 @@ describe("UdpRelayAllocator EVEN-PORT reservations (RFC 8656 §7.2, real sockets
     const first = await reserve();
     const second = await reserve();
     clock.advance(30_000);
-    await expect(allocator.claimReservation(first.token, () => {})).rejects.toThrow("unknown or expired RESERVATION-TOKEN");
+    await expect(allocator.claimReservation(first.token, BOB_WITH_ROOM, () => {})).rejects.toThrow("unknown or expired RESERVATION-TOKEN");
     expect(allocator.releaseReservation(second.token.toString("hex"))).toBeUndefined();
     expect(ended).toEqual([0, 1]);
     allocator.close();

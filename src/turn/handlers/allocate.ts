@@ -7,7 +7,7 @@ import { createBandwidthBucket } from "../bandwidth.js";
 import { addAllocation } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
-import { isInfoOn, RelayUnavailableError, type PeerPacketHandler, type RelayAllocation, type RelaySocket } from "../ports.js";
+import { isInfoOn, RelayUnavailableError, type PeerPacketHandler, type QuotaAnswer, type RelayAllocation, type RelaySocket, type ReservationClaimer } from "../ports.js";
 import { relayFromPeer } from "../relay.js";
 import { createLogBudget } from "../log-budget.js";
 import { StunError } from "../stun-error.js";
@@ -168,10 +168,22 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     const { onPacket } = delivery;
     try {
       if (token) {
-        // The claim ends the reservation and its quota hold first: a user at quota can take up the port it reserved.
-        relays.push(await claimReservation(deps, token, onPacket));
-        reserveQuota(deps, username);
-        reserved = true;
+        // A user at its quota may still take up the port it reserved: the claim ends the reservation and
+        // its hold, which makes the room. Another user's claim needs room of its own, or the reservation stays.
+        const room = deps.quota.reserve(username);
+        reserved = room === "ok";
+        try {
+          relays.push(await claimReservation(deps, token, { username, hasQuotaSlot: reserved }, onPacket, room));
+        } catch (error) {
+          // A revocation that came while the claim waited also ended the user's reservations: say so, not 508.
+          assertCredentialStillValid(ctx, deps, user);
+          assertNotDraining();
+          throw error;
+        }
+        if (!reserved) {
+          reserveQuota(deps, username);
+          reserved = true;
+        }
       } else {
         reserveQuota(deps, username);
         reserved = true;
@@ -185,7 +197,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
             const result = await deps.relays.allocate({
               family,
               listeningAddress: link.localAddress,
-              ...(evenPort !== undefined ? { evenPort: { reserveNext: evenPort, onReservationEnd: () => deps.quota.release(username) } } : {}),
+              ...(evenPort !== undefined ? { evenPort: { reserveNext: evenPort, owner: username, onReservationEnd: () => deps.quota.release(username) } } : {}),
               onPacket,
             });
             relays.push(result.socket);
@@ -338,15 +350,26 @@ function planFamilies(requested: number | undefined, additional: number | undefi
 /** RFC 8656 §7.2: the per-user quota answers 486, the server's capacity 508. */
 function reserveQuota(deps: TurnDeps, username: string): void {
   const answer = deps.quota.reserve(username);
-  if (answer === "user-quota") throw new StunError(ErrorCode.AllocationQuotaReached);
-  if (answer === "total-quota") throw new StunError(ErrorCode.InsufficientCapacity);
+  if (answer !== "ok") throw quotaError(answer);
 }
 
-async function claimReservation(deps: TurnDeps, token: Buffer, onPacket: (bytes: Buffer, address: string, port: number) => void): Promise<RelaySocket> {
+function quotaError(answer: Exclude<QuotaAnswer, "ok">): StunError {
+  return answer === "user-quota" ? new StunError(ErrorCode.AllocationQuotaReached) : new StunError(ErrorCode.InsufficientCapacity);
+}
+
+/** `room`: the claimer's own quota answer, which is the client's answer when the reservation is not its to take. */
+async function claimReservation(
+  deps: TurnDeps,
+  token: Buffer,
+  claimer: ReservationClaimer,
+  onPacket: (bytes: Buffer, address: string, port: number) => void,
+  room: QuotaAnswer,
+): Promise<RelaySocket> {
   try {
-    return await deps.relays.claimReservation(token, onPacket);
+    return await deps.relays.claimReservation(token, claimer, onPacket);
   } catch (error) {
-    if (error instanceof RelayUnavailableError) throw new StunError(ErrorCode.InsufficientCapacity, "unknown RESERVATION-TOKEN");
-    throw error;
+    if (!(error instanceof RelayUnavailableError)) throw error;
+    if (error.reason === "not-yours" && room !== "ok") throw quotaError(room);
+    throw new StunError(ErrorCode.InsufficientCapacity, "unknown RESERVATION-TOKEN");
   }
 }

@@ -19,7 +19,7 @@ export interface TurnService {
   onLinkClosed(link: ClientLink): void;
   /** The one sweeper tick: expired allocations, permissions, channels and relay reservations. */
   sweep(): void;
-  /** Ends every allocation held by `username` now; returns how many. */
+  /** Ends every allocation held by `username` now, and its EVEN-PORT reservations; returns how many allocations. */
   endAllocationsOf(username: string): number;
   /** After the peer policy changed: drops permissions and channels to peers it no longer allows. */
   reapplyPeerPolicy(): { permissions: number; channels: number };
@@ -131,6 +131,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
       }
     },
     endAllocationsOf(username) {
+      deps.relays.dropReservationsOf(username);
       const ending = [...allocationsIn(table)].filter((allocation) => allocation.username === username);
       for (const allocation of ending) {
         counters.allocationsDeleted++;

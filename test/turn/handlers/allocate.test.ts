@@ -6,7 +6,7 @@ import { Method, MessageClass } from "../../../src/stun/constants.js";
 import { verifyMessageIntegrity, writeMessageIntegrity } from "../../../src/stun/integrity.js";
 import { encodeMessage } from "../../../src/stun/message.js";
 import { createLiveCredentialStore } from "../../../src/credentials/live-credential-store.js";
-import { RelayUnavailableError, type PeerPacketHandler, type RelaySocket } from "../../../src/turn/ports.js";
+import { RelayUnavailableError, type PeerPacketHandler, type RelaySocket, type ReservationClaimer } from "../../../src/turn/ports.js";
 import { FakeLink, FakeRelayAllocator } from "../../helpers/fakes.js";
 import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
 import { decode, errorCode } from "../../helpers/turn-messages.js";
@@ -21,9 +21,9 @@ const BIND_MODES = [
 /** A RESERVATION-TOKEN claim that waits, as one does on a port another relay thread holds, until `release()`. */
 class SlowClaimAllocator extends FakeRelayAllocator {
   release: (() => void) | undefined;
-  override async claimReservation(token: Buffer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
+  override async claimReservation(token: Buffer, claimer: ReservationClaimer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
     await new Promise<void>((resolve) => (this.release = resolve));
-    return super.claimReservation(token, onPacket);
+    return super.claimReservation(token, claimer, onPacket);
   }
 }
 
@@ -261,6 +261,41 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(alices.messageClass).toBe(MessageClass.SuccessResponse);
     expect(other.ledger.held("bob")).toBe(1);
     expect(other.ledger.held("alice")).toBe(1);
+  });
+
+  it.each([
+    ["user-quota", 2, 486, { userQuota: 2 }],
+    ["total-quota", 1, 508, { totalQuota: 3 }],
+  ] as const)("leaves a reservation to its owner when another user, at %s with %i allocations of his own, claims its token (%i); the owner still claims it", async (_name, bobsOwn, code, turn) => {
+    const h = createTurnHarness({ turn });
+    const even = await new HarnessClient(h, undefined, undefined, 40001).request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+    const token = getAttribute(even, "RESERVATION-TOKEN")!;
+    for (let i = 0; i < bobsOwn; i++) {
+      expect((await new HarnessClient(h, undefined, undefined, 41001 + i, "bob", "builder").request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+    }
+    const bobsClaim = await new HarnessClient(h, undefined, undefined, 41100, "bob", "builder").request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]);
+    expect(errorCode(bobsClaim)).toBe(code);
+    expect(h.relays.reservationCount).toBe(1);
+    expect(h.ledger.held("alice")).toBe(2);
+    expect(h.ledger.held("bob")).toBe(bobsOwn);
+    // Alice is at her quota (or the server at its total) too: her reservation's hold makes the room.
+    const alicesClaim = await new HarnessClient(h, undefined, undefined, 40002).request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]);
+    expect(getAttribute(alicesClaim, "XOR-RELAYED-ADDRESS")?.port).toBe(getAttribute(even, "XOR-RELAYED-ADDRESS")!.port + 1);
+    expect(h.relays.reservationCount).toBe(0);
+    expect(h.ledger.held("alice")).toBe(2);
+  });
+
+  it("ends a revoked user's reservations with their allocations, giving their quota back; the token then claims nothing", async () => {
+    const h = createTurnHarness({ turn: { userQuota: 4 } });
+    const even = await new HarnessClient(h, undefined, undefined, 40001).request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+    const token = getAttribute(even, "RESERVATION-TOKEN")!;
+    await new HarnessClient(h, undefined, undefined, 41001, "bob", "builder").request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+    expect(h.service.endAllocationsOf("alice")).toBe(1);
+    expect(h.ledger.held("alice")).toBe(0);
+    expect(h.relays.reservationsOf("alice")).toBe(0);
+    expect(h.relays.reservationsOf("bob")).toBe(1);
+    const claim = await new HarnessClient(h, undefined, undefined, 41002, "bob", "builder").request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]);
+    expect(errorCode(claim)).toBe(508);
   });
 
   it.each([
