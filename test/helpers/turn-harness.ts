@@ -52,8 +52,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     ...options.turn,
   };
   const ledger = createQuotaLedger(turnOptions);
-  const localQuota = createLocalQuota(ledger);
-  const quota: AllocationQuota = localQuota;
+  const quota: AllocationQuota = createLocalQuota(ledger);
   const deps: TurnDeps = {
     options: turnOptions,
     table: createAllocationTable((allocation) => quota.release(allocation.username)),

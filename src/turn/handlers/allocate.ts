@@ -176,8 +176,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
           relays.push(await claimReservation(deps, token, { username, hasQuotaSlot: reserved }, onPacket, room));
         } catch (error) {
           // A revocation that came while the claim waited also ended the user's reservations: say so, not 508.
-          assertCredentialStillValid(ctx, deps, user);
-          assertNotDraining();
+          assertStillAllowed(ctx, user);
           throw error;
         }
         if (!reserved) {
@@ -236,6 +235,12 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     if (deps.options.draining) throw new StunError(ErrorCode.Forbidden, "draining", [], "Forbidden: server is draining, try another");
   }
 
+  /** Throws 401 for a credential revoked, or 403 for a drain begun, since the request was authenticated. */
+  function assertStillAllowed(ctx: RequestContext, user: Authenticated): void {
+    assertCredentialStillValid(ctx, deps, user);
+    assertNotDraining();
+  }
+
   /**
    * After an await (a token claim waits on another relay thread): a revocation or a drain that came
    * meanwhile found no allocation to end, so the request is checked again before it makes one. If it
@@ -244,8 +249,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
    */
   function stillAllowed(ctx: RequestContext, user: Authenticated, relays: readonly RelaySocket[], reservationToken: Buffer | undefined): void {
     try {
-      assertCredentialStillValid(ctx, deps, user);
-      assertNotDraining();
+      assertStillAllowed(ctx, user);
     } catch (error) {
       giveBack(user.username, relays, reservationToken);
       throw error;
