@@ -1,5 +1,15 @@
-import { sweepAllocation, type Allocation } from "./allocation.js";
-import type { ClientLink } from "./ports.js";
+import {
+  bindChannel,
+  channelCount,
+  installPermission,
+  nextExpiry,
+  PERMISSION_LIFETIME_MS,
+  sweepAllocation,
+  type Allocation,
+  type ChannelBindOutcome,
+} from "./allocation.js";
+import type { ClientLink, RelaySocket } from "./ports.js";
+import { SweepSchedule } from "./sweep-schedule.js";
 
 /**
  * Every allocation, by 5-tuple: link (server side + transport), then client address, then client port.
@@ -8,12 +18,17 @@ import type { ClientLink } from "./ports.js";
 export interface AllocationTable {
   readonly byLink: Map<ClientLink, Map<string, Map<number, Allocation>>>;
   size: number;
+  /** Permissions and channel bindings held by the allocations in the table, kept as they change (metrics). */
+  permissionsInForce: number;
+  channelsInForce: number;
+  /** When each allocation next has something to expire: the sweeper visits those due, not the whole table. */
+  readonly sweeps: SweepSchedule<Allocation>;
   /** Called once for every allocation removed, whatever removed it (quota release). */
   readonly onRemove: ((allocation: Allocation) => void) | undefined;
 }
 
 export function createAllocationTable(onRemove?: (allocation: Allocation) => void): AllocationTable {
-  return { byLink: new Map(), size: 0, onRemove };
+  return { byLink: new Map(), size: 0, permissionsInForce: 0, channelsInForce: 0, sweeps: new SweepSchedule(), onRemove };
 }
 
 export function findAllocation(table: AllocationTable, link: ClientLink, clientAddress: string, clientPort: number): Allocation | undefined {
@@ -28,6 +43,9 @@ export function addAllocation(table: AllocationTable, allocation: Allocation): v
   if (!byPort) byAddress.set(clientAddress, (byPort = new Map()));
   byPort.set(clientPort, allocation);
   table.size++;
+  table.permissionsInForce += allocation.permissions.size;
+  table.channelsInForce += channelCount(allocation);
+  table.sweeps.atLatest(allocation, nextExpiry(allocation));
 }
 
 /** Removes the allocation, closes its relay sockets and returns its quota. */
@@ -40,8 +58,48 @@ export function removeAllocation(table: AllocationTable, allocation: Allocation)
   if (byPort.size === 0) byAddress!.delete(clientAddress);
   if (byAddress!.size === 0) table.byLink.delete(link);
   table.size--;
+  table.permissionsInForce -= allocation.permissions.size;
+  table.channelsInForce -= channelCount(allocation);
+  table.sweeps.forget(allocation);
   for (const relay of allocation.relays) relay.close();
   table.onRemove?.(allocation);
+}
+
+/** RFC 8656 §7.3: the allocation now expires at `expiresAtMs`, sooner or later than before. */
+export function setExpiry(table: AllocationTable, allocation: Allocation, expiresAtMs: number): void {
+  allocation.expiresAtMs = expiresAtMs;
+  table.sweeps.atLatest(allocation, expiresAtMs);
+}
+
+/** installPermission, counted and scheduled. */
+export function installPermissionIn(table: AllocationTable, allocation: Allocation, peerAddress: string, nowMs: number): void {
+  if (installPermission(allocation, peerAddress, nowMs)) table.permissionsInForce++;
+  table.sweeps.atLatest(allocation, nowMs + PERMISSION_LIFETIME_MS);
+}
+
+/** bindChannel, counted and scheduled: a binding also installs its peer's permission, which expires first. */
+export function bindChannelIn(
+  table: AllocationTable,
+  allocation: Allocation,
+  number: number,
+  peer: { readonly address: string; readonly port: number },
+  relay: RelaySocket,
+  nowMs: number,
+  maxChannels: number,
+): ChannelBindOutcome {
+  const permissions = allocation.permissions.size;
+  const outcome = bindChannel(allocation, number, peer.address, peer.port, relay, nowMs, maxChannels);
+  if (outcome !== "bound" && outcome !== "refreshed") return outcome;
+  if (outcome === "bound") table.channelsInForce++;
+  table.permissionsInForce += allocation.permissions.size - permissions;
+  table.sweeps.atLatest(allocation, nowMs + PERMISSION_LIFETIME_MS);
+  return outcome;
+}
+
+/** Permissions and channels removed from allocations still in the table, by anything but the sweeper. */
+export function uncount(table: AllocationTable, removed: { readonly permissions: number; readonly channels: number }): void {
+  table.permissionsInForce -= removed.permissions;
+  table.channelsInForce -= removed.channels;
 }
 
 /** Every allocation on a link (a TCP/TLS connection has at most one; a UDP socket many). */
@@ -55,26 +113,30 @@ export interface SweepResult {
   readonly expiredAllocations: readonly Allocation[];
   readonly expiredPermissions: number;
   readonly expiredChannels: number;
+  /** Allocations the sweep looked at: those with something due, not the whole table. */
+  readonly visited: number;
 }
 
-/** The one sweeper: expires allocations, then permissions and channels of those that remain. */
+/**
+ * The one sweeper: expires allocations, then permissions and channels of those that remain. It visits
+ * only the allocations the schedule says are due; each that remains is scheduled again for its next expiry.
+ */
 export function sweepExpired(table: AllocationTable, nowMs: number): SweepResult {
   const expiredAllocations: Allocation[] = [];
   let expiredPermissions = 0;
   let expiredChannels = 0;
-  for (const byAddress of table.byLink.values()) {
-    for (const byPort of byAddress.values()) {
-      for (const allocation of byPort.values()) {
-        if (allocation.expiresAtMs <= nowMs) {
-          expiredAllocations.push(allocation);
-          continue;
-        }
-        const swept = sweepAllocation(allocation, nowMs);
-        expiredPermissions += swept.permissions;
-        expiredChannels += swept.channels;
-      }
+  const due = table.sweeps.takeDue(nowMs);
+  for (const allocation of due) {
+    if (allocation.expiresAtMs <= nowMs) {
+      expiredAllocations.push(allocation);
+      continue;
     }
+    const swept = sweepAllocation(allocation, nowMs);
+    expiredPermissions += swept.permissions;
+    expiredChannels += swept.channels;
+    table.sweeps.atLatest(allocation, nextExpiry(allocation));
   }
+  uncount(table, { permissions: expiredPermissions, channels: expiredChannels });
   for (const allocation of expiredAllocations) removeAllocation(table, allocation);
-  return { expiredAllocations, expiredPermissions, expiredChannels };
+  return { expiredAllocations, expiredPermissions, expiredChannels, visited: due.length };
 }

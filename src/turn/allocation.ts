@@ -64,11 +64,12 @@ export function relayForFamily(allocation: Allocation, family: IpFamily): RelayS
   return undefined;
 }
 
-/** RFC 8656 §9: installs or refreshes the permission for a peer IP. */
-export function installPermission(allocation: Allocation, peerAddress: string, nowMs: number): void {
+/** RFC 8656 §9: installs or refreshes the permission for a peer IP; true when it is new. */
+export function installPermission(allocation: Allocation, peerAddress: string, nowMs: number): boolean {
   const existing = allocation.permissions.get(peerAddress);
   if (existing) existing.expiresAtMs = nowMs + PERMISSION_LIFETIME_MS;
   else allocation.permissions.set(peerAddress, { expiresAtMs: nowMs + PERMISSION_LIFETIME_MS });
+  return existing === undefined;
 }
 
 /**
@@ -168,6 +169,14 @@ export function sweepAllocation(allocation: Allocation, nowMs: number): { permis
     channels++;
   }
   return { permissions, channels };
+}
+
+/** The earliest expiry among the allocation's own, its permissions' and its channels'. */
+export function nextExpiry(allocation: Allocation): number {
+  let earliest = allocation.expiresAtMs;
+  for (const permission of allocation.permissions.values()) earliest = Math.min(earliest, permission.expiresAtMs);
+  for (const binding of channelsOf(allocation)) earliest = Math.min(earliest, binding.expiresAtMs);
+  return earliest;
 }
 
 /**

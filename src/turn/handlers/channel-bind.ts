@@ -1,6 +1,7 @@
 import { getAttribute } from "../../stun/attributes/registry.js";
 import { ErrorCode } from "../../stun/constants.js";
-import { bindChannel, relayForFamily } from "../allocation.js";
+import { relayForFamily } from "../allocation.js";
+import { bindChannelIn } from "../allocation-table.js";
 import { isChannelNumber } from "../channel-data.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { StunError } from "../stun-error.js";
@@ -23,7 +24,7 @@ export function createChannelBindHandler(deps: TurnDeps): (ctx: RequestContext) 
     if (isNewPermission && allocation.permissions.size >= deps.options.maxPermissionsPerAllocation) {
       throw new StunError(ErrorCode.InsufficientCapacity, "too many permissions on this allocation");
     }
-    const outcome = bindChannel(allocation, number, peer.address, peer.port, relay, deps.clock.now(), deps.options.maxChannelsPerAllocation);
+    const outcome = bindChannelIn(deps.table, allocation, number, peer, relay, deps.clock.now(), deps.options.maxChannelsPerAllocation);
     if (outcome === "number-in-use") throw new StunError(ErrorCode.BadRequest, "channel bound to another peer");
     if (outcome === "peer-bound-elsewhere") throw new StunError(ErrorCode.BadRequest, "peer bound to another channel");
     if (outcome === "too-many-channels") throw new StunError(ErrorCode.InsufficientCapacity, "too many channels on this allocation");

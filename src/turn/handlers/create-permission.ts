@@ -1,6 +1,7 @@
 import { getAttributes } from "../../stun/attributes/registry.js";
 import { ErrorCode } from "../../stun/constants.js";
-import { installPermission, relayForFamily } from "../allocation.js";
+import { relayForFamily } from "../allocation.js";
+import { installPermissionIn } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { StunError } from "../stun-error.js";
 import { findOwnAllocation } from "./find-own-allocation.js";
@@ -24,7 +25,7 @@ export function createCreatePermissionHandler(deps: TurnDeps): (ctx: RequestCont
       throw new StunError(ErrorCode.InsufficientCapacity, "too many permissions on this allocation");
     }
     const nowMs = deps.clock.now();
-    for (const peer of peers) installPermission(allocation, peer.address, nowMs);
+    for (const peer of peers) installPermissionIn(deps.table, allocation, peer.address, nowMs);
     return { attributes: [] };
   };
 }

@@ -1,7 +1,7 @@
 import { getAttribute } from "../../stun/attributes/registry.js";
 import { AddressFamily, ErrorCode } from "../../stun/constants.js";
 import { grantLifetimeSeconds, relayForFamily } from "../allocation.js";
-import { removeAllocation } from "../allocation-table.js";
+import { removeAllocation, setExpiry } from "../allocation-table.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import { isInfoOn } from "../ports.js";
@@ -28,7 +28,7 @@ export function createRefreshHandler(deps: TurnDeps): (ctx: RequestContext) => H
       return { attributes: [{ name: "LIFETIME", value: 0 }] };
     }
     const lifetimeSeconds = grantLifetimeSeconds(requested, deps.options.defaultLifetimeSeconds, deps.options.maxAllocateLifetimeSeconds);
-    allocation.expiresAtMs = deps.clock.now() + lifetimeSeconds * 1000;
+    setExpiry(deps.table, allocation, deps.clock.now() + lifetimeSeconds * 1000);
     return { attributes: [{ name: "LIFETIME", value: lifetimeSeconds }] };
   };
 }

@@ -1,6 +1,6 @@
 import { Method } from "../../stun/constants.js";
-import { channelCount, channelsOf, unbindChannel, type Allocation } from "../allocation.js";
-import { allocationsOnLink, findAllocation, removeAllocation, sweepExpired, type AllocationTable } from "../allocation-table.js";
+import { channelsOf, unbindChannel, type Allocation } from "../allocation.js";
+import { allocationsOnLink, findAllocation, removeAllocation, sweepExpired, uncount, type AllocationTable } from "../allocation-table.js";
 import type { DispatchTable, PacketHandler, RequestContext, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import { isInfoOn, type ClientLink } from "../ports.js";
@@ -23,7 +23,7 @@ export interface TurnService {
   endAllocationsOf(username: string): number;
   /** After the peer policy changed: drops permissions and channels to peers it no longer allows. */
   reapplyPeerPolicy(): { permissions: number; channels: number };
-  /** Permissions and channel bindings in force, counted on demand (metrics). */
+  /** Permissions and channel bindings in force (metrics), as the table keeps them. */
   countPermissionsAndChannels(): { permissions: number; channels: number };
   /**
    * While relay threads regroup (one died, or is coming back), the kernel hands UDP clients to threads
@@ -154,6 +154,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
           permissions++;
         }
       }
+      uncount(table, { permissions, channels });
       return { permissions, channels };
     },
     setRegrouping(on) {
@@ -163,13 +164,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
       return unanswered;
     },
     countPermissionsAndChannels() {
-      let permissions = 0;
-      let channels = 0;
-      for (const allocation of allocationsIn(table)) {
-        permissions += allocation.permissions.size;
-        channels += channelCount(allocation);
-      }
-      return { permissions, channels };
+      return { permissions: table.permissionsInForce, channels: table.channelsInForce };
     },
   };
 }

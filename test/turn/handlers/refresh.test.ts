@@ -1,10 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { getAttribute } from "../../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../../src/stun/constants.js";
-import { createTurnHarness, HarnessClient } from "../../helpers/turn-harness.js";
+import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
 import { errorCode } from "../../helpers/turn-messages.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
+
+/** The harness's one allocation is still there in the sweep a second before 600 s, and gone in the one at 600 s. */
+function expectSweptAt600s(h: TurnHarness): void {
+  h.clock.advance(599_000);
+  h.service.sweep();
+  expect(h.deps.table.size).toBe(1);
+  h.clock.advance(1_000);
+  h.service.sweep();
+  expect(h.deps.table.size).toBe(0);
+}
 
 describe("Refresh (RFC 8656 §7.3) and allocation lifetime", () => {
   it("answers 437 when the 5-tuple has no allocation", async () => {
@@ -35,15 +45,19 @@ describe("Refresh (RFC 8656 §7.3) and allocation lifetime", () => {
     expect(h.deps.table.size).toBe(1);
   });
 
+  it("shortens the lifetime: the sweeper ends the allocation at the Refresh's lifetime, not the Allocate's", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP, { name: "LIFETIME", value: 3600 }]);
+    expect(getAttribute(await client.request(Method.Refresh, [{ name: "LIFETIME", value: 600 }]), "LIFETIME")).toBe(600);
+    expectSweptAt600s(h);
+    expect(h.ledger.held("alice")).toBe(0);
+  });
+
   it("expires an unrefreshed allocation in the sweeper tick after its lifetime, closing its relay socket", async () => {
     const h = createTurnHarness();
     await new HarnessClient(h).request(Method.Allocate, [UDP]);
-    h.clock.advance(599_000);
-    h.service.sweep();
-    expect(h.deps.table.size).toBe(1);
-    h.clock.advance(1_000);
-    h.service.sweep();
-    expect(h.deps.table.size).toBe(0);
+    expectSweptAt600s(h);
     expect(h.relays.sockets[0]!.closed).toBe(true);
     expect(h.log.records.some((r) => r.msg === "allocation expired")).toBe(true);
   });

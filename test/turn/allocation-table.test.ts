@@ -1,0 +1,147 @@
+import { describe, expect, it } from "vitest";
+import { channelCount, type Allocation } from "../../src/turn/allocation.js";
+import {
+  addAllocation,
+  bindChannelIn,
+  createAllocationTable,
+  findAllocation,
+  installPermissionIn,
+  removeAllocation,
+  setExpiry,
+  sweepExpired,
+  uncount,
+  type AllocationTable,
+} from "../../src/turn/allocation-table.js";
+import type { ClientLink, RelaySocket } from "../../src/turn/ports.js";
+import { FakeLink } from "../helpers/fakes.js";
+
+const T0 = 1_700_000_000_000;
+const LINK: ClientLink = new FakeLink();
+const RELAY = { family: "IPv4", address: "192.0.2.10", port: 50000, close() {} } as unknown as RelaySocket;
+const PEER = { address: "203.0.113.5", port: 6000 };
+
+function allocation(index: number, expiresAtMs: number): Allocation {
+  return {
+    fiveTuple: { link: LINK, clientAddress: `198.51.${index >> 8}.${index & 255}`, clientPort: 40000 },
+    username: "alice",
+    relays: [RELAY],
+    expiresAtMs,
+    permissions: new Map(),
+    channelsByNumber: undefined,
+    channelsByPeer: undefined,
+    bandwidth: undefined,
+    allocateAnswer: { transactionIdHex: "00", lifetimeSeconds: 600 },
+  };
+}
+
+function recount(table: AllocationTable): { permissions: number; channels: number } {
+  let permissions = 0;
+  let channels = 0;
+  for (const byAddress of table.byLink.values()) {
+    for (const byPort of byAddress.values()) {
+      for (const entry of byPort.values()) {
+        permissions += entry.permissions.size;
+        channels += channelCount(entry);
+      }
+    }
+  }
+  return { permissions, channels };
+}
+
+describe("the allocation table's sweeper", () => {
+  it("visits only the allocations with something due, not the whole table", () => {
+    const table = createAllocationTable();
+    const all = Array.from({ length: 1_000 }, (_, i) => allocation(i, T0 + 600_000));
+    for (const entry of all) addAllocation(table, entry);
+    installPermissionIn(table, all[7]!, PEER.address, T0);
+
+    expect(sweepExpired(table, T0 + 299_000).visited).toBe(0);
+    const atPermissionExpiry = sweepExpired(table, T0 + 300_000);
+    expect(atPermissionExpiry).toMatchObject({ visited: 1, expiredPermissions: 1, expiredAllocations: [] });
+    expect(all[7]!.permissions.size).toBe(0);
+
+    const atLifetime = sweepExpired(table, T0 + 600_000);
+    expect(atLifetime.visited).toBe(1_000);
+    expect(atLifetime.expiredAllocations).toHaveLength(1_000);
+    expect(table.size).toBe(0);
+    expect(table.sweeps.size).toBe(0);
+  });
+
+  it("ends an allocation whose lifetime was shortened at its new time, and keeps one lengthened", () => {
+    const table = createAllocationTable();
+    const shortened = allocation(1, T0 + 3_600_000);
+    const lengthened = allocation(2, T0 + 600_000);
+    addAllocation(table, shortened);
+    addAllocation(table, lengthened);
+    setExpiry(table, shortened, T0 + 600_000);
+    setExpiry(table, lengthened, T0 + 3_600_000);
+
+    expect(sweepExpired(table, T0 + 599_000).expiredAllocations).toEqual([]);
+    expect(sweepExpired(table, T0 + 600_000).expiredAllocations).toEqual([shortened]);
+    expect(sweepExpired(table, T0 + 3_599_000).expiredAllocations).toEqual([]);
+    expect(sweepExpired(table, T0 + 3_600_000).expiredAllocations).toEqual([lengthened]);
+  });
+
+  it("ends a channel's permission at 300 s, the channel at 600 s, on an allocation of an hour", () => {
+    const table = createAllocationTable();
+    const entry = allocation(1, T0 + 3_600_000);
+    addAllocation(table, entry);
+    expect(bindChannelIn(table, entry, 0x4000, PEER, RELAY, T0, 10)).toBe("bound");
+    expect(table).toMatchObject({ permissionsInForce: 1, channelsInForce: 1 });
+
+    expect(sweepExpired(table, T0 + 300_000)).toMatchObject({ expiredPermissions: 1, expiredChannels: 0 });
+    expect(table).toMatchObject({ permissionsInForce: 0, channelsInForce: 1 });
+    expect(sweepExpired(table, T0 + 600_000)).toMatchObject({ expiredPermissions: 0, expiredChannels: 1 });
+    expect(table).toMatchObject({ permissionsInForce: 0, channelsInForce: 0 });
+    expect(table.size).toBe(1);
+  });
+
+  it("keeps its permission and channel counts equal to what the allocations hold", () => {
+    const table = createAllocationTable();
+    const entries = Array.from({ length: 6 }, (_, i) => allocation(i, T0 + 600_000));
+    for (const entry of entries) addAllocation(table, entry);
+    let nowMs = T0;
+    // A fixed walk through every way a permission or channel comes and goes.
+    for (let step = 0; step < 400; step++) {
+      const index = (step * 7) % entries.length;
+      // Requests act on allocations the table holds: one it has expired or removed is replaced.
+      if (findAllocation(table, LINK, entries[index]!.fiveTuple.clientAddress, 40000) !== entries[index]) {
+        entries[index] = allocation(100 + step, nowMs + 600_000);
+        addAllocation(table, entries[index]);
+      }
+      const entry = entries[index]!;
+      const peer = { address: `203.0.113.${step % 5}`, port: 6000 + (step % 3) };
+      switch (step % 8) {
+        case 0:
+        case 1:
+          installPermissionIn(table, entry, peer.address, nowMs);
+          break;
+        case 2:
+        case 3:
+          bindChannelIn(table, entry, 0x4000 + (step % 4), peer, RELAY, nowMs, 3);
+          break;
+        case 4: {
+          // Another removal, as a peer policy change makes one.
+          const [first] = entry.permissions.keys();
+          if (first !== undefined) {
+            entry.permissions.delete(first);
+            uncount(table, { permissions: 1, channels: 0 });
+          }
+          break;
+        }
+        case 5:
+          setExpiry(table, entry, nowMs + 600_000);
+          break;
+        case 6:
+          nowMs += 37_000;
+          sweepExpired(table, nowMs);
+          break;
+        case 7:
+          if (step % 56 === 7) removeAllocation(table, entry);
+          break;
+      }
+      expect({ permissions: table.permissionsInForce, channels: table.channelsInForce }).toEqual(recount(table));
+    }
+    expect(table.permissionsInForce + table.channelsInForce).toBeGreaterThan(0);
+  });
+});
