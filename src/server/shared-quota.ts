@@ -266,7 +266,8 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
   const lock = lockOf(control, buffers.threads);
   const owner = threadIndex + 1;
 
-  function reserve(username: string): QuotaAnswer {
+  /** `pastLimits`: the hold is taken whatever the quotas say (reservePastLimits). */
+  function reserve(username: string, pastLimits: boolean): QuotaAnswer {
     const digest = usernameHash(buffers.salt, username);
     const low = wordOf(digest, 0);
     const high = wordOf(digest, 4);
@@ -277,7 +278,7 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
     try {
       table.settle();
       const { held, own, free } = table.scanUser(low, high, owner);
-      const answer = quotaAnswer(held, control[USER_QUOTA]!, heldTotal(control, buffers.threads), control[TOTAL_QUOTA]!);
+      const answer = pastLimits ? "ok" : quotaAnswer(held, control[USER_QUOTA]!, heldTotal(control, buffers.threads), control[TOTAL_QUOTA]!);
       if (answer !== "ok") return answer;
       if (own >= 0) table.add(own, 1);
       else if (free >= 0) table.claim(free, low, high, owner);
@@ -310,7 +311,11 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
     if (!releaseOne(username)) setTimeout(releaseLater, RETRY_RELEASE_MS, username).unref();
   }
 
-  return { reserve, release: releaseLater };
+  return {
+    reserve: (username) => reserve(username, false),
+    reservePastLimits: (username) => reserve(username, true) === "ok",
+    release: releaseLater,
+  };
 }
 
 /** SHA-256 as Latin-1 text: one character per byte, and no Buffer to make. */

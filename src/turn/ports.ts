@@ -125,6 +125,13 @@ export type QuotaAnswer = "ok" | "user-quota" | "total-quota";
  */
 export interface AllocationQuota {
   reserve(username: string): QuotaAnswer;
+  /**
+   * A hold past user-quota and total-quota, for the moment a user at its quota claims the port it
+   * reserved: the claim ends the reservation and gives its hold back, wherever that is held. Taken
+   * first, it keeps the user at its quota meanwhile, so that no other Allocate of the user takes the
+   * room the claim makes. False only when no hold could be recorded.
+   */
+  reservePastLimits(username: string): boolean;
   release(username: string): void;
 }
 

@@ -10,6 +10,8 @@ export interface QuotaLimits {
 /** Counts the quota holds of one relay thread serving alone (relay threads share theirs: server/shared-quota). */
 export interface QuotaLedger {
   tryReserve(username: string): QuotaAnswer;
+  /** A hold whatever the limits (AllocationQuota.reservePastLimits). */
+  reserve(username: string): void;
   release(username: string): void;
   /** Allocations `username` holds now. */
   held(username: string): number;
@@ -35,15 +37,17 @@ export function createQuotaLedger(limits: QuotaLimits): QuotaLedger {
   let totalQuota = effectiveTotalQuota(limits);
   const byUser = new Map<string, number>();
   let total = 0;
+  function reserve(username: string): void {
+    byUser.set(username, (byUser.get(username) ?? 0) + 1);
+    total++;
+  }
   return {
     tryReserve(username) {
-      const held = byUser.get(username) ?? 0;
-      const answer = quotaAnswer(held, userQuota, total, totalQuota);
-      if (answer !== "ok") return answer;
-      byUser.set(username, held + 1);
-      total++;
+      const answer = quotaAnswer(byUser.get(username) ?? 0, userQuota, total, totalQuota);
+      if (answer === "ok") reserve(username);
       return answer;
     },
+    reserve,
     release(username) {
       const held = byUser.get(username);
       if (held === undefined) return;
@@ -66,6 +70,10 @@ export function createQuotaLedger(limits: QuotaLimits): QuotaLedger {
 export function createLocalQuota(ledger: QuotaLedger): AllocationQuota {
   return {
     reserve: (username) => ledger.tryReserve(username),
+    reservePastLimits(username) {
+      ledger.reserve(username);
+      return true;
+    },
     release: (username) => ledger.release(username),
   };
 }

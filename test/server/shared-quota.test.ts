@@ -68,6 +68,20 @@ describe("SharedQuotaLedger", () => {
     expect(await a.reserve("carol")).toBe("total-quota");
   });
 
+  it("takes a hold past both limits when asked (a claim of one's own reservation), counted and released like any other", async () => {
+    const { ledger, a, b } = twoThreads(1, 2);
+    expect(a.reserve("alice")).toBe("ok");
+    expect(b.reservePastLimits("alice")).toBe(true);
+    expect(b.reservePastLimits("bob")).toBe(true);
+    expect(ledger.total).toBe(3);
+    expect(a.reserve("alice")).toBe("user-quota");
+    expect(a.reserve("carol")).toBe("total-quota");
+    b.release("alice");
+    b.release("bob");
+    expect(ledger.total).toBe(1);
+    expect(b.reserve("bob")).toBe("ok");
+  });
+
   it("releases only what the releasing thread holds", async () => {
     const { ledger, a, b } = twoThreads(2, 100);
     expect(await b.reserve("alice")).toBe("ok");

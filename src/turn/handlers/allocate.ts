@@ -169,19 +169,18 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     try {
       if (token) {
         // A user at its quota may still take up the port it reserved: the claim ends the reservation and
-        // its hold, which makes the room. Another user's claim needs room of its own, or the reservation stays.
+        // its hold, which makes the room. That room is taken first, past the limits until the claim gives
+        // the reservation's hold back (perhaps on another thread), so that no other Allocate of the user
+        // takes it meanwhile. Another user's claim needs room of its own, or the reservation stays.
         const room = deps.quota.reserve(username);
-        reserved = room === "ok";
+        if (room !== "ok" && !deps.quota.reservePastLimits(username)) throw quotaError(room);
+        reserved = true;
         try {
-          relays.push(await claimReservation(deps, token, { username, hasQuotaSlot: reserved }, onPacket, room));
+          relays.push(await claimReservation(deps, token, { username, hasQuotaSlot: room === "ok" }, onPacket, room));
         } catch (error) {
           // A revocation that came while the claim waited also ended the user's reservations: say so, not 508.
           assertStillAllowed(ctx, user);
           throw error;
-        }
-        if (!reserved) {
-          reserveQuota(deps, username);
-          reserved = true;
         }
       } else {
         reserveQuota(deps, username);

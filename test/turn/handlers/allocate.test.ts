@@ -27,6 +27,19 @@ class SlowClaimAllocator extends FakeRelayAllocator {
   }
 }
 
+/**
+ * A claim as it runs on another relay thread: the thread holding the reservation ends it at once (its
+ * hold goes back), and the claimer gets the port a moment later, at `release()`.
+ */
+class EndsFirstClaimAllocator extends FakeRelayAllocator {
+  release: (() => void) | undefined;
+  override async claimReservation(token: Buffer, claimer: ReservationClaimer, onPacket: PeerPacketHandler): Promise<RelaySocket> {
+    const claimed = super.claimReservation(token, claimer, onPacket);
+    await new Promise<void>((resolve) => (this.release = resolve));
+    return claimed;
+  }
+}
+
 describe("Allocate (RFC 8656 §7.2)", () => {
   it("challenges an unauthenticated Allocate with 401, REALM, NONCE and PASSWORD-ALGORITHMS, and keeps no state", async () => {
     const h = createTurnHarness();
@@ -283,6 +296,38 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(getAttribute(alicesClaim, "XOR-RELAYED-ADDRESS")?.port).toBe(getAttribute(even, "XOR-RELAYED-ADDRESS")!.port + 1);
     expect(h.relays.reservationCount).toBe(0);
     expect(h.ledger.held("alice")).toBe(2);
+  });
+
+  it("keeps the room a user at quota makes by claiming its reservation on another thread: its other Allocate meanwhile gets 486", async () => {
+    const relays = new EndsFirstClaimAllocator(undefined);
+    const h = createTurnHarness({ relays, turn: { userQuota: 2 } });
+    const even = await new HarnessClient(h, undefined, undefined, 40001).request(Method.Allocate, [UDP, { name: "EVEN-PORT", value: true }]);
+    const token = getAttribute(even, "RESERVATION-TOKEN")!;
+    expect(h.ledger.held("alice")).toBe(2);
+    const claimer = new HarnessClient(h, undefined, undefined, 40002);
+    await claimer.learnNonce();
+    void claimer.sendRaw(claimer.builder.build(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: token }]));
+    for (let i = 0; i < 5 && relays.release === undefined; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(relays.release).toBeDefined();
+    // The reservation has ended where it was held, and its hold with it; the claim has taken that room.
+    expect(h.relays.reservationCount).toBe(0);
+    expect(h.ledger.held("alice")).toBe(2);
+    expect(errorCode(await new HarnessClient(h, undefined, undefined, 40003).request(Method.Allocate, [UDP]))).toBe(486);
+    relays.release!();
+    const [answer] = await claimer.received();
+    const response = decode(answer!);
+    expect(getAttribute(response, "XOR-RELAYED-ADDRESS")?.port).toBe(getAttribute(even, "XOR-RELAYED-ADDRESS")!.port + 1);
+    expect(h.deps.table.size).toBe(2);
+    expect(h.ledger.held("alice")).toBe(2);
+  });
+
+  it("gives back the hold a user at quota took for a claim that finds no reservation (508, as for anyone)", async () => {
+    const h = createTurnHarness({ turn: { userQuota: 1 } });
+    await new HarnessClient(h, undefined, undefined, 40001).request(Method.Allocate, [UDP]);
+    const claim = await new HarnessClient(h, undefined, undefined, 40002).request(Method.Allocate, [UDP, { name: "RESERVATION-TOKEN", value: Buffer.alloc(8, 9) }]);
+    expect(errorCode(claim)).toBe(508);
+    expect(h.ledger.held("alice")).toBe(1);
+    expect(h.ledger.total).toBe(1);
   });
 
   it("ends a revoked user's reservations with their allocations, giving their quota back; the token then claims nothing", async () => {
