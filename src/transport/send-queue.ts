@@ -14,6 +14,9 @@ export interface SendQueueLimits {
 /** A listener: one socket that every client of its relay thread shares. */
 export const LISTENER_QUEUE: SendQueueLimits = { datagrams: 512, bytes: 256 * 1024 };
 
+/** What one destination address may hold of a listener's queue: an eighth. */
+export const LISTENER_SHARE: SendQueueLimits = { datagrams: LISTENER_QUEUE.datagrams / 8, bytes: LISTENER_QUEUE.bytes / 8 };
+
 /**
  * A relay socket: one allocation's. The kernel's send buffer (about 208 KiB by default) already holds
  * a burst; media queued past it only arrives later, and thousands of allocations each holding 256 KiB
@@ -107,5 +110,46 @@ export class SendQueueBudget {
     } catch {
       return false;
     }
+  }
+}
+
+interface Held {
+  datagrams: number;
+  bytes: number;
+}
+
+/**
+ * Shares of a queue that many destinations use (a listener's): while the socket's queue holds
+ * anything, a destination may have only its share waiting there. A flood towards one client, over a
+ * link it has congested, then leaves the rest of the queue to the thread's other clients, instead of
+ * filling it and having their data dropped. By address, not port: one host's many ports get one share.
+ */
+export class QueueShares {
+  private readonly held = new Map<string, Held>();
+
+  constructor(private readonly share: SendQueueLimits) {}
+
+  /** Destinations with something waiting. */
+  get destinations(): number {
+    return this.held.size;
+  }
+
+  /**
+   * Before a send of `length` bytes to `destination` that will wait in the queue: undefined (drop it)
+   * when the destination holds its share, else the callback for the send, which gives the share back
+   * once the datagram has left (or the socket closed). One datagram always goes when it holds nothing.
+   */
+  admit(destination: string, length: number): (() => void) | undefined {
+    let held = this.held.get(destination);
+    if (held !== undefined && (held.datagrams >= this.share.datagrams || held.bytes + length > this.share.bytes)) return undefined;
+    if (held === undefined) this.held.set(destination, (held = { datagrams: 0, bytes: 0 }));
+    held.datagrams++;
+    held.bytes += length;
+    const taken = held;
+    return () => {
+      taken.datagrams--;
+      taken.bytes -= length;
+      if (taken.datagrams === 0 && this.held.get(destination) === taken) this.held.delete(destination);
+    };
   }
 }

@@ -6,7 +6,7 @@ import type { ClientLink, Logger } from "../turn/ports.js";
 import { FrameHeads } from "./frame-heads.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { ListenError } from "./listen-error.js";
-import { LISTENER_QUEUE, sendQueueFull } from "./send-queue.js";
+import { LISTENER_QUEUE, LISTENER_SHARE, QueueShares } from "./send-queue.js";
 import { UdpReplyQueue } from "./udp-reply-queue.js";
 
 export interface UdpListenerOptions {
@@ -49,6 +49,7 @@ export class UdpListener {
     const failures = createLogBudget(log, Date, { perInterval: 20, intervalMs: 60_000 });
     const replies = new UdpReplyQueue(socket, (error) => failures.error({ err: error, listener: `udp ${address}:${port}` }, "udp answer not sent"));
     const heads = new FrameHeads();
+    const shares = new QueueShares(LISTENER_SHARE);
     // dgram copies the list it is given: one pair and one triple serve every send.
     const pair: Buffer[] = [];
     const triple: Buffer[] = [];
@@ -63,13 +64,23 @@ export class UdpListener {
       },
       sendParts(head, body, tail, toAddress, toPort) {
         const { socket } = listener;
-        if (listener.idle || sendQueueFull(socket, LISTENER_QUEUE)) return false;
+        if (listener.idle) return false;
+        const waiting = socket.getSendQueueCount();
         const parts = tail ? triple : pair;
         parts[0] = head;
         parts[1] = body;
         if (tail) parts[2] = tail;
-        socket.send(parts, toPort, toAddress);
-        heads.sent(head, socket.getSendQueueCount() > 0);
+        if (waiting === 0) {
+          socket.send(parts, toPort, toAddress);
+          heads.sent(head, socket.getSendQueueCount() > 0);
+          return true;
+        }
+        // Congested: this one would wait behind others, within the queue's bounds and its destination's share.
+        if (waiting >= LISTENER_QUEUE.datagrams || socket.getSendQueueSize() >= LISTENER_QUEUE.bytes) return false;
+        const left = shares.admit(toAddress, head.length + body.length + (tail?.length ?? 0));
+        if (left === undefined) return false;
+        socket.send(parts, toPort, toAddress, left);
+        heads.sent(head, true);
         return true;
       },
       frameHead: (length) => heads.take(length),

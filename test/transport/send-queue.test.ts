@@ -1,6 +1,6 @@
 // The group budget over relay sockets' queues, with sockets that say what they hold as a real one would.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SendQueueBudget } from "../../src/transport/send-queue.js";
+import { QueueShares, SendQueueBudget } from "../../src/transport/send-queue.js";
 
 /** A socket whose kernel buffer is full while `congested`: every send then waits, until `drain`. */
 class QueueModel {
@@ -125,5 +125,43 @@ describe("SendQueueBudget", () => {
     a.congested = true;
     expect(offer(budget, a, 1_000)).toBe(true);
     expect(offer(budget, a, 1_000)).toBe(true);
+  });
+});
+
+describe("QueueShares", () => {
+  const SHARE = { datagrams: 4, bytes: 10_000 };
+
+  it("holds each destination address to its share in datagrams, whatever its ports, and leaves the others theirs", () => {
+    const shares = new QueueShares(SHARE);
+    const left = Array.from({ length: 4 }, () => shares.admit("203.0.113.1", 100));
+    expect(left.every((done) => done !== undefined)).toBe(true);
+    expect(shares.admit("203.0.113.1", 100)).toBeUndefined();
+    expect(shares.admit("203.0.113.2", 100)).toBeDefined();
+    // One leaves the queue: the destination may have one more waiting.
+    left[0]!();
+    expect(shares.admit("203.0.113.1", 100)).toBeDefined();
+    expect(shares.admit("203.0.113.1", 100)).toBeUndefined();
+  });
+
+  it("holds a destination to its share in bytes, but always lets one datagram wait when it holds nothing", () => {
+    const shares = new QueueShares(SHARE);
+    const first = shares.admit("203.0.113.1", 60_000);
+    expect(first).toBeDefined();
+    expect(shares.admit("203.0.113.1", 1)).toBeUndefined();
+    first!();
+    expect(shares.admit("203.0.113.1", 6_000)).toBeDefined();
+    expect(shares.admit("203.0.113.1", 4_000)).toBeDefined();
+    expect(shares.admit("203.0.113.1", 1)).toBeUndefined();
+  });
+
+  it("forgets a destination once nothing of it waits", () => {
+    const shares = new QueueShares(SHARE);
+    const a = shares.admit("203.0.113.1", 100)!;
+    const b = shares.admit("203.0.113.1", 100)!;
+    expect(shares.destinations).toBe(1);
+    a();
+    expect(shares.destinations).toBe(1);
+    b();
+    expect(shares.destinations).toBe(0);
   });
 });
