@@ -266,25 +266,25 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
   const lock = lockOf(control, buffers.threads);
   const owner = threadIndex + 1;
 
-  /** `pastLimits`: the hold is taken whatever the quotas say (reservePastLimits). */
-  function reserve(username: string, pastLimits: boolean): QuotaAnswer {
+  /** The quota's answer, and whether a hold was taken: on "ok", or on any answer `pastLimits` (reserveForClaim). */
+  function reserve(username: string, pastLimits: boolean): { room: QuotaAnswer; held: boolean } {
     const digest = usernameHash(buffers.salt, username);
     const low = wordOf(digest, 0);
     const high = wordOf(digest, 4);
     if (!lock.acquire(owner, LOCK_TIMEOUT_MS)) {
       events.lockTimedOut();
-      return "total-quota";
+      return { room: "total-quota", held: false };
     }
     try {
       table.settle();
       const { held, own, free } = table.scanUser(low, high, owner);
-      const answer = pastLimits ? "ok" : quotaAnswer(held, control[USER_QUOTA]!, heldTotal(control, buffers.threads), control[TOTAL_QUOTA]!);
-      if (answer !== "ok") return answer;
+      const room = quotaAnswer(held, control[USER_QUOTA]!, heldTotal(control, buffers.threads), control[TOTAL_QUOTA]!);
+      if (room !== "ok" && !pastLimits) return { room, held: false };
       if (own >= 0) table.add(own, 1);
       else if (free >= 0) table.claim(free, low, high, owner);
-      else return "total-quota"; // every slot taken: only at MAX_CAPACITY
+      else return { room: "total-quota", held: false }; // every slot taken: only at MAX_CAPACITY
       Atomics.add(control, HELD + threadIndex, 1);
-      return answer;
+      return { room, held: true };
     } finally {
       lock.release();
     }
@@ -312,8 +312,8 @@ export function attachSharedQuota(buffers: SharedQuotaBuffers, threadIndex: numb
   }
 
   return {
-    reserve: (username) => reserve(username, false),
-    reservePastLimits: (username) => reserve(username, true) === "ok",
+    reserve: (username) => reserve(username, false).room,
+    reserveForClaim: (username) => reserve(username, true),
     release: releaseLater,
   };
 }

@@ -79,7 +79,12 @@ export class UdpListener {
         if (waiting >= LISTENER_QUEUE.datagrams || socket.getSendQueueSize() >= LISTENER_QUEUE.bytes) return false;
         const left = shares.admit(toAddress, head.length + body.length + (tail?.length ?? 0));
         if (left === undefined) return false;
-        socket.send(parts, toPort, toAddress, left);
+        try {
+          socket.send(parts, toPort, toAddress, left);
+        } catch (error) {
+          left(); // never sent: its callback will not come
+          throw error;
+        }
         heads.sent(head, true);
         return true;
       },

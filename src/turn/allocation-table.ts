@@ -96,7 +96,7 @@ export function bindChannelIn(
   return outcome;
 }
 
-/** Permissions and channels removed from allocations still in the table, by anything but the sweeper. */
+/** Permissions and channels removed from allocations that stay in the table (by the sweeper, or a peer policy change). */
 export function uncount(table: AllocationTable, removed: { readonly permissions: number; readonly channels: number }): void {
   table.permissionsInForce -= removed.permissions;
   table.channelsInForce -= removed.channels;

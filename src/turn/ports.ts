@@ -126,12 +126,13 @@ export type QuotaAnswer = "ok" | "user-quota" | "total-quota";
 export interface AllocationQuota {
   reserve(username: string): QuotaAnswer;
   /**
-   * A hold past user-quota and total-quota, for the moment a user at its quota claims the port it
-   * reserved: the claim ends the reservation and gives its hold back, wherever that is held. Taken
-   * first, it keeps the user at its quota meanwhile, so that no other Allocate of the user takes the
-   * room the claim makes. False only when no hold could be recorded.
+   * For a RESERVATION-TOKEN claim: what reserve would answer (`room`), with the hold taken even past
+   * user-quota and total-quota (`held`; false only when no hold could be recorded). A user at its quota
+   * may claim the port it reserved: the claim ends the reservation and gives its hold back, wherever
+   * that is held. Taken first, the claim's hold keeps the user at its quota meanwhile, so that no other
+   * Allocate of the user takes the room the claim makes.
    */
-  reservePastLimits(username: string): boolean;
+  reserveForClaim(username: string): { readonly room: QuotaAnswer; readonly held: boolean };
   release(username: string): void;
 }
 

@@ -10,8 +10,10 @@ export interface QuotaLimits {
 /** Counts the quota holds of one relay thread serving alone (relay threads share theirs: server/shared-quota). */
 export interface QuotaLedger {
   tryReserve(username: string): QuotaAnswer;
-  /** A hold whatever the limits (AllocationQuota.reservePastLimits). */
+  /** A hold whatever the limits (AllocationQuota.reserveForClaim). */
   reserve(username: string): void;
+  /** What tryReserve would answer now. */
+  room(username: string): QuotaAnswer;
   release(username: string): void;
   /** Allocations `username` holds now. */
   held(username: string): number;
@@ -48,6 +50,7 @@ export function createQuotaLedger(limits: QuotaLimits): QuotaLedger {
       return answer;
     },
     reserve,
+    room: (username) => quotaAnswer(byUser.get(username) ?? 0, userQuota, total, totalQuota),
     release(username) {
       const held = byUser.get(username);
       if (held === undefined) return;
@@ -70,9 +73,10 @@ export function createQuotaLedger(limits: QuotaLimits): QuotaLedger {
 export function createLocalQuota(ledger: QuotaLedger): AllocationQuota {
   return {
     reserve: (username) => ledger.tryReserve(username),
-    reservePastLimits(username) {
+    reserveForClaim(username) {
+      const room = ledger.room(username);
       ledger.reserve(username);
-      return true;
+      return { room, held: true };
     },
     release: (username) => ledger.release(username),
   };

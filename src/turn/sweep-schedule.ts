@@ -8,31 +8,44 @@ export const SWEEP_RESOLUTION_MS = 1000;
  *
  * A lifetime that grows (a Refresh, a refreshed permission) moves nothing: the item comes up at its old
  * time, and whoever takes it schedules it again for what is then its earliest expiry. Only a time
- * earlier than the one held moves an item, and its entry in the later bucket is left to be skipped.
+ * earlier than the one held moves an item. An item is in one bucket at most, and a forgotten one in
+ * none: the schedule keeps nothing alive that has gone.
  */
 export class SweepSchedule<T> {
-  private readonly buckets = new Map<number, T[]>();
-  /** Each scheduled item's one live bucket. */
+  private readonly buckets = new Map<number, Set<T>>();
+  /** Each scheduled item's bucket. */
   private readonly bucketOf = new Map<T, number>();
 
+  /** Items scheduled. */
   get size(): number {
     return this.bucketOf.size;
+  }
+
+  /** Seconds with something due. */
+  get bucketCount(): number {
+    return this.buckets.size;
   }
 
   /** `item` has something that expires at `atMs`: takeDue returns it at that time, or up to a grain before. */
   atLatest(item: T, atMs: number): void {
     const bucket = Math.floor(atMs / SWEEP_RESOLUTION_MS);
     const held = this.bucketOf.get(item);
-    if (held !== undefined && held <= bucket) return;
+    if (held !== undefined) {
+      if (held <= bucket) return;
+      this.leave(item, held);
+    }
     this.bucketOf.set(item, bucket);
     const items = this.buckets.get(bucket);
-    if (items === undefined) this.buckets.set(bucket, [item]);
-    else items.push(item);
+    if (items === undefined) this.buckets.set(bucket, new Set([item]));
+    else items.add(item);
   }
 
-  /** `item` is gone: it is never returned. */
+  /** `item` is gone: it is never returned, and no longer referenced. */
   forget(item: T): void {
+    const held = this.bucketOf.get(item);
+    if (held === undefined) return;
     this.bucketOf.delete(item);
+    this.leave(item, held);
   }
 
   /**
@@ -47,12 +60,16 @@ export class SweepSchedule<T> {
       if (bucket > last) continue;
       this.buckets.delete(bucket);
       for (const item of items) {
-        // Moved to an earlier bucket, forgotten, or already taken from a duplicate entry.
-        if (this.bucketOf.get(item) !== bucket) continue;
         this.bucketOf.delete(item);
         due.push(item);
       }
     }
     return due;
+  }
+
+  private leave(item: T, bucket: number): void {
+    const items = this.buckets.get(bucket)!;
+    items.delete(item);
+    if (items.size === 0) this.buckets.delete(bucket);
   }
 }

@@ -68,18 +68,19 @@ describe("SharedQuotaLedger", () => {
     expect(await a.reserve("carol")).toBe("total-quota");
   });
 
-  it("takes a hold past both limits when asked (a claim of one's own reservation), counted and released like any other", async () => {
+  it("takes a claim's hold past both limits, says which limit it passed, and counts and releases it like any other", async () => {
     const { ledger, a, b } = twoThreads(1, 2);
     expect(a.reserve("alice")).toBe("ok");
-    expect(b.reservePastLimits("alice")).toBe(true);
-    expect(b.reservePastLimits("bob")).toBe(true);
+    expect(b.reserveForClaim("alice")).toEqual({ room: "user-quota", held: true });
+    expect(b.reserveForClaim("bob")).toEqual({ room: "total-quota", held: true });
     expect(ledger.total).toBe(3);
     expect(a.reserve("alice")).toBe("user-quota");
     expect(a.reserve("carol")).toBe("total-quota");
     b.release("alice");
     b.release("bob");
     expect(ledger.total).toBe(1);
-    expect(b.reserve("bob")).toBe("ok");
+    expect(b.reserveForClaim("bob")).toEqual({ room: "ok", held: true });
+    expect(ledger.total).toBe(2);
   });
 
   it("releases only what the releasing thread holds", async () => {
@@ -153,6 +154,10 @@ describe("SharedQuotaLedger", () => {
     Atomics.store(new Int32Array(ledger.buffers.control), 0, 1);
     expect(b.reserve("alice")).toBe("total-quota");
     expect(timeouts).toBe(1);
+    // A claim's hold waits for the lock once too, and takes nothing.
+    expect(b.reserveForClaim("alice")).toEqual({ room: "total-quota", held: false });
+    expect(timeouts).toBe(2);
+    expect(ledger.total).toBe(0);
   });
 
   it("reuses a released user's slot: churn of a few users never grows the table", async () => {

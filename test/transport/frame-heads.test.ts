@@ -30,26 +30,33 @@ function builtModuleUrl(): string {
   return built.href;
 }
 
-// Sends COUNT frames in one go, each head naming its frame, to a socket of its own; prints what arrived.
-// COUNT stays within what one destination may have waiting in a listener's queue (64).
+// Sends COUNT frames in one go, each head naming its frame, to sockets of their own; prints what arrived.
+// The frames go round four client addresses: each may have 64 waiting in a listener's queue.
 const SCRIPT = `
 import dgram from "node:dgram";
 const { UdpListener } = await import(process.env.LISTENER_URL);
-const COUNT = 60;
+const COUNT = 200;
 const log = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 const listener = await UdpListener.open({ address: "127.0.0.1", port: 0, family: "IPv4", onPacket: () => {}, log });
-const client = dgram.createSocket("udp4");
-await new Promise((resolve) => client.bind(0, "127.0.0.1", resolve));
 const received = [];
-const done = new Promise((resolve) => client.on("message", (bytes) => received.push(bytes.toString()) === COUNT && resolve()));
+let markDone;
+const done = new Promise((resolve) => (markDone = resolve));
+const clients = [];
+for (const address of ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]) {
+  const client = dgram.createSocket("udp4");
+  await new Promise((resolve) => client.bind(0, address, resolve));
+  client.on("message", (bytes) => received.push(bytes.toString()) === COUNT && markDone());
+  clients.push(client);
+}
 for (let i = 0; i < COUNT; i++) {
+  const client = clients[i % clients.length];
   const head = listener.link.frameHead(8);
   head.write(String(i).padStart(8, "0"));
-  listener.link.sendParts(head, Buffer.from("|" + i), undefined, "127.0.0.1", client.address().port);
+  listener.link.sendParts(head, Buffer.from("|" + i), undefined, client.address().address, client.address().port);
 }
 await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 3000))]);
 console.log(JSON.stringify(received));
-client.close();
+for (const client of clients) client.close();
 await listener.close();
 `;
 
@@ -60,7 +67,7 @@ describe("UDP frame heads when sends queue (node --test-udp-no-try-send: every s
       timeout: 20_000,
     });
     const received = JSON.parse(stdout) as string[];
-    expect(received).toHaveLength(60);
+    expect(received).toHaveLength(200);
     for (const frame of received) {
       const [head, body] = frame.split("|");
       expect(Number(head)).toBe(Number(body));

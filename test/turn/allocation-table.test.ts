@@ -48,6 +48,19 @@ function recount(table: AllocationTable): { permissions: number; channels: numbe
   return { permissions, channels };
 }
 
+/** After a sweep at `nowMs`: no allocation, permission or channel binding past its lifetime is left. */
+function expectNothingExpiredLeft(table: AllocationTable, nowMs: number): void {
+  for (const byAddress of table.byLink.values()) {
+    for (const byPort of byAddress.values()) {
+      for (const entry of byPort.values()) {
+        expect(entry.expiresAtMs).toBeGreaterThan(nowMs);
+        for (const permission of entry.permissions.values()) expect(permission.expiresAtMs).toBeGreaterThan(nowMs);
+        for (const binding of entry.channelsByNumber?.values() ?? []) expect(binding.expiresAtMs).toBeGreaterThan(nowMs);
+      }
+    }
+  }
+}
+
 describe("the allocation table's sweeper", () => {
   it("visits only the allocations with something due, not the whole table", () => {
     const table = createAllocationTable();
@@ -65,6 +78,17 @@ describe("the allocation table's sweeper", () => {
     expect(atLifetime.expiredAllocations).toHaveLength(1_000);
     expect(table.size).toBe(0);
     expect(table.sweeps.size).toBe(0);
+  });
+
+  it("schedules nothing for an allocation removed before its time, and keeps no reference to it", () => {
+    const table = createAllocationTable();
+    const entry = allocation(1, T0 + 3_600_000);
+    addAllocation(table, entry);
+    installPermissionIn(table, entry, PEER.address, T0);
+    removeAllocation(table, entry);
+    expect(table.sweeps.size).toBe(0);
+    expect(table.sweeps.bucketCount).toBe(0);
+    expect(sweepExpired(table, T0 + 3_600_000).visited).toBe(0);
   });
 
   it("ends an allocation whose lifetime was shortened at its new time, and keeps one lengthened", () => {
@@ -135,12 +159,15 @@ describe("the allocation table's sweeper", () => {
         case 6:
           nowMs += 37_000;
           sweepExpired(table, nowMs);
+          expectNothingExpiredLeft(table, nowMs);
           break;
         case 7:
           if (step % 56 === 7) removeAllocation(table, entry);
           break;
       }
       expect({ permissions: table.permissionsInForce, channels: table.channelsInForce }).toEqual(recount(table));
+      // Every allocation in the table is scheduled, and nothing else.
+      expect(table.sweeps.size).toBe(table.size);
     }
     expect(table.permissionsInForce + table.channelsInForce).toBeGreaterThan(0);
   });

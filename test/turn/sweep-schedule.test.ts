@@ -4,7 +4,7 @@ import { SWEEP_RESOLUTION_MS, SweepSchedule } from "../../src/turn/sweep-schedul
 const T0 = 1_700_000_000_000; // a whole second, as the manual clock starts
 
 describe("SweepSchedule", () => {
-  it("returns an item once its time has come, not a grain before", () => {
+  it("returns an item in the grain of its time, not in the grain before", () => {
     const schedule = new SweepSchedule<string>();
     schedule.atLatest("a", T0 + 5_500);
     expect(schedule.takeDue(T0 + 4_999)).toEqual([]);
@@ -44,12 +44,26 @@ describe("SweepSchedule", () => {
     expect(schedule.takeDue(T0 + 600_000)).toEqual(["a"]);
   });
 
-  it("never returns a forgotten item", () => {
+  it("never returns a forgotten item, and keeps nothing of it", () => {
     const schedule = new SweepSchedule<string>();
     schedule.atLatest("a", T0 + 1_000);
-    schedule.atLatest("b", T0 + 1_000);
+    schedule.atLatest("b", T0 + 600_000);
     schedule.forget("a");
-    expect(schedule.takeDue(T0 + 2_000)).toEqual(["b"]);
+    // Its second held only it: nothing is left there to keep it alive until then.
+    expect(schedule.bucketCount).toBe(1);
+    expect(schedule.takeDue(T0 + 2_000)).toEqual([]);
+    schedule.forget("b");
+    expect(schedule.bucketCount).toBe(0);
+    expect(schedule.size).toBe(0);
+  });
+
+  it("keeps an item moved earlier in its new second only", () => {
+    const schedule = new SweepSchedule<string>();
+    schedule.atLatest("a", T0 + 600_000);
+    schedule.atLatest("a", T0 + 300_000);
+    expect(schedule.bucketCount).toBe(1);
+    expect(schedule.takeDue(T0 + 300_000)).toEqual(["a"]);
+    expect(schedule.bucketCount).toBe(0);
   });
 
   it("returns an item taken early and scheduled again for the same grain at the next call", () => {

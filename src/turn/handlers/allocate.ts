@@ -172,8 +172,8 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
         // its hold, which makes the room. That room is taken first, past the limits until the claim gives
         // the reservation's hold back (perhaps on another thread), so that no other Allocate of the user
         // takes it meanwhile. Another user's claim needs room of its own, or the reservation stays.
-        const room = deps.quota.reserve(username);
-        if (room !== "ok" && !deps.quota.reservePastLimits(username)) throw quotaError(room);
+        const { room, held } = deps.quota.reserveForClaim(username);
+        if (!held) throw quotaError(room === "ok" ? "total-quota" : room);
         reserved = true;
         try {
           relays.push(await claimReservation(deps, token, { username, hasQuotaSlot: room === "ok" }, onPacket, room));

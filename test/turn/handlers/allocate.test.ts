@@ -344,11 +344,13 @@ describe("Allocate (RFC 8656 §7.2)", () => {
   });
 
   it.each([
-    ["its user is revoked", 401],
-    ["a drain begins", 403],
-  ])("creates nothing for a token claim that was waiting on another thread when %s, and gives everything back", async (what, code) => {
+    ["its user is revoked", 401, 10],
+    ["its user is revoked", 401, 2],
+    ["a drain begins", 403, 10],
+    ["a drain begins", 403, 2],
+  ])("creates nothing for a token claim that was waiting on another thread when %s (code %i, user-quota %i: at quota, the claim's hold is past it), and gives everything back", async (what, code, userQuota) => {
     const relays = new SlowClaimAllocator(undefined);
-    const h = createTurnHarness({ relays });
+    const h = createTurnHarness({ relays, turn: { userQuota } });
     const live = createLiveCredentialStore(h.deps.credentials);
     (h.deps as { credentials: unknown }).credentials = live;
     const first = new HarnessClient(h, undefined, undefined, 40001);
