@@ -1,6 +1,7 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import { AttributeType, HEADER_LENGTH } from "./constants.js";
-import { hmacInto, hmacLength, type HmacKey } from "./hmac.js";
+import { hmacLength, hmacMessageInto, type HmacKey } from "./hmac.js";
+import { findView } from "./find-view.js";
 import type { StunMessage } from "./message.js";
 
 export type IntegrityAlgorithm = "sha1" | "sha256";
@@ -8,8 +9,6 @@ export type IntegrityAlgorithm = "sha1" | "sha256";
 /** Key bytes, or a KeyObject made once with createSecretKey (its HMAC key blocks are then prepared once). */
 export type IntegrityKey = HmacKey;
 
-/** The header's length field as MESSAGE-INTEGRITY sees it; hmacInto() copies it first, so one buffer serves all. */
-const adjustedLength = Buffer.alloc(2);
 /** The MAC a received message should carry, for the comparison; each call is synchronous. */
 const expected = Buffer.alloc(32);
 
@@ -25,14 +24,13 @@ export function integrityLength(algorithm: IntegrityAlgorithm): number {
 export function writeMessageIntegrity(
   algorithm: IntegrityAlgorithm,
   key: IntegrityKey,
-  bytes: Uint8Array,
+  bytes: Buffer,
   attributeStart: number,
   attributeEnd: number,
   target: Buffer,
   offset: number,
 ): void {
-  adjustedLength.writeUInt16BE(attributeEnd - HEADER_LENGTH, 0);
-  hmacInto(algorithm, key, [bytes.subarray(0, 2), adjustedLength, bytes.subarray(4, attributeStart)], target, offset);
+  hmacMessageInto(algorithm, key, bytes, attributeStart, attributeEnd - HEADER_LENGTH, target, offset);
 }
 
 /** RFC 8489 §14.5: HMAC-SHA1 with the key of §9.1.1 / §9.2.2; false when absent or malformed. */
@@ -58,10 +56,17 @@ function verify(
   type: number,
   isValidLength: (length: number) => boolean,
 ): boolean {
-  const view = msg.attributes.find((attribute) => attribute.type === type);
+  const view = findView(msg.attributes, type);
   if (view === undefined || !isValidLength(view.length)) return false;
   writeMessageIntegrity(algorithm, key, msg.raw, view.offset - 4, view.offset + view.length, expected, 0);
-  return timingSafeEqual(expected.subarray(0, view.length), msg.raw.subarray(view.offset, view.offset + view.length));
+  return constantTimeEqual(expected, msg.raw, view.offset, view.length);
+}
+
+/** expected[0, length) against bytes[offset, offset + length), in time that depends on the length only. */
+function constantTimeEqual(expected: Buffer, bytes: Buffer, offset: number, length: number): boolean {
+  let difference = 0;
+  for (let i = 0; i < length; i++) difference |= expected[i]! ^ bytes[offset + i]!;
+  return difference === 0;
 }
 
 /**

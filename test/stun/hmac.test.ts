@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { hmac, hmacInto, type HmacAlgorithm } from "../../src/stun/hmac.js";
+import { hmac, hmacInto, hmacMessageInto, type HmacAlgorithm } from "../../src/stun/hmac.js";
 
 describe("hmac", () => {
   // RFC 2202 (HMAC-SHA1) and RFC 4231 (HMAC-SHA256) test cases 1 and 6 (a key longer than the block).
@@ -46,6 +46,38 @@ describe("hmac", () => {
     const key = createSecretKey(randomBytes(100)); // longer than the block: the blocks differ by hash
     for (const algorithm of ["sha1", "sha256", "sha1"] as const) {
       expect(hmac(algorithm, key, "data").toString("hex")).toBe(createHmac(algorithm, key).update("data").digest("hex"));
+    }
+  });
+
+  it("matches createHmac over more distinct lengths than it keeps views for, in any order", () => {
+    const key = createSecretKey(randomBytes(20));
+    // 200 lengths, up, down and up again: views made, dropped past the bound, made again.
+    const lengths = [...Array.from({ length: 100 }, (_, i) => i * 7), ...Array.from({ length: 100 }, (_, i) => 1_400 - i * 3)];
+    for (const length of [...lengths, ...lengths.reverse()]) {
+      const data = randomBytes(length);
+      for (const algorithm of ["sha1", "sha256"] as const) {
+        expect(hmac(algorithm, key, data).toString("hex")).toBe(createHmac(algorithm, key.export()).update(data).digest("hex"));
+      }
+    }
+  });
+
+  it("hmacMessageInto is hmacInto over a message's first bytes with its length field replaced", () => {
+    const key = randomBytes(20);
+    for (const algorithm of ["sha1", "sha256"] as const) {
+      for (const [length, attributeStart, lengthField] of [[20, 20, 0], [44, 20, 24], [120, 96, 100], [1_500, 1_476, 1_480]] as const) {
+        const message = randomBytes(length);
+        const field = Buffer.alloc(2);
+        field.writeUInt16BE(lengthField);
+        const parts = [message.subarray(0, 2), field, message.subarray(4, attributeStart)];
+        const expected = createHmac(algorithm, key).update(Buffer.concat(parts)).digest();
+        const target = Buffer.alloc(expected.length + 8, 0xee);
+        hmacMessageInto(algorithm, key, message, attributeStart, lengthField, target, 4);
+        expect(target.subarray(4, 4 + expected.length)).toEqual(expected);
+        expect([...target.subarray(0, 4), ...target.subarray(4 + expected.length)]).toEqual(new Array(8).fill(0xee));
+      }
+      // A span the message does not hold is refused, never hashed short.
+      expect(() => hmacMessageInto(algorithm, key, randomBytes(40), 44, 24, Buffer.alloc(32), 0)).toThrow(RangeError);
+      expect(() => hmacMessageInto(algorithm, key, randomBytes(40), 3, 24, Buffer.alloc(32), 0)).toThrow(RangeError);
     }
   });
 

@@ -56,6 +56,16 @@ describe("RFC 5769 §2.1 sample request", () => {
     expect(msg.unknownComprehensionRequired).toEqual([]);
   });
 
+  it("refuses MESSAGE-INTEGRITY with any one of its 20 bytes changed", () => {
+    const view = msg.attributes.find((attribute) => attribute.type === 0x0008)!;
+    for (let i = 0; i < view.length; i++) {
+      const changed = Buffer.from(msg.raw);
+      changed[view.offset + i]! ^= 0x01;
+      // Decoded without its FINGERPRINT check: only the MAC differs.
+      expect(verifyMessageIntegrity({ ...msg, raw: changed }, SHORT_TERM_KEY)).toBe(false);
+    }
+  });
+
   it("verifies MESSAGE-INTEGRITY with the short-term key (§14.5) and FINGERPRINT (§14.7)", () => {
     const received = Buffer.from(SAMPLE_REQUEST);
     expect(verifyMessageIntegrity(msg, SHORT_TERM_KEY)).toBe(true);

@@ -1,6 +1,7 @@
 import { AttributeType, MessageClass } from "../constants.js";
 import type { TransportAddress } from "../address.js";
 import { StunDecodeError } from "../decode-error.js";
+import { findView } from "../find-view.js";
 import type { StunAttributeView, StunMessage } from "../message.js";
 import { mappedAddressCodec, xorAddressCodec } from "./address.js";
 import { createFixedBytesCodec, dataCodec, sha256MacCodec } from "./bytes.js";
@@ -117,7 +118,7 @@ export function attributeSpec<N extends AttributeName>(name: N): AttributeSpec<A
 /** The first occurrence, decoded; a malformed value throws StunDecodeError "bad-attribute-value". */
 export function getAttribute<N extends AttributeName>(msg: StunMessage, name: N): AttributeValues[N] | undefined {
   const spec = attributeSpec(name);
-  const view = msg.attributes.find((attribute) => attribute.type === spec.type);
+  const view = findView(msg.attributes, spec.type);
   return view === undefined ? undefined : decodeView(msg, name, spec, view);
 }
 
@@ -130,8 +131,7 @@ export function getAttributes<N extends AttributeName>(msg: StunMessage, name: N
 }
 
 export function hasAttribute(msg: StunMessage, name: AttributeName): boolean {
-  const type = REGISTRY[name].type;
-  return msg.attributes.some((attribute) => attribute.type === type);
+  return findView(msg.attributes, REGISTRY[name].type) !== undefined;
 }
 
 function decodeView<T>(msg: StunMessage, name: AttributeName, spec: AttributeSpec<T>, view: StunAttributeView): T {
