@@ -43,14 +43,17 @@ export function createQuotaLedger(limits: QuotaLimits): QuotaLedger {
     byUser.set(username, (byUser.get(username) ?? 0) + 1);
     total++;
   }
+  function room(username: string): QuotaAnswer {
+    return quotaAnswer(byUser.get(username) ?? 0, userQuota, total, totalQuota);
+  }
   return {
     tryReserve(username) {
-      const answer = quotaAnswer(byUser.get(username) ?? 0, userQuota, total, totalQuota);
+      const answer = room(username);
       if (answer === "ok") reserve(username);
       return answer;
     },
     reserve,
-    room: (username) => quotaAnswer(byUser.get(username) ?? 0, userQuota, total, totalQuota),
+    room,
     release(username) {
       const held = byUser.get(username);
       if (held === undefined) return;
