@@ -56,6 +56,10 @@ export interface ServerStats {
   readonly relayPortsFree: number;
   /** V8 heap used by the relay state: the relay threads' heaps summed (this thread's when the relay runs on it). */
   readonly relayHeapUsedBytes: number;
+  /** V8 heap the relay threads hold from the system (used or not), summed. */
+  readonly relayHeapSizeBytes: number;
+  /** Memory-reducing collections the relay threads ran after their allocations ended (heap-trim). */
+  readonly heapTrims: number;
   /** Relay threads running now (1 when the relay runs on the main thread). */
   readonly relayThreadsUp: number;
   /** Relay threads restarted after dying, since the start. */

@@ -11,7 +11,9 @@ import type { RelayPortMap } from "../transport/relay-port-map.js";
 import { StreamListener, type TlsMaterial } from "../transport/stream-listener.js";
 import { UdpListener } from "../transport/udp-listener.js";
 import type { AllocationQuota, Clock, Logger, ReservationClaimer, ReservationRelease } from "../turn/ports.js";
+import { startHeapTrim } from "./heap-trim.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
+import { activityOf } from "./relay-stats.js";
 import { StartupError } from "./startup-error.js";
 import { createTurnRuntime } from "./turn-runtime.js";
 
@@ -174,11 +176,22 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const setOwnEndpoints = (endpoints: readonly Endpoint[]) => runtime.setOwnEndpoints(withExternalIps(endpoints, config.externalIps));
   setOwnEndpoints(ownListeners);
   const sweeper = setInterval(() => runtime.sweep(), SWEEP_INTERVAL_MS);
+  const heapTrim = startHeapTrim({
+    log,
+    clock,
+    sample() {
+      const stats = runtime.stats();
+      return { allocations: stats.allocations, activity: activityOf(stats) };
+    },
+  });
 
   let closing: Promise<void> | undefined;
   return {
     listeners,
-    stats: () => ({ ...runtime.stats(), relayHeapUsedBytes: getHeapStatistics().used_heap_size }),
+    stats() {
+      const heap = getHeapStatistics();
+      return { ...runtime.stats(), relayHeapUsedBytes: heap.used_heap_size, relayHeapSizeBytes: heap.total_heap_size, heapTrims: heapTrim.trims };
+    },
     reload(next, tls) {
       runtime.reload(next);
       if (tls) for (const listener of tlsListeners) listener.setTlsMaterial(tls);
@@ -200,6 +213,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        heapTrim.stop();
         await Promise.all(open.map((listener) => listener.close()));
         relays.close();
       })();

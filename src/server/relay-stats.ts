@@ -6,7 +6,16 @@ import type { RelayStats } from "./relay-node.js";
 /** The monotonic totals of RelayStats: what /metrics exports as counters. */
 export type RelayCounters = Pick<
   RelayStats,
-  "allocationsCreated" | "allocationsExpired" | "allocationsDeleted" | "relay" | "droppedPackets" | "bandwidthDroppedPackets" | "bindingRequests" | "unauthenticatedAnswersDropped" | "errorResponses"
+  | "allocationsCreated"
+  | "allocationsExpired"
+  | "allocationsDeleted"
+  | "relay"
+  | "droppedPackets"
+  | "bandwidthDroppedPackets"
+  | "bindingRequests"
+  | "unauthenticatedAnswersDropped"
+  | "errorResponses"
+  | "heapTrims"
 >;
 
 /** The counters of `all` summed (and nothing else of them: a RelayStats gives up its gauges). */
@@ -29,7 +38,17 @@ export function sumCounters(all: readonly RelayCounters[]): RelayCounters {
     bindingRequests: sum(all, (s) => s.bindingRequests),
     unauthenticatedAnswersDropped: sum(all, (s) => s.unauthenticatedAnswersDropped),
     errorResponses,
+    heapTrims: sum(all, (s) => s.heapTrims),
   };
+}
+
+/** A running total of everything counted (requests, datagrams, allocations made and ended): how busy a thread has been. */
+export function activityOf(counters: Omit<RelayCounters, "heapTrims">): number {
+  let total = counters.allocationsCreated + counters.allocationsExpired + counters.allocationsDeleted;
+  total += counters.droppedPackets + counters.bindingRequests + counters.unauthenticatedAnswersDropped;
+  for (const traffic of Object.values(counters.relay)) total += traffic.clientToPeerPackets + traffic.peerToClientPackets;
+  for (const n of Object.values(counters.errorResponses)) total += n;
+  return total;
 }
 
 /**
@@ -49,6 +68,7 @@ export function sumStats(live: readonly RelayStats[], retired: RelayCounters, co
     // Threads share one port range: what each has in use comes off the same span.
     relayPortsFree: Math.max(0, span - sum(live, (s) => span - s.relayPortsFree)),
     relayHeapUsedBytes: sum(live, (s) => s.relayHeapUsedBytes),
+    relayHeapSizeBytes: sum(live, (s) => s.relayHeapSizeBytes),
   };
 }
 

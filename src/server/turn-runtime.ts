@@ -40,7 +40,7 @@ export interface TurnRuntime {
   drain(): void;
   /** The sweeper tick: expiries, reservations, revocations past their credential's expiry. */
   sweep(): void;
-  stats(): Omit<ServerStats, "listenersUp" | "draining" | "relayHeapUsedBytes" | "relayThreadsUp" | "relayThreadRestarts">;
+  stats(): Omit<ServerStats, "listenersUp" | "draining" | "relayHeapUsedBytes" | "relayHeapSizeBytes" | "heapTrims" | "relayThreadsUp" | "relayThreadRestarts">;
 }
 
 /**

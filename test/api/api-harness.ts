@@ -50,6 +50,8 @@ export function baseStats(overrides: Partial<ServerStats> = {}): ServerStats {
     totalQuota: 0,
     relayPortsFree: 10_000,
     relayHeapUsedBytes: 0,
+    relayHeapSizeBytes: 0,
+    heapTrims: 0,
     relayThreadsUp: 1,
     relayThreadRestarts: 0,
     listenersUp: true,

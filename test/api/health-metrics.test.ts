@@ -54,6 +54,8 @@ describe("GET /metrics (Prometheus text format)", () => {
     maxBps: 125_000,
     bpsCapacity: 12_500_000,
     relayHeapUsedBytes: 23_456_789,
+    relayHeapSizeBytes: 34_567_890,
+    heapTrims: 5,
     relayThreadsUp: 3,
     relayThreadRestarts: 2,
   });
@@ -90,6 +92,8 @@ describe("GET /metrics (Prometheus text format)", () => {
       "turnpike_max_bps 125000",
       "turnpike_bps_capacity 12500000",
       "turnpike_relay_heap_used_bytes 23456789",
+      "turnpike_relay_heap_size_bytes 34567890",
+      "turnpike_heap_trims_total 5",
       "turnpike_relay_threads_up 3",
       "turnpike_relay_thread_restarts_total 2",
     ];

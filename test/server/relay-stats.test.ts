@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import type { RelayStats } from "../../src/server/relay-node.js";
-import { sumCounters, sumStats } from "../../src/server/relay-stats.js";
+import { activityOf, sumCounters, sumStats } from "../../src/server/relay-stats.js";
 
 const config = configFromObject({ minPort: 50_000, maxPort: 50_999, realm: "example.org" });
 const traffic = (n: number) => ({ clientToPeerPackets: n, clientToPeerBytes: 100 * n, peerToClientPackets: 2 * n, peerToClientBytes: 200 * n });
@@ -23,6 +23,8 @@ const thread = (n: number): RelayStats => ({
   totalQuota: 10_000,
   relayPortsFree: 1000 - 2 * n,
   relayHeapUsedBytes: 1_000_000 * n,
+  relayHeapSizeBytes: 1_500_000 * n,
+  heapTrims: n,
 });
 
 describe("sumStats (the relay threads' figures as one)", () => {
@@ -46,11 +48,22 @@ describe("sumStats (the relay threads' figures as one)", () => {
       channels: 9,
       relayPortsFree: 1000 - 6,
       relayHeapUsedBytes: 3_000_000,
+      relayHeapSizeBytes: 4_500_000,
+      heapTrims: 10,
       totalQuota: config.totalQuota,
     });
     expect(Object.keys(retired).sort()).toEqual(
-      ["allocationsCreated", "allocationsDeleted", "allocationsExpired", "bandwidthDroppedPackets", "bindingRequests", "droppedPackets", "errorResponses", "relay", "unauthenticatedAnswersDropped"].sort(),
+      ["allocationsCreated", "allocationsDeleted", "allocationsExpired", "bandwidthDroppedPackets", "bindingRequests", "droppedPackets", "errorResponses", "heapTrims", "relay", "unauthenticatedAnswersDropped"].sort(),
     );
+  });
+
+  it("counts as activity every request, datagram and allocation change, and nothing of the gauges", () => {
+    // thread(1): 10 + 1 + 1 made and ended, 1 dropped, 5 Bindings, 7 unanswered, 5 error responses,
+    // and 1 + 2 datagrams each over UDP and TCP.
+    expect(activityOf(thread(1))).toBe(12 + 1 + 5 + 7 + 5 + 6);
+    expect(activityOf(thread(2))).toBe(2 * activityOf(thread(1)));
+    const gaugesChanged: RelayStats = { ...thread(1), allocations: 999, relayHeapUsedBytes: 1 };
+    expect(activityOf(gaugesChanged)).toBe(activityOf(thread(1)));
   });
 
   it("sums nothing to zeros", () => {
