@@ -123,7 +123,7 @@ function footnotes(input: ReportInput): string[] {
     `- ² **Memory per allocation**: (memory with those ${churn.count.toLocaleString("en-US")} allocations idle, each with a channel and hence a permission) − (memory before them), ÷ their number. ` +
       "For the Node.js servers both readings follow a full GC, run by a probe preloaded into the server process (node --expose-gc --import) that answers over an IPC channel; " +
       "heap = V8 heapUsed summed over the main thread and any worker threads. coturn has no heap figure.",
-    `- ³ **Returned**: the share of that growth gone ${churn.settleMs} ms after the deletions and the closing of the client sockets.`,
+    `- ³ **Returned**: the share of that growth gone ${churn.settleMs} ms after the deletions and the closing of the client sockets. Over 100%: the server gave back more than the allocations had added (memory it held from before them, such as its start's garbage).`,
     "- ⁶ **Server CPU per allocation**: the server's utime+stime (all threads) over a pass's allocating, ÷ the allocations made: what one 401 round trip and one authenticated Allocate cost it, " +
       "whatever the generator (one Node.js event loop, sharing the 2 cores) allowed. The notes give how busy each was.",
     "- **Binding req/s**: " + `${binding.sockets} UDP sockets × ${binding.windowPerSocket} Binding requests in flight, each answer sends the next; answers counted over ${binding.durationMs} ms.`,
