@@ -4,18 +4,22 @@ import { isMainThread } from "node:worker_threads";
 import type { Clock, Logger } from "../turn/ports.js";
 
 // Once most of a thread's allocations have ended, the heap they filled stays with the process: their
-// garbage is spread over pages that no collection compacts, and an idle thread allocates nothing, so
-// no collection runs at all. V8's memory reducer would give the pages back, but in Node.js it never
-// starts (its trace says "high alloc, foreground", idle or not). So a thread asks for V8's
-// memory-reducing full collection (the one it runs as a last resort: it compacts and unmaps what it
-// frees) itself, once ended allocations outnumber live ones and the thread is quiet. Measured, 10,000
-// allocations with a channel each, deleted: RSS 147 -> 104 MiB, where it was before them, for a
-// 40-50 ms pause of each thread.
+// garbage is spread over pages that no ordinary collection compacts, and an idle thread allocates
+// nothing, so no collection runs at all. V8's memory reducer would give the pages back, but in Node.js
+// it never starts (its trace says "high alloc, foreground", idle or not). So a relay thread asks for
+// V8's memory-reducing full collection (the one it runs as a last resort: it compacts and unmaps what
+// it frees) itself, once ended allocations outnumber live ones and the thread has gone quiet; the main
+// thread follows. Measured, 10,000 allocations with a channel each, deleted: RSS 147 -> 104 MiB, where
+// it was before them, for a 40-50 ms pause of each thread.
 
 /** Fewer ended allocations than this are not worth a pause (their heap is about 2.5 KiB each). */
 export const TRIM_MIN_DROP = 1000;
-/** Requests, relayed datagrams and allocation changes in one check: more, and the thread is busy. */
+/** The pause grows with the heap still live: about 70 ms with 4,000 allocations, 100 with 8,000. */
+export const TRIM_MAX_LIVE = 5000;
+/** Datagrams relayed and requests counted (activityOf) in one check: more, and the thread is busy. */
 export const TRIM_QUIET_ACTIVITY = 250;
+/** Checks in a row that must be quiet, with no allocation made or ended. */
+export const TRIM_QUIET_CHECKS = 2;
 export const TRIM_CHECK_INTERVAL_MS = 250;
 /**
  * A full collection also costs later: the next burst of allocations runs on a heap that regrows from
@@ -27,27 +31,32 @@ export const TRIM_MIN_INTERVAL_MS = 30_000;
 /** What a thread holds and has done, sampled at each check. */
 export interface HeapSample {
   readonly allocations: number;
-  /** A running total of the thread's work: requests answered, datagrams relayed, allocations made and ended. */
+  /** A running total of the thread's work (activityOf): datagrams relayed, allocations made and ended, Bindings, errors. */
   readonly activity: number;
 }
 
 /**
  * Decides, check by check, when to collect: since the last collection at least TRIM_MIN_DROP
- * allocations have ended, at most half of the most held are still live (so the pause, which grows
- * with the live heap, buys back more than it walks), the thread did little since the last check, and
- * the last collection is TRIM_MIN_INTERVAL_MS behind. Returns how many allocations ended since the
- * last collection when it is time for one, else 0.
+ * allocations have ended; at most half of the most held, and no more than TRIM_MAX_LIVE, are still
+ * live (the pause grows with the live heap); for TRIM_QUIET_CHECKS checks the thread did little and
+ * no allocation came or went; and the last collection is TRIM_MIN_INTERVAL_MS behind. Returns how
+ * many allocations ended since the last collection when it is time for one, else 0.
  */
 export function createHeapTrimPolicy(): (sample: HeapSample, nowMs: number) => number {
   let peak = 0;
-  let lastActivity: number | undefined;
+  let last: HeapSample | undefined;
+  let quietChecks = 0;
   let lastTrimMs = Number.NEGATIVE_INFINITY;
-  return ({ allocations, activity }, nowMs) => {
+  return (sample, nowMs) => {
+    const { allocations, activity } = sample;
     peak = Math.max(peak, allocations);
-    const quiet = lastActivity !== undefined && activity - lastActivity <= TRIM_QUIET_ACTIVITY;
-    lastActivity = activity;
+    const moved = activity - (last?.activity ?? Number.NaN);
+    const quiet = moved >= 0 && moved <= TRIM_QUIET_ACTIVITY && allocations === last?.allocations;
+    last = sample;
+    quietChecks = quiet ? quietChecks + 1 : 0;
     const ended = peak - allocations;
-    if (!quiet || ended < TRIM_MIN_DROP || allocations > peak / 2 || nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return 0;
+    if (quietChecks < TRIM_QUIET_CHECKS || ended < TRIM_MIN_DROP || allocations > Math.min(peak / 2, TRIM_MAX_LIVE)) return 0;
+    if (nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return 0;
     peak = allocations;
     lastTrimMs = nowMs;
     return ended;
@@ -58,9 +67,8 @@ type GcFunction = (options: { type: "major"; execution: "sync"; flavor: "last-re
 let gc: GcFunction | null | undefined;
 
 /**
- * Lets every V8 context made from now on have V8's gc function: the main thread calls this before
- * starting relay threads, whose contexts then have it. V8 flags are the process's, so only the main
- * thread sets one, while no relay thread runs yet.
+ * Lets every V8 context made from now on have V8's gc function: the server calls this once at start,
+ * before any relay thread runs, and their contexts then have it. V8 flags are the process's.
  */
 export function exposeGc(): void {
   if (isMainThread) setFlagsFromString("--expose-gc");
@@ -68,7 +76,7 @@ export function exposeGc(): void {
 
 /** V8's memory-reducing collection on this thread; false when V8 gives no gc function here. */
 export function collectReducingMemory(): boolean {
-  gc ??= findGc();
+  if (gc === undefined) gc = findGc();
   gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
   return gc !== null;
 }
@@ -76,7 +84,6 @@ export function collectReducingMemory(): boolean {
 function findGc(): GcFunction | null {
   const own = (globalThis as { gc?: unknown }).gc;
   if (typeof own === "function") return own as GcFunction;
-  exposeGc();
   try {
     const found: unknown = runInNewContext("typeof gc === 'function' ? gc : undefined");
     return typeof found === "function" ? (found as GcFunction) : null;
@@ -87,8 +94,13 @@ function findGc(): GcFunction | null {
 
 export interface HeapTrimOptions {
   readonly log: Logger;
-  readonly sample: () => HeapSample;
-  /** Wall-clock time, for TRIM_MIN_INTERVAL_MS; Date.now unless given. */
+  /**
+   * Relay thread: its allocations and activity, for createHeapTrimPolicy. Main thread: how many
+   * collections the relay threads have run so far; it collects when that grows (its own heap does
+   * not grow with allocations, but the garbage of their reports does).
+   */
+  readonly watch: { readonly sample: () => HeapSample } | { readonly relayTrims: () => number };
+  /** For the interval between collections; a monotonic clock unless a test passes its own. */
   readonly clock?: Clock;
   /** The collection; collectReducingMemory unless a test passes its own. */
   readonly collect?: () => boolean;
@@ -100,27 +112,35 @@ export interface HeapTrim {
   stop(): void;
 }
 
-/** Checks the thread every TRIM_CHECK_INTERVAL_MS and collects when createHeapTrimPolicy says so. */
+/** Checks every TRIM_CHECK_INTERVAL_MS and collects when due; a failure ends the checks, never the thread. */
 export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
-  const { log, sample } = options;
+  const { log, watch } = options;
   const collect = options.collect ?? collectReducingMemory;
-  const clock = options.clock ?? { now: () => Date.now() };
-  const trimDue = createHeapTrimPolicy();
+  const clock = options.clock ?? { now: () => performance.now() };
+  const due = "sample" in watch ? relayThreadDue(watch.sample) : mainThreadDue(watch.relayTrims);
   let trims = 0;
-  const timer = setInterval(() => {
-    const now = sample();
-    const ended = trimDue(now, clock.now());
-    if (ended === 0) return;
-    const rssBefore = process.memoryUsage.rss();
+  const check = (): void => {
+    const nowMs = clock.now();
+    const fields = due(nowMs);
+    if (fields === undefined) return;
+    const rssBeforeMiB = rssMiB();
     const startedMs = performance.now();
     if (!collect()) {
-      log.debug({}, "no V8 gc function: the memory of ended allocations stays with the process");
+      log.info({}, "no V8 gc function here: the heap of ended allocations stays with the process");
       clearInterval(timer);
       return;
     }
     trims++;
     const pauseMs = Math.round(performance.now() - startedMs);
-    log.info({ allocations: now.allocations, ended, pauseMs, rssMiB: [mib(rssBefore), mib(process.memoryUsage.rss())] }, "heap trimmed after allocations ended");
+    log.info({ ...fields, pauseMs, rssBeforeMiB, rssAfterMiB: rssMiB() }, "heap trimmed after allocations ended");
+  };
+  const timer = setInterval(() => {
+    try {
+      check();
+    } catch (error) {
+      clearInterval(timer);
+      log.warn({ err: error }, "heap trim failed; it stops, the relay goes on");
+    }
   }, TRIM_CHECK_INTERVAL_MS);
   timer.unref();
   return {
@@ -131,6 +151,37 @@ export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
   };
 }
 
-function mib(bytes: number): number {
-  return Math.round(bytes / 1048576);
+/** The fields of the log line when a collection is due now, else undefined. */
+type Due = (nowMs: number) => Record<string, number> | undefined;
+
+function relayThreadDue(sample: () => HeapSample): Due {
+  const endedWhenDue = createHeapTrimPolicy();
+  return (nowMs) => {
+    const current = sample();
+    const ended = endedWhenDue(current, nowMs);
+    return ended === 0 ? undefined : { allocations: current.allocations, ended };
+  };
+}
+
+function mainThreadDue(relayTrims: () => number): Due {
+  let seen = relayTrims();
+  let pending = false;
+  let lastTrimMs = Number.NEGATIVE_INFINITY;
+  return (nowMs) => {
+    const count = relayTrims();
+    pending ||= count > seen;
+    seen = count;
+    if (!pending || nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return undefined;
+    pending = false;
+    lastTrimMs = nowMs;
+    return { relayTrims: count };
+  };
+}
+
+function rssMiB(): number | undefined {
+  try {
+    return Math.round(process.memoryUsage.rss() / 1048576);
+  } catch {
+    return undefined;
+  }
 }

@@ -178,10 +178,11 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const sweeper = setInterval(() => runtime.sweep(), SWEEP_INTERVAL_MS);
   const heapTrim = startHeapTrim({
     log,
-    clock,
-    sample() {
-      const stats = runtime.stats();
-      return { allocations: stats.allocations, activity: activityOf(stats) };
+    watch: {
+      sample() {
+        const stats = runtime.stats();
+        return { allocations: stats.allocations, activity: activityOf(stats) };
+      },
     },
   });
 

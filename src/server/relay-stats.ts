@@ -42,7 +42,7 @@ export function sumCounters(all: readonly RelayCounters[]): RelayCounters {
   };
 }
 
-/** A running total of everything counted (requests, datagrams, allocations made and ended): how busy a thread has been. */
+/** A running total of what is counted (datagrams relayed and dropped, allocations made and ended, Bindings, error responses): how busy a thread has been. */
 export function activityOf(counters: Omit<RelayCounters, "heapTrims">): number {
   let total = counters.allocationsCreated + counters.allocationsExpired + counters.allocationsDeleted;
   total += counters.droppedPackets + counters.bindingRequests + counters.unauthenticatedAnswersDropped;

@@ -12,6 +12,7 @@ import { mintWithFirstSecret } from "../credentials/credential-store.js";
 import type { Clock } from "../turn/ports.js";
 import { checkRelayAddress } from "../transport/relay-allocator.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
+import { exposeGc } from "./heap-trim.js";
 import { readTlsMaterial, startRelayNode, type ListenerInfo } from "./relay-node.js";
 import { StartupError } from "./startup-error.js";
 import { startWorkerPool, type RelayBackend } from "./worker-pool.js";
@@ -77,6 +78,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
   }
   // Read once here: every relay thread serves it, a restarted one too, until a reload brings another.
   const tls = config.cert && config.pkey && !config.noTls ? await readTlsMaterial(config.cert, config.pkey, "cert", "pkey") : undefined;
+  // Before any relay thread starts, so that each can trim its heap (heap-trim.ts).
+  exposeGc();
   const backend =
     options.inProcess === true ? await inProcessBackend(config, log, clock, tls) : await startWorkerPool(config, relayThreads, log, tls ? { tls } : {});
   const { listeners } = backend;

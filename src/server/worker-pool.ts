@@ -8,8 +8,8 @@ import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
-import { exposeGc, startHeapTrim } from "./heap-trim.js";
-import { activityOf, sumCounters, sumStats, type RelayCounters } from "./relay-stats.js";
+import { startHeapTrim } from "./heap-trim.js";
+import { sumCounters, sumStats, type RelayCounters } from "./relay-stats.js";
 import { SharedQuotaLedger } from "./shared-quota.js";
 import { StartupError } from "./startup-error.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
@@ -420,16 +420,9 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     relayThreadsUp: slots.filter((slot) => slot.running).length,
     relayThreadRestarts: restartsDone,
   });
-  // Before any relay thread starts: each trims its own heap, and this thread its own by the same
-  // measure (its young generation, grown at start, held 12 of the 45 MiB 10,000 allocations left).
-  exposeGc();
-  const heapTrim = startHeapTrim({
-    log,
-    sample() {
-      const now = stats();
-      return { allocations: now.allocations, activity: activityOf(now) };
-    },
-  });
+  // After a relay thread trims its heap, this thread trims its own (its young generation, grown at
+  // start, held 12 of the 45 MiB that 10,000 allocations over two threads left behind).
+  const heapTrim = startHeapTrim({ log, watch: { relayTrims: () => stats().heapTrims } });
 
   try {
     fixedPorts = await claimPorts(config);

@@ -93,7 +93,7 @@ describe("GET /metrics (Prometheus text format)", () => {
       "turnpike_bps_capacity 12500000",
       "turnpike_relay_heap_used_bytes 23456789",
       "turnpike_relay_heap_size_bytes 34567890",
-      "turnpike_heap_trims_total 5",
+      "turnpike_relay_heap_trims_total 5",
       "turnpike_relay_threads_up 3",
       "turnpike_relay_thread_restarts_total 2",
     ];

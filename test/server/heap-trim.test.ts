@@ -3,11 +3,14 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   collectReducingMemory,
   createHeapTrimPolicy,
+  exposeGc,
   startHeapTrim,
   TRIM_CHECK_INTERVAL_MS,
+  TRIM_MAX_LIVE,
   TRIM_MIN_DROP,
   TRIM_MIN_INTERVAL_MS,
   TRIM_QUIET_ACTIVITY,
+  TRIM_QUIET_CHECKS,
   type HeapSample,
 } from "../../src/server/heap-trim.js";
 import { createRecordingLogger } from "../helpers/logger.js";
@@ -18,107 +21,86 @@ afterEach(() => {
 
 /** Feeds `samples` to a fresh policy, TRIM_MIN_INTERVAL_MS apart unless `stepMs` says otherwise; what it answered at each. */
 function decide(samples: readonly HeapSample[], stepMs = TRIM_MIN_INTERVAL_MS): number[] {
-  const trimDue = createHeapTrimPolicy();
-  return samples.map((sample, i) => trimDue(sample, i * stepMs));
+  const endedWhenDue = createHeapTrimPolicy();
+  return samples.map((sample, i) => endedWhenDue(sample, i * stepMs));
 }
 
+/** Each level held, with no activity, for one check more than TRIM_QUIET_CHECKS: what the policy answered at each level's last check (and 0 at every other). */
+function decideLevels(levels: readonly number[]): number[] {
+  const checks = TRIM_QUIET_CHECKS + 1;
+  const answers = decide(levels.flatMap((allocations) => Array.from({ length: checks }, () => ({ allocations, activity: 0 }))));
+  expect(answers.filter((_, i) => i % checks !== checks - 1).every((answer) => answer === 0)).toBe(true);
+  return answers.filter((_, i) => i % checks === checks - 1);
+}
+
+const idle = (allocations: number, activity = 0): HeapSample => ({ allocations, activity });
+
 describe("heap trim policy: collect once most allocations have ended and the thread is quiet", () => {
-  it("waits out a busy thread, collects at its first quiet check, and not again until more allocations come and go", () => {
-    expect(
-      decide([
-        { allocations: 2000, activity: 10_000 },
-        { allocations: 0, activity: 20_000 }, // the deletions are still coming
-        { allocations: 0, activity: 20_000 + TRIM_QUIET_ACTIVITY }, // quiet
-        { allocations: 0, activity: 20_000 + TRIM_QUIET_ACTIVITY },
-        { allocations: 0, activity: 20_000 + TRIM_QUIET_ACTIVITY },
-      ]),
-    ).toEqual([0, 0, 2000, 0, 0]);
+  it("waits out a busy thread, collects after TRIM_QUIET_CHECKS quiet checks, and not again until more allocations come and go", () => {
+    expect(TRIM_QUIET_CHECKS).toBe(2);
+    expect(decide([idle(2000, 10_000), idle(0, 20_000), idle(0, 20_000), idle(0, 20_000), idle(0, 20_000), idle(0, 20_000)])).toEqual([0, 0, 0, 2000, 0, 0]);
   });
 
-  it("counts one more than TRIM_QUIET_ACTIVITY in a check as busy", () => {
-    expect(
-      decide([
-        { allocations: 2000, activity: 0 },
-        { allocations: 0, activity: TRIM_QUIET_ACTIVITY + 1 },
-        { allocations: 0, activity: 2 * TRIM_QUIET_ACTIVITY + 2 },
-        { allocations: 0, activity: 2 * TRIM_QUIET_ACTIVITY + 2 },
-      ]),
-    ).toEqual([0, 0, 0, 2000]);
+  it("takes a check in which an allocation was made or ended as busy, however little else happened", () => {
+    expect(decide([idle(2000), idle(1000), idle(0), idle(0), idle(0)])).toEqual([0, 0, 0, 0, 2000]);
   });
 
-  it("never collects on its first check, which has nothing to compare the activity with", () => {
-    expect(decide([{ allocations: 0, activity: 0 }])).toEqual([0]);
-    const trimDue = createHeapTrimPolicy();
-    trimDue({ allocations: 5000, activity: 0 }, 0);
-    // Quiet and 5,000 ended: the second check may collect.
-    expect(trimDue({ allocations: 0, activity: 0 }, TRIM_CHECK_INTERVAL_MS)).toBe(5000);
+  it("takes one more than TRIM_QUIET_ACTIVITY in a check as busy, and TRIM_QUIET_ACTIVITY as quiet", () => {
+    const q = TRIM_QUIET_ACTIVITY;
+    expect(decide([idle(2000), idle(0), idle(0, q + 1), idle(0, q + 1), idle(0, 2 * q + 1)])).toEqual([0, 0, 0, 0, 2000]);
+  });
+
+  it("takes activity that went backwards as busy", () => {
+    expect(decide([idle(2000, 100), idle(0, 100), idle(0, 50), idle(0, 50), idle(0, 50)])).toEqual([0, 0, 0, 0, 2000]);
+  });
+
+  it("never collects on its first check, which has nothing to compare with", () => {
+    expect(decide([idle(0)])).toEqual([0]);
   });
 
   it("passes over fewer than TRIM_MIN_DROP ended allocations", () => {
-    const below = TRIM_MIN_DROP - 1;
-    expect(
-      decide([
-        { allocations: below, activity: 0 },
-        { allocations: 0, activity: 0 },
-      ]),
-    ).toEqual([0, 0]);
-    expect(
-      decide([
-        { allocations: TRIM_MIN_DROP, activity: 0 },
-        { allocations: 0, activity: 0 },
-      ]),
-    ).toEqual([0, TRIM_MIN_DROP]);
+    expect(decideLevels([TRIM_MIN_DROP - 1, 0])).toEqual([0, 0]);
+    expect(decideLevels([TRIM_MIN_DROP, 0])).toEqual([0, TRIM_MIN_DROP]);
   });
 
   it("waits while more than half of the most allocations held are live: the pause would walk more than it returns", () => {
-    expect(
-      decide([
-        { allocations: 3000, activity: 0 },
-        { allocations: 1501, activity: 0 }, // 1,499 ended, more than half live
-        { allocations: 1500, activity: 0 },
-      ]),
-    ).toEqual([0, 0, 1500]);
+    expect(decideLevels([3000, 1501, 1500])).toEqual([0, 0, 1500]);
+  });
+
+  it("waits while more than TRIM_MAX_LIVE allocations are live, whatever ended: the pause grows with them", () => {
+    expect(decideLevels([3 * TRIM_MAX_LIVE, TRIM_MAX_LIVE + 1, TRIM_MAX_LIVE])).toEqual([0, 0, 2 * TRIM_MAX_LIVE]);
   });
 
   it("measures the next drop from what was live at the last collection, and from new highs after it", () => {
-    expect(
-      decide([
-        { allocations: 4000, activity: 0 },
-        { allocations: 2000, activity: 0 }, // collects: 2,000 ended
-        { allocations: 1200, activity: 0 }, // 800 more ended: below the minimum
-        { allocations: 900, activity: 0 }, // 1,100 since the collection, 900 of 2,000 live
-        { allocations: 3000, activity: 0 }, // a new high
-        { allocations: 1600, activity: 0 }, // 1,400 ended, but more than half live
-        { allocations: 1400, activity: 0 },
-      ]),
-    ).toEqual([0, 2000, 0, 1100, 0, 0, 1600]);
+    // 4,000 -> 2,000: collects. 1,200: 800 more ended, below the minimum. 900: 1,100 since, 900 of
+    // 2,000 live. 3,000: a new high. 1,600: 1,400 ended, but more than half live. 1,400: collects.
+    expect(decideLevels([4000, 2000, 1200, 900, 3000, 1600, 1400])).toEqual([0, 2000, 0, 1100, 0, 0, 1600]);
   });
 
   it("collects at most once in TRIM_MIN_INTERVAL_MS, and the ended allocations wait for it", () => {
-    const trimDue = createHeapTrimPolicy();
-    const at = (seconds: number, allocations: number): number => trimDue({ allocations, activity: 0 }, seconds * 1000);
-    expect(at(0, 2000)).toBe(0);
-    expect(at(1, 0)).toBe(2000);
-    expect(at(2, 3000)).toBe(0);
-    expect(at(3, 0)).toBe(0);
-    expect(at(1 + TRIM_MIN_INTERVAL_MS / 1000 - 1, 0)).toBe(0);
-    expect(at(1 + TRIM_MIN_INTERVAL_MS / 1000, 0)).toBe(3000);
+    const endedWhenDue = createHeapTrimPolicy();
+    const level = (atMs: number, allocations: number): number[] =>
+      Array.from({ length: TRIM_QUIET_CHECKS + 1 }, (_, i) => endedWhenDue(idle(allocations), atMs + i * TRIM_CHECK_INTERVAL_MS));
+    const lastCheck = TRIM_QUIET_CHECKS * TRIM_CHECK_INTERVAL_MS;
+    expect(level(0, 2000)).toEqual([0, 0, 0]);
+    expect(level(1000, 0)).toEqual([0, 0, 2000]);
+    expect(level(2000, 3000)).toEqual([0, 0, 0]);
+    expect(level(3000, 0)).toEqual([0, 0, 0]);
+    expect(endedWhenDue(idle(0), 1000 + lastCheck + TRIM_MIN_INTERVAL_MS - 1)).toBe(0);
+    expect(endedWhenDue(idle(0), 1000 + lastCheck + TRIM_MIN_INTERVAL_MS)).toBe(3000);
   });
 });
 
 describe("startHeapTrim", () => {
-  it("runs the collection when the policy says so, logs what ended and the pause, and counts it", () => {
+  const clock = { now: () => Date.now() };
+
+  it("in a relay thread, collects when the policy says so, logs what ended, the pause and RSS, and counts it", () => {
     vi.useFakeTimers();
     const log = createRecordingLogger();
-    const samples: HeapSample[] = [
-      { allocations: 3000, activity: 0 },
-      { allocations: 0, activity: 3000 },
-      { allocations: 0, activity: 3000 },
-      { allocations: 0, activity: 3000 },
-    ];
+    const samples: HeapSample[] = [idle(3000), idle(0, 3000)];
     let collections = 0;
-    const trim = startHeapTrim({ log, sample: () => samples.shift() ?? { allocations: 0, activity: 3000 }, collect: () => ++collections > 0 });
-    vi.advanceTimersByTime(2 * TRIM_CHECK_INTERVAL_MS);
+    const trim = startHeapTrim({ log, clock, watch: { sample: () => samples.shift() ?? idle(0, 3000) }, collect: () => ++collections > 0 });
+    vi.advanceTimersByTime((1 + TRIM_QUIET_CHECKS) * TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(0);
     vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(1);
@@ -127,37 +109,80 @@ describe("startHeapTrim", () => {
     expect(trim.trims).toBe(1);
     const line = log.records.find((r) => r.msg === "heap trimmed after allocations ended");
     expect(line?.obj).toMatchObject({ allocations: 0, ended: 3000 });
-    expect(typeof line?.obj["pauseMs"]).toBe("number");
-    expect(line?.obj["rssMiB"]).toHaveLength(2);
+    for (const field of ["pauseMs", "rssBeforeMiB", "rssAfterMiB"]) expect(typeof line?.obj[field]).toBe("number");
     trim.stop();
   });
 
-  it("stops checking, with a debug line, where V8 gives no gc function", () => {
+  it("in the main thread, collects after the relay threads' count of collections grows, at most once in TRIM_MIN_INTERVAL_MS, and later rather than never", () => {
     vi.useFakeTimers();
     const log = createRecordingLogger();
-    let allocations = 5000;
+    let relayTrims = 4;
+    let collections = 0;
+    const trim = startHeapTrim({ log, clock, watch: { relayTrims: () => relayTrims }, collect: () => ++collections > 0 });
+    vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
+    // What the threads had done before it started is not a reason.
+    expect(collections).toBe(0);
+    relayTrims = 5;
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(1);
+    relayTrims = 6;
+    vi.advanceTimersByTime(TRIM_MIN_INTERVAL_MS - TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(1);
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(2);
+    vi.advanceTimersByTime(TRIM_MIN_INTERVAL_MS);
+    expect(collections).toBe(2);
+    expect(log.records.filter((r) => r.msg === "heap trimmed after allocations ended").map((r) => r.obj["relayTrims"])).toEqual([5, 6]);
+    trim.stop();
+  });
+
+  it("stops checking, and says so, where V8 gives no gc function", () => {
+    vi.useFakeTimers();
+    const log = createRecordingLogger();
+    const samples: HeapSample[] = [idle(5000), idle(0), idle(0), idle(0)];
     let sampled = 0;
     const trim = startHeapTrim({
       log,
-      sample: () => {
-        sampled++;
-        const sample = { allocations, activity: 0 };
-        allocations = 0;
-        return sample;
+      clock,
+      watch: {
+        sample: () => {
+          sampled++;
+          return samples.shift() ?? idle(0);
+        },
       },
       collect: () => false,
     });
     vi.advanceTimersByTime(20 * TRIM_CHECK_INTERVAL_MS);
-    expect(sampled).toBe(2);
+    expect(sampled).toBe(4);
     expect(trim.trims).toBe(0);
-    expect(log.records.map((r) => [r.level, r.msg])).toEqual([["debug", "no V8 gc function: the memory of ended allocations stays with the process"]]);
+    expect(log.records.map((r) => [r.level, r.msg])).toEqual([["info", "no V8 gc function here: the heap of ended allocations stays with the process"]]);
     trim.stop();
+  });
+
+  it("stops checking on a failure, with a warning, and lets nothing escape to the thread", () => {
+    vi.useFakeTimers();
+    const log = createRecordingLogger();
+    let sampled = 0;
+    startHeapTrim({
+      log,
+      clock,
+      watch: {
+        sample: () => {
+          sampled++;
+          throw new Error("cannot read");
+        },
+      },
+      collect: () => true,
+    });
+    vi.advanceTimersByTime(10 * TRIM_CHECK_INTERVAL_MS);
+    expect(sampled).toBe(1);
+    expect(log.records.map((r) => [r.level, r.msg])).toEqual([["warn", "heap trim failed; it stops, the relay goes on"]]);
   });
 
   it("stops on stop()", () => {
     vi.useFakeTimers();
     let sampled = 0;
-    const trim = startHeapTrim({ log: createRecordingLogger(), sample: () => ({ allocations: 0, activity: sampled++ }), collect: () => true });
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { sample: () => idle(0, sampled++) }, collect: () => true });
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     trim.stop();
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
@@ -172,6 +197,8 @@ describe("collectReducingMemory", () => {
     const kept = all.filter((_, i) => i % 20 === 0);
     all = undefined;
     const before = getHeapStatistics().total_heap_size;
+    // As the server does at start, before its relay threads run.
+    exposeGc();
     expect(collectReducingMemory()).toBe(true);
     const after = getHeapStatistics().total_heap_size;
     expect(kept).toHaveLength(20_000);
