@@ -1,4 +1,4 @@
-import { setFlagsFromString } from "node:v8";
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { isMainThread } from "node:worker_threads";
 import type { Clock, Logger } from "../turn/ports.js";
@@ -27,6 +27,11 @@ export const TRIM_CHECK_INTERVAL_MS = 250;
  * CPU than after none). So at most one per thread in this long.
  */
 export const TRIM_MIN_INTERVAL_MS = 30_000;
+/**
+ * The main thread follows only while its heap is this small: ours holds about 10 MiB, and an
+ * application that embeds the server (startServer) may hold far more, which a pause would walk.
+ */
+export const TRIM_MAX_MAIN_HEAP_BYTES = 64 * 1024 * 1024;
 
 /** What a thread holds and has done, sampled at each check. */
 export interface HeapSample {
@@ -99,7 +104,7 @@ export interface HeapTrimOptions {
    * collections the relay threads have run so far; it collects when that grows (its own heap does
    * not grow with allocations, but the garbage of their reports does).
    */
-  readonly watch: { readonly sample: () => HeapSample } | { readonly relayTrims: () => number };
+  readonly watch: { readonly sample: () => HeapSample } | { readonly relayTrims: () => number; readonly heapUsedBytes?: () => number };
   /** For the interval between collections; a monotonic clock unless a test passes its own. */
   readonly clock?: Clock;
   /** The collection; collectReducingMemory unless a test passes its own. */
@@ -117,7 +122,7 @@ export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
   const { log, watch } = options;
   const collect = options.collect ?? collectReducingMemory;
   const clock = options.clock ?? { now: () => performance.now() };
-  const due = "sample" in watch ? relayThreadDue(watch.sample) : mainThreadDue(watch.relayTrims);
+  const due = "sample" in watch ? relayThreadDue(watch.sample) : mainThreadDue(watch.relayTrims, watch.heapUsedBytes ?? (() => getHeapStatistics().used_heap_size));
   let trims = 0;
   const check = (): void => {
     const nowMs = clock.now();
@@ -163,7 +168,7 @@ function relayThreadDue(sample: () => HeapSample): Due {
   };
 }
 
-function mainThreadDue(relayTrims: () => number): Due {
+function mainThreadDue(relayTrims: () => number, heapUsedBytes: () => number): Due {
   let seen = relayTrims();
   let pending = false;
   let lastTrimMs = Number.NEGATIVE_INFINITY;
@@ -173,6 +178,7 @@ function mainThreadDue(relayTrims: () => number): Due {
     seen = count;
     if (!pending || nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return undefined;
     pending = false;
+    if (heapUsedBytes() > TRIM_MAX_MAIN_HEAP_BYTES) return undefined;
     lastTrimMs = nowMs;
     return { relayTrims: count };
   };

@@ -6,6 +6,7 @@ import {
   exposeGc,
   startHeapTrim,
   TRIM_CHECK_INTERVAL_MS,
+  TRIM_MAX_MAIN_HEAP_BYTES,
   TRIM_MAX_LIVE,
   TRIM_MIN_DROP,
   TRIM_MIN_INTERVAL_MS,
@@ -118,7 +119,7 @@ describe("startHeapTrim", () => {
     const log = createRecordingLogger();
     let relayTrims = 4;
     let collections = 0;
-    const trim = startHeapTrim({ log, clock, watch: { relayTrims: () => relayTrims }, collect: () => ++collections > 0 });
+    const trim = startHeapTrim({ log, clock, watch: { relayTrims: () => relayTrims, heapUsedBytes: () => 0 }, collect: () => ++collections > 0 });
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     // What the threads had done before it started is not a reason.
     expect(collections).toBe(0);
@@ -133,6 +134,22 @@ describe("startHeapTrim", () => {
     vi.advanceTimersByTime(TRIM_MIN_INTERVAL_MS);
     expect(collections).toBe(2);
     expect(log.records.filter((r) => r.msg === "heap trimmed after allocations ended").map((r) => r.obj["relayTrims"])).toEqual([5, 6]);
+    trim.stop();
+  });
+
+  it("in the main thread, passes over a heap larger than TRIM_MAX_MAIN_HEAP_BYTES (an application embedding the server)", () => {
+    vi.useFakeTimers();
+    let relayTrims = 0;
+    let heapUsed = TRIM_MAX_MAIN_HEAP_BYTES + 1;
+    let collections = 0;
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { relayTrims: () => relayTrims, heapUsedBytes: () => heapUsed }, collect: () => ++collections > 0 });
+    relayTrims = 1;
+    vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(0);
+    heapUsed = TRIM_MAX_MAIN_HEAP_BYTES;
+    relayTrims = 2;
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(1);
     trim.stop();
   });
 
