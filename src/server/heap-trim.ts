@@ -23,8 +23,8 @@ export const TRIM_QUIET_CHECKS = 2;
 export const TRIM_CHECK_INTERVAL_MS = 250;
 /**
  * A full collection also costs later: the next burst of allocations runs on a heap that regrows from
- * small limits (measured: 10,000 allocations over two threads right after one took about 25% more
- * CPU than after none). So at most one per thread in this long.
+ * small limits (10,000 allocations over two threads right after one took up to 25% more CPU than
+ * after none, in A/B runs on a noisy host). So at most one per thread in this long.
  */
 export const TRIM_MIN_INTERVAL_MS = 30_000;
 /**
