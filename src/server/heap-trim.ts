@@ -101,8 +101,8 @@ export interface HeapTrimOptions {
   readonly log: Logger;
   /**
    * Relay thread: its allocations and activity, for createHeapTrimPolicy. Main thread: how many
-   * collections the relay threads have run so far; it collects when that grows (its own heap does
-   * not grow with allocations, but the garbage of their reports does).
+   * collections the relay threads have run so far, and its own heap in use; it collects after theirs,
+   * while that heap is under TRIM_MAX_MAIN_HEAP_BYTES.
    */
   readonly watch: { readonly sample: () => HeapSample } | { readonly relayTrims: () => number; readonly heapUsedBytes?: () => number };
   /** For the interval between collections; a monotonic clock unless a test passes its own. */
