@@ -77,6 +77,8 @@ export interface Config {
   readonly strictExpiry: boolean;
   /** How long a drain waits for allocations to end before the process exits anyway. */
   readonly drainGraceSeconds: number;
+  /** Give the heap of ended allocations back to the system (heap-trim.ts); needs V8's gc function. */
+  readonly heapTrim: boolean;
   /** Bytes per second one allocation may relay, both ways together; 0 for no limit. */
   readonly maxBps: number;
   /** The server's bandwidth: each allocation reserves max-bps of it; 0 for no limit. */
@@ -153,6 +155,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxTcpConnectionsPerIp: 1000,
   strictExpiry: false,
   drainGraceSeconds: 1800,
+  heapTrim: true,
   maxBps: 0,
   bpsCapacity: 0,
   apiListeningIp: "127.0.0.1",

@@ -388,6 +388,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "When draining (SIGUSR1, turnpike drain, POST /api/v1/drain), exit at the latest this many seconds later.",
   },
   {
+    key: "heap-trim",
+    field: "heapTrim",
+    parser: flagParser,
+    repeatable: false,
+    coturn: false,
+    doc: "Once most of a relay thread's allocations have ended and it is quiet, compact its heap and give the memory back (a 40-100 ms pause, at most every 30 s); =false turns it off.",
+    defaultText: "on",
+  },
+  {
     key: "max-bps",
     field: "maxBps",
     parser: countParser({ min: 0, max: 10_000_000_000 }),

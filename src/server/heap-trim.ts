@@ -117,6 +117,9 @@ export interface HeapTrim {
   stop(): void;
 }
 
+/** What runs with heap-trim=false: no checks, no collections. */
+export const NO_HEAP_TRIM: HeapTrim = Object.freeze({ trims: 0, stop: () => {} });
+
 /** Checks every TRIM_CHECK_INTERVAL_MS and collects when due; a failure ends the checks, never the thread. */
 export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
   const { log, watch } = options;

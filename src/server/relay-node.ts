@@ -11,7 +11,7 @@ import type { RelayPortMap } from "../transport/relay-port-map.js";
 import { StreamListener, type TlsMaterial } from "../transport/stream-listener.js";
 import { UdpListener } from "../transport/udp-listener.js";
 import type { AllocationQuota, Clock, Logger, ReservationClaimer, ReservationRelease } from "../turn/ports.js";
-import { startHeapTrim } from "./heap-trim.js";
+import { NO_HEAP_TRIM, startHeapTrim, type HeapSample } from "./heap-trim.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
 import { activityOf } from "./relay-stats.js";
 import { StartupError } from "./startup-error.js";
@@ -176,15 +176,11 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const setOwnEndpoints = (endpoints: readonly Endpoint[]) => runtime.setOwnEndpoints(withExternalIps(endpoints, config.externalIps));
   setOwnEndpoints(ownListeners);
   const sweeper = setInterval(() => runtime.sweep(), SWEEP_INTERVAL_MS);
-  const heapTrim = startHeapTrim({
-    log,
-    watch: {
-      sample() {
-        const stats = runtime.stats();
-        return { allocations: stats.allocations, activity: activityOf(stats) };
-      },
-    },
-  });
+  const sample = (): HeapSample => {
+    const stats = runtime.stats();
+    return { allocations: stats.allocations, activity: activityOf(stats) };
+  };
+  const heapTrim = config.heapTrim ? startHeapTrim({ log, watch: { sample } }) : NO_HEAP_TRIM;
 
   let closing: Promise<void> | undefined;
   return {

@@ -78,8 +78,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
   }
   // Read once here: every relay thread serves it, a restarted one too, until a reload brings another.
   const tls = config.cert && config.pkey && !config.noTls ? await readTlsMaterial(config.cert, config.pkey, "cert", "pkey") : undefined;
-  // Before any relay thread starts, so that each can trim its heap (heap-trim.ts).
-  exposeGc();
+  // Before any relay thread starts, so that each can trim its heap (heap-trim.ts). With heap-trim=false
+  // the process's V8 flags stay as the host application set them.
+  if (config.heapTrim) exposeGc();
   const backend =
     options.inProcess === true ? await inProcessBackend(config, log, clock, tls) : await startWorkerPool(config, relayThreads, log, tls ? { tls } : {});
   const { listeners } = backend;

@@ -69,6 +69,7 @@ describe("what a reload puts in force (reloadedConfig)", () => {
     ["stale-nonce", { staleNonceSeconds: 60 }],
     ["unauthorized-ratelimit", { unauthorizedRatelimit: false }],
     ["rfc5766-channel-numbers", { rfc5766ChannelNumbers: true }],
+    ["heap-trim", { heapTrim: false }],
     ["stream-idle-timeout", { streamIdleTimeoutSeconds: 5 }],
     ["max-allocate-timeout", { maxAllocateTimeoutSeconds: 5 }],
     ["max-tcp-connections", { maxTcpConnections: 10 }],

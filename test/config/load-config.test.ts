@@ -108,6 +108,13 @@ describe("loadConfig: defaults <- file <- command line", () => {
     expect(config).toMatchObject({ listeningPort: 4000, realm: "cli.example", noUdp: false });
   });
 
+  it("reads heap-trim as on by default, off with heap-trim=false in the file or --heap-trim=false", () => {
+    expect(loadText("").config.heapTrim).toBe(true);
+    expect(loadText("heap-trim=false").config.heapTrim).toBe(false);
+    expect(loadText("heap-trim=false", ["--heap-trim"]).config.heapTrim).toBe(true);
+    expect(loadText("", ["--heap-trim=false"]).config.heapTrim).toBe(false);
+  });
+
   it("replaces the file's list when a repeatable option is given on the command line", () => {
     const { config } = loadText("listening-ip=192.0.2.10\nlistening-ip=192.0.2.11\nrelay-ip=192.0.2.20", [
       "--listening-ip",

@@ -1,5 +1,9 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { TurnSession } from "../../bench/load/turn-session.js";
+import type { Config } from "../../src/config/config.js";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
@@ -11,6 +15,7 @@ const CLIENTS = 3000;
 const IN_FLIGHT = 64;
 const TRIMMED = "heap trimmed after allocations ended";
 const MiB = 1024 * 1024;
+const GC_EXPOSURE = fileURLToPath(new URL("fixtures/gc-exposure.mjs", import.meta.url));
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -31,6 +36,38 @@ async function inTurns<T>(items: readonly T[], inFlight: number, work: (item: T)
   );
 }
 
+/** UDP on 127.0.0.1 only, for `clients` allocations of one user. */
+function serverConfig(options: { readonly relayThreads: number; readonly clients: number; readonly heapTrim?: boolean }): Config {
+  const { relayThreads, clients, heapTrim = true } = options;
+  return configFromObject({
+    heapTrim,
+    relayThreads,
+    listeningIps: ["127.0.0.1"],
+    listeningPort: 0,
+    noTcp: true,
+    noApi: true,
+    realm: "example.org",
+    users: ["alice:pw"],
+    userQuota: clients,
+    totalQuota: clients,
+  });
+}
+
+/** `count` clients allocate through `server`; what it returns ends their allocations (Refresh with LIFETIME 0). */
+async function allocateAll(server: RunningServer, count: number): Promise<() => Promise<void>> {
+  const port = server.listeners[0]!.port;
+  const sessions: TurnSession[] = [];
+  cleanups.push(() => Promise.all(sessions.map((session) => session.close())).then(() => undefined));
+  await inTurns(
+    Array.from({ length: count }, (_, i) => i),
+    IN_FLIGHT,
+    async (i) => sessions.push(await TurnSession.connect({ host: "127.0.0.1", port }, "udp", { username: "alice", password: "pw" }, { localAddress: clientAddress(i) })),
+  );
+  await inTurns(sessions, IN_FLIGHT, (session) => session.allocate());
+  expect(await until(() => server.stats().allocations === count, 2000)).toBe(true);
+  return () => inTurns(sessions, IN_FLIGHT, (session) => session.refresh(0));
+}
+
 /** The relay threads' heap size once they have reported twice more (they report every 250 ms). */
 async function reportedHeapSize(server: RunningServer): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 600));
@@ -40,34 +77,14 @@ async function reportedHeapSize(server: RunningServer): Promise<number> {
 describe("heap trim: the memory of ended allocations goes back to the system", () => {
   it(`${CLIENTS} allocations over two relay threads, deleted: each thread collects once, and the heap the burst grew shrinks back`, async () => {
     const logger = createRecordingLogger();
-    const config = configFromObject({
-      relayThreads: 2,
-      listeningIps: ["127.0.0.1"],
-      listeningPort: 0,
-      noTcp: true,
-      noApi: true,
-      realm: "example.org",
-      users: ["alice:pw"],
-      userQuota: CLIENTS,
-      totalQuota: CLIENTS,
-    });
-    const server = await startServer(config, { logger });
+    const server = await startServer(serverConfig({ relayThreads: 2, clients: CLIENTS }), { logger });
     cleanups.push(() => server.close());
-    const port = server.listeners[0]!.port;
     const before = await reportedHeapSize(server);
 
-    const sessions: TurnSession[] = [];
-    cleanups.push(() => Promise.all(sessions.map((session) => session.close())).then(() => undefined));
-    await inTurns(
-      Array.from({ length: CLIENTS }, (_, i) => i),
-      IN_FLIGHT,
-      async (i) => sessions.push(await TurnSession.connect({ host: "127.0.0.1", port }, "udp", { username: "alice", password: "pw" }, { localAddress: clientAddress(i) })),
-    );
-    await inTurns(sessions, IN_FLIGHT, (session) => session.allocate());
-    expect(await until(() => server.stats().allocations === CLIENTS, 2000)).toBe(true);
+    const deleteAll = await allocateAll(server, CLIENTS);
     const peak = await reportedHeapSize(server);
 
-    await inTurns(sessions, IN_FLIGHT, (session) => session.refresh(0));
+    await deleteAll();
     expect(await until(() => logger.records.filter((r) => r.msg === TRIMMED).length === 3, 5000)).toBe(true);
     const trims = logger.records.filter((r) => r.msg === TRIMMED);
     // Each relay thread once, all its allocations ended (none mid-deletion), then the main thread (no worker field).
@@ -83,5 +100,25 @@ describe("heap trim: the memory of ended allocations goes back to the system", (
     expect(peak - before).toBeGreaterThan(4 * MiB);
     expect(after - before).toBeLessThan((peak - before) / 4);
     expect(logger.errors()).toEqual([]);
+  });
+
+  it("with heap-trim=false, a thread whose allocations all ended does not collect", async () => {
+    const logger = createRecordingLogger();
+    const count = 1200; // past TRIM_MIN_DROP, so that with the trim on this thread would collect
+    const server = await startServer(serverConfig({ relayThreads: 1, clients: count, heapTrim: false }), { logger });
+    cleanups.push(() => server.close());
+    const deleteAll = await allocateAll(server, count);
+    await deleteAll();
+    expect(await until(() => server.stats().allocations === 0, 2000)).toBe(true);
+    // Past two quiet checks (250 ms apart) and a report: with the trim on, it has run by now.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(logger.records.filter((r) => r.msg === TRIMMED)).toEqual([]);
+    expect(server.stats().heapTrims).toBe(0);
+    expect(logger.errors()).toEqual([]);
+  });
+
+  it("with heap-trim=false, startServer leaves the process's V8 flags alone: no gc function appears", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [GC_EXPOSURE], { timeout: 20_000 });
+    expect(JSON.parse(stdout)).toEqual(["undefined", "function"]);
   });
 });
