@@ -22,9 +22,12 @@ export const TRIM_QUIET_ACTIVITY = 250;
 export const TRIM_QUIET_CHECKS = 2;
 export const TRIM_CHECK_INTERVAL_MS = 250;
 /**
- * A full collection also costs later: the next burst of allocations runs on a heap that regrows from
- * small limits (10,000 allocations over two threads right after one took up to 25% more CPU than
- * after none, in A/B runs on a noisy host). So at most one per thread in this long.
+ * A collection also costs later. It drops the hidden classes of objects with no live instance (datagram
+ * Buffers, errors, relay sockets), and the optimized code that relied on them: about 30 functions of
+ * the request path per thread, compiled again in the next burst, which also regrows the heap from
+ * small limits. 10,000 allocations over two threads right after one took up to 25% more CPU than
+ * after none, in some A/B batches on a noisy host, and the same in others. So at most one per thread
+ * in this long.
  */
 export const TRIM_MIN_INTERVAL_MS = 30_000;
 /**
