@@ -39,6 +39,8 @@ export const TRIM_MAX_MAIN_HEAP_BYTES = 64 * 1024 * 1024;
 /** What a thread holds and has done, sampled at each check. */
 export interface HeapSample {
   readonly allocations: number;
+  /** A running total of the allocations that ended (expired or deleted): short-lived ones too, which no sample of `allocations` sees. */
+  readonly ended: number;
   /** A running total of the thread's work (activityOf): datagrams relayed, allocations made and ended, Bindings, errors. */
   readonly activity: number;
 }
@@ -52,6 +54,7 @@ export interface HeapSample {
  */
 export function createHeapTrimPolicy(): (sample: HeapSample, nowMs: number) => number {
   let peak = 0;
+  let endedAtTrim = 0;
   let last: HeapSample | undefined;
   let quietChecks = 0;
   let lastTrimMs = Number.NEGATIVE_INFINITY;
@@ -59,13 +62,14 @@ export function createHeapTrimPolicy(): (sample: HeapSample, nowMs: number) => n
     const { allocations, activity } = sample;
     peak = Math.max(peak, allocations);
     const moved = activity - (last?.activity ?? Number.NaN);
-    const quiet = moved >= 0 && moved <= TRIM_QUIET_ACTIVITY && allocations === last?.allocations;
+    const quiet = moved >= 0 && moved <= TRIM_QUIET_ACTIVITY && allocations === last?.allocations && sample.ended === last.ended;
     last = sample;
     quietChecks = quiet ? quietChecks + 1 : 0;
-    const ended = peak - allocations;
+    const ended = sample.ended - endedAtTrim;
     if (quietChecks < TRIM_QUIET_CHECKS || ended < TRIM_MIN_DROP || allocations > Math.min(peak / 2, TRIM_MAX_LIVE)) return 0;
     if (nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return 0;
     peak = allocations;
+    endedAtTrim = sample.ended;
     lastTrimMs = nowMs;
     return ended;
   };

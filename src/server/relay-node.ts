@@ -178,7 +178,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const sweeper = setInterval(() => runtime.sweep(), SWEEP_INTERVAL_MS);
   const sample = (): HeapSample => {
     const stats = runtime.stats();
-    return { allocations: stats.allocations, activity: activityOf(stats) };
+    return { allocations: stats.allocations, ended: stats.allocationsExpired + stats.allocationsDeleted, activity: activityOf(stats) };
   };
   const heapTrim = config.heapTrim ? startHeapTrim({ log, watch: { sample } }) : NO_HEAP_TRIM;
 

@@ -20,10 +20,41 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** Feeds `samples` to a fresh policy, TRIM_MIN_INTERVAL_MS apart unless `stepMs` says otherwise; what it answered at each. */
-function decide(samples: readonly HeapSample[], stepMs = TRIM_MIN_INTERVAL_MS): number[] {
+/** A check's view of a thread: what it holds, its activity total, and how many allocations were made and ended since the last check. */
+interface Level {
+  readonly allocations: number;
+  readonly activity: number;
+  readonly unseen?: number;
+}
+
+/** Turns levels into samples, one after the other: `ended` counts every drop in the allocations held, and the unseen. */
+function sampler(): (level: Level) => HeapSample {
+  let held = 0;
+  let ended = 0;
+  return ({ allocations, activity, unseen = 0 }) => {
+    ended += Math.max(0, held - allocations) + unseen;
+    held = allocations;
+    return { allocations, activity, ended };
+  };
+}
+
+function samplesOf(levels: readonly Level[]): HeapSample[] {
+  return levels.map(sampler());
+}
+
+/** Feeds `levels` to a fresh policy, TRIM_MIN_INTERVAL_MS apart unless `stepMs` says otherwise; what it answered at each. */
+function decide(levels: readonly Level[], stepMs = TRIM_MIN_INTERVAL_MS): number[] {
   const endedWhenDue = createHeapTrimPolicy();
-  return samples.map((sample, i) => endedWhenDue(sample, i * stepMs));
+  return samplesOf(levels).map((sample, i) => endedWhenDue(sample, i * stepMs));
+}
+
+/** A watch that hands out `samples` one per check, and the last one ever after. */
+function watching(samples: readonly HeapSample[]): { readonly sample: () => HeapSample; readonly sampled: () => number } {
+  let sampled = 0;
+  return {
+    sample: () => samples[Math.min(sampled++, samples.length - 1)]!,
+    sampled: () => sampled,
+  };
 }
 
 /** Each level held, with no activity, for one check more than TRIM_QUIET_CHECKS: what the policy answered at each level's last check (and 0 at every other). */
@@ -34,7 +65,7 @@ function decideLevels(levels: readonly number[]): number[] {
   return answers.filter((_, i) => i % checks === checks - 1);
 }
 
-const idle = (allocations: number, activity = 0): HeapSample => ({ allocations, activity });
+const idle = (allocations: number, activity = 0): Level => ({ allocations, activity });
 
 describe("heap trim policy: collect once most allocations have ended and the thread is quiet", () => {
   it("waits out a busy thread, collects after TRIM_QUIET_CHECKS quiet checks, and not again until more allocations come and go", () => {
@@ -78,17 +109,32 @@ describe("heap trim policy: collect once most allocations have ended and the thr
     expect(decideLevels([4000, 2000, 1200, 900, 3000, 1600, 1400])).toEqual([0, 2000, 0, 1100, 0, 0, 1600]);
   });
 
+  it("counts allocations made and ended between two checks, which no sample of the count sees", () => {
+    expect(decide([idle(0), { allocations: 0, activity: 2 * TRIM_MIN_DROP, unseen: TRIM_MIN_DROP }, idle(0, 2 * TRIM_MIN_DROP), idle(0, 2 * TRIM_MIN_DROP)])).toEqual([
+      0,
+      0,
+      0,
+      TRIM_MIN_DROP,
+    ]);
+  });
+
+  it("takes a check in which allocations came and went, as many made as ended, as busy", () => {
+    const churn = (activity: number): Level => ({ allocations: 0, activity, unseen: 1 });
+    expect(decide([idle(2000), idle(0), churn(2), churn(4), churn(6), idle(0, 6), idle(0, 6)])).toEqual([0, 0, 0, 0, 0, 0, 2003]);
+  });
+
   it("collects at most once in TRIM_MIN_INTERVAL_MS, and the ended allocations wait for it", () => {
     const endedWhenDue = createHeapTrimPolicy();
+    const sample = sampler();
     const level = (atMs: number, allocations: number): number[] =>
-      Array.from({ length: TRIM_QUIET_CHECKS + 1 }, (_, i) => endedWhenDue(idle(allocations), atMs + i * TRIM_CHECK_INTERVAL_MS));
+      Array.from({ length: TRIM_QUIET_CHECKS + 1 }, (_, i) => endedWhenDue(sample(idle(allocations)), atMs + i * TRIM_CHECK_INTERVAL_MS));
     const lastCheck = TRIM_QUIET_CHECKS * TRIM_CHECK_INTERVAL_MS;
     expect(level(0, 2000)).toEqual([0, 0, 0]);
     expect(level(1000, 0)).toEqual([0, 0, 2000]);
     expect(level(2000, 3000)).toEqual([0, 0, 0]);
     expect(level(3000, 0)).toEqual([0, 0, 0]);
-    expect(endedWhenDue(idle(0), 1000 + lastCheck + TRIM_MIN_INTERVAL_MS - 1)).toBe(0);
-    expect(endedWhenDue(idle(0), 1000 + lastCheck + TRIM_MIN_INTERVAL_MS)).toBe(3000);
+    expect(endedWhenDue(sample(idle(0)), 1000 + lastCheck + TRIM_MIN_INTERVAL_MS - 1)).toBe(0);
+    expect(endedWhenDue(sample(idle(0)), 1000 + lastCheck + TRIM_MIN_INTERVAL_MS)).toBe(3000);
   });
 });
 
@@ -98,9 +144,9 @@ describe("startHeapTrim", () => {
   it("in a relay thread, collects when the policy says so, logs what ended, the pause and RSS, and counts it", () => {
     vi.useFakeTimers();
     const log = createRecordingLogger();
-    const samples: HeapSample[] = [idle(3000), idle(0, 3000)];
+    const watch = watching(samplesOf([idle(3000), idle(0, 3000)]));
     let collections = 0;
-    const trim = startHeapTrim({ log, clock, watch: { sample: () => samples.shift() ?? idle(0, 3000) }, collect: () => ++collections > 0 });
+    const trim = startHeapTrim({ log, clock, watch, collect: () => ++collections > 0 });
     vi.advanceTimersByTime((1 + TRIM_QUIET_CHECKS) * TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(0);
     vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
@@ -156,21 +202,10 @@ describe("startHeapTrim", () => {
   it("stops checking, and says so, where V8 gives no gc function", () => {
     vi.useFakeTimers();
     const log = createRecordingLogger();
-    const samples: HeapSample[] = [idle(5000), idle(0), idle(0), idle(0)];
-    let sampled = 0;
-    const trim = startHeapTrim({
-      log,
-      clock,
-      watch: {
-        sample: () => {
-          sampled++;
-          return samples.shift() ?? idle(0);
-        },
-      },
-      collect: () => false,
-    });
+    const watch = watching(samplesOf([idle(5000), idle(0), idle(0), idle(0)]));
+    const trim = startHeapTrim({ log, clock, watch, collect: () => false });
     vi.advanceTimersByTime(20 * TRIM_CHECK_INTERVAL_MS);
-    expect(sampled).toBe(4);
+    expect(watch.sampled()).toBe(4);
     expect(trim.trims).toBe(0);
     expect(log.records.map((r) => [r.level, r.msg])).toEqual([["info", "no V8 gc function here: the heap of ended allocations stays with the process"]]);
     trim.stop();
@@ -199,7 +234,7 @@ describe("startHeapTrim", () => {
   it("stops on stop()", () => {
     vi.useFakeTimers();
     let sampled = 0;
-    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { sample: () => idle(0, sampled++) }, collect: () => true });
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { sample: () => ({ allocations: 0, ended: 0, activity: sampled++ }) }, collect: () => true });
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     trim.stop();
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
