@@ -393,7 +393,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: flagParser,
     repeatable: false,
     coturn: false,
-    doc: "Once most of a relay thread's allocations have ended and it is quiet, compact its heap and give the memory back (a 40-100 ms pause, at most every 30 s); =false turns it off.",
+    doc: "Once most of a relay thread's allocations have ended and it is quiet, compact its heap and give the memory back (a 40-80 ms pause, at most every 30 s); =false turns it off.",
     defaultText: "on",
   },
   {

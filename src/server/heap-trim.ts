@@ -12,7 +12,7 @@ import type { Clock, Logger } from "../turn/ports.js";
 // thread follows. Measured, 10,000 allocations with a channel each, deleted: RSS 147 -> 104 MiB, where
 // it was before them, for a 40-50 ms pause of each thread.
 
-/** Fewer ended allocations than this are not worth a pause (their heap is about 2.5 KiB each). */
+/** A smaller fall in the allocations held is not worth a pause (their heap is about 2.5 KiB each). */
 export const TRIM_MIN_DROP = 1000;
 /** The pause grows with the heap still live: about 70 ms with 4,000 allocations, 100 with 8,000. */
 export const TRIM_MAX_LIVE = 5000;
@@ -39,17 +39,19 @@ export const TRIM_MAX_MAIN_HEAP_BYTES = 64 * 1024 * 1024;
 /** What a thread holds and has done, sampled at each check. */
 export interface HeapSample {
   readonly allocations: number;
-  /** A running total of the allocations that ended (expired or deleted): short-lived ones too, which no sample of `allocations` sees. */
+  /** A running total of the allocations that ended (expired or deleted), short-lived ones too: no sample of `allocations` sees those. */
   readonly ended: number;
   /** A running total of the thread's work (activityOf): datagrams relayed, allocations made and ended, Bindings, errors. */
   readonly activity: number;
 }
 
 /**
- * Decides, check by check, when to collect: since the last collection at least TRIM_MIN_DROP
- * allocations have ended; at most half of the most held, and no more than TRIM_MAX_LIVE, are still
- * live (the pause grows with the live heap); for TRIM_QUIET_CHECKS checks the thread did little and
- * no allocation came or went; and the last collection is TRIM_MIN_INTERVAL_MS behind. Returns how
+ * Decides, check by check, when to collect: since the last collection the allocations held have
+ * fallen by at least TRIM_MIN_DROP from their most; at most half of that most, and no more than
+ * TRIM_MAX_LIVE, are still live (the pause grows with the live heap); for TRIM_QUIET_CHECKS checks
+ * the thread did little and no allocation came or went; and the last collection is
+ * TRIM_MIN_INTERVAL_MS behind. The most held between two checks is taken as what the later one
+ * holds plus what ended in between, so a burst that came and went between them counts. Returns how
  * many allocations ended since the last collection when it is time for one, else 0.
  */
 export function createHeapTrimPolicy(): (sample: HeapSample, nowMs: number) => number {
@@ -59,19 +61,19 @@ export function createHeapTrimPolicy(): (sample: HeapSample, nowMs: number) => n
   let quietChecks = 0;
   let lastTrimMs = Number.NEGATIVE_INFINITY;
   return (sample, nowMs) => {
-    const { allocations, activity } = sample;
-    peak = Math.max(peak, allocations);
+    const { allocations, ended, activity } = sample;
+    peak = Math.max(peak, allocations + ended - (last?.ended ?? 0));
     const moved = activity - (last?.activity ?? Number.NaN);
-    const quiet = moved >= 0 && moved <= TRIM_QUIET_ACTIVITY && allocations === last?.allocations && sample.ended === last.ended;
+    const quiet = moved >= 0 && moved <= TRIM_QUIET_ACTIVITY && allocations === last?.allocations && ended === last.ended;
     last = sample;
     quietChecks = quiet ? quietChecks + 1 : 0;
-    const ended = sample.ended - endedAtTrim;
-    if (quietChecks < TRIM_QUIET_CHECKS || ended < TRIM_MIN_DROP || allocations > Math.min(peak / 2, TRIM_MAX_LIVE)) return 0;
+    if (quietChecks < TRIM_QUIET_CHECKS || peak - allocations < TRIM_MIN_DROP || allocations > Math.min(peak / 2, TRIM_MAX_LIVE)) return 0;
     if (nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return 0;
+    const endedSinceTrim = ended - endedAtTrim;
     peak = allocations;
-    endedAtTrim = sample.ended;
+    endedAtTrim = ended;
     lastTrimMs = nowMs;
-    return ended;
+    return endedSinceTrim;
   };
 }
 
@@ -108,10 +110,15 @@ export interface HeapTrimOptions {
   readonly log: Logger;
   /**
    * Relay thread: its allocations and activity, for createHeapTrimPolicy. Main thread: how many
-   * collections the relay threads have run so far, and its own heap in use; it collects after theirs,
-   * while that heap is under TRIM_MAX_MAIN_HEAP_BYTES.
+   * collections the relay threads have run so far; it collects after theirs.
    */
-  readonly watch: { readonly sample: () => HeapSample } | { readonly relayTrims: () => number; readonly heapUsedBytes?: () => number };
+  readonly watch: { readonly sample: () => HeapSample } | { readonly relayTrims: () => number };
+  /**
+   * A collection is passed over while this thread's heap in use is above `maxUsedBytes` (V8's
+   * figure unless a test passes `usedBytes`): on the process's main thread, which an application
+   * embedding the server shares (TRIM_MAX_MAIN_HEAP_BYTES).
+   */
+  readonly heapBound?: { readonly maxUsedBytes: number; readonly usedBytes?: () => number } | undefined;
   /** For the interval between collections; a monotonic clock unless a test passes its own. */
   readonly clock?: Clock;
   /** The collection; collectReducingMemory unless a test passes its own. */
@@ -132,7 +139,10 @@ export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
   const { log, watch } = options;
   const collect = options.collect ?? collectReducingMemory;
   const clock = options.clock ?? { now: () => performance.now() };
-  const due = "sample" in watch ? relayThreadDue(watch.sample) : mainThreadDue(watch.relayTrims, watch.heapUsedBytes ?? (() => getHeapStatistics().used_heap_size));
+  const { heapBound } = options;
+  const usedBytes = heapBound?.usedBytes ?? (() => getHeapStatistics().used_heap_size);
+  const overBound = (): boolean => heapBound !== undefined && usedBytes() > heapBound.maxUsedBytes;
+  const due = "sample" in watch ? relayThreadDue(watch.sample, overBound) : mainThreadDue(watch.relayTrims, overBound);
   let trims = 0;
   const check = (): void => {
     const nowMs = clock.now();
@@ -169,16 +179,16 @@ export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
 /** The fields of the log line when a collection is due now, else undefined. */
 type Due = (nowMs: number) => Record<string, number> | undefined;
 
-function relayThreadDue(sample: () => HeapSample): Due {
+function relayThreadDue(sample: () => HeapSample, overBound: () => boolean): Due {
   const endedWhenDue = createHeapTrimPolicy();
   return (nowMs) => {
     const current = sample();
     const ended = endedWhenDue(current, nowMs);
-    return ended === 0 ? undefined : { allocations: current.allocations, ended };
+    return ended === 0 || overBound() ? undefined : { allocations: current.allocations, ended };
   };
 }
 
-function mainThreadDue(relayTrims: () => number, heapUsedBytes: () => number): Due {
+function mainThreadDue(relayTrims: () => number, overBound: () => boolean): Due {
   let seen = relayTrims();
   let pending = false;
   let lastTrimMs = Number.NEGATIVE_INFINITY;
@@ -188,7 +198,7 @@ function mainThreadDue(relayTrims: () => number, heapUsedBytes: () => number): D
     seen = count;
     if (!pending || nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return undefined;
     pending = false;
-    if (heapUsedBytes() > TRIM_MAX_MAIN_HEAP_BYTES) return undefined;
+    if (overBound()) return undefined;
     lastTrimMs = nowMs;
     return { relayTrims: count };
   };

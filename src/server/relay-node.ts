@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { getHeapStatistics } from "node:v8";
 import { createSecureContext } from "node:tls";
+import { isMainThread } from "node:worker_threads";
 import type { ServerStats } from "../api/api-deps.js";
 import type { Config } from "../config/config.js";
 import type { IpFamily } from "../stun/address.js";
@@ -11,7 +12,7 @@ import type { RelayPortMap } from "../transport/relay-port-map.js";
 import { StreamListener, type TlsMaterial } from "../transport/stream-listener.js";
 import { UdpListener } from "../transport/udp-listener.js";
 import type { AllocationQuota, Clock, Logger, ReservationClaimer, ReservationRelease } from "../turn/ports.js";
-import { NO_HEAP_TRIM, startHeapTrim, type HeapSample } from "./heap-trim.js";
+import { NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES, type HeapSample } from "./heap-trim.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
 import { activityOf } from "./relay-stats.js";
 import { StartupError } from "./startup-error.js";
@@ -180,7 +181,9 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     const stats = runtime.stats();
     return { allocations: stats.allocations, ended: stats.allocationsExpired + stats.allocationsDeleted, activity: activityOf(stats) };
   };
-  const heapTrim = config.heapTrim ? startHeapTrim({ log, watch: { sample } }) : NO_HEAP_TRIM;
+  // In a worker the heap is the thread's own; in process (relay-threads 1, inProcess) it is the application's too.
+  const heapBound = isMainThread ? { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES } : undefined;
+  const heapTrim = config.heapTrim ? startHeapTrim({ log, watch: { sample }, heapBound }) : NO_HEAP_TRIM;
 
   let closing: Promise<void> | undefined;
   return {

@@ -118,6 +118,16 @@ describe("heap trim policy: collect once most allocations have ended and the thr
     ]);
   });
 
+  it("passes over a trickle, however many allocations end in all: a few at a time never filled the heap", () => {
+    let activity = 0;
+    const cycle = (): Level[] => {
+      activity += 8; // 4 made, then 4 ended
+      return [idle(4, activity - 4), idle(0, activity), idle(0, activity), idle(0, activity)];
+    };
+    const answers = decide(Array.from({ length: TRIM_MIN_DROP }, cycle).flat());
+    expect(answers.every((answer) => answer === 0)).toBe(true);
+  });
+
   it("takes a check in which allocations came and went, as many made as ended, as busy", () => {
     const churn = (activity: number): Level => ({ allocations: 0, activity, unseen: 1 });
     expect(decide([idle(2000), idle(0), churn(2), churn(4), churn(6), idle(0, 6), idle(0, 6)])).toEqual([0, 0, 0, 0, 0, 0, 2003]);
@@ -160,12 +170,32 @@ describe("startHeapTrim", () => {
     trim.stop();
   });
 
+  it("in a relay thread run on the main thread (in process), passes over a heap larger than its bound", () => {
+    vi.useFakeTimers();
+    let heapUsed = TRIM_MAX_MAIN_HEAP_BYTES + 1;
+    let collections = 0;
+    const heapBound = { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES, usedBytes: () => heapUsed };
+    const watch = watching(samplesOf([idle(3000), idle(0, 3000)]));
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch, heapBound, collect: () => ++collections > 0 });
+    vi.advanceTimersByTime(10 * TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(0);
+    heapUsed = TRIM_MAX_MAIN_HEAP_BYTES;
+    // The occasion has passed: the next collection waits for allocations to come and go again.
+    vi.advanceTimersByTime(10 * TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(0);
+    trim.stop();
+    const again = startHeapTrim({ log: createRecordingLogger(), clock, watch: watching(samplesOf([idle(3000), idle(0, 3000)])), heapBound, collect: () => ++collections > 0 });
+    vi.advanceTimersByTime(10 * TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(1);
+    again.stop();
+  });
+
   it("in the main thread, collects after the relay threads' count of collections grows, at most once in TRIM_MIN_INTERVAL_MS, and later rather than never", () => {
     vi.useFakeTimers();
     const log = createRecordingLogger();
     let relayTrims = 4;
     let collections = 0;
-    const trim = startHeapTrim({ log, clock, watch: { relayTrims: () => relayTrims, heapUsedBytes: () => 0 }, collect: () => ++collections > 0 });
+    const trim = startHeapTrim({ log, clock, watch: { relayTrims: () => relayTrims }, collect: () => ++collections > 0 });
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     // What the threads had done before it started is not a reason.
     expect(collections).toBe(0);
@@ -183,12 +213,13 @@ describe("startHeapTrim", () => {
     trim.stop();
   });
 
-  it("in the main thread, passes over a heap larger than TRIM_MAX_MAIN_HEAP_BYTES (an application embedding the server)", () => {
+  it("in the main thread, passes over a heap larger than its bound (an application embedding the server)", () => {
     vi.useFakeTimers();
     let relayTrims = 0;
     let heapUsed = TRIM_MAX_MAIN_HEAP_BYTES + 1;
     let collections = 0;
-    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { relayTrims: () => relayTrims, heapUsedBytes: () => heapUsed }, collect: () => ++collections > 0 });
+    const heapBound = { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES, usedBytes: () => heapUsed };
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { relayTrims: () => relayTrims }, heapBound, collect: () => ++collections > 0 });
     relayTrims = 1;
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(0);
