@@ -1,10 +1,13 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { getHeapStatistics } from "node:v8";
+import { isMainThread } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { TurnSession } from "../../bench/load/turn-session.js";
 import type { Config } from "../../src/config/config.js";
 import { configFromObject } from "../../src/config/config-from-object.js";
+import { TRIM_MAX_MAIN_HEAP_BYTES } from "../../src/server/heap-trim.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { until } from "../helpers/until.js";
@@ -121,6 +124,30 @@ describe("heap trim: the memory of ended allocations goes back to the system", (
     expect(off.server.stats().heapTrims).toBe(0);
     expect(on.server.stats().heapTrims).toBe(1);
     expect(off.logger.errors()).toEqual([]);
+  });
+
+  it("in process, on the application's main thread, collects while that heap is small and passes over it once it is past the bound", async () => {
+    expect(isMainThread).toBe(true); // vitest's forks pool: the relay below runs on a process's main thread
+    const count = 1200; // past TRIM_MIN_DROP
+    const run = async () => {
+      const logger = createRecordingLogger();
+      const server = await startServer(serverConfig({ relayThreads: 1, clients: count }), { logger, inProcess: true });
+      cleanups.push(() => server.close());
+      await (await allocateAll(server, count))();
+      return logger;
+    };
+    const small = await run();
+    const startedMs = performance.now();
+    expect(await until(() => small.records.some((r) => r.msg === TRIMMED), 5000)).toBe(true);
+    const tookMs = performance.now() - startedMs;
+
+    // An application's own heap, past the bound: doubles, 8 bytes each, live until the end of the test.
+    const ballast = new Array<number>(Math.ceil((TRIM_MAX_MAIN_HEAP_BYTES - getHeapStatistics().used_heap_size + 16 * MiB) / 8)).fill(0.5);
+    const large = await run();
+    await new Promise((resolve) => setTimeout(resolve, tookMs + 1000));
+    expect(getHeapStatistics().used_heap_size).toBeGreaterThan(TRIM_MAX_MAIN_HEAP_BYTES);
+    expect(large.records.filter((r) => r.msg === TRIMMED)).toEqual([]);
+    expect(ballast.length).toBeGreaterThan(0);
   });
 
   it("with heap-trim=false, startServer leaves the process's V8 flags alone: no gc function appears", async () => {
