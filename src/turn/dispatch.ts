@@ -28,8 +28,14 @@ export interface HandlerResult {
   readonly attributes: readonly AttributeEntry[];
 }
 
-/** `null`: no response at all (e.g. a retransmission arriving while the first is still in progress). */
-export type RequestHandler = (ctx: RequestContext) => HandlerResult | null | Promise<HandlerResult | null>;
+/**
+ * What a handler answers: a success response's attributes; a StunError, answered as if it had been
+ * thrown (returned where it is common, such as every client's first 401, to spare a throw's stack
+ * walk); or `null`, no response at all (e.g. a retransmission arriving while the first is still in
+ * progress).
+ */
+export type HandlerAnswer = HandlerResult | StunError | null;
+export type RequestHandler = (ctx: RequestContext) => HandlerAnswer | Promise<HandlerAnswer>;
 export type ChannelDataHandler = (bytes: Buffer, address: string, port: number, link: ClientLink) => void;
 
 export interface DispatchTable {
@@ -189,12 +195,17 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     }
     if (result instanceof Promise) {
       result.then(
-        (settled) => settled && reply(message, MessageClass.SuccessResponse, settled.attributes, withFingerprint, ctx.integrity, address, port, link),
+        (settled) => answer(message, settled, withFingerprint, ctx, address, port, link),
         (error: unknown) => replyError(message, error, withFingerprint, ctx.integrity, address, port, link),
       );
-    } else if (result) {
-      reply(message, MessageClass.SuccessResponse, result.attributes, withFingerprint, ctx.integrity, address, port, link);
+    } else {
+      answer(message, result, withFingerprint, ctx, address, port, link);
     }
+  }
+
+  function answer(message: StunMessage, result: HandlerAnswer, withFingerprint: boolean, ctx: RequestContext, address: string, port: number, link: ClientLink): void {
+    if (result instanceof StunError) replyError(message, result, withFingerprint, ctx.integrity, address, port, link);
+    else if (result) reply(message, MessageClass.SuccessResponse, result.attributes, withFingerprint, ctx.integrity, address, port, link);
   }
 
   return function handlePacket(bytes, address, port, link) {

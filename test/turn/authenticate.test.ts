@@ -87,14 +87,18 @@ function negotiated(chosen = SHA256_ENTRY): AttributeEntry[] {
   ];
 }
 
+/** The StunError authenticate returns for this request (it never throws one). */
 function rejection(message: StunMessage, context: AuthContext = ctx): StunError {
-  try {
-    authenticate(message, context);
-  } catch (error) {
-    expect(error).toBeInstanceOf(StunError);
-    return error as StunError;
-  }
-  throw new Error("expected a StunError, the request authenticated");
+  const result = authenticate(message, context);
+  if (!(result instanceof StunError)) throw new Error("expected a StunError, the request authenticated");
+  return result;
+}
+
+/** Who authenticate says sent this request; fails the test when it answers with an error. */
+function authenticated(message: StunMessage, context: AuthContext = ctx): Authenticated {
+  const result = authenticate(message, context);
+  if (result instanceof StunError) throw new Error(`expected the request to authenticate, got ${result.code} (${result.message})`);
+  return result;
 }
 
 /** The challenge attributes: REALM, a NONCE valid for this client with the feature bit, PASSWORD-ALGORITHMS. */
@@ -181,7 +185,7 @@ describe("authenticate (RFC 8489 §9.2.4): 438 Stale Nonce with a fresh challeng
   });
 
   it("a nonce at exactly staleNonceSeconds is still accepted", () => {
-    const result = authenticate(request(identity("alice", freshNonce(NOW - 600_000)), { key, algorithm: "sha1" }), ctx);
+    const result = authenticated(request(identity("alice", freshNonce(NOW - 600_000)), { key, algorithm: "sha1" }), ctx);
     expect(result.username).toBe("alice");
   });
 });
@@ -205,7 +209,7 @@ describe("authenticate (RFC 8489 §9.2.4): 401 for unknown users and failed inte
     const later: AuthContext = { ...ctx, nowMs: 1_700_000_000_000 };
     const nonce = nonces.issue(CLIENT, PORT, later.nowMs, true);
     const message = request(identity("1700000000:alice", nonce), { key, algorithm: "sha1" });
-    expect(authenticate(message, { ...later, nowMs: later.nowMs - 1 }).username).toBe("1700000000:alice");
+    expect(authenticated(message, { ...later, nowMs: later.nowMs - 1 }).username).toBe("1700000000:alice");
     const error = rejection(message, later);
     expect(error.code).toBe(ErrorCode.Unauthenticated);
     expectChallenge(error, later);
@@ -243,7 +247,7 @@ describe("authenticate (RFC 8489 §9.2.4): 401 for unknown users and failed inte
 
 /** Compares keys by their bytes: the store holds them as KeyObjects, which toEqual cannot tell apart. */
 function expectAuthenticated(message: StunMessage, expected: Authenticated, context: AuthContext = ctx): void {
-  const { key, ...rest } = authenticate(message, context);
+  const { key, ...rest } = authenticated(message, context);
   expect({ ...rest, key: keyHex(key) }).toEqual({ ...expected, key: keyHex(expected.key) });
 }
 
@@ -271,7 +275,7 @@ describe("authenticate: success", () => {
 
   it("a REST credential minted with the first secret is accepted too", () => {
     const key = md5Key("1700000000:alice", restPasswordOf("south-secret", "1700000000:alice"));
-    expect(keyHex(authenticate(request(identity("1700000000:alice"), { key, algorithm: "sha1" }), ctx).key)).toBe(keyHex(key));
+    expect(keyHex(authenticated(request(identity("1700000000:alice"), { key, algorithm: "sha1" }), ctx).key)).toBe(keyHex(key));
   });
 
   it("SHA-256: MESSAGE-INTEGRITY-SHA256, PASSWORD-ALGORITHMS echoed, PASSWORD-ALGORITHM SHA-256 (§9.2.5)", () => {
@@ -286,7 +290,7 @@ describe("authenticate: success", () => {
 
   it("SHA-256 with a REST credential", () => {
     const key = sha256Key("1700000000:alice", "g+jb180fcj+xlpA/2mP60OdIgU0=");
-    const result = authenticate(request([...identity("1700000000:alice"), ...negotiated()], { key, algorithm: "sha256" }), ctx);
+    const result = authenticated(request([...identity("1700000000:alice"), ...negotiated()], { key, algorithm: "sha256" }), ctx);
     expect(result).toMatchObject({ username: "1700000000:alice", integrity: "sha256", passwordAlgorithm: "SHA-256" });
   });
 
@@ -298,7 +302,7 @@ describe("authenticate: success", () => {
       integrity: "sha256",
       passwordAlgorithm: "MD5",
     });
-    expect(authenticate(request(identity("alice"), { key, algorithm: "sha256" }), ctx).integrity).toBe("sha256");
+    expect(authenticated(request(identity("alice"), { key, algorithm: "sha256" }), ctx).integrity).toBe("sha256");
   });
 
   it("USERHASH for a static user (§9.2.4, §14.4), MD5 and SHA-256", () => {
@@ -307,9 +311,9 @@ describe("authenticate: success", () => {
       { name: "REALM", value: REALM },
       { name: "NONCE", value: freshNonce() },
     ];
-    const sha = authenticate(request([...attributes, ...negotiated()], { key: sha256Key("alice", "wonderland"), algorithm: "sha256" }), ctx);
+    const sha = authenticated(request([...attributes, ...negotiated()], { key: sha256Key("alice", "wonderland"), algorithm: "sha256" }), ctx);
     expect(sha).toMatchObject({ username: "alice", integrity: "sha256", passwordAlgorithm: "SHA-256" });
-    const md5 = authenticate(request(attributes, { key: md5Key("alice", "wonderland"), algorithm: "sha1" }), ctx);
+    const md5 = authenticated(request(attributes, { key: md5Key("alice", "wonderland"), algorithm: "sha1" }), ctx);
     expect(md5).toMatchObject({ username: "alice", integrity: "sha1", passwordAlgorithm: "MD5" });
   });
 
@@ -343,7 +347,7 @@ describe("authenticate: success", () => {
     const key = md5Key("alice", "wonderland");
     const withSha1 = request(identity("alice"), { key, algorithm: "sha1" }).raw;
     const both = decodeMessage(appendIntegritySha256(withSha1, key));
-    expect(authenticate(both, ctx)).toMatchObject({ username: "alice", integrity: "sha256" });
+    expect(authenticated(both, ctx)).toMatchObject({ username: "alice", integrity: "sha256" });
     const badSha256 = decodeMessage(appendIntegritySha256(withSha1, md5Key("alice", "wrong")));
     expect(rejection(badSha256).code).toBe(ErrorCode.Unauthenticated);
   });
@@ -388,7 +392,7 @@ describe("authenticate (RFC 8489 §9.2.4, §9.2.5): PASSWORD-ALGORITHMS bid-down
       [...identity("alice", freshNonce(NOW, false)), { name: "PASSWORD-ALGORITHM", value: SHA256_ENTRY }],
       { key, algorithm: "sha256" },
     );
-    expect(authenticate(message, ctx)).toMatchObject({ username: "alice", passwordAlgorithm: "SHA-256" });
+    expect(authenticated(message, ctx)).toMatchObject({ username: "alice", passwordAlgorithm: "SHA-256" });
   });
 
   it("an unknown PASSWORD-ALGORITHM or one with parameters -> 400", () => {
@@ -431,7 +435,7 @@ describe("authenticate: published vectors", () => {
         "000100602112a44278ad3433c6ad72c029da412e00060012e3839ee38388e383aae38383e382afe382b900000015001c662f2f3439396b39353464364f4c33346f4c394653547679363473410014000b6578616d706c652e6f72670000080014f67024656dd64a3e02b8e0712e85c9a28ca89666",
       ),
     );
-    const result = authenticate(sample, vectorContext);
+    const result = authenticated(sample, vectorContext);
     expect(result).toMatchObject({ username: MATRIX_USER, integrity: "sha1", passwordAlgorithm: "MD5" });
     expect(keyHex(result.key)).toBe("e8ca7ad59d5eb0518e312911d2dab2a9");
   });

@@ -5,7 +5,7 @@ import { AddressFamily, AttributeType, ERROR_REASON, ErrorCode, TransportProtoco
 import { grantLifetimeSeconds, type AllocateAnswer, type Allocation } from "../allocation.js";
 import { createBandwidthBucket } from "../bandwidth.js";
 import { addAllocation } from "../allocation-table.js";
-import type { HandlerResult, RequestContext } from "../dispatch.js";
+import type { HandlerAnswer, HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import { isInfoOn, RelayUnavailableError, type PeerPacketHandler, type QuotaAnswer, type RelayAllocation, type RelaySocket, type ReservationClaimer } from "../ports.js";
 import { relayFromPeer } from "../relay.js";
@@ -31,7 +31,7 @@ interface FamilyPlan {
  * synchronously (a 401 challenge is no rejected promise), and so does the common Allocate; only a
  * reservation, a token claim or two relayed addresses wait.
  */
-export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult | null | Promise<HandlerResult | null> {
+export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerAnswer | Promise<HandlerAnswer> {
   // 5-tuples whose Allocate is binding its relay socket right now (a retransmission must not allocate twice).
   const inProgress = new Set<string>();
   const failures = createLogBudget(deps.log, deps.clock, { perInterval: 20, intervalMs: 60_000 });
@@ -39,6 +39,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
   return (ctx) => {
     const { message, link, clientAddress } = ctx;
     const user = authenticateRequest(ctx, deps);
+    if (user instanceof StunError) return user;
 
     const existing = findLiveAllocation(ctx, deps);
     if (existing) {

@@ -9,9 +9,10 @@ import { findOwnAllocation } from "./find-own-allocation.js";
 import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
 
 /** RFC 8656 §11.2: binds (or refreshes) a channel number to a peer transport address. */
-export function createChannelBindHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult {
+export function createChannelBindHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult | StunError {
   return (ctx) => {
     const user = authenticateRequest(ctx, deps);
+    if (user instanceof StunError) return user;
     const allocation = findOwnAllocation(ctx, deps, user);
     const number = getAttribute(ctx.message, "CHANNEL-NUMBER");
     if (number === undefined || !isChannelNumber(number, deps.options.maxChannelNumber)) throw new StunError(ErrorCode.BadRequest, `bad CHANNEL-NUMBER ${number}`);

@@ -8,9 +8,10 @@ import { findOwnAllocation } from "./find-own-allocation.js";
 import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
 
 /** RFC 8656 §9.2: every XOR-PEER-ADDRESS is checked before any permission is installed (all or nothing). */
-export function createCreatePermissionHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult {
+export function createCreatePermissionHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult | StunError {
   return (ctx) => {
     const user = authenticateRequest(ctx, deps);
+    if (user instanceof StunError) return user;
     const allocation = findOwnAllocation(ctx, deps, user);
     const peers = getAttributes(ctx.message, "XOR-PEER-ADDRESS");
     if (peers.length === 0) throw new StunError(ErrorCode.BadRequest, "XOR-PEER-ADDRESS missing");

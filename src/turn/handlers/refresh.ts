@@ -10,9 +10,10 @@ import { findOwnAllocation } from "./find-own-allocation.js";
 import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
 
 /** RFC 8656 §7.3: extends the allocation's lifetime; LIFETIME 0 deletes it. */
-export function createRefreshHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult {
+export function createRefreshHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult | StunError {
   return (ctx) => {
     const user = authenticateRequest(ctx, deps);
+    if (user instanceof StunError) return user;
     const allocation = findOwnAllocation(ctx, deps, user);
     const family = getAttribute(ctx.message, "REQUESTED-ADDRESS-FAMILY");
     if (family !== undefined) {

@@ -1,7 +1,7 @@
 import type { CredentialStore } from "../authenticate.js";
 import { findAllocation, type AllocationTable } from "../allocation-table.js";
 import { authenticate, unauthenticatedChallenge, type AuthContext, type Authenticated } from "../authenticate.js";
-import { CredentialRejected } from "../stun-error.js";
+import { CredentialRejected, StunError } from "../stun-error.js";
 import type { RequestContext } from "../dispatch.js";
 import type { NonceService } from "../nonce.js";
 import type { PeerPolicy } from "../peer-policy.js";
@@ -47,17 +47,19 @@ export interface TurnDeps {
  * Expiry policy: an allocation outlives its REST credential. Requests on the 5-tuple of an existing
  * allocation (Refresh, CreatePermission, ChannelBind) verify with an expired credential, unless
  * strict-expiry; a new Allocate always needs an unexpired one; a revoked credential never verifies.
+ * A request that does not authenticate gets the StunError to answer with (the handler returns it).
  */
-export function authenticateRequest(ctx: RequestContext, deps: TurnDeps): Authenticated {
+export function authenticateRequest(ctx: RequestContext, deps: TurnDeps): Authenticated | StunError {
   const acceptExpired =
     !deps.options.strictExpiry && findAllocation(deps.table, ctx.link, ctx.clientAddress.address, ctx.clientAddress.port) !== undefined;
   const authenticated = authenticateWith(ctx, deps, acceptExpired);
+  if (authenticated instanceof StunError) return authenticated;
   ctx.integrity = { key: authenticated.key, algorithm: authenticated.integrity };
   return authenticated;
 }
 
 /** authenticate() for this request, the caller deciding whether an expired REST credential verifies. */
-export function authenticateWith(ctx: RequestContext, deps: TurnDeps, acceptExpired: boolean): Authenticated {
+export function authenticateWith(ctx: RequestContext, deps: TurnDeps, acceptExpired: boolean): Authenticated | StunError {
   return authenticate(ctx.message, authContext(ctx, deps, acceptExpired));
 }
 

@@ -5,6 +5,7 @@ import type { DispatchTable, PacketHandler, RequestContext, RequestHandler } fro
 import { formatFiveTuple } from "../five-tuple.js";
 import { isInfoOn, type ClientLink } from "../ports.js";
 import { relayChannelDataFromClient } from "../relay.js";
+import { StunError } from "../stun-error.js";
 import { createAllocateHandler } from "./allocate.js";
 import { createBindingHandler, type BindingOptions } from "./binding.js";
 import { createChannelBindHandler } from "./channel-bind.js";
@@ -64,8 +65,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
   const authenticates = (ctx: RequestContext): boolean => {
     try {
       // Its allocation, on another thread, may have outlived the credential.
-      authenticateWith(ctx, deps, !deps.options.strictExpiry);
-      return true;
+      return !(authenticateWith(ctx, deps, !deps.options.strictExpiry) instanceof StunError);
     } catch {
       return false;
     }
