@@ -14,7 +14,7 @@ import { UdpListener } from "../transport/udp-listener.js";
 import type { AllocationQuota, Clock, Logger, ReservationClaimer, ReservationRelease } from "../turn/ports.js";
 import { NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES, type HeapSample } from "./heap-trim.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
-import { activityOf } from "./relay-stats.js";
+import { heapSampleOf } from "./relay-stats.js";
 import { StartupError } from "./startup-error.js";
 import { createTurnRuntime } from "./turn-runtime.js";
 
@@ -177,10 +177,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const setOwnEndpoints = (endpoints: readonly Endpoint[]) => runtime.setOwnEndpoints(withExternalIps(endpoints, config.externalIps));
   setOwnEndpoints(ownListeners);
   const sweeper = setInterval(() => runtime.sweep(), SWEEP_INTERVAL_MS);
-  const sample = (): HeapSample => {
-    const stats = runtime.stats();
-    return { allocations: stats.allocations, ended: stats.allocationsExpired + stats.allocationsDeleted, activity: activityOf(stats) };
-  };
+  const sample = (): HeapSample => heapSampleOf(runtime.stats());
   // In a worker the heap is the thread's own; in process (relay-threads 1, inProcess) it is the application's too.
   const heapBound = isMainThread ? { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES } : undefined;
   const heapTrim = config.heapTrim ? startHeapTrim({ log, watch: { sample }, heapBound }) : NO_HEAP_TRIM;

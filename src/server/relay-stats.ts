@@ -1,6 +1,7 @@
 import type { Config } from "../config/config.js";
 import type { TrafficCounters } from "../turn/counters.js";
 import { effectiveTotalQuota } from "../turn/quota.js";
+import type { HeapSample } from "./heap-trim.js";
 import type { RelayStats } from "./relay-node.js";
 
 /** The monotonic totals of RelayStats: what /metrics exports as counters. */
@@ -49,6 +50,11 @@ export function activityOf(counters: Omit<RelayCounters, "heapTrims">): number {
   for (const traffic of Object.values(counters.relay)) total += traffic.clientToPeerPackets + traffic.peerToClientPackets;
   for (const n of Object.values(counters.errorResponses)) total += n;
   return total;
+}
+
+/** What the heap trim watches in one thread's figures, or in the relay threads' sum. */
+export function heapSampleOf(stats: Omit<RelayCounters, "heapTrims"> & Pick<RelayStats, "allocations">): HeapSample {
+  return { allocations: stats.allocations, ended: stats.allocationsExpired + stats.allocationsDeleted, activity: activityOf(stats) };
 }
 
 /**

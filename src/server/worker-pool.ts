@@ -9,7 +9,7 @@ import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
 import { NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES } from "./heap-trim.js";
-import { sumCounters, sumStats, type RelayCounters } from "./relay-stats.js";
+import { heapSampleOf, sumCounters, sumStats, type RelayCounters } from "./relay-stats.js";
 import { SharedQuotaLedger } from "./shared-quota.js";
 import { StartupError } from "./startup-error.js";
 import type { FromWorker, ToWorker, WorkerStart } from "./worker-messages.js";
@@ -423,7 +423,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   // After a relay thread trims its heap, this thread trims its own (its young generation, grown at
   // start, held 12 of the 45 MiB that 10,000 allocations over two threads left behind).
   const heapTrim = config.heapTrim
-    ? startHeapTrim({ log, watch: { relayTrims: () => stats().heapTrims }, heapBound: { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES } })
+    ? startHeapTrim({ log, watch: { relayTrims: () => stats().heapTrims, pool: () => heapSampleOf(stats()), threads: count }, heapBound: { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES } })
     : NO_HEAP_TRIM;
 
   try {

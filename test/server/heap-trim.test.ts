@@ -148,6 +148,9 @@ describe("heap trim policy: collect once most allocations have ended and the thr
   });
 });
 
+/** Relay threads that do nothing: the main thread's watch of them, when only their collections matter. */
+const QUIET_POOL: HeapSample = { allocations: 0, ended: 0, activity: 0 };
+
 describe("startHeapTrim", () => {
   const clock = { now: () => Date.now() };
 
@@ -195,7 +198,7 @@ describe("startHeapTrim", () => {
     const log = createRecordingLogger();
     let relayTrims = 4;
     let collections = 0;
-    const trim = startHeapTrim({ log, clock, watch: { relayTrims: () => relayTrims }, collect: () => ++collections > 0 });
+    const trim = startHeapTrim({ log, clock, watch: { relayTrims: () => relayTrims, pool: () => QUIET_POOL, threads: 2 }, collect: () => ++collections > 0 });
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     // What the threads had done before it started is not a reason.
     expect(collections).toBe(0);
@@ -213,13 +216,41 @@ describe("startHeapTrim", () => {
     trim.stop();
   });
 
+  it("in the main thread, waits until the relay threads are quiet again: a burst that follows their collection is not paused for", () => {
+    vi.useFakeTimers();
+    let relayTrims = 0;
+    let pool: HeapSample = { allocations: 0, ended: 5000, activity: 20_000 };
+    let collections = 0;
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { relayTrims: () => relayTrims, pool: () => pool, threads: 2 }, collect: () => ++collections > 0 });
+    vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
+    relayTrims = 1;
+    // A new burst: relaying past what two quiet threads do, then allocations made, then only ended.
+    const busy: HeapSample[] = [
+      { allocations: 0, ended: 5000, activity: 20_000 + 2 * TRIM_QUIET_ACTIVITY + 1 },
+      { allocations: 800, ended: 5000, activity: 20_000 + 2 * TRIM_QUIET_ACTIVITY + 801 },
+      { allocations: 0, ended: 5800, activity: 20_000 + 2 * TRIM_QUIET_ACTIVITY + 1601 },
+    ];
+    for (const sample of busy) {
+      pool = sample;
+      vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+      expect(collections).toBe(0);
+    }
+    // Quiet: a little relaying by each thread, nothing made or ended, for TRIM_QUIET_CHECKS checks.
+    for (let check = 1; check <= TRIM_QUIET_CHECKS; check++) {
+      pool = { ...pool, activity: pool.activity + 2 * TRIM_QUIET_ACTIVITY };
+      vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+      expect(collections).toBe(check < TRIM_QUIET_CHECKS ? 0 : 1);
+    }
+    trim.stop();
+  });
+
   it("in the main thread, passes over a heap larger than its bound (an application embedding the server)", () => {
     vi.useFakeTimers();
     let relayTrims = 0;
     let heapUsed = TRIM_MAX_MAIN_HEAP_BYTES + 1;
     let collections = 0;
     const heapBound = { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES, usedBytes: () => heapUsed };
-    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { relayTrims: () => relayTrims }, heapBound, collect: () => ++collections > 0 });
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { relayTrims: () => relayTrims, pool: () => QUIET_POOL, threads: 2 }, heapBound, collect: () => ++collections > 0 });
     relayTrims = 1;
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(0);
