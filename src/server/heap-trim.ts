@@ -113,14 +113,25 @@ function findGc(): GcFunction | null {
   }
 }
 
+/** One relay thread as the main thread sees it: its latest sample, and how many it has sent. */
+export interface RelayThreadSample {
+  readonly sample: HeapSample;
+  readonly sent: number;
+}
+
+/** What the main thread watches: the relay threads' collections so far, and each thread (undefined: no sample from it yet). */
+export interface RelayThreadsWatch {
+  readonly trims: number;
+  readonly threads: readonly (RelayThreadSample | undefined)[];
+}
+
 export interface HeapTrimOptions {
   readonly log: Logger;
   /**
-   * Relay thread: its allocations and activity, for createHeapTrimPolicy. Main thread: how many
-   * collections the relay threads have run so far, and the sum of their samples over `threads`
-   * threads; it collects after theirs, once they are all quiet.
+   * Relay thread: its allocations and activity, for createHeapTrimPolicy. Main thread: the relay
+   * threads (RelayThreadsWatch); it collects after their collections, once each of them is quiet.
    */
-  readonly watch: { readonly sample: () => HeapSample } | { readonly relayTrims: () => number; readonly pool: () => HeapSample; readonly threads: number };
+  readonly watch: { readonly sample: () => HeapSample } | { readonly relays: () => RelayThreadsWatch };
   /**
    * A collection is passed over while this thread's heap in use is above `maxUsedBytes` (V8's
    * figure unless a test passes `usedBytes`): on the process's main thread, which an application
@@ -150,7 +161,7 @@ export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
   const { heapBound } = options;
   const usedBytes = heapBound?.usedBytes ?? (() => getHeapStatistics().used_heap_size);
   const overBound = (): boolean => heapBound !== undefined && usedBytes() > heapBound.maxUsedBytes;
-  const due = "sample" in watch ? relayThreadDue(watch.sample, overBound) : mainThreadDue(watch, overBound);
+  const due = "sample" in watch ? relayThreadDue(watch.sample, overBound) : mainThreadDue(watch.relays, overBound);
   let trims = 0;
   const check = (): void => {
     const nowMs = clock.now();
@@ -197,29 +208,47 @@ function relayThreadDue(sample: () => HeapSample, overBound: () => boolean): Due
 }
 
 /**
- * After a relay thread's collection, once every relay thread has been quiet for TRIM_QUIET_CHECKS
+ * After a relay thread's collection, once each relay thread has been quiet for TRIM_QUIET_CHECKS
  * checks: a collection here walks this thread's heap with V8's helper threads, which would take
- * cores from relay threads busy again with a new burst. Their samples arrive every 250 ms.
+ * cores from relay threads busy again with a new burst. A thread sends a sample every 250 ms; a
+ * check that has no new one from some thread says nothing either way (a busy thread's timer may run
+ * late, and its last sample would look quiet).
  */
-function mainThreadDue(watch: { readonly relayTrims: () => number; readonly pool: () => HeapSample; readonly threads: number }, overBound: () => boolean): Due {
-  let seen = watch.relayTrims();
+function mainThreadDue(relays: () => RelayThreadsWatch, overBound: () => boolean): Due {
+  let seen = relays().trims;
   let pending = false;
   let lastTrimMs = Number.NEGATIVE_INFINITY;
-  let last: HeapSample | undefined;
+  let last: RelayThreadsWatch["threads"] | undefined;
   let quietChecks = 0;
   return (nowMs) => {
-    const count = watch.relayTrims();
-    pending ||= count > seen;
-    seen = count;
-    const pool = watch.pool();
-    quietChecks = isQuiet(pool, last, TRIM_QUIET_ACTIVITY * Math.max(1, watch.threads)) ? quietChecks + 1 : 0;
-    last = pool;
+    const { trims, threads } = relays();
+    pending ||= trims > seen;
+    seen = trims;
+    const verdict = threadsVerdict(threads, last);
+    last = threads;
+    if (verdict === "busy") quietChecks = 0;
+    else if (verdict === "quiet") quietChecks++;
     if (!pending || quietChecks < TRIM_QUIET_CHECKS || nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return undefined;
     pending = false;
     if (overBound()) return undefined;
     lastTrimMs = nowMs;
-    return { relayTrims: count };
+    return { relayTrims: trims };
   };
+}
+
+/** "quiet" when every thread sent a quiet sample since `last`; "unknown" when some sent none and none was busy. */
+function threadsVerdict(threads: RelayThreadsWatch["threads"], last: RelayThreadsWatch["threads"] | undefined): "quiet" | "busy" | "unknown" {
+  // A thread that started, restarted or has yet to report counts as busy.
+  if (last === undefined || threads.length !== last.length) return "busy";
+  let verdict: "quiet" | "unknown" = "quiet";
+  for (let i = 0; i < threads.length; i++) {
+    const now = threads[i];
+    const before = last[i];
+    if (now === undefined || before === undefined) return "busy";
+    if (now.sent === before.sent) verdict = "unknown";
+    else if (!isQuiet(now.sample, before.sample, TRIM_QUIET_ACTIVITY)) return "busy";
+  }
+  return verdict;
 }
 
 function rssMiB(): number | undefined {

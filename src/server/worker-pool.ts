@@ -8,7 +8,7 @@ import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
 import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
-import { NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES } from "./heap-trim.js";
+import { NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES, type RelayThreadsWatch } from "./heap-trim.js";
 import { heapSampleOf, sumCounters, sumStats, type RelayCounters } from "./relay-stats.js";
 import { SharedQuotaLedger } from "./shared-quota.js";
 import { StartupError } from "./startup-error.js";
@@ -65,6 +65,8 @@ interface Slot {
   /** Its worker is the replacement of one that died: if it fails to start, it is restarted in turn. */
   restarting: boolean;
   stats: RelayStats | undefined;
+  /** Stats messages received from its worker (one every 250 ms): the heap trim tells a new sample from an old one. */
+  statsSent: number;
 }
 
 /** Timings, for tests: the constants above unless set. */
@@ -87,7 +89,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   const ledger = new SharedQuotaLedger(config, count);
   // Every address a relay socket can be bound on (relay-ip, else the listening addresses).
   const relayPorts = createRelayPortMapBuffers([...config.relayIps, ...resolveListeningAddresses(config.listeningIps).map((entry) => entry.address)], count);
-  const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, running: false, restarting: false, stats: undefined }));
+  const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, running: false, restarting: false, stats: undefined, statsSent: 0 }));
   /** What threads that exited had counted: /metrics counters must not go down when a thread dies. */
   let retired: RelayCounters = sumCounters([]);
   let fixedPorts: readonly ListenerInfo[] | undefined;
@@ -281,7 +283,10 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
           reject(message.startup ? new StartupError(message.message) : new Error(message.message));
         } else if (message.type === "stats") {
           // Once a thread has exited its counters are retired: figures of it that come late would count twice.
-          if (slot.worker === worker) slot.stats = message.stats;
+          if (slot.worker === worker) {
+            slot.stats = message.stats;
+            slot.statsSent++;
+          }
         } else {
           onMessage(slot, message);
         }
@@ -420,10 +425,15 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     relayThreadsUp: slots.filter((slot) => slot.running).length,
     relayThreadRestarts: restartsDone,
   });
+  const relayThreadsWatch = (): RelayThreadsWatch => ({
+    trims: stats().heapTrims,
+    // The threads that serve: one that died and is not restarted does not hold the trim back for good.
+    threads: slots.filter((slot) => slot.running).map((slot) => (slot.stats ? { sample: heapSampleOf(slot.stats), sent: slot.statsSent } : undefined)),
+  });
   // After a relay thread trims its heap, this thread trims its own (its young generation, grown at
   // start, held 12 of the 45 MiB that 10,000 allocations over two threads left behind).
   const heapTrim = config.heapTrim
-    ? startHeapTrim({ log, watch: { relayTrims: () => stats().heapTrims, pool: () => heapSampleOf(stats()), threads: count }, heapBound: { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES } })
+    ? startHeapTrim({ log, watch: { relays: relayThreadsWatch }, heapBound: { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES } })
     : NO_HEAP_TRIM;
 
   try {

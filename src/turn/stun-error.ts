@@ -1,7 +1,7 @@
 import type { AttributeEntry } from "../stun/attributes/registry.js";
 import { ErrorCode } from "../stun/constants.js";
 
-/** Thrown by handlers; `dispatch` is the one place that turns it into an error response. */
+/** Thrown or returned by handlers; `dispatch` is the one place that turns it into an error response. */
 export class StunError extends Error {
   readonly code: ErrorCode;
   readonly attributes: readonly AttributeEntry[];

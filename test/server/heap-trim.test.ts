@@ -148,8 +148,18 @@ describe("heap trim policy: collect once most allocations have ended and the thr
   });
 });
 
-/** Relay threads that do nothing: the main thread's watch of them, when only their collections matter. */
-const QUIET_POOL: HeapSample = { allocations: 0, ended: 0, activity: 0 };
+/** What the main thread watches, from `state`: each check sees a new sample from each thread unless `stale`. */
+function watchingRelays(state: { trims: number; samples: HeapSample[]; stale?: boolean }) {
+  let sent = 0;
+  return {
+    relays: () => {
+      if (state.stale !== true) sent++;
+      return { trims: state.trims, threads: state.samples.map((sample) => ({ sample, sent })) };
+    },
+  };
+}
+
+const IDLE_THREAD: HeapSample = { allocations: 0, ended: 0, activity: 0 };
 
 describe("startHeapTrim", () => {
   const clock = { now: () => Date.now() };
@@ -196,16 +206,16 @@ describe("startHeapTrim", () => {
   it("in the main thread, collects after the relay threads' count of collections grows, at most once in TRIM_MIN_INTERVAL_MS, and later rather than never", () => {
     vi.useFakeTimers();
     const log = createRecordingLogger();
-    let relayTrims = 4;
+    const relays = { trims: 4, samples: [IDLE_THREAD, IDLE_THREAD] };
     let collections = 0;
-    const trim = startHeapTrim({ log, clock, watch: { relayTrims: () => relayTrims, pool: () => QUIET_POOL, threads: 2 }, collect: () => ++collections > 0 });
+    const trim = startHeapTrim({ log, clock, watch: watchingRelays(relays), collect: () => ++collections > 0 });
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     // What the threads had done before it started is not a reason.
     expect(collections).toBe(0);
-    relayTrims = 5;
+    relays.trims = 5;
     vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(1);
-    relayTrims = 6;
+    relays.trims = 6;
     vi.advanceTimersByTime(TRIM_MIN_INTERVAL_MS - TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(1);
     vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
@@ -216,46 +226,72 @@ describe("startHeapTrim", () => {
     trim.stop();
   });
 
-  it("in the main thread, waits until the relay threads are quiet again: a burst that follows their collection is not paused for", () => {
+  it("in the main thread, waits until each relay thread is quiet again: a burst on one thread that follows their collection is not paused for", () => {
     vi.useFakeTimers();
-    let relayTrims = 0;
-    let pool: HeapSample = { allocations: 0, ended: 5000, activity: 20_000 };
+    const relays = { trims: 0, samples: [IDLE_THREAD, { allocations: 0, ended: 5000, activity: 20_000 }] };
     let collections = 0;
-    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { relayTrims: () => relayTrims, pool: () => pool, threads: 2 }, collect: () => ++collections > 0 });
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: watchingRelays(relays), collect: () => ++collections > 0 });
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
-    relayTrims = 1;
-    // A new burst: relaying past what two quiet threads do, then allocations made, then only ended.
+    relays.trims = 1;
+    // The second thread alone: relaying past what one quiet thread does (within what two would), then
+    // allocations made and then ended, each with little relaying.
     const busy: HeapSample[] = [
-      { allocations: 0, ended: 5000, activity: 20_000 + 2 * TRIM_QUIET_ACTIVITY + 1 },
-      { allocations: 800, ended: 5000, activity: 20_000 + 2 * TRIM_QUIET_ACTIVITY + 801 },
-      { allocations: 0, ended: 5800, activity: 20_000 + 2 * TRIM_QUIET_ACTIVITY + 1601 },
+      { allocations: 0, ended: 5000, activity: 20_000 + TRIM_QUIET_ACTIVITY + 1 },
+      { allocations: 10, ended: 5000, activity: 20_000 + TRIM_QUIET_ACTIVITY + 11 },
+      { allocations: 0, ended: 5010, activity: 20_000 + TRIM_QUIET_ACTIVITY + 21 },
     ];
     for (const sample of busy) {
-      pool = sample;
+      relays.samples = [IDLE_THREAD, sample];
       vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
       expect(collections).toBe(0);
     }
-    // Quiet: a little relaying by each thread, nothing made or ended, for TRIM_QUIET_CHECKS checks.
+    // Quiet: a little relaying, nothing made or ended, for TRIM_QUIET_CHECKS checks.
     for (let check = 1; check <= TRIM_QUIET_CHECKS; check++) {
-      pool = { ...pool, activity: pool.activity + 2 * TRIM_QUIET_ACTIVITY };
+      const last = relays.samples[1]!;
+      relays.samples = [IDLE_THREAD, { ...last, activity: last.activity + TRIM_QUIET_ACTIVITY }];
       vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
       expect(collections).toBe(check < TRIM_QUIET_CHECKS ? 0 : 1);
     }
     trim.stop();
   });
 
+  it("in the main thread, counts a check with no new sample from some relay thread neither as quiet nor as busy", () => {
+    vi.useFakeTimers();
+    const relays = { trims: 0, samples: [IDLE_THREAD, IDLE_THREAD], stale: false };
+    let collections = 0;
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: watchingRelays(relays), collect: () => ++collections > 0 });
+    // A busy check first, so that the quiet count starts from nothing.
+    relays.samples = [IDLE_THREAD, { allocations: 1, ended: 0, activity: 1 }];
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    relays.trims = 1;
+    // Samples that stopped coming (a busy thread's timer runs late) never add up to quiet.
+    relays.stale = true;
+    vi.advanceTimersByTime(10 * TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(0);
+    // One quiet check, a stale one, then a second quiet check: collects.
+    relays.stale = false;
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    relays.stale = true;
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(0);
+    relays.stale = false;
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(1);
+    trim.stop();
+  });
+
   it("in the main thread, passes over a heap larger than its bound (an application embedding the server)", () => {
     vi.useFakeTimers();
-    let relayTrims = 0;
+    const relays = { trims: 0, samples: [IDLE_THREAD, IDLE_THREAD] };
     let heapUsed = TRIM_MAX_MAIN_HEAP_BYTES + 1;
     let collections = 0;
     const heapBound = { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES, usedBytes: () => heapUsed };
-    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: { relayTrims: () => relayTrims, pool: () => QUIET_POOL, threads: 2 }, heapBound, collect: () => ++collections > 0 });
-    relayTrims = 1;
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: watchingRelays(relays), heapBound, collect: () => ++collections > 0 });
+    relays.trims = 1;
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(0);
     heapUsed = TRIM_MAX_MAIN_HEAP_BYTES;
-    relayTrims = 2;
+    relays.trims = 2;
     vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(1);
     trim.stop();

@@ -58,7 +58,7 @@ export function authenticateRequest(ctx: RequestContext, deps: TurnDeps): Authen
   return authenticated;
 }
 
-/** authenticate() for this request, the caller deciding whether an expired REST credential verifies. */
+/** authenticate() for this request, the caller deciding whether an expired REST credential verifies; a StunError is an answer to check for, not an exception. */
 export function authenticateWith(ctx: RequestContext, deps: TurnDeps, acceptExpired: boolean): Authenticated | StunError {
   return authenticate(ctx.message, authContext(ctx, deps, acceptExpired));
 }

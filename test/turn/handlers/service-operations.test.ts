@@ -1,11 +1,30 @@
 import { describe, expect, it } from "vitest";
 import { Method } from "../../../src/stun/constants.js";
+import { decodeMessage } from "../../../src/stun/message.js";
+import { StunError } from "../../../src/turn/stun-error.js";
 import { FakeLink } from "../../helpers/fakes.js";
 import { createTurnHarness, HarnessClient } from "../../helpers/turn-harness.js";
 import { channelData, decode, errorCode } from "../../helpers/turn-messages.js";
 
 const UDP = { name: "REQUESTED-TRANSPORT", value: 17 } as const;
 const PEER = { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "8.8.8.8", port: 5000 } } as const;
+
+describe("an unsigned request to each TURN method", () => {
+  it("gets its 401 challenge returned by the handler, not thrown: the dispatcher answers it", () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    for (const method of [Method.Allocate, Method.Refresh, Method.CreatePermission, Method.ChannelBind]) {
+      const message = decodeMessage(client.builder.build(method, method === Method.Allocate ? [UDP] : []));
+      const ctx = { message, link: client.link, clientAddress: { family: client.link.family, address: client.address, port: client.port } };
+      let answer: unknown;
+      expect(() => (answer = h.service.dispatchTable.requests.get(method)!(ctx))).not.toThrow();
+      expect(answer).toBeInstanceOf(StunError);
+      expect((answer as StunError).code).toBe(401);
+      expect((answer as StunError).attributes.map((a) => a.name)).toEqual(["REALM", "NONCE", "PASSWORD-ALGORITHMS"]);
+      expect(ctx).not.toHaveProperty("integrity");
+    }
+  });
+});
 
 describe("counters kept for metrics (plain integers, read on scrape)", () => {
   it("counts allocations created, deleted and expired, Binding requests, error responses by code, and traffic per transport", async () => {
