@@ -132,7 +132,8 @@ function reject(reason: string, username: string | undefined, ctx: AuthContext):
 /**
  * RFC 8489 §9.2.4 password algorithm checks. Neither attribute -> MD5 (browsers, RFC 5389 clients).
  * When the nonce carries the "Password algorithms" bit, both must be present, PASSWORD-ALGORITHMS
- * exactly as we sent it and PASSWORD-ALGORITHM one of its entries (bid-down protection), else 400 (returned).
+ * exactly as we sent it and PASSWORD-ALGORITHM one of its entries (bid-down protection), else a 400
+ * is returned.
  */
 function selectPasswordAlgorithm(message: StunMessage, nonceHasPasswordAlgorithms: boolean): LongTermKeyAlgorithm | StunError {
   const chosen = getAttribute(message, "PASSWORD-ALGORITHM");
