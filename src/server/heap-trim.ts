@@ -113,8 +113,9 @@ function findGc(): GcFunction | null {
   }
 }
 
-/** One relay thread as the main thread sees it: its latest sample, and how many it has sent. */
+/** One relay thread as the main thread sees it: which it is, its latest sample, and how many it has sent. */
 export interface RelayThreadSample {
+  readonly thread: number;
   readonly sample: HeapSample;
   readonly sent: number;
 }
@@ -244,7 +245,7 @@ function threadsVerdict(threads: RelayThreadsWatch["threads"], last: RelayThread
   for (let i = 0; i < threads.length; i++) {
     const now = threads[i];
     const before = last[i];
-    if (now === undefined || before === undefined) return "busy";
+    if (now === undefined || before === undefined || now.thread !== before.thread) return "busy";
     if (now.sent === before.sent) verdict = "unknown";
     else if (!isQuiet(now.sample, before.sample, TRIM_QUIET_ACTIVITY)) return "busy";
   }

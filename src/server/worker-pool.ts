@@ -428,7 +428,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   const relayThreadsWatch = (): RelayThreadsWatch => ({
     trims: stats().heapTrims,
     // The threads that serve: one that died and is not restarted does not hold the trim back for good.
-    threads: slots.filter((slot) => slot.running).map((slot) => (slot.stats ? { sample: heapSampleOf(slot.stats), sent: slot.statsSent } : undefined)),
+    threads: slots.filter((slot) => slot.running).map((slot) => (slot.stats ? { thread: slot.index, sample: heapSampleOf(slot.stats), sent: slot.statsSent } : undefined)),
   });
   // After a relay thread trims its heap, this thread trims its own (its young generation, grown at
   // start, held 12 of the 45 MiB that 10,000 allocations over two threads left behind).

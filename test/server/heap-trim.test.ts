@@ -148,13 +148,13 @@ describe("heap trim policy: collect once most allocations have ended and the thr
   });
 });
 
-/** What the main thread watches, from `state`: each check sees a new sample from each thread unless `stale`. */
-function watchingRelays(state: { trims: number; samples: HeapSample[]; stale?: boolean }) {
+/** What the main thread watches, from `state`: each check sees a new sample from each thread unless `stale`; threads are numbered from `first`. */
+function watchingRelays(state: { trims: number; samples: HeapSample[]; stale?: boolean; first?: number }) {
   let sent = 0;
   return {
     relays: () => {
       if (state.stale !== true) sent++;
-      return { trims: state.trims, threads: state.samples.map((sample) => ({ sample, sent })) };
+      return { trims: state.trims, threads: state.samples.map((sample, i) => ({ thread: (state.first ?? 0) + i, sample, sent })) };
     },
   };
 }
@@ -275,6 +275,24 @@ describe("startHeapTrim", () => {
     vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(0);
     relays.stale = false;
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(1);
+    trim.stop();
+  });
+
+  it("in the main thread, counts a check in which another thread took a place (one died, another came back) as busy", () => {
+    vi.useFakeTimers();
+    const relays = { trims: 0, samples: [IDLE_THREAD, IDLE_THREAD], first: 0 };
+    let collections = 0;
+    const trim = startHeapTrim({ log: createRecordingLogger(), clock, watch: watchingRelays(relays), collect: () => ++collections > 0 });
+    vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
+    relays.trims = 1;
+    // Same count, same quiet figures, other threads: not a quiet check.
+    relays.first = 1;
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(0);
+    vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
+    expect(collections).toBe(0);
     vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(1);
     trim.stop();
