@@ -129,8 +129,9 @@ export interface RelayThreadsWatch {
 export interface HeapTrimOptions {
   readonly log: Logger;
   /**
-   * Relay thread: its allocations and activity, for createHeapTrimPolicy. Main thread: the relay
-   * threads (RelayThreadsWatch); it collects after their collections, once each of them is quiet.
+   * Relay thread: its sample (allocations held and ended, activity), for createHeapTrimPolicy. Main
+   * thread: the relay threads (RelayThreadsWatch); it collects after their collections, once each of
+   * them is quiet.
    */
   readonly watch: { readonly sample: () => HeapSample } | { readonly relays: () => RelayThreadsWatch };
   /**
