@@ -7,6 +7,7 @@ import { FrameHeads } from "./frame-heads.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { ListenError } from "./listen-error.js";
 import { LISTENER_QUEUE, LISTENER_SHARE, QueueShares } from "./send-queue.js";
+import { keepShape } from "../turn/shape-keeper.js";
 import { UdpReplyQueue } from "./udp-reply-queue.js";
 
 export interface UdpListenerOptions {
@@ -104,6 +105,11 @@ export class UdpListener {
     // Send failures (ICMP unreachable surfacing as errors, full buffers) must not take the listener down.
     socket.on("error", (error) => log.debug({ err: error, listener: `udp ${address}:${port}` }, "udp socket error"));
     socket.on("message", (bytes, rinfo) => onPacket(bytes, rinfo.address, rinfo.port, link));
+    // Relay sockets' datagrams come with the same two hidden classes (see shape-keeper.ts).
+    socket.once("message", (bytes, rinfo) => {
+      keepShape("received datagram", bytes);
+      keepShape("datagram sender", rinfo);
+    });
   }
 
   /**

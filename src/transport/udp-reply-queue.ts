@@ -1,4 +1,5 @@
 import type dgram from "node:dgram";
+import { keepShape } from "../turn/shape-keeper.js";
 import { LISTENER_QUEUE, sendQueueFull } from "./send-queue.js";
 
 /**
@@ -29,7 +30,8 @@ export class UdpReplyQueue {
     this.addresses.push(address);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      // An Immediate lives only until it runs (see shape-keeper.ts).
+      keepShape("Immediate", setImmediate(this.flush));
     }
   }
 

@@ -10,6 +10,7 @@ import {
 } from "./allocation.js";
 import type { ClientLink, RelaySocket } from "./ports.js";
 import { SweepSchedule } from "./sweep-schedule.js";
+import { keepShape } from "./shape-keeper.js";
 
 /**
  * Every allocation, by 5-tuple: link (server side + transport), then client address, then client port.
@@ -62,6 +63,8 @@ export function removeAllocation(table: AllocationTable, allocation: Allocation)
   table.channelsInForce -= channelCount(allocation);
   table.sweeps.forget(allocation);
   for (const relay of allocation.relays) relay.close();
+  // With its relay sockets, permissions and channels (see shape-keeper.ts).
+  keepShape("allocation", allocation);
   table.onRemove?.(allocation);
 }
 

@@ -185,7 +185,9 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
       return;
     }
 
-    const ctx: RequestContext = { message, link, clientAddress: { family: link.family, address, port } };
+    // integrity is there from the start: set later, it would give every authenticated request's
+    // context a hidden class of its own, which dies with the last request (see shape-keeper.ts).
+    const ctx: RequestContext = { message, link, clientAddress: { family: link.family, address, port }, integrity: undefined };
     let result: ReturnType<RequestHandler>;
     try {
       result = handler(ctx);

@@ -1,5 +1,6 @@
 import type { AttributeEntry } from "../stun/attributes/registry.js";
 import { ErrorCode } from "../stun/constants.js";
+import { keepShape } from "./shape-keeper.js";
 
 /** Thrown or returned by handlers; `dispatch` is the one place that turns it into an error response. */
 export class StunError extends Error {
@@ -32,3 +33,7 @@ export class CredentialRejected extends StunError {
     this.username = username;
   }
 }
+
+// Every 401 challenge makes a StunError and none outlives its request (see shape-keeper.ts).
+keepShape("StunError", new StunError(ErrorCode.BadRequest));
+keepShape("CredentialRejected", new CredentialRejected("", [], undefined));
