@@ -24,11 +24,11 @@ export const TRIM_QUIET_CHECKS = 2;
 export const TRIM_CHECK_INTERVAL_MS = 250;
 /**
  * A collection also costs later: the next burst regrows the heap from small limits, and compiles
- * again whatever code was built on hidden classes that no object had any more (about 5 functions per
- * thread, in Node's timers and sends; shape-keeper.ts keeps one object of each of our short-lived
- * kinds, which left 35-50 before). 10,000 allocations over two threads right after one took up to 25%
- * more CPU than after none in some A/B batches on a noisy host, and the same in others. So at most
- * one per thread in this long.
+ * again the code built on hidden classes that no object had any more (9-11 code objects over two
+ * threads, in Node's timers and sends; 71-99 before shape-keeper.ts). Before that keeper, 10,000
+ * allocations over two threads right after a collection took up to 25% more CPU than after none in
+ * some A/B batches on a noisy host, and the same in others; since, the difference is within the
+ * noise. So at most one per thread in this long.
  */
 export const TRIM_MIN_INTERVAL_MS = 30_000;
 /**

@@ -10,8 +10,10 @@ import { ListenError } from "../transport/listen-error.js";
 import { UdpRelayAllocator } from "../transport/relay-allocator.js";
 import type { RelayPortMap } from "../transport/relay-port-map.js";
 import { StreamListener, type TlsMaterial } from "../transport/stream-listener.js";
-import { UdpListener } from "../transport/udp-listener.js";
+import { DATAGRAM_SENDER, RECEIVED_DATAGRAM, UdpListener } from "../transport/udp-listener.js";
+import { REMOVED_ALLOCATION } from "../turn/allocation-table.js";
 import type { AllocationQuota, Clock, Logger, ReservationClaimer, ReservationRelease } from "../turn/ports.js";
+import { forgetShapes } from "../turn/shape-keeper.js";
 import { NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES, type HeapSample } from "./heap-trim.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
 import { heapSampleOf } from "./relay-stats.js";
@@ -213,6 +215,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
         heapTrim.stop();
         await Promise.all(open.map((listener) => listener.close()));
         relays.close();
+        forgetShapes([REMOVED_ALLOCATION, RECEIVED_DATAGRAM, DATAGRAM_SENDER]);
       })();
       return closing;
     },

@@ -45,6 +45,8 @@ export interface RelayAllocatorOptions {
   readonly queueBudgetBytes?: number;
 }
 
+const ignorePacket: PeerPacketHandler = () => {};
+
 class UdpRelaySocket implements RelaySocket {
   handler: PeerPacketHandler;
   private closed = false;
@@ -74,6 +76,8 @@ class UdpRelaySocket implements RelaySocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // A closed socket delivers nothing: letting go of the allocation's handler lets go of what it reaches.
+    this.handler = ignorePacket;
     this.socket.close();
     this.onClose();
   }

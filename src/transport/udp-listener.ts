@@ -3,11 +3,11 @@ import type { IpFamily } from "../stun/address.js";
 import type { PacketHandler } from "../turn/dispatch.js";
 import { createLogBudget } from "../turn/log-budget.js";
 import type { ClientLink, Logger } from "../turn/ports.js";
+import { keepShape } from "../turn/shape-keeper.js";
 import { FrameHeads } from "./frame-heads.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
 import { ListenError } from "./listen-error.js";
 import { LISTENER_QUEUE, LISTENER_SHARE, QueueShares } from "./send-queue.js";
-import { keepShape } from "../turn/shape-keeper.js";
 import { UdpReplyQueue } from "./udp-reply-queue.js";
 
 export interface UdpListenerOptions {
@@ -26,6 +26,11 @@ export interface UdpListenerOptions {
  * net.core.rmem_max / wmem_max (often 208 KiB unless raised), without failing.
  */
 const LISTENER_BUFFER_BYTES = 2 * 1024 * 1024;
+
+/** Kinds of the shape keeper that hold what a client sent: a server that closes lets them go. */
+export const RECEIVED_DATAGRAM = "received datagram";
+export const DATAGRAM_SENDER = "datagram sender";
+const KEPT_DATAGRAM_WIPE_MS = 60_000;
 
 /** One UDP socket clients send to. Moves datagrams to the dispatcher and answers back; nothing else. */
 export class UdpListener {
@@ -107,8 +112,14 @@ export class UdpListener {
     socket.on("message", (bytes, rinfo) => onPacket(bytes, rinfo.address, rinfo.port, link));
     // Relay sockets' datagrams come with the same two hidden classes (see shape-keeper.ts).
     socket.once("message", (bytes, rinfo) => {
-      keepShape("received datagram", bytes);
-      keepShape("datagram sender", rinfo);
+      if (!keepShape(RECEIVED_DATAGRAM, bytes) || !keepShape(DATAGRAM_SENDER, rinfo)) return;
+      // Kept for their hidden classes only: what the client sent, and from where, is wiped once no send
+      // can still be waiting on those bytes (writing values of the same types keeps the classes).
+      setTimeout(() => {
+        bytes.fill(0);
+        rinfo.address = "";
+        rinfo.port = 0;
+      }, KEPT_DATAGRAM_WIPE_MS).unref();
     });
   }
 

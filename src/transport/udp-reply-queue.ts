@@ -1,5 +1,4 @@
 import type dgram from "node:dgram";
-import { keepShape } from "../turn/shape-keeper.js";
 import { LISTENER_QUEUE, sendQueueFull } from "./send-queue.js";
 
 /**
@@ -30,8 +29,7 @@ export class UdpReplyQueue {
     this.addresses.push(address);
     if (!this.scheduled) {
       this.scheduled = true;
-      // An Immediate lives only until it runs (see shape-keeper.ts).
-      keepShape("Immediate", setImmediate(this.flush));
+      setImmediate(this.flush);
     }
   }
 

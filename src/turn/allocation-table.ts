@@ -9,8 +9,8 @@ import {
   type ChannelBindOutcome,
 } from "./allocation.js";
 import type { ClientLink, RelaySocket } from "./ports.js";
-import { SweepSchedule } from "./sweep-schedule.js";
 import { keepShape } from "./shape-keeper.js";
+import { SweepSchedule } from "./sweep-schedule.js";
 
 /**
  * Every allocation, by 5-tuple: link (server side + transport), then client address, then client port.
@@ -49,6 +49,9 @@ export function addAllocation(table: AllocationTable, allocation: Allocation): v
   table.sweeps.atLatest(allocation, nextExpiry(allocation));
 }
 
+/** The shape keeper's kind for an allocation: it holds a client's 5-tuple and its server's links, so a server that closes lets it go. */
+export const REMOVED_ALLOCATION = "removed allocation";
+
 /** Removes the allocation, closes its relay sockets and returns its quota. */
 export function removeAllocation(table: AllocationTable, allocation: Allocation): void {
   const { link, clientAddress, clientPort } = allocation.fiveTuple;
@@ -63,8 +66,8 @@ export function removeAllocation(table: AllocationTable, allocation: Allocation)
   table.channelsInForce -= channelCount(allocation);
   table.sweeps.forget(allocation);
   for (const relay of allocation.relays) relay.close();
-  // With its relay sockets, permissions and channels (see shape-keeper.ts).
-  keepShape("allocation", allocation);
+  // With whatever it held then: its relay sockets, and any permissions and channels (see shape-keeper.ts).
+  keepShape(REMOVED_ALLOCATION, allocation);
   table.onRemove?.(allocation);
 }
 

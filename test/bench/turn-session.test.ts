@@ -46,10 +46,11 @@ describe("bench TurnSession", () => {
         }
       }),
     );
-    expect(ids).toHaveLength(REQUESTS);
+    // A retransmission (after 500 ms on a starved machine) repeats its request's ID: only REQUESTS distinct ones count.
+    expect(ids.length).toBeGreaterThanOrEqual(REQUESTS);
     expect(new Set(ids).size).toBe(REQUESTS);
     expect(ids.every((id) => /^[0-9a-f]{24}$/.test(id))).toBe(true);
-    // 96 random bits each: across thousands of IDs every byte value turns up in every position's range.
+    // Random bytes: the first byte alone takes more than 200 of its 256 values across 2,600 IDs.
     const firstBytes = new Set(ids.map((id) => id.slice(0, 2)));
     expect(firstBytes.size).toBeGreaterThan(200);
   });

@@ -180,3 +180,29 @@ describe("UdpRelayAllocator plain relays (real sockets on 127.0.0.1)", () => {
     expect(() => opened.push((allocator.allocate(request) as Exclude<typeof first, Promise<unknown>>).socket)).not.toThrow();
   });
 });
+
+describe("UdpRelayAllocator relay sockets once closed", () => {
+  it("let go of their allocation's packet handler (a removed allocation may be kept for its hidden class)", () => {
+    const minPort = 2 * randomInt(16_000, 20_000);
+    const allocator = new UdpRelayAllocator({
+      relayIps: ["127.0.0.1"],
+      listeningAddresses: [{ address: "127.0.0.1", family: "IPv4" }],
+      externalIps: [],
+      minPort,
+      maxPort: minPort + 63,
+      clock: new ManualClock(),
+      log: createRecordingLogger(),
+    });
+    try {
+      const onPacket = (): void => {};
+      const bound = allocator.allocate({ family: "IPv4", listeningAddress: "127.0.0.1", onPacket });
+      const { socket } = bound as Exclude<typeof bound, Promise<unknown>>;
+      const relay = socket as RelaySocket & { handler: unknown };
+      expect(relay.handler).toBe(onPacket);
+      socket.close();
+      expect(relay.handler).not.toBe(onPacket);
+    } finally {
+      allocator.close();
+    }
+  });
+});
