@@ -2,7 +2,6 @@
 // with its 401 round trip, CreatePermission, ChannelBind and Refresh, signed with the long-term key.
 // Once set up, the data path bypasses all of this: `sendFrame` writes bytes as they are and every
 // frame that is not STUN goes to `onData`.
-import { randomFillSync } from "node:crypto";
 import dgram from "node:dgram";
 import net from "node:net";
 import {
@@ -12,9 +11,11 @@ import {
   getAttribute,
   MessageClass,
   Method,
+  TRANSACTION_ID_LENGTH,
   type AttributeEntry,
   type StunMessage,
   type TransportAddress,
+  writeRandomTransactionId,
 } from "../../src/stun/index.js";
 import { StreamFrames } from "./stream-frames.js";
 
@@ -38,25 +39,14 @@ const UDP_TRANSMISSIONS = 4;
 const TCP_TIMEOUT_MS = 8_000;
 // RFC 8656 §11.4: Data indication (method 0x007, class indication) as the first two bytes.
 const DATA_INDICATION = 0x0017;
-const TRANSACTION_ID_BYTES = 12;
 
 // The load side's own CPU per allocation counts against every server alike (2 shared cores): a
-// randomBytes(12) per request was 16% of the generator's time in the allocation churn, where a
-// pool refilled from the same CSPRNG costs next to nothing. Likewise the long-term key, which
-// every session of the churn derived for the same user, realm and password.
-const transactionIds = Buffer.alloc(TRANSACTION_ID_BYTES * 1024);
-let nextTransactionId = transactionIds.length;
+// randomBytes(12) per request was 16% of the generator's time in the allocation churn, where IDs
+// from the codec's pool cost next to nothing. Likewise the long-term key, which every session of
+// the churn derived for the same user, realm and password.
 const longTermKeys = new Map<string, Buffer>();
-
-/** RFC 8489 §5: 96 random bits. A view into the pool: valid until the pool's next refill, so encode it at once. */
-function transactionId(): Buffer {
-  if (nextTransactionId === transactionIds.length) {
-    randomFillSync(transactionIds);
-    nextTransactionId = 0;
-  }
-  nextTransactionId += TRANSACTION_ID_BYTES;
-  return transactionIds.subarray(nextTransactionId - TRANSACTION_ID_BYTES, nextTransactionId);
-}
+/** Each request's ID, written here and copied into the request as it is encoded. */
+const transactionId = Buffer.alloc(TRANSACTION_ID_LENGTH);
 
 function longTermKey(credentials: LongTermCredentials, realm: string): Buffer {
   const name = `${credentials.username}\0${realm}\0${credentials.password}`;
@@ -212,15 +202,15 @@ export class TurnSession {
   }
 
   private buildRequest(method: number, attributes: readonly AttributeEntry[]): Buffer {
-    const id = transactionId();
+    writeRandomTransactionId(transactionId, 0);
     if (this.nonce === undefined || this.realm === undefined || this.key === undefined) {
-      return encodeMessage({ method, messageClass: MessageClass.Request, transactionId: id, attributes });
+      return encodeMessage({ method, messageClass: MessageClass.Request, transactionId, attributes });
     }
     return encodeMessage(
       {
         method,
         messageClass: MessageClass.Request,
-        transactionId: id,
+        transactionId,
         attributes: [
           ...attributes,
           { name: "USERNAME", value: this.credentials.username },

@@ -21,3 +21,4 @@ export {
 } from "./attributes/registry.js";
 export { deriveLongTermKey, verifyMessageIntegrity, verifyMessageIntegritySha256, type IntegrityKey } from "./integrity.js";
 export { computeFingerprint } from "./fingerprint.js";
+export { writeRandomTransactionId } from "./transaction-id.js";

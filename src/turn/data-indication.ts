@@ -1,5 +1,5 @@
-import { randomFillSync } from "node:crypto";
-import { AttributeType, MAGIC_COOKIE, TRANSACTION_ID_LENGTH } from "../stun/constants.js";
+import { AttributeType, MAGIC_COOKIE } from "../stun/constants.js";
+import { writeRandomTransactionId } from "../stun/transaction-id.js";
 
 // Method Data (0x007) with class Indication (0b01): RFC 8489 §5 bit layout gives 0x0017.
 const DATA_INDICATION_TYPE = 0x0017;
@@ -10,20 +10,6 @@ const COOKIE_HIGH = MAGIC_COOKIE >>> 16;
 /** The head's exact length for a peer address of `addressLength` bytes (4 or 16). */
 export function dataIndicationHeadLength(addressLength: number): number {
   return 28 + addressLength + 4;
-}
-
-// RFC 8489 §5 leaves an indication's transaction ID to its sender. Random ones are drawn from a
-// pool refilled every 256 indications, rather than with a crypto call per packet.
-const idPool = Buffer.allocUnsafe(TRANSACTION_ID_LENGTH * 256);
-let idPoolOffset = idPool.length;
-
-function writeTransactionId(target: Buffer): void {
-  if (idPoolOffset === idPool.length) {
-    randomFillSync(idPool);
-    idPoolOffset = 0;
-  }
-  for (let i = 0; i < TRANSACTION_ID_LENGTH; i++) target[8 + i] = idPool[idPoolOffset + i]!;
-  idPoolOffset += TRANSACTION_ID_LENGTH;
 }
 
 /**
@@ -38,7 +24,8 @@ export function writeDataIndicationHead(target: Buffer, peer: Uint8Array, peerPo
   target.writeUInt16BE(DATA_INDICATION_TYPE, 0);
   target.writeUInt16BE(attributesLength, 2);
   target.writeUInt32BE(MAGIC_COOKIE, 4);
-  writeTransactionId(target);
+  // RFC 8489 §5 leaves an indication's transaction ID to its sender.
+  writeRandomTransactionId(target, 8);
   // XOR-PEER-ADDRESS (RFC 8489 §14.2): port XOR the cookie's high half; address XOR cookie (+ transaction id for IPv6).
   target.writeUInt16BE(AttributeType.XOR_PEER_ADDRESS, 20);
   target.writeUInt16BE(4 + addressLength, 22);
