@@ -46,9 +46,10 @@ export function formatHelp(command?: CommandName): string {
   lines.push(
     "",
     "In the conf file write KEY=VALUE, KEY VALUE or a bare FLAG, one a line. On the command line write",
-    "--KEY VALUE, --KEY=VALUE or --FLAG; --FLAG=false turns off a flag the file sets. The command line wins,",
-    "and a repeatable option given there replaces the file's list. coturn's other options are accepted and",
-    "ignored, with one warning naming them.",
+    "--KEY VALUE, --KEY=VALUE or --FLAG; --FLAG=false turns off an on/off flag the file sets (a flag that",
+    "stands for a value, such as verbose for log-level=debug, takes none: give that option instead). The",
+    "command line wins, and a repeatable option given there replaces the file's list. coturn's other",
+    "options are accepted and ignored, with one warning naming them.",
   );
   return lines.join("\n") + "\n";
 }

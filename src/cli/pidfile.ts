@@ -58,7 +58,39 @@ export function procCommandLine(pid: number): readonly string[] | undefined {
   }
 }
 
-/** The turnpike binary, however started: `turnpike` on PATH, `node .../dist/cli/main.js`, npm start. */
+/**
+ * The turnpike binary, however started: `turnpike` on PATH, `node .../dist/cli/main.js`, npm start,
+ * with any node options before the script (`node --max-old-space-size=512 --enable-source-maps ...`).
+ */
 export function isTurnpike(commandLine: readonly string[]): boolean {
-  return commandLine.slice(0, 3).some((arg) => /(^|\/)turnpike$/.test(arg) || /(^|\/)cli\/main\.js$/.test(arg));
+  const [program, ...args] = commandLine;
+  if (program === undefined) return false;
+  if (isTurnpikeScript(program)) return true;
+  if (!/(^|\/)node(js)?[0-9]*$/.test(program)) return false;
+  const script = scriptOf(args);
+  return script !== undefined && isTurnpikeScript(script);
+}
+
+// node's options whose value may follow as the next argument.
+const NODE_OPTIONS_WITH_VALUE = new Set(["-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file", "--title", "-C", "--conditions", "--input-type"]);
+
+/** The script node runs: its first argument that is neither an option nor an option's value. */
+function scriptOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return args[i + 1];
+    if (!arg.startsWith("-")) return arg;
+    if (NODE_OPTIONS_WITH_VALUE.has(arg)) i++;
+  }
+  return undefined;
+}
+
+function isTurnpikeScript(arg: string): boolean {
+  return /(^|\/)turnpike$/.test(arg) || /(^|\/)cli\/main\.js$/.test(arg);
+}
+
+/** What a refusal may say about another process: its program's name, never its arguments (they may hold a secret). */
+export function programName(commandLine: readonly string[]): string {
+  const program = commandLine[0] ?? "";
+  return program.slice(program.lastIndexOf("/") + 1) || "?";
 }

@@ -3,7 +3,7 @@
 import { loadConfig } from "../config/load-config.js";
 import { pidfileNextTo } from "../server/state-file.js";
 import { formatHelp } from "./help.js";
-import { isTurnpike, procCommandLine, readPidfile } from "./pidfile.js";
+import { isTurnpike, procCommandLine, programName, readPidfile } from "./pidfile.js";
 import type { CliDeps } from "./run.js";
 import { splitCommandArgs } from "./split-command-args.js";
 import { stateFilePathOf } from "./start-config.js";
@@ -41,7 +41,7 @@ async function signalServer(
   const commandLine = (deps.commandLineOf ?? procCommandLine)(pid);
   if (commandLine !== undefined && !isTurnpike(commandLine)) {
     throw new Error(
-      `process ${pid} from pidfile ${pidfile} is not turnpike (it runs: ${commandLine.join(" ").slice(0, 120)}); ` +
+      `process ${pid} from pidfile ${pidfile} is not turnpike (it runs ${programName(commandLine)}); ` +
         "a stale pidfile? Nothing was signalled",
     );
   }

@@ -64,8 +64,8 @@ export interface Config {
   readonly allowLoopbackPeers: boolean;
   /** Accept RFC 5766's channel numbers 0x5000-0x7FFF too (RFC 8656 §12 allows 0x4000-0x4FFF). */
   readonly rfc5766ChannelNumbers: boolean;
-  /** Relay threads sharing the listening ports (SO_REUSEPORT); 0 means one per CPU. */
-  readonly relayThreads: number;
+  /** Relay threads sharing the listening ports (SO_REUSEPORT); unset, one per CPU; 0 as in coturn, one (its single-threaded mode). */
+  readonly relayThreads?: number;
   /** Answers to requests that did not authenticate are rate-limited per source IP. */
   readonly unauthorizedRatelimit: boolean;
   /** A TCP/TLS connection that has not allocated within this many seconds is closed. */
@@ -148,7 +148,6 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   deniedPeerIps: Object.freeze([]),
   allowLoopbackPeers: false,
   rfc5766ChannelNumbers: false,
-  relayThreads: 0,
   unauthorizedRatelimit: true,
   maxAllocateTimeoutSeconds: 60,
   maxTcpConnections: 10_000,

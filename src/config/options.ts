@@ -10,6 +10,7 @@ import {
   ipParser,
   logFileParser,
   portParser,
+  apiKeyParser,
   presetParser,
   countParser,
   limitParser,
@@ -147,7 +148,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: "no-stun-backward-compatibility",
     field: "mappedAddress",
-    parser: presetParser(false),
+    parser: presetParser(false, "mapped-address"),
     repeatable: false,
     coturn: true,
     doc: "Send no MAPPED-ADDRESS (the default; turns mapped-address off).",
@@ -180,7 +181,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: "verbose",
     field: "logLevel",
-    parser: presetParser("debug"),
+    parser: presetParser("debug", "log-level"),
     repeatable: false,
     coturn: true,
     doc: "Same as log-level=debug.",
@@ -188,7 +189,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: "Verbose",
     field: "logLevel",
-    parser: presetParser("trace"),
+    parser: presetParser("trace", "log-level"),
     repeatable: false,
     coturn: true,
     doc: "Same as log-level=trace.",
@@ -205,7 +206,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: "no-software-attribute",
     field: "software",
-    parser: presetParser(undefined),
+    parser: presetParser(undefined, "software"),
     repeatable: false,
     coturn: true,
     doc: "Send no SOFTWARE attribute (the default; unsets software).",
@@ -335,8 +336,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: countParser({ min: 0, max: 256 }),
     repeatable: false,
     coturn: true,
-    doc: "Relay threads sharing the listening ports, each with its own allocations; 0 means one per CPU.",
-    defaultText: "0 (one per CPU)",
+    doc: "Relay threads sharing the listening ports, each with its own allocations; 0 means one, as coturn's single-threaded mode.",
+    defaultText: "one per CPU",
   },
   {
     key: "unauthorized-ratelimit",
@@ -458,7 +459,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: "api-key",
     field: "apiKeys",
-    parser: secretParser,
+    parser: apiKeyParser,
     repeatable: true,
     coturn: false,
     doc: "Bearer key the credential endpoint accepts (Authorization: Bearer <key>); repeat to rotate.",

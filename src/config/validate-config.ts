@@ -38,6 +38,7 @@ export function validateConfig(config: Config, locate: LocateField, rules: Valid
   }
   if (config.pidfile !== undefined) checkWritablePath({ what: "pidfile", file: config.pidfile, where: locate("pidfile"), rules, replacedByRename: true });
   checkUniqueUserNames(config.users, locate);
+  checkListeningIps(config.listeningIps, locate);
   validateApi(config, locate);
   if (config.bpsCapacity > 0 && config.maxBps === 0) {
     const where = setLater(locate("bpsCapacity"), locate("maxBps"));
@@ -147,6 +148,33 @@ function checkUniqueUserNames(users: readonly string[], locate: LocateField): vo
     const before = locate("users", earlier);
     const also = before.line === undefined ? "" : ` (also on line ${before.line})`;
     throw new ConfigError(`user "${name}" is defined twice${also}`, locate("users", index));
+  });
+}
+
+/**
+ * Each listening-ip is bound on the same ports: an address given twice, however written, or beside the
+ * wildcard of its family (which binds every address of it), would fail at start as "address in use",
+ * as if another process held the port.
+ */
+function checkListeningIps(ips: readonly string[], locate: LocateField): void {
+  const seen: { ip: string; family: string; value: bigint; index: number }[] = [];
+  ips.forEach((ip, index) => {
+    const parsed = ipToBigInt(ip);
+    if (parsed === undefined) return;
+    for (const earlier of seen) {
+      if (earlier.family !== parsed.family) continue;
+      const before = locate("listeningIps", earlier.index);
+      const onLine = before.line === undefined ? "" : ` on line ${before.line}`;
+      if (earlier.value === parsed.value) {
+        const again = earlier.ip === ip ? "is given twice" : `is ${earlier.ip} again`;
+        throw new ConfigError(`listening-ip ${ip} ${again} (first${onLine || " given"})`, locate("listeningIps", index));
+      }
+      if (earlier.value === 0n || parsed.value === 0n) {
+        const [wildcard, other] = earlier.value === 0n ? [earlier.ip, ip] : [ip, earlier.ip];
+        throw new ConfigError(`listening-ip ${wildcard} binds every ${parsed.family} address, ${other} included (the other${onLine || " given"}): give one or the other`, locate("listeningIps", index));
+      }
+    }
+    seen.push({ ip, family: parsed.family, value: parsed.value, index });
   });
 }
 

@@ -124,13 +124,13 @@ export const flagParser: ValueParser<boolean> = {
   format: String,
 };
 
-/** A bare key that sets a fixed value: coturn's `verbose`, `no-software-attribute`. */
-export function presetParser<const T>(preset: T): ValueParser<T> {
+/** A bare key that sets a fixed value of another option (`sets`): coturn's `verbose`, `no-software-attribute`. */
+export function presetParser<const T>(preset: T, sets: string): ValueParser<T> {
   return {
     kind: "preset",
     placeholder: "",
     parse(text) {
-      if (text !== undefined && text !== "") throw new Error("this flag takes no value (the value given is not shown)");
+      if (text !== undefined && text !== "") throw new Error(`this flag takes no value (the value given is not shown): it stands for a ${sets} value; give ${sets} instead`);
       return preset;
     },
     check() {
@@ -286,6 +286,24 @@ function checkSecret(value: unknown): string {
   return value;
 }
 
+/**
+ * `api-key`: a secret a client sends as `Authorization: Bearer <key>`, so printable ASCII with no
+ * space (a header carries no other text unchanged; RFC 6750 §2.1). It is never logged or described.
+ */
+export const apiKeyParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<secret>",
+  parse: (text) => checkApiKey(requireText(text)),
+  check: checkApiKey,
+  format: () => "<redacted>",
+};
+
+function checkApiKey(value: unknown): string {
+  const key = checkSecret(value);
+  if (!/^[\x21-\x7e]+$/.test(key)) throw new Error("the key has a space or a character outside printable ASCII: an Authorization header cannot carry it");
+  return key;
+}
+
 /** An address, a range `a-b`, or a CIDR block, as allowed-peer-ip and denied-peer-ip take. */
 export const ipRangeParser: ValueParser<string> = {
   kind: "value",
@@ -337,6 +355,7 @@ const ORIGIN_SHAPE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@\s\\]+\/?$/;
 function checkOrigin(value: unknown): string {
   if (typeof value !== "string") throw new Error(`${describe(value)} is not an origin`);
   const refuse = (): Error => new Error(`${quote(value)} is not an origin: scheme://host[:port], with no path, query or user`);
+  if (value.includes("*")) throw new Error(`${quote(value)} is not an origin: wildcards are not supported; list each origin (api-cors-origin repeats)`);
   if (!ORIGIN_SHAPE.test(value)) throw refuse();
   let url: URL;
   try {

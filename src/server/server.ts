@@ -62,8 +62,8 @@ const DRAIN_POLL_MS = 300;
 
 export async function startServer(config: Config, options: StartOptions): Promise<RunningServer> {
   const log = options.logger;
-  const relayThreads = config.relayThreads === 0 ? availableParallelism() : config.relayThreads;
-  if (options.inProcess === true && config.relayThreads !== 1) throw new Error(`inProcess runs one relay thread: set relay-threads to 1, not ${config.relayThreads}`);
+  const relayThreads = relayThreadCount(config.relayThreads);
+  if (options.inProcess === true && relayThreads !== 1) throw new Error(`inProcess runs one relay thread: set relay-threads to 1, not ${config.relayThreads ?? "unset (one per CPU)"}`);
   if (options.clock && options.inProcess !== true) throw new Error("a manual clock needs inProcess: relay threads keep their own time");
   const clock: Clock = options.clock ?? { now: () => Date.now() };
   const apiTls = config.apiCert && config.apiPkey ? await readTlsMaterial(config.apiCert, config.apiPkey, "api-cert", "api-pkey") : undefined;
@@ -237,4 +237,10 @@ function describeCertificate(pem: Buffer, path: string): { file: string; subject
   } catch {
     return { file: path };
   }
+}
+
+/** `relay-threads`: unset, one per CPU; 0 is coturn's single-threaded mode, here one relay thread beside the main one. */
+export function relayThreadCount(configured: number | undefined): number {
+  if (configured === undefined) return availableParallelism();
+  return Math.max(1, configured);
 }

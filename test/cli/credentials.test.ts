@@ -132,7 +132,7 @@ describe("turnpike credentials", () => {
     it.each([
       ["rest-uri-host first", ["--rest-uri-host", "turn.example.com", "--external-ip", "203.0.113.7", "--listening-ip", "192.0.2.10"], "turn.example.com"],
       ["then the first external-ip's public address", ["--external-ip", "203.0.113.7/192.0.2.10", "--external-ip", "203.0.113.8/192.0.2.11", "--listening-ip", "192.0.2.10"], "203.0.113.7"],
-      ["then the first listening-ip that is not a wildcard", ["--listening-ip", "0.0.0.0", "--listening-ip", "::", "--listening-ip", "192.0.2.10"], "192.0.2.10"],
+      ["then the first listening-ip that is not a wildcard", ["--listening-ip", "::", "--listening-ip", "192.0.2.10"], "192.0.2.10"],
       ["then the machine's hostname", ["--listening-ip", "0.0.0.0"], "turn-host.example"],
       ["the hostname with no listening-ip at all (every interface: never the loopback address found first)", [], "turn-host.example"],
       ["an IPv6 address, bracketed", ["--listening-ip", "2001:db8::10"], "[2001:db8::10]"],

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { runCli } from "../../src/cli/run.js";
@@ -168,6 +168,30 @@ describe("turnpike check-config", () => {
     expect(staticSecret.stderr()).toBe(
       `turnpike: warning: static-auth-secret without use-auth-secret is replaced by the secret generated in ${stateFile}; add use-auth-secret to use your own\n`,
     );
+  });
+
+  it("reads the state file start would run on, and fails as start would on a damaged or exposed one, creating none", async () => {
+    const missing = createFakeCli();
+    const stateFile = join(missing.stateHome, "turnpike", "state.json");
+    expect(await runCli(["check-config"], missing.deps)).toBe(0);
+    expect(existsSync(stateFile)).toBe(false);
+
+    const damaged = temp.write("damaged.json", "{not json");
+    chmodSync(damaged, 0o600);
+    const cli = createFakeCli();
+    expect(await runCli(["check-config", "--state-file", damaged], cli.deps)).toBe(1);
+    expect(cli.stderr()).toMatch(new RegExp(`^turnpike: state file ${damaged.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is damaged`));
+    expect(cli.stdout()).toBe("");
+
+    const exposed = temp.write("exposed.json", "{}");
+    chmodSync(exposed, 0o644);
+    const open = createFakeCli();
+    expect(await runCli(["check-config", "--state-file", exposed], open.deps)).toBe(1);
+    expect(open.stderr()).toContain(`state file ${exposed} is accessible to group or others (mode 644)`);
+
+    // A config that brings its own credentials never reads it.
+    const own = createFakeCli();
+    expect(await runCli(["check-config", "--state-file", damaged, "--user", "alice:north", "--no-api"], own.deps)).toBe(0);
   });
 
   it("prints the warnings before OK", async () => {

@@ -117,6 +117,9 @@ describe("loadConfig: the credential endpoint's rows", () => {
     ["rest-uri-host=turn.example.com:3478", 'invalid value for rest-uri-host: "turn.example.com:3478" is not a host name (letters, digits, hyphens, dot-separated) or an IP address'],
     ["no-api=maybe", "invalid value for no-api: a flag is given bare, or with true/false, yes/no, on/off, 1/0"],
     ["api-key", "api-key needs a value (<secret>)"],
+    ["api-key=cl\u00e9-secr\u00e8te", "invalid value for api-key: the key has a space or a character outside printable ASCII: an Authorization header cannot carry it"],
+    ["api-cors-origin=https://*.example.com", 'invalid value for api-cors-origin: "https://*.example.com" is not an origin: wildcards are not supported; list each origin (api-cors-origin repeats)'],
+    ["api-cors-origin=*", 'invalid value for api-cors-origin: "*" is not an origin: wildcards are not supported; list each origin (api-cors-origin repeats)'],
     ["state-file", "state-file needs a value (<file>)"],
   ])("refuses %j at its line", (line, reason) => {
     expect(errorOf(() => loadText(`realm=example.org\n${line}`))).toMatchObject({ line: 2, reason });
@@ -139,6 +142,14 @@ describe("loadConfig: api-key is a secret", () => {
     const error = errorOf(() => loadText(`realm=example.org\n${line}`));
     expect(error.message).toMatch(/turnserver\.conf:2: /);
     expect(JSON.stringify({ ...error, message: error.message })).not.toContain(SECRET);
+  });
+
+  it("must travel in an Authorization header: no space, nothing outside printable ASCII, from any source", () => {
+    const reason = "the key has a space or a character outside printable ASCII: an Authorization header cannot carry it";
+    expect(errorOf(() => loadConfig({ args: ["--api-key", "my api key"] })).message).toBe(`command line: invalid value for --api-key: ${reason}`);
+    expect(() => configFromObject({ apiKeys: ["two words"] })).toThrow(reason);
+    expect(() => configFromObject({ apiKeys: ["cl\u00e9"] })).toThrow(reason);
+    expect(configFromObject({ apiKeys: ["Aa0-._~+/=!#$%&'*^`|"] }).apiKeys).toEqual(["Aa0-._~+/=!#$%&'*^`|"]);
   });
 
   it("appears in no error from the programmatic API", () => {

@@ -382,7 +382,7 @@ describe("loadConfig: errors carry file, line, key and a suggestion", () => {
   });
 
   it("refuses a value given to a bare flag", () => {
-    expect(errorOf(() => loadText("verbose 2")).reason).toBe("invalid value for verbose: this flag takes no value (the value given is not shown)");
+    expect(errorOf(() => loadText("verbose 2")).reason).toBe("invalid value for verbose: this flag takes no value (the value given is not shown): it stands for a log-level value; give log-level instead");
     expect(errorOf(() => loadText("no-udp=banana")).reason).toBe("invalid value for no-udp: a flag is given bare, or with true/false, yes/no, on/off, 1/0");
   });
 
@@ -514,5 +514,29 @@ describe("loadConfig: rules across fields", () => {
     } finally {
       other.remove();
     }
+  });
+});
+
+describe("loadConfig: listening-ip", () => {
+  it.each([
+    ["listening-ip=127.0.0.1\nlistening-ip=127.0.0.1", 2, "listening-ip 127.0.0.1 is given twice (first on line 1)"],
+    ["listening-ip=::1\nrealm=x\nlistening-ip=0:0:0:0:0:0:0:1", 3, "listening-ip 0:0:0:0:0:0:0:1 is ::1 again (first on line 1)"],
+    ["listening-ip=0.0.0.0\nlistening-ip=127.0.0.1", 2, "listening-ip 0.0.0.0 binds every IPv4 address, 127.0.0.1 included (the other on line 1): give one or the other"],
+    ["listening-ip=192.0.2.10\nlistening-ip=0.0.0.0", 2, "listening-ip 0.0.0.0 binds every IPv4 address, 192.0.2.10 included (the other on line 1): give one or the other"],
+    ["listening-ip=::1\nlistening-ip=::", 2, "listening-ip :: binds every IPv6 address, ::1 included (the other on line 1): give one or the other"],
+  ])("refuses an address bound twice, at the later line: %j", (text, line, reason) => {
+    expect(errorOf(() => loadText(text))).toMatchObject({ line, key: "listening-ip", reason });
+  });
+
+  it("takes the wildcard of one family beside addresses of the other, and distinct addresses", () => {
+    expect(loadText("listening-ip=0.0.0.0\nlistening-ip=::1").config.listeningIps).toEqual(["0.0.0.0", "::1"]);
+    expect(loadText("listening-ip=::\nlistening-ip=127.0.0.1").config.listeningIps).toEqual(["::", "127.0.0.1"]);
+    expect(loadText("listening-ip=127.0.0.1\nlistening-ip=127.0.0.2").config.listeningIps).toEqual(["127.0.0.1", "127.0.0.2"]);
+  });
+
+  it("refuses it on the command line too", () => {
+    expect(errorOf(() => loadConfig({ args: ["--listening-ip", "127.0.0.1", "--listening-ip", "127.0.0.1"] })).message).toBe(
+      "command line: listening-ip 127.0.0.1 is given twice (first given)",
+    );
   });
 });

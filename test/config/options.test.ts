@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, type Config } from "../../src/config/config.js";
 import { COTURN_OPTIONS_ALREADY_DEFAULT, UNIMPLEMENTED_COTURN_OPTIONS } from "../../src/config/coturn-options.js";
 import { findFieldOption, findOption, OPTIONS } from "../../src/config/options.js";
-import { secretParser, staticUserParser } from "../../src/config/value-parsers.js";
+import { apiKeyParser, secretParser, staticUserParser } from "../../src/config/value-parsers.js";
 
 // Every Config field, spelled out so that adding a field without a row fails here.
 const FIELDS: readonly (keyof Config)[] = [
@@ -185,7 +185,8 @@ describe("the option table", () => {
 
   it("gives the secret-bearing rows parsers that format without the secret", () => {
     expect(findOption("static-auth-secret")?.parser).toBe(secretParser);
-    expect(findOption("api-key")?.parser).toBe(secretParser);
+    expect(findOption("api-key")?.parser).toBe(apiKeyParser);
+    expect(apiKeyParser.format("north-by-northwest")).toBe("<redacted>");
     expect(findOption("user")?.parser).toBe(staticUserParser);
     expect(secretParser.format("north-by-northwest")).toBe("<redacted>");
     expect(staticUserParser.format("alice:north-by-northwest")).toBe("alice:<redacted>");

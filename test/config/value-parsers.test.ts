@@ -103,12 +103,12 @@ describe("flag parser", () => {
 });
 
 describe("preset parser (verbose, no-software-attribute)", () => {
-  const verbose = presetParser("debug");
+  const verbose = presetParser("debug", "log-level");
   it("sets its fixed value when given bare", () => {
     expect(verbose.parse(undefined, context)).toBe("debug");
   });
   it("refuses any value", () => {
-    expect(() => verbose.parse("2", context)).toThrow(/^this flag takes no value \(the value given is not shown\)$/);
+    expect(() => verbose.parse("2", context)).toThrow(/^this flag takes no value \(the value given is not shown\): it stands for a log-level value; give log-level instead$/);
   });
 });
 
@@ -339,11 +339,14 @@ describe("origin parser (api-cors-origin: the Origin header's form, RFC 6454 §6
     "//app.example.com",
     "https://",
     "https://app.example.com:99999",
-    "*",
     "null",
     "https://app example.com",
   ])("refuses %j", (text) => {
     expect(() => originParser.parse(text, context)).toThrow(/is not an origin: scheme:\/\/host\[:port\], with no path, query or user$/);
+  });
+
+  it.each(["*", "https://*.example.com", "https://app.*", "*://app.example.com"])("refuses the wildcard %j, which would match no Origin", (text) => {
+    expect(() => originParser.parse(text, context)).toThrow(/is not an origin: wildcards are not supported; list each origin \(api-cors-origin repeats\)$/);
   });
 
   it("checks programmatic values", () => {
