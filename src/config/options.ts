@@ -345,7 +345,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: flagParser,
     repeatable: false,
     coturn: true,
-    doc: "Rate-limit answers to unauthenticated requests per source, an IPv4 address or an IPv6 /64 (burst 200, then 20/s, in each relay thread); =false turns it off.",
+    doc: "Rate-limit answers to unauthenticated UDP requests per source, an IPv4 address or an IPv6 /64 (burst 200, then 20/s, in each relay thread); =false turns it off.",
     defaultText: "on",
   },
   {

@@ -114,8 +114,10 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     port: number,
     link: ClientLink,
   ): void {
-    // A request that did not authenticate is answered within a per-source allowance; past it, dropped.
-    if (!integrity && options.unauthenticatedLimit && !options.unauthenticatedLimit.take(address, clock.now())) {
+    // A UDP request that did not authenticate is answered within a per-source allowance; past it, dropped.
+    // Only UDP: its source can be spoofed, to reflect answers at a victim or to drain the allowance of
+    // a NAT's address. A TCP or TLS client proved its address, and would wait out a dropped answer.
+    if (!integrity && link.transport === "udp" && options.unauthenticatedLimit && !options.unauthenticatedLimit.take(address, clock.now())) {
       if (counters) counters.unauthenticatedAnswersDropped++;
       if (isInfoOn(log)) droppedBudget.info({ source: address, droppedSoFar: counters?.unauthenticatedAnswersDropped }, "answers to unauthenticated requests dropped (unauthorized-ratelimit)");
       return;

@@ -13,3 +13,13 @@ export function formatFiveTuple({ link, clientAddress, clientPort }: FiveTuple):
   const server = link.localAddress.includes(":") ? `[${link.localAddress}]:${link.localPort}` : `${link.localAddress}:${link.localPort}`;
   return `${link.transport} ${client} -> ${server}`;
 }
+
+/**
+ * The client's address as (XOR-)MAPPED-ADDRESS carries it. Node names a link-local IPv6 source with its
+ * zone (fe80::1%eth0): the zone says which of our interfaces reached it, so replies keep it, but it
+ * means nothing to the client and has no place on the wire (RFC 8489 §14.1 carries 16 bytes).
+ */
+export function withoutZone<T extends { readonly address: string }>(transportAddress: T): T {
+  const zone = transportAddress.address.indexOf("%");
+  return zone < 0 ? transportAddress : { ...transportAddress, address: transportAddress.address.slice(0, zone) };
+}

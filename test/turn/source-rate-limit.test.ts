@@ -7,6 +7,7 @@ import { createSourceRateLimit, type SourceRateLimit } from "../../src/turn/sour
 import { createRecordingLogger } from "../helpers/logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { createTurnHarness, HarnessClient } from "../helpers/turn-harness.js";
+import { FakeLink } from "../helpers/fakes.js";
 
 const KEY = Buffer.from("a1b2c3d4e5f60718", "hex");
 
@@ -128,6 +129,21 @@ describe("unauthorized-ratelimit in the dispatcher", () => {
     // Another source is answered; a request that authenticated is never held back.
     const other = new HarnessClient(h, undefined, "203.0.113.9");
     expect((await other.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }])).messageClass).toBe(2);
+  });
+
+  it.each(["tcp", "tls"] as const)("always answers %s clients, whose address cannot be spoofed, even from a source whose UDP allowance is spent", async (transport) => {
+    const h = createTurnHarness({ unauthenticatedLimit: createSourceRateLimit({ burst: 3, perSecond: 1, key: randomBytes(8) }) });
+    const udp = new HarnessClient(h);
+    for (let i = 0; i < 10; i++) await udp.sendRaw(allocate(udp));
+    expect(h.deps.counters.unauthenticatedAnswersDropped).toBe(7);
+    const stream = new HarnessClient(h, new FakeLink(transport), udp.address, 40001);
+    let answers = 0;
+    for (let i = 0; i < 10; i++) answers += (await stream.sendRaw(allocate(stream))).length;
+    expect(answers).toBe(10);
+    expect(h.deps.counters.unauthenticatedAnswersDropped).toBe(7);
+    // ...and they take nothing from the UDP allowance.
+    h.clock.advance(1000);
+    expect((await udp.sendRaw(allocate(udp))).length).toBe(1);
   });
 });
 

@@ -6,7 +6,7 @@ import { grantLifetimeSeconds, type AllocateAnswer, type Allocation } from "../a
 import { createBandwidthBucket } from "../bandwidth.js";
 import { addAllocation } from "../allocation-table.js";
 import type { HandlerAnswer, HandlerResult, RequestContext } from "../dispatch.js";
-import { formatFiveTuple } from "../five-tuple.js";
+import { formatFiveTuple, withoutZone } from "../five-tuple.js";
 import { isInfoOn, RelayUnavailableError, type PeerPacketHandler, type QuotaAnswer, type RelayAllocation, type RelaySocket, type ReservationClaimer } from "../ports.js";
 import { relayFromPeer } from "../relay.js";
 import { createLogBudget } from "../log-budget.js";
@@ -332,7 +332,7 @@ function allocateSuccessAttributes(allocation: Allocation, deps: TurnDeps): Attr
   attributes.push({ name: "LIFETIME", value: answer.lifetimeSeconds });
   if (answer.reservationToken) attributes.push({ name: "RESERVATION-TOKEN", value: answer.reservationToken });
   if (answer.addressError) attributes.push({ name: "ADDRESS-ERROR-CODE", value: answer.addressError });
-  attributes.push({ name: "XOR-MAPPED-ADDRESS", value: { family: fiveTuple.link.family, address: fiveTuple.clientAddress, port: fiveTuple.clientPort } });
+  attributes.push({ name: "XOR-MAPPED-ADDRESS", value: withoutZone({ family: fiveTuple.link.family, address: fiveTuple.clientAddress, port: fiveTuple.clientPort }) });
   return attributes;
 }
 

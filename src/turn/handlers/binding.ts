@@ -1,5 +1,6 @@
 import type { AttributeEntry } from "../../stun/attributes/registry.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
+import { withoutZone } from "../five-tuple.js";
 
 export interface BindingOptions {
   /** Also send MAPPED-ADDRESS, for RFC 3489-era clients. Off by default: it doubles the response. */
@@ -10,8 +11,9 @@ export interface BindingOptions {
 export function createBindingHandler(options: BindingOptions, counters?: { bindingRequests: number }): (ctx: RequestContext) => HandlerResult {
   return ({ clientAddress }) => {
     if (counters) counters.bindingRequests++;
-    const attributes: AttributeEntry[] = [{ name: "XOR-MAPPED-ADDRESS", value: clientAddress }];
-    if (options.mappedAddress) attributes.push({ name: "MAPPED-ADDRESS", value: clientAddress });
+    const mapped = withoutZone(clientAddress);
+    const attributes: AttributeEntry[] = [{ name: "XOR-MAPPED-ADDRESS", value: mapped }];
+    if (options.mappedAddress) attributes.push({ name: "MAPPED-ADDRESS", value: mapped });
     return { attributes };
   };
 }

@@ -67,6 +67,29 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(h.deps.table.size).toBe(1);
   });
 
+  it("answers a link-local client, which Node names with its zone (fe80::1%eth0): the zone stays in replies, never on the wire", async () => {
+    const h = createTurnHarness();
+    const link = new FakeLink("udp", "IPv6", "fe80::10");
+    const client = new HarnessClient(h, link, "fe80::1%eth0", 40000);
+    const repliedTo: string[] = [];
+    const send = link.send.bind(link);
+    link.send = (data, address, port) => {
+      repliedTo.push(`${address} ${port}`);
+      send(data, address, port);
+    };
+    const binding = await client.request(Method.Binding);
+    expect(getAttribute(binding, "XOR-MAPPED-ADDRESS")).toEqual({ family: "IPv6", address: "fe80::1", port: 40000 });
+    const response = await client.request(Method.Allocate, [UDP]);
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+    expect(getAttribute(response, "XOR-MAPPED-ADDRESS")).toEqual({ family: "IPv6", address: "fe80::1", port: 40000 });
+    expect(h.deps.table.size).toBe(1);
+    // Replies went to the zoned address, through the interface that reached us; the allocation is found again by it.
+    expect(new Set(repliedTo)).toEqual(new Set(["fe80::1%eth0 40000"]));
+    const refresh = await client.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }]);
+    expect(refresh.messageClass).toBe(MessageClass.SuccessResponse);
+    expect(h.deps.table.size).toBe(0);
+  });
+
   it("answers a retransmitted Allocate (same transaction id, same 5-tuple) with the same success response", async () => {
     const h = createTurnHarness();
     const client = new HarnessClient(h);
