@@ -16,11 +16,15 @@ export function createCreatePermissionHandler(deps: TurnDeps): (ctx: RequestCont
     const peers = getAttributes(ctx.message, "XOR-PEER-ADDRESS");
     if (peers.length === 0) throw new StunError(ErrorCode.BadRequest, "XOR-PEER-ADDRESS missing");
     let added = 0;
+    // A peer named twice in one request is one new permission.
+    const adding = peers.length > 1 ? new Set<string>() : undefined;
     for (const peer of peers) {
       if (!relayForFamily(allocation, peer.family)) throw new StunError(ErrorCode.PeerAddressFamilyMismatch);
       // Permissions are per IP address (§9): the port in the attribute does not matter here.
       if (!deps.peerPolicy.isPeerAddressAllowed(peer.address)) throw new StunError(ErrorCode.Forbidden, "peer address not allowed");
-      if (!allocation.permissions.has(peer.address)) added++;
+      if (allocation.permissions.has(peer.address) || adding?.has(peer.address) === true) continue;
+      adding?.add(peer.address);
+      added++;
     }
     if (allocation.permissions.size + added > deps.options.maxPermissionsPerAllocation) {
       throw new StunError(ErrorCode.InsufficientCapacity, "too many permissions on this allocation");

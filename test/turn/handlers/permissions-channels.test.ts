@@ -58,6 +58,17 @@ describe("CreatePermission (RFC 8656 §9)", () => {
     expect((await client.request(Method.CreatePermission, [peerAttr(PEER)])).messageClass).toBe(MessageClass.SuccessResponse);
   });
 
+  it("counts a new peer named twice in one request (ports aside) as one permission against the cap", async () => {
+    const { client } = await allocated(createTurnHarness({ turn: { maxPermissionsPerAllocation: 2 } }));
+    expect((await client.request(Method.CreatePermission, [peerAttr(PEER)])).messageClass).toBe(MessageClass.SuccessResponse);
+    const twice = [peerAttr(OTHER), peerAttr({ ...OTHER, port: OTHER.port + 1 })];
+    expect((await client.request(Method.CreatePermission, twice)).messageClass).toBe(MessageClass.SuccessResponse);
+    // Two distinct new peers still do not fit in the one slot left before the second request.
+    const { client: full } = await allocated(createTurnHarness({ turn: { maxPermissionsPerAllocation: 2 } }));
+    expect((await full.request(Method.CreatePermission, [peerAttr(PEER)])).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(errorCode(await full.request(Method.CreatePermission, [peerAttr(OTHER), peerAttr({ family: "IPv4", address: "9.9.9.9", port: 1 })]))).toBe(508);
+  });
+
   it("expires a permission after 300 s; traffic does not refresh it, CreatePermission does", async () => {
     const { h, client, relay } = await allocated();
     await client.request(Method.CreatePermission, [peerAttr(PEER)]);
