@@ -1,4 +1,5 @@
 // The HTTP(S) endpoint: REST credentials, revocation, health and metrics, on fastify.
+import { constants } from "node:crypto";
 import { NO_API_KEYS } from "../config/service-warnings.js";
 import { describeListenFailure } from "../transport/listen-error.js";
 import type { AddressInfo } from "node:net";
@@ -24,6 +25,9 @@ import { parseQueryString } from "./query-string.js";
 import { createRateLimiter, DEFAULT_MAX_TRACKED } from "./rate-limiter.js";
 import { registerDrainRoute } from "./drain-route.js";
 import { registerRevokeRoute } from "./revoke-route.js";
+
+// A client may not make us run handshake after handshake on one connection.
+const NO_RENEGOTIATION = constants.SSL_OP_NO_RENEGOTIATION;
 
 export { ApiStartError } from "./api-start-error.js";
 
@@ -85,7 +89,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
       logController: new LogController({ disableRequestLogging: true }),
       // A TLS handshake is not under connectionTimeout: without its own limit (120 s by default) silent
       // connections would hold places under maxConnections.
-      https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: requestTimeoutMs },
+      https: options.tls === undefined ? null : { cert: options.tls.cert, key: options.tls.key, secureOptions: NO_RENEGOTIATION, handshakeTimeout: requestTimeoutMs },
       bodyLimit: BODY_LIMIT_BYTES,
       connectionTimeout: requestTimeoutMs,
       requestTimeout: requestTimeoutMs,
@@ -186,7 +190,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
     },
     setTlsMaterial(material) {
       if (!(app.server instanceof TlsServer)) throw new Error("the endpoint is not HTTPS");
-      app.server.setSecureContext({ cert: material.cert, key: material.key });
+      app.server.setSecureContext({ cert: material.cert, key: material.key, secureOptions: NO_RENEGOTIATION });
     },
     async close() {
       await app.close();

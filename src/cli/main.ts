@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The `turnpike` binary: the real server, process streams and signals, wired into runCli.
+// First, so that its listeners are in place before anything else loads (see process-signals.ts).
+import { handleSignals } from "./process-signals.js";
 import { startServer } from "../server/server.js";
 import { runCli } from "./run.js";
 
@@ -21,20 +23,11 @@ const code = await runCli(process.argv.slice(2), {
     return stop;
   },
   onDrain(handler) {
-    const listener = (): void => handler();
-    process.on("SIGUSR1", listener);
-    return () => process.off("SIGUSR1", listener);
+    return handleSignals(["SIGUSR1"], handler);
   },
   onReload(handler) {
-    // While this listener is installed, SIGHUP reloads instead of ending the process; so does
-    // SIGUSR2, coturn's certificate-reload signal (a reload reads the certificates afresh).
-    const listener = (): void => handler();
-    process.on("SIGHUP", listener);
-    process.on("SIGUSR2", listener);
-    return () => {
-      process.off("SIGHUP", listener);
-      process.off("SIGUSR2", listener);
-    };
+    // SIGUSR2 is coturn's certificate-reload signal: a reload reads the certificates afresh.
+    return handleSignals(["SIGHUP", "SIGUSR2"], handler);
   },
 });
 process.exit(code);

@@ -1,3 +1,4 @@
+import { constants } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import type { IpFamily } from "../stun/address.js";
@@ -37,8 +38,12 @@ export interface TlsMaterial {
   readonly key: Buffer;
 }
 
-function tlsContextOptions(material: TlsMaterial): tls.SecureContextOptions {
-  return { cert: material.cert, key: material.key, minVersion: "TLSv1.2" };
+/**
+ * TLS 1.2 and up, and no renegotiation: a client could otherwise have the relay thread, which relays
+ * everyone's media, run full handshakes (a private-key signature each) on one connection for ever.
+ */
+export function tlsContextOptions(material: TlsMaterial): tls.SecureContextOptions {
+  return { cert: material.cert, key: material.key, minVersion: "TLSv1.2", secureOptions: constants.SSL_OP_NO_RENEGOTIATION };
 }
 
 const DEADLINE_SWEEP_MS = 1000;
@@ -149,7 +154,9 @@ export class StreamListener {
     if (this.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.allocateTimeoutMs);
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
-    socket.on("error", () => {}); // resets are normal; 'close' releases everything
+    // Resets are normal, and 'close' releases everything; an error that leaves the socket open (a TLS
+    // session attack) ends it here.
+    socket.on("error", () => socket.destroy());
 
     const framer = new StreamFramer(options.maxChannelNumber);
     const writable = (): boolean => {

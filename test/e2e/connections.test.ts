@@ -159,6 +159,34 @@ describe("TCP/TLS connection caps are the relay thread's, across its listeners",
   });
 });
 
+describe("TLS", () => {
+  let certificate: TestCertificate;
+  beforeAll(() => {
+    certificate = makeSelfSignedCertificate();
+  });
+  afterAll(() => certificate?.remove());
+
+  it("refuses a client's renegotiation (TLS 1.2), which would have the relay thread sign handshake after handshake", async () => {
+    const { server } = await start({ cert: certificate.certPath, pkey: certificate.keyPath, tlsListeningPort: 0 });
+    const port = server.listeners.find((l) => l.transport === "tls")!.port;
+    const secure = tls.connect({ host: "127.0.0.1", port, ca: certificate.cert, servername: "localhost", maxVersion: "TLSv1.2" });
+    secure.on("error", () => {});
+    cleanups.push(() => {
+      secure.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", () => resolve());
+      secure.once("error", reject);
+    });
+    expect(await answersBinding(secure)).toBe(true);
+    const renegotiated = await new Promise<boolean>((resolve) => {
+      secure.once("close", () => resolve(false));
+      secure.renegotiate({ rejectUnauthorized: false }, (error) => resolve(error === null || error === undefined));
+    });
+    expect(renegotiated).toBe(false);
+  });
+});
+
 describe("max-allocate-timeout", () => {
   it("closes a busy connection that never allocates, and keeps one that did", async () => {
     const { port } = await start({ maxAllocateTimeoutSeconds: 1 });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -287,5 +287,51 @@ describe("a stale pidfile (turnpike reload)", () => {
     } finally {
       other.kill("SIGKILL");
     }
+  });
+});
+
+describe("signals while the server starts or stops", () => {
+  it("holds a drain asked for (SIGUSR1) while the server starts until it can drain, and never opens Node's inspector", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    // The warning for an option coturn has and turnpike ignores is logged before the server starts:
+    // by then the binary's modules have loaded, and relay threads take a while longer to come up.
+    const server = startBinary(
+      ["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-api", "--user", "alice:pw", "--realm", "r", "--relay-threads", "2", "--udp-self-balance", "--pidfile", join(dir, "turnpike.pid")],
+      { ...process.env, XDG_STATE_HOME: dir },
+    );
+    await server.waitFor("udp-self-balance");
+    let sent = 0;
+    while (!server.output().includes("turnpike started") && server.child.exitCode === null && sent < 500) {
+      server.child.kill("SIGUSR1");
+      sent++;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(sent).toBeGreaterThan(0);
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toMatch(/"msg":"drained"/);
+    expect(server.output()).not.toMatch(/Debugger listening|inspector/i);
+  });
+
+  it("ignores SIGHUP, SIGUSR1 and SIGUSR2 that come while it closes: it still stops cleanly, exit 0, pidfile removed", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const pidfile = join(dir, "turnpike.pid");
+    const server = startBinary(
+      ["start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-api", "--user", "alice:pw", "--realm", "r", "--relay-threads", "2", "--pidfile", pidfile],
+      { ...process.env, XDG_STATE_HOME: dir },
+    );
+    await server.waitFor("turnpike started");
+    server.child.kill("SIGTERM");
+    // Until it exits: some land while it closes its listeners and relay threads.
+    const signals = ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const;
+    for (let i = 0; i < 2000 && server.child.exitCode === null && server.child.signalCode === null; i++) {
+      server.child.kill(signals[i % 3]);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(await server.exited).toBe(0);
+    expect(server.child.signalCode).toBeNull();
+    expect(server.output()).toMatch(/"msg":"turnpike stopped"/);
+    expect(existsSync(pidfile)).toBe(false);
   });
 });
