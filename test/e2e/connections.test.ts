@@ -68,6 +68,19 @@ async function servedWithin3s(port: number): Promise<boolean> {
   return false;
 }
 
+/** A TLS connection once its handshake is done; destroyed after the test. */
+async function secureConnect(options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+  const secure = tls.connect(options);
+  cleanups.push(() => {
+    secure.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    secure.once("secureConnect", () => resolve());
+    secure.once("error", reject);
+  });
+  return secure;
+}
+
 async function answersBinding(socket: net.Socket): Promise<boolean> {
   const reader = new StreamReader(socket);
   socket.write(stun.encode(stun.createMessage(stun.constants.STUN_BINDING_REQUEST)));
@@ -147,14 +160,7 @@ describe("TCP/TLS connection caps are the relay thread's, across its listeners",
     expect(await closedWithin(broken, 3000)).toBe(true);
     expect(await closedOf([tlsPort, tcp], "127.0.0.3", 1)).toBe(1);
     // Another IP is served over TLS: the whole handshake, then STUN.
-    const secure = tls.connect({ socket: await connect(tlsPort.port, "127.0.0.4"), ca: certificate.cert, servername: "localhost" });
-    cleanups.push(() => {
-      secure.destroy();
-    });
-    await new Promise<void>((resolve, reject) => {
-      secure.once("secureConnect", () => resolve());
-      secure.once("error", reject);
-    });
+    const secure = await secureConnect({ socket: await connect(tlsPort.port, "127.0.0.4"), ca: certificate.cert, servername: "localhost" });
     expect(await answersBinding(secure)).toBe(true);
   });
 });
@@ -169,15 +175,8 @@ describe("TLS", () => {
   it("refuses a client's renegotiation (TLS 1.2), which would have the relay thread sign handshake after handshake", async () => {
     const { server } = await start({ cert: certificate.certPath, pkey: certificate.keyPath, tlsListeningPort: 0 });
     const port = server.listeners.find((l) => l.transport === "tls")!.port;
-    const secure = tls.connect({ host: "127.0.0.1", port, ca: certificate.cert, servername: "localhost", maxVersion: "TLSv1.2" });
+    const secure = await secureConnect({ host: "127.0.0.1", port, ca: certificate.cert, servername: "localhost", maxVersion: "TLSv1.2" });
     secure.on("error", () => {});
-    cleanups.push(() => {
-      secure.destroy();
-    });
-    await new Promise<void>((resolve, reject) => {
-      secure.once("secureConnect", () => resolve());
-      secure.once("error", reject);
-    });
     expect(await answersBinding(secure)).toBe(true);
     const renegotiated = await new Promise<boolean>((resolve) => {
       secure.once("close", () => resolve(false));
