@@ -92,7 +92,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const reusePort = options.reusePort === true;
   const tlsMaterial = config.cert && config.pkey && !config.noTls ? (options.tls ?? (await readTlsMaterial(config.cert, config.pkey, "cert", "pkey"))) : undefined;
   const addresses = resolveListeningAddresses(config.listeningIps);
-  if (addresses.length === 0) throw new StartupError("no address to listen on: set listening-ip");
+  if (addresses.length === 0) throw new StartupError("no address to listen on: no interface has one (of the family of a wildcard listening-ip); set listening-ip");
   const portFor = (transport: ListenerInfo["transport"], address: string, configured: number): number =>
     options.fixedPorts?.find((l) => l.transport === transport && l.address === address)?.port ?? configured;
 

@@ -500,7 +500,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
 /** Every listener's port, checked free by an exclusive bind (ephemeral ones resolved) before the threads share it. */
 async function claimPorts(config: Config): Promise<readonly ListenerInfo[]> {
   const addresses = resolveListeningAddresses(config.listeningIps);
-  if (addresses.length === 0) throw new StartupError("no address to listen on: set listening-ip");
+  if (addresses.length === 0) throw new StartupError("no address to listen on: no interface has one (of the family of a wildcard listening-ip); set listening-ip");
   const tls = config.cert !== undefined && config.pkey !== undefined && !config.noTls;
   const targets: ProbeTarget[] = [];
   for (const { address, family } of addresses) {

@@ -1,0 +1,35 @@
+import type { NetworkInterfaceInfo } from "node:os";
+import { describe, expect, it } from "vitest";
+import { resolveListeningAddresses } from "../../src/server/listening-addresses.js";
+
+const entry = (address: string, family: "IPv4" | "IPv6", scopeid?: number): NetworkInterfaceInfo =>
+  ({ address, family, netmask: "", mac: "00:00:00:00:00:00", internal: false, cidr: null, ...(scopeid === undefined ? {} : { scopeid }) }) as NetworkInterfaceInfo;
+
+const interfaces = () => ({
+  lo: [entry("127.0.0.1", "IPv4"), entry("::1", "IPv6", 0)],
+  eth0: [entry("192.0.2.10", "IPv4"), entry("2001:db8::10", "IPv6", 0), entry("fe80::1", "IPv6", 2)],
+});
+
+describe("resolveListeningAddresses", () => {
+  it("binds every interface address, link-local IPv6 aside, with no listening-ip", () => {
+    expect(resolveListeningAddresses([], interfaces).map((a) => a.address)).toEqual(["127.0.0.1", "::1", "192.0.2.10", "2001:db8::10"]);
+  });
+
+  it("reads a wildcard as every interface address of its family, however it is written", () => {
+    expect(resolveListeningAddresses(["0.0.0.0"], interfaces)).toEqual([
+      { address: "127.0.0.1", family: "IPv4" },
+      { address: "192.0.2.10", family: "IPv4" },
+    ]);
+    for (const wildcard of ["::", "0:0:0:0:0:0:0:0"]) {
+      expect(resolveListeningAddresses([wildcard], interfaces).map((a) => a.address)).toEqual(["::1", "2001:db8::10"]);
+    }
+    expect(resolveListeningAddresses(["::", "192.0.2.10"], interfaces).map((a) => a.address)).toEqual(["::1", "2001:db8::10", "192.0.2.10"]);
+  });
+
+  it("keeps the addresses given, in order", () => {
+    expect(resolveListeningAddresses(["192.0.2.10", "::1"], interfaces)).toEqual([
+      { address: "192.0.2.10", family: "IPv4" },
+      { address: "::1", family: "IPv6" },
+    ]);
+  });
+});
