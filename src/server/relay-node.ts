@@ -5,7 +5,7 @@ import { isMainThread } from "node:worker_threads";
 import type { ServerStats } from "../api/api-deps.js";
 import type { Config } from "../config/config.js";
 import type { IpFamily } from "../stun/address.js";
-import { createConnectionCaps } from "../transport/connection-caps.js";
+import { createConnectionCaps, type SharedConnectionCount } from "../transport/connection-caps.js";
 import { ListenError } from "../transport/listen-error.js";
 import { UdpRelayAllocator } from "../transport/relay-allocator.js";
 import type { RelayPortMap } from "../transport/relay-port-map.js";
@@ -62,8 +62,10 @@ export interface RelayNodeOptions {
   readonly fixedPorts?: readonly ListenerInfo[];
   /** Quota shared across threads; without it the node keeps its own. */
   readonly quota?: AllocationQuota;
-  /** How many relay threads share the listeners: each enforces its share of the connection caps. */
+  /** How many relay threads share the listeners. */
   readonly threadCount?: number;
+  /** max-tcp-connections and max-tcp-connections-per-ip counted across relay threads; without it, by this node alone. */
+  readonly connectionCount?: SharedConnectionCount;
   /** A RESERVATION-TOKEN this thread does not hold: ask the others to release its port. */
   readonly releaseReservationElsewhere?: (token: string, claimer: ReservationClaimer) => Promise<ReservationRelease>;
   /** Relay ports every relay thread has bound; without it, a thread learns of the others' from failed binds. */
@@ -118,12 +120,8 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const tlsListeners: StreamListener[] = [];
   const listeners: ListenerInfo[] = [];
   const idleTimeoutMs = config.streamIdleTimeoutSeconds * 1000;
-  // One count for all of this thread's TCP and TLS listeners. The kernel spreads connections over
-  // the threads sharing a port, so each keeps its share of the caps.
-  const caps = createConnectionCaps({
-    maxConnections: Math.ceil(config.maxTcpConnections / threads),
-    maxConnectionsPerIp: Math.ceil(config.maxTcpConnectionsPerIp / threads),
-  });
+  // One count for all of this thread's TCP and TLS listeners, and, with several threads, theirs too.
+  const caps = createConnectionCaps({ maxConnections: config.maxTcpConnections, maxConnectionsPerIp: config.maxTcpConnectionsPerIp }, options.connectionCount);
   const allocateTimeoutMs = config.maxAllocateTimeoutSeconds * 1000;
   try {
     for (const { address, family } of addresses) {

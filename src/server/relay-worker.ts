@@ -23,15 +23,24 @@ const logger = pino(
 );
 
 const LOCK_WARNING_INTERVAL_MS = 60_000;
-let lastLockWarningMs = Number.NEGATIVE_INFINITY;
-const quota = attachSharedQuota(start.quota, start.index, {
-  lockTimedOut() {
-    const now = Date.now();
-    if (now - lastLockWarningMs < LOCK_WARNING_INTERVAL_MS) return;
-    lastLockWarningMs = now;
-    logger.error("the shared quota lock stayed taken for 2 s: Allocates are answered 508 meanwhile");
-  },
-});
+/** A shared table's lock held past its timeout: said at most once a minute. */
+function lockWarning(message: string): { lockTimedOut(): void } {
+  let lastWarningMs = Number.NEGATIVE_INFINITY;
+  return {
+    lockTimedOut() {
+      const now = Date.now();
+      if (now - lastWarningMs < LOCK_WARNING_INTERVAL_MS) return;
+      lastWarningMs = now;
+      logger.error(message);
+    },
+  };
+}
+const quota = attachSharedQuota(start.quota, start.index, lockWarning("the shared quota lock stayed taken for 2 s: Allocates are answered 508 meanwhile"));
+const connections = attachSharedQuota(
+  start.connections,
+  start.index,
+  lockWarning("the shared connection count's lock stayed taken for 2 s: TCP and TLS connections are refused meanwhile"),
+);
 
 let nextReservationId = 1;
 const reservationWaiters = new Map<number, (released: ReservationRelease) => void>();
@@ -109,6 +118,7 @@ try {
     logger,
     reusePort: true,
     threadCount: start.threadCount,
+    connectionCount: connections,
     ...(start.fixedPorts ? { fixedPorts: start.fixedPorts } : {}),
     quota,
     releaseReservationElsewhere,

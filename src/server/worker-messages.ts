@@ -18,6 +18,8 @@ export interface WorkerStart {
   readonly extraOwnEndpoints: readonly Endpoint[];
   /** user-quota and total-quota, held in memory every relay thread shares. */
   readonly quota: SharedQuotaBuffers;
+  /** max-tcp-connections-per-ip (as a per-user quota, keyed by address or /64) and max-tcp-connections, likewise. */
+  readonly connections: SharedQuotaBuffers;
   readonly relayPorts: RelayPortMapBuffers;
   /** Usernames revoked before this thread started: it refuses them too. */
   readonly revoked: readonly string[];

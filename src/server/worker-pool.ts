@@ -87,6 +87,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   /** What a thread started now serves: the start's certificate, then each one a reload brings. */
   let tls = options.tls;
   const ledger = new SharedQuotaLedger(config, count);
+  // Kept until restart, so never changed by a reload.
+  const connectionLedger = new SharedQuotaLedger({ userQuota: config.maxTcpConnectionsPerIp, totalQuota: config.maxTcpConnections }, count);
   // Every address a relay socket can be bound on (relay-ip, else the listening addresses).
   const relayPorts = createRelayPortMapBuffers([...config.relayIps, ...resolveListeningAddresses(config.listeningIps).map((entry) => entry.address)], count);
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, running: false, restarting: false, stats: undefined, statsSent: 0 }));
@@ -261,6 +263,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       config,
       extraOwnEndpoints,
       quota: ledger.buffers,
+      connections: connectionLedger.buffers,
       relayPorts,
       ...(fixedPorts ? { fixedPorts } : {}),
     };
@@ -317,8 +320,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
           pendingRestarts++;
           startRegrouping();
         }
-        // Its replacement takes the same index: it may start only once the dead thread's holds are gone.
-        void ledger.releaseThread(slot.index).then(() => {
+        // Its replacement takes the same index: it may start only once the dead thread's holds (allocations, connections) are gone.
+        void Promise.all([ledger.releaseThread(slot.index), connectionLedger.releaseThread(slot.index)]).then(() => {
           if (restart && !shuttingDown) scheduleRestart(slot);
         });
       });

@@ -18,20 +18,32 @@ export interface ConnectionCapsOptions {
   readonly maxConnectionsPerIp: number;
 }
 
-export function createConnectionCaps({ maxConnections, maxConnectionsPerIp }: ConnectionCapsOptions): ConnectionCaps {
+/**
+ * Where several relay threads share the listening ports, the caps are counted in memory they all share
+ * (server/shared-quota, its per-user count keyed by the address or /64 instead): the kernel spreads one
+ * address's connections over the threads as it likes, so no share of a cap per thread would be exact.
+ */
+export interface SharedConnectionCount {
+  /** "ok" when a connection from `subject` is counted; anything else refuses it. */
+  reserve(subject: string): string;
+  release(subject: string): void;
+}
+
+export function createConnectionCaps({ maxConnections, maxConnectionsPerIp }: ConnectionCapsOptions, shared?: SharedConnectionCount): ConnectionCaps {
   const perSubject = new Map<string, number>();
   let open = 0;
   return {
     admit(address) {
       const subject = limitSubject(address);
       const held = perSubject.get(subject) ?? 0;
-      if (open >= maxConnections || held >= maxConnectionsPerIp) return undefined;
+      if (shared === undefined ? open >= maxConnections || held >= maxConnectionsPerIp : shared.reserve(subject) !== "ok") return undefined;
       open++;
       perSubject.set(subject, held + 1);
       let released = false;
       return () => {
         if (released) return;
         released = true;
+        shared?.release(subject);
         open--;
         const left = (perSubject.get(subject) ?? 1) - 1;
         if (left > 0) perSubject.set(subject, left);

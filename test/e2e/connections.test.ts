@@ -165,6 +165,40 @@ describe("TCP/TLS connection caps are the relay thread's, across its listeners",
   });
 });
 
+describe("TCP connection caps across relay threads (the kernel spreads one address's connections over them)", () => {
+  it("max-tcp-connections-per-ip 1 holds with two relay threads: one connection stays, the rest are closed", async () => {
+    const { port } = await start({ relayThreads: 2, maxTcpConnectionsPerIp: 1 });
+    const sockets: net.Socket[] = [];
+    for (let i = 0; i < 8; i++) sockets.push(await connect(port, "127.0.0.3"));
+    expect(await closedCount(sockets, 7)).toBe(7);
+  });
+
+  it("max-tcp-connections 1 holds with two relay threads, over clients of different addresses", async () => {
+    const { port } = await start({ relayThreads: 2, maxTcpConnections: 1 });
+    const sockets: net.Socket[] = [];
+    for (let i = 0; i < 8; i++) sockets.push(await connect(port, `127.0.0.${10 + i}`));
+    expect(await closedCount(sockets, 7)).toBe(7);
+  });
+
+  it("admits up to max-tcp-connections-per-ip, however the connections fall on the threads, and admits again once one closes", async () => {
+    const { port } = await start({ relayThreads: 2, maxTcpConnectionsPerIp: 4 });
+    for (const from of ["127.0.0.20", "127.0.0.21", "127.0.0.22", "127.0.0.23"]) {
+      const sockets: net.Socket[] = [];
+      for (let i = 0; i < 4; i++) sockets.push(await connect(port, from));
+      expect(await Promise.all(sockets.map((socket) => answersBinding(socket)))).toEqual([true, true, true, true]);
+      const fifth = await connect(port, from);
+      expect(await closedWithin(fifth, 3000)).toBe(true);
+      sockets[0]!.destroy();
+      let served = false;
+      for (let attempt = 0; attempt < 100 && !served; attempt++) {
+        served = await answersBinding(await connect(port, from));
+        if (!served) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(served).toBe(true);
+    }
+  });
+});
+
 describe("TLS", () => {
   let certificate: TestCertificate;
   beforeAll(() => {

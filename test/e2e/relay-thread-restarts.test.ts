@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import dgram from "node:dgram";
+import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import { reloadedConfig } from "../../src/config/kept-until-restart.js";
@@ -237,5 +238,44 @@ describe("a revocation and a relay thread that restarts", () => {
     cleanups.push(() => clients.forEach((client) => client.close()));
     const codes = await Promise.all(clients.map(async (client) => errorCode(await client.request(Method.Allocate, [UDP]))));
     expect(codes).toEqual(Array.from({ length: 20 }, () => 401));
+  });
+});
+
+describe("TCP connection caps and a relay thread that dies", () => {
+  it("gives back the connections the dead thread held: max-tcp-connections admits as many again", async () => {
+    const logger = createRecordingLogger();
+    const pool = await startWorkerPool(
+      configFromObject({ noApi: true, relayThreads: 2, listeningIps: ["127.0.0.1"], listeningPort: 0, noUdp: true, maxTcpConnections: 6, realm: "example.org", users: ["alice:pw"] }),
+      2,
+      logger,
+      { restartDelayMs: 0 },
+    );
+    cleanups.push(() => pool.close());
+    const port = pool.listeners.find((listener) => listener.transport === "tcp")!.port;
+    const sockets: net.Socket[] = [];
+    cleanups.push(() => sockets.forEach((socket) => socket.destroy()));
+    const open = async (count: number, firstHost: number): Promise<void> => {
+      for (let i = 0; i < count; i++) {
+        const socket = net.connect({ host: "127.0.0.1", port, localAddress: `127.0.1.${firstHost + i}` });
+        socket.on("error", () => {});
+        socket.resume();
+        sockets.push(socket);
+        await new Promise<void>((resolve) => socket.once("connect", () => resolve()).once("error", () => resolve()));
+      }
+    };
+    const stillOpen = async (): Promise<number> => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return sockets.filter((socket) => !socket.closed).length;
+    };
+    // Twelve clients of their own addresses: six admitted, over both threads.
+    await open(12, 1);
+    expect(await until(() => sockets.filter((socket) => !socket.closed).length === 6, 5_000)).toBe(true);
+    await pool.terminateThread!(1);
+    expect(await until(() => pool.stats().relayThreadsUp === 2 && pool.stats().relayThreadRestarts === 1, 8_000)).toBe(true);
+    const survivors = await stillOpen();
+    expect(survivors).toBeLessThan(6);
+    // The dead thread's connections closed with it and count no more: new ones fill the cap again, and no more.
+    await open(12, 101);
+    expect(await stillOpen()).toBe(6);
   });
 });
