@@ -1,3 +1,4 @@
+import { networkInterfaces } from "node:os";
 import { readFile } from "node:fs/promises";
 import { getHeapStatistics } from "node:v8";
 import { createSecureContext } from "node:tls";
@@ -173,6 +174,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   }
 
   const ownListeners = listeners.map(({ address, port }) => ({ address, port }));
+  runtime.setHostAddresses(hostAddressesOf(config, addresses));
   // Our own sockets are never peers (RFC 8656 §21.3); the API's are added once it listens.
   const setOwnEndpoints = (endpoints: readonly Endpoint[]) => runtime.setOwnEndpoints(withExternalIps(endpoints, config.externalIps));
   setOwnEndpoints(ownListeners);
@@ -224,6 +226,19 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
  * The endpoints and each external-ip's public address at their ports: behind a hairpinning NAT a packet
  * sent there comes back to us. Other ports of that address stay reachable: it is a public address.
  */
+/** This host's addresses, as the peer policy knows them: every interface's, and those the configuration names. */
+export function hostAddressesOf(config: Config, listening: readonly { readonly address: string }[], interfaces: () => ReturnType<typeof networkInterfaces> = networkInterfaces): string[] {
+  const found = new Set<string>();
+  for (const entries of Object.values(interfaces())) for (const entry of entries ?? []) found.add(entry.address.replace(/%.*$/, ""));
+  for (const { address } of listening) found.add(address);
+  for (const address of config.relayIps) found.add(address);
+  for (const external of config.externalIps) {
+    found.add(external.public);
+    if (external.private !== undefined) found.add(external.private);
+  }
+  return [...found];
+}
+
 function withExternalIps(endpoints: readonly Endpoint[], externalIps: Config["externalIps"]): Endpoint[] {
   const ports = new Set(endpoints.map((endpoint) => endpoint.port));
   return [...endpoints, ...externalIps.flatMap(({ public: address }) => [...ports].map((port) => ({ address, port })))];

@@ -33,6 +33,8 @@ export interface TurnRuntime {
   readonly maxChannelNumber: number;
   /** Our own endpoints are known once the sockets are bound; until then no peer is allowed. */
   setOwnEndpoints(endpoints: readonly { readonly address: string; readonly port: number }[]): void;
+  /** This host's addresses: at them only relay ports are peers (see PeerPolicyOptions.hostAddresses). */
+  setHostAddresses(addresses: readonly string[]): void;
   /** Credentials, peer lists and quotas from a new config; allocations stay. */
   reload(config: Config): void;
   revoke(username: string): number;
@@ -64,6 +66,7 @@ export function createTurnRuntime(
   let bpsCapacity = config.bpsCapacity;
   const credentials = createLiveCredentialStore(credentialStoreOf(config, config.realm), config.restApiSeparator);
   let ownEndpoints: readonly { readonly address: string; readonly port: number }[] = [];
+  let hostAddresses: readonly string[] = [];
   let policy: PeerPolicy = { isPeerAllowed: () => false, isPeerAddressAllowed: () => false, isPermittedPeerPortAllowed: () => false };
   let policyConfig = config;
 
@@ -103,6 +106,8 @@ export function createTurnRuntime(
       allowedPeerRanges: policyConfig.allowedPeerIps.map(parseIpRange),
       deniedPeerRanges: policyConfig.deniedPeerIps.map(parseIpRange),
       ownEndpoints,
+      hostAddresses,
+      relayPorts: { min: policyConfig.minPort, max: policyConfig.maxPort },
     });
   }
 
@@ -112,6 +117,10 @@ export function createTurnRuntime(
     maxChannelNumber,
     setOwnEndpoints(endpoints) {
       ownEndpoints = endpoints;
+      rebuildPolicy();
+    },
+    setHostAddresses(addresses) {
+      hostAddresses = addresses;
       rebuildPolicy();
     },
     reload(next) {

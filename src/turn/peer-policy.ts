@@ -2,7 +2,7 @@
 // must not become a way into the networks behind it). Deny by default; everything is precomputed here
 // so that a CreatePermission, ChannelBind or Send costs one address parse and a few comparisons.
 
-import type { IpFamily } from "../stun/address.js";
+import { formatIp, type IpFamily } from "../stun/address.js";
 import { ipToBigInt, parseIpRange, type IpRange, type IpValue } from "./ip-range.js";
 
 export interface PeerPolicyOptions {
@@ -14,6 +14,17 @@ export interface PeerPolicyOptions {
   readonly deniedPeerRanges: readonly IpRange[];
   /** Our listening, API and metrics sockets, as bound (numeric address, real port) and as external-ip reaches them: always denied. */
   readonly ownEndpoints: readonly { readonly address: string; readonly port: number }[];
+  /**
+   * This host's own addresses (its interfaces', relay-ip, listening-ip, external-ip), loopback aside
+   * (allow-loopback-peers decides that). At one of them only the relay ports are peers: another
+   * allocation's relayed address, as two clients relaying to each other through this server reach
+   * it. Any other port there is a service of this host, reached over its loopback, past a firewall
+   * on its public interface (an snmpd or a DNS resolver bound to every address). allowed-peer-ip
+   * overrides it.
+   */
+  readonly hostAddresses?: readonly string[];
+  /** min-port..max-port. */
+  readonly relayPorts?: { readonly min: number; readonly max: number };
 }
 
 export interface PeerPolicy {
@@ -22,9 +33,10 @@ export interface PeerPolicy {
   /** CreatePermission (RFC 8656 §9: permissions are per IP address): the address rules only. */
   isPeerAddressAllowed(address: string): boolean;
   /**
-   * Send indications, per packet: the port rules only (a valid port, not one of our own endpoints),
-   * for an address that holds a permission, so already passed isPeerAddressAllowed under this policy
-   * (a policy change removes the permissions it no longer allows).
+   * Send indications, per packet: the port rules only (a valid port, not one of our own endpoints nor
+   * a service of this host), for an address that holds a permission, so already passed
+   * isPeerAddressAllowed under this policy (a policy change removes the permissions it no longer
+   * allows). The address text is as the codec formats a decoded one.
    */
   isPermittedPeerPortAllowed(address: string, port: number): boolean;
 }
@@ -152,12 +164,41 @@ function indexOwnEndpoints(endpoints: PeerPolicyOptions["ownEndpoints"]): Readon
   return byPort;
 }
 
+/** The host's addresses, as values and as the text a decoded XOR-PEER-ADDRESS gives (both forms of an IPv4 one). */
+interface HostAddresses {
+  readonly values: Record<IpFamily, Set<bigint>>;
+  readonly texts: Set<string>;
+}
+
+function indexHostAddresses(addresses: readonly string[]): HostAddresses {
+  const host: HostAddresses = { values: { IPv4: new Set(), IPv6: new Set() }, texts: new Set() };
+  for (const address of addresses) {
+    const parsed = ipToBigInt(address);
+    if (parsed === undefined) throw new Error(`host address ${JSON.stringify(address)} is not a numeric IP address`);
+    const ip = unmapIpv4(parsed);
+    if (isLoopback(ip) || ip.value === 0n) continue;
+    host.values[ip.family].add(ip.value);
+    host.texts.add(formatIp(bytesOf(ip)));
+    if (ip.family === "IPv4") host.texts.add(formatIp(bytesOf({ family: "IPv6", value: (IPV4_MAPPED_PREFIX << 32n) | ip.value })));
+  }
+  return host;
+}
+
+function bytesOf(ip: IpValue): Uint8Array {
+  const bytes = new Uint8Array(ip.family === "IPv4" ? 4 : 16);
+  let value = ip.value;
+  for (let i = bytes.length - 1; i >= 0; i--, value >>= 8n) bytes[i] = Number(value & 0xffn);
+  return bytes;
+}
+
 /**
  * Decision order, first match wins:
  * 0. port 0 or out of range, or address text that is not a numeric IP address -> deny;
  * 1. one of our own endpoints -> deny, whatever else is configured. An endpoint bound to 0.0.0.0 or ::
  *    matches every address on its port; a peer at 0.0.0.0 or :: matches every endpoint on its port;
  *    ::ffff:a.b.c.d is compared as a.b.c.d;
+ * 1b. one of this host's own addresses (hostAddresses), at a port outside the relay ports, and not in
+ *    allowed-peer-ip -> deny (CreatePermission, which has no port, is not refused for it);
  * 2. in allowed-peer-ip -> allow;
  * 3. in denied-peer-ip -> deny;
  * 4. 127.0.0.0/8 or ::1 -> allow only with allow-loopback-peers;
@@ -170,6 +211,18 @@ export function createPeerPolicy(options: PeerPolicyOptions): PeerPolicy {
   const allowed = groupByFamily(options.allowedPeerRanges);
   const deniedByOperator = groupByFamily(options.deniedPeerRanges);
   const { allowLoopbackPeers } = options;
+  const host = indexHostAddresses(options.hostAddresses ?? []);
+  const relayMin = options.relayPorts?.min ?? 0;
+  const relayMax = options.relayPorts?.max ?? 0xffff;
+
+  /** A service of this host, not a relayed address: this host's address, a port no relay socket has. */
+  function isHostService(ip: IpValue, port: number): boolean {
+    if (port >= relayMin && port <= relayMax) return false;
+    // allowed-peer-ip lets a host service through only when it names the host's address itself: a
+    // range allowed for its IPv4-mapped form does not.
+    const target = unmapIpv4(ip);
+    return host.values[target.family].has(target.value) && !isInAny(allowed[target.family], target.value);
+  }
 
   function isOwnEndpoint(ip: IpValue, port: number): boolean {
     const own = ownPorts.get(port);
@@ -191,7 +244,7 @@ export function createPeerPolicy(options: PeerPolicyOptions): PeerPolicy {
       if (!isValidPort(port)) return false;
       const ip = ipToBigInt(address);
       if (ip === undefined) return false;
-      if (isOwnEndpoint(ip, port)) return false;
+      if (isOwnEndpoint(ip, port) || isHostService(ip, port)) return false;
       return isAddressAllowed(ip);
     },
     isPeerAddressAllowed(address: string): boolean {
@@ -200,10 +253,10 @@ export function createPeerPolicy(options: PeerPolicyOptions): PeerPolicy {
     },
     isPermittedPeerPortAllowed(address: string, port: number): boolean {
       if (!isValidPort(port)) return false;
-      // Most ports are none of ours: no need to parse the address.
-      if (!ownPorts.has(port)) return true;
+      // Most peers are neither at our ports nor at this host's addresses: no need to parse the address.
+      if (!ownPorts.has(port) && !host.texts.has(address)) return true;
       const ip = ipToBigInt(address);
-      return ip !== undefined && !isOwnEndpoint(ip, port);
+      return ip !== undefined && !isOwnEndpoint(ip, port) && !isHostService(ip, port);
     },
   };
 }

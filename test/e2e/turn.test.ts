@@ -223,7 +223,7 @@ describe("relay ports, external-ip and the default peer policy on a live server"
   });
 
   it.each([1, 2])(
-    "relayThreads %i: external-ip at our UDP, TCP, TLS or API port is our own endpoint (403); its other ports are peers",
+    "relayThreads %i: external-ip at our UDP, TCP, TLS or API port is our own endpoint (403); its relay ports are peers, its other ports this host's services (403)",
     async (relayThreads) => {
       const certificate = makeSelfSignedCertificate();
       const server = await startTestServer({
@@ -250,9 +250,13 @@ describe("relay ports, external-ip and the default peer policy on a live server"
           for (const port of ours) expect(errorCode(await bind(address, port)), `${address}:${port}`).toBe(403);
         }
         // A ChannelBind sends nothing: binding another port of the public address leaves the machine silent.
-        let other = 40000;
-        while (ours.includes(other)) other++;
-        expect((await bind("9.9.9.9", other)).messageClass).toBe(MessageClass.SuccessResponse);
+        // A relay port there is another allocation's relayed address; any other port, a service of this host.
+        let relayPort = 50000;
+        while (ours.includes(relayPort)) relayPort++;
+        for (const address of ["9.9.9.9", "9.9.9.10"]) {
+          expect((await bind(address, relayPort)).messageClass, `${address}:${relayPort}`).toBe(MessageClass.SuccessResponse);
+          for (const port of [53, 161, 49151]) expect(errorCode(await bind(address, port)), `${address}:${port}`).toBe(403);
+        }
         client.close();
       } finally {
         await server.close();

@@ -33,3 +33,13 @@ describe("resolveListeningAddresses", () => {
     ]);
   });
 });
+
+describe("hostAddressesOf: this host's addresses, for the peer policy", () => {
+  it("takes every interface's address (zone dropped), the listening addresses, relay-ip and external-ip", async () => {
+    const { hostAddressesOf } = await import("../../src/server/relay-node.js");
+    const { configFromObject } = await import("../../src/config/config-from-object.js");
+    const config = configFromObject({ relayIps: ["192.0.2.20"], externalIps: [{ public: "44.0.0.7", private: "192.0.2.10" }, { public: "45.0.0.9" }] });
+    const found = hostAddressesOf(config, [{ address: "192.0.2.30" }], () => ({ ...interfaces(), eth1: [entry("fe80::2%eth1", "IPv6", 3)] }));
+    expect(found.sort()).toEqual(["127.0.0.1", "192.0.2.10", "2001:db8::10", "::1", "fe80::1", "fe80::2", "192.0.2.30", "192.0.2.20", "44.0.0.7", "45.0.0.9"].sort());
+  });
+});

@@ -353,3 +353,53 @@ describe("isPermittedPeerPortAllowed: the per-packet check for Send indications"
     expect(policy.isPermittedPeerPortAllowed("127.0.0.1", port)).toBe(false);
   });
 });
+
+describe("this host's own addresses: only relay ports are peers there (a relayed address), never its other services", () => {
+  const host = policy({
+    allowLoopbackPeers: true,
+    hostAddresses: ["44.0.0.7", "2a00:1450::7", "127.0.0.1", "::1", "45.0.0.9"],
+    relayPorts: { min: 49152, max: 65535 },
+    allowedPeerRanges: ranges("45.0.0.9"),
+  });
+
+  it.each([
+    ["44.0.0.7", 53],
+    ["44.0.0.7", 161],
+    ["44.0.0.7", 49151],
+    ["2a00:1450::7", 11211],
+  ])("denies %s:%i, outside the relay ports, on every path that has a port", (address, port) => {
+    expect(host.isPeerAllowed(address, port)).toBe(false);
+    expect(host.isPermittedPeerPortAllowed(address, port)).toBe(false);
+    // A permission is per address: it is not refused for it, its ports are.
+    expect(host.isPeerAddressAllowed(address)).toBe(true);
+  });
+
+  it.each([
+    ["44.0.0.7", 49152],
+    ["44.0.0.7", 65535],
+    ["2a00:1450::7", 50000],
+  ])("allows %s:%i, a relay port: another allocation's relayed address on this server", (address, port) => {
+    expect(host.isPeerAllowed(address, port)).toBe(true);
+    expect(host.isPermittedPeerPortAllowed(address, port)).toBe(true);
+  });
+
+  it("leaves loopback to allow-loopback-peers, other addresses alone, and yields to allowed-peer-ip", () => {
+    expect(host.isPeerAllowed("127.0.0.1", 9)).toBe(true);
+    expect(host.isPermittedPeerPortAllowed("::1", 9)).toBe(true);
+    expect(host.isPeerAllowed("44.0.0.8", 53)).toBe(true);
+    expect(host.isPermittedPeerPortAllowed("44.0.0.8", 53)).toBe(true);
+    expect(host.isPeerAllowed("45.0.0.9", 53)).toBe(true);
+  });
+
+  it("knows an address however it is written (the per-packet check gets the codec's form)", () => {
+    expect(host.isPeerAllowed("2a00:1450:0:0:0:0:0:7", 123)).toBe(false);
+    expect(host.isPeerAllowed("2A00:1450::7", 123)).toBe(false);
+  });
+
+  it("knows an IPv4 address in its IPv4-mapped form too, where allowed-peer-ip lets that form through", () => {
+    const mapped = policy({ hostAddresses: ["44.0.0.7"], relayPorts: { min: 49152, max: 65535 }, allowedPeerRanges: ranges("::ffff:0:0/96") });
+    expect(mapped.isPeerAllowed("::ffff:44.0.0.7", 53)).toBe(false);
+    expect(mapped.isPermittedPeerPortAllowed("::ffff:44.0.0.7", 53)).toBe(false);
+    expect(mapped.isPeerAllowed("::ffff:44.0.0.8", 53)).toBe(true);
+  });
+});
