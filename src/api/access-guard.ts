@@ -64,7 +64,7 @@ export function createAccessGuard(options: AccessGuardOptions): AccessGuard {
         addressLimiter.consume(addressSubject);
         return { allowed: false, reason: "invalid-key" };
       }
-      const keySubject = `key#${keyIndex}`;
+      const keySubject = verifier.subjectOf(keyIndex);
       const keyWaitMs = keyLimiter.retryAfterMs(keySubject);
       if (keyWaitMs > 0) return { allowed: false, reason: "rate-limited", retryAfterMs: keyWaitMs };
       addressLimiter.consume(addressSubject);

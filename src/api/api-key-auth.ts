@@ -5,12 +5,18 @@ import { createHash, timingSafeEqual } from "node:crypto";
 export interface ApiKeyVerifier {
   /** Index of the configured key equal to `presented`, or undefined. */
   match(presented: string): number | undefined;
+  /**
+   * What the per-key allowance of key `index` is kept under: the same for the same key across
+   * reloads, whatever its place in the list (a part of its digest, which tells nothing of the key).
+   */
+  subjectOf(index: number): string;
   readonly keyCount: number;
 }
 
 export function createApiKeyVerifier(keys: readonly string[]): ApiKeyVerifier {
   const digests = keys.map(sha256);
   return {
+    subjectOf: (index) => `key#${digests[index]!.toString("hex", 0, 12)}`,
     match(presented) {
       const digest = sha256(presented);
       let found: number | undefined;

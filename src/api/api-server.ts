@@ -118,6 +118,7 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
     guard: createAccessGuard({
       verifier: {
         match: (presented) => keys.match(presented),
+        subjectOf: (index) => keys.subjectOf(index),
         get keyCount() {
           return keys.keyCount;
         },

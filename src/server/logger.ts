@@ -115,7 +115,8 @@ function withWriteFailuresTold(stream: LogStream): LogStream {
 
 function openLogFile(path: string): number {
   try {
-    return openSync(path, "a");
+    // It names users and their addresses: the group may read it (an adm group, a log shipper), others not.
+    return openSync(path, "a", 0o640);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot open log-file ${path}: ${reason}`);

@@ -197,6 +197,15 @@ describe("rate limiting: token buckets per client address and per key", () => {
     for (let i = 0; i < N; i++) expect((await credentials(test.url, `127.0.0.${30 + i}`)).status).toBe(200);
   });
 
+  it("keeps a key's allowance with the key across a reload that reorders the keys", async () => {
+    const test = await startTestApi({ options: { rateLimitPerMinute: N, apiKeys: [KEY, OTHER_KEY] } });
+    for (let i = 0; i < N; i++) expect((await credentials(test.url, `127.0.0.${10 + i}`)).status).toBe(200);
+    expect((await credentials(test.url, "127.0.0.20")).status).toBe(429);
+    test.api.setApiKeys([OTHER_KEY, KEY]);
+    expect((await credentials(test.url, "127.0.0.21")).status).toBe(429);
+    for (let i = 0; i < N; i++) expect((await credentials(test.url, `127.0.0.${30 + i}`, OTHER_KEY)).status).toBe(200);
+  });
+
   it("counts wrong keys against the address, and revocations too", async () => {
     const test = await startTestApi({ options: { rateLimitPerMinute: N } });
     for (let i = 0; i < N; i++) {

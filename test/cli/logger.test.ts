@@ -1,5 +1,5 @@
 // The logger the CLI builds (src/server/logger.ts): JSON lines, redaction, log-file, levels.
-import { mkdirSync, readFileSync, renameSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
@@ -35,6 +35,8 @@ describe("createLogger", () => {
     const [line] = readLines(file).map((text) => JSON.parse(text) as Record<string, unknown>);
     expect(line).toMatchObject({ level: 30, msg: "turnpike started", listeners: 2 });
     expect(typeof line?.time).toBe("string");
+    // Created readable by its group at most: it names users and their addresses. (The umask may take more away.)
+    expect(statSync(file).mode & 0o037).toBe(0);
   });
 
   it("appends to an existing log file", async () => {
