@@ -403,7 +403,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: countParser({ min: 0, max: 10_000_000_000 }),
     repeatable: false,
     coturn: true,
-    doc: "Bytes per second one allocation may relay, both ways together; the excess is dropped. 0: no limit.",
+    doc: "Bytes per second one allocation may relay in each direction, as coturn counts it; the excess is dropped. 0: no limit.",
   },
   {
     key: "bps-capacity",

@@ -12,6 +12,18 @@ export function createBandwidthBucket(bytesPerSecond: number, nowMs: number): Ba
   return { bytesPerSecond, tokens: bytesPerSecond, refilledAtMs: nowMs };
 }
 
+/** max-bps in each direction on its own, as coturn counts it (input and output streams separately). */
+export interface AllocationBandwidth {
+  /** Client to peer: ChannelData and Send indications from the client. */
+  readonly toPeer: BandwidthBucket;
+  /** Peer to client: what the relay socket receives. */
+  readonly toClient: BandwidthBucket;
+}
+
+export function createAllocationBandwidth(bytesPerSecond: number, nowMs: number): AllocationBandwidth {
+  return { toPeer: createBandwidthBucket(bytesPerSecond, nowMs), toClient: createBandwidthBucket(bytesPerSecond, nowMs) };
+}
+
 /** Takes `bytes` from the bucket; false (and nothing taken) when there are not enough. */
 export function takeBandwidth(bucket: BandwidthBucket, bytes: number, nowMs: number): boolean {
   const elapsed = nowMs - bucket.refilledAtMs;

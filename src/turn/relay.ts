@@ -30,13 +30,13 @@ export function relayChannelDataFromClient(
     counters.droppedPackets++;
     return;
   }
-  if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth, payload.length, nowMs)) {
+  if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth.toPeer, payload.length, nowMs)) {
     counters.droppedPackets++;
     counters.bandwidthDroppedPackets++;
     return;
   }
   if (!binding!.relay.send(payload, binding!.peerPort, binding!.peerAddress)) {
-    if (allocation!.bandwidth) returnBandwidth(allocation!.bandwidth, payload.length);
+    if (allocation!.bandwidth) returnBandwidth(allocation!.bandwidth.toPeer, payload.length);
     counters.droppedPackets++;
     return;
   }
@@ -69,13 +69,13 @@ export function relayFromPeer(
     counters.droppedPackets++;
     return;
   }
-  if (allocation.bandwidth && !takeBandwidth(allocation.bandwidth, bytes.length, nowMs)) {
+  if (allocation.bandwidth && !takeBandwidth(allocation.bandwidth.toClient, bytes.length, nowMs)) {
     counters.droppedPackets++;
     counters.bandwidthDroppedPackets++;
     return;
   }
   if (!sendToClient(allocation, permission, bytes, peerAddress, peerPort, nowMs)) {
-    if (allocation.bandwidth) returnBandwidth(allocation.bandwidth, bytes.length);
+    if (allocation.bandwidth) returnBandwidth(allocation.bandwidth.toClient, bytes.length);
     counters.droppedPackets++;
     return;
   }

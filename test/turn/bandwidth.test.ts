@@ -24,8 +24,8 @@ describe("max-bps token bucket", () => {
   });
 });
 
-describe("max-bps on the relay path (both directions share the allocation's bucket)", () => {
-  it("drops what exceeds the rate, counts it, and lets traffic through again as the bucket refills", async () => {
+describe("max-bps on the relay path (each direction on its own, as coturn counts it)", () => {
+  it("drops what exceeds the rate in a direction, counts it, and lets traffic through again as the bucket refills", async () => {
     const h = createTurnHarness({ turn: { maxBps: 1000 } });
     const client = new HarnessClient(h);
     await client.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }]);
@@ -34,16 +34,20 @@ describe("max-bps on the relay path (both directions share the allocation's buck
       { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "8.8.8.8", port: 5000 } },
     ]);
     const relay = h.relays.sockets[0]!;
-    for (let i = 0; i < 4; i++) await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
-    relay.receive(Buffer.alloc(200), "8.8.8.8", 5000); // the fifth 200 bytes: the bucket is now empty
-    relay.receive(Buffer.alloc(200), "8.8.8.8", 5000);
-    expect(client.link.take()).toHaveLength(1);
-    await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
-    expect(relay.sent).toHaveLength(4);
-    expect(h.deps.counters.bandwidthDroppedPackets).toBe(2);
-    h.clock.advance(500); // 500 bytes back
-    await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
+    client.link.take();
+    // Client to peer: five 200-byte payloads empty its bucket; the sixth is dropped.
+    for (let i = 0; i < 6; i++) await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
     expect(relay.sent).toHaveLength(5);
+    expect(h.deps.counters.bandwidthDroppedPackets).toBe(1);
+    // Peer to client has a bucket of its own, untouched by the other direction: five go, the sixth not.
+    for (let i = 0; i < 6; i++) relay.receive(Buffer.alloc(200), "8.8.8.8", 5000);
+    expect(client.link.take()).toHaveLength(5);
+    expect(h.deps.counters.bandwidthDroppedPackets).toBe(2);
+    h.clock.advance(500); // 500 bytes back in each
+    await client.sendRaw(channelData(0x4000, Buffer.alloc(200)));
+    relay.receive(Buffer.alloc(200), "8.8.8.8", 5000);
+    expect(relay.sent).toHaveLength(6);
+    expect(client.link.take()).toHaveLength(1);
   });
 
   describe("charges only what is sent: data dropped for a full send queue leaves the bucket as it was", () => {

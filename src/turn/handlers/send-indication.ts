@@ -25,13 +25,13 @@ export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
       return;
     }
     const dataLength = view.dataLength;
-    if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth, dataLength, nowMs)) {
+    if (allocation!.bandwidth && !takeBandwidth(allocation!.bandwidth.toPeer, dataLength, nowMs)) {
       counters.droppedPackets++;
       counters.bandwidthDroppedPackets++;
       return;
     }
     if (!relay.send(bytes.subarray(view.dataOffset, view.dataOffset + dataLength), peerPort, peerAddress)) {
-      if (allocation!.bandwidth) returnBandwidth(allocation!.bandwidth, dataLength);
+      if (allocation!.bandwidth) returnBandwidth(allocation!.bandwidth.toPeer, dataLength);
       counters.droppedPackets++;
       return;
     }
