@@ -10,6 +10,7 @@ import {
   ipParser,
   logFileParser,
   portParser,
+  relayIpParser,
   apiKeyParser,
   presetParser,
   countParser,
@@ -83,7 +84,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: "relay-ip",
     field: "relayIps",
-    parser: ipParser,
+    parser: relayIpParser,
     repeatable: true,
     coturn: true,
     doc: "Local address to allocate relayed transport addresses on.",

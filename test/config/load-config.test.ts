@@ -540,3 +540,22 @@ describe("loadConfig: listening-ip", () => {
     );
   });
 });
+
+describe("loadConfig: relay-ip and external-ip name real addresses", () => {
+  it.each([
+    ["relay-ip=0.0.0.0", 'invalid value for relay-ip: "0.0.0.0" is the unspecified address, which peers cannot send to: give an address of this machine, or leave relay-ip unset to relay on the address each client reached'],
+    ["relay-ip=::", 'invalid value for relay-ip: "::" is the unspecified address, which peers cannot send to: give an address of this machine, or leave relay-ip unset to relay on the address each client reached'],
+    ["relay-ip=0:0:0:0:0:0:0:0", 'invalid value for relay-ip: "0:0:0:0:0:0:0:0" is the unspecified address, which peers cannot send to: give an address of this machine, or leave relay-ip unset to relay on the address each client reached'],
+    ["external-ip=0.0.0.0", 'invalid value for external-ip: public address "0.0.0.0" is the unspecified address: write the address clients reach'],
+    ["external-ip=44.0.0.7/0.0.0.0", 'invalid value for external-ip: private address "0.0.0.0" is the unspecified address: write the local address it stands for'],
+  ])("refuses %j at its line", (line, reason) => {
+    expect(errorOf(() => loadText(`realm=example.org\n${line}`))).toMatchObject({ line: 2, reason });
+  });
+
+  it("takes an address of either family", () => {
+    expect(loadText("relay-ip=192.0.2.20\nrelay-ip=2001:db8::20\nexternal-ip=44.0.0.7/192.0.2.20").config).toMatchObject({
+      relayIps: ["192.0.2.20", "2001:db8::20"],
+      externalIps: [{ public: "44.0.0.7", private: "192.0.2.20" }],
+    });
+  });
+});
