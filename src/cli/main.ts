@@ -5,6 +5,10 @@ import { handleSignals } from "./process-signals.js";
 import { startServer } from "../server/server.js";
 import { runCli } from "./run.js";
 
+// What `ps` and /proc/<pid>/cmdline show from now on: turnpike by name (`turnpike reload` knows it so,
+// whatever node options started it), and none of its arguments, which may hold a secret.
+process.title = "turnpike";
+
 const code = await runCli(process.argv.slice(2), {
   startServer,
   stdout: process.stdout,

@@ -59,8 +59,8 @@ export function procCommandLine(pid: number): readonly string[] | undefined {
 }
 
 /**
- * The turnpike binary, however started: `turnpike` on PATH, `node .../dist/cli/main.js`, npm start,
- * with any node options before the script (`node --max-old-space-size=512 --enable-source-maps ...`).
+ * The turnpike binary: named `turnpike` in its process title (main.ts), or, as started, `turnpike` on
+ * PATH, `node .../dist/cli/main.js`, npm start, with node options before the script.
  */
 export function isTurnpike(commandLine: readonly string[]): boolean {
   const [program, ...args] = commandLine;
@@ -72,7 +72,27 @@ export function isTurnpike(commandLine: readonly string[]): boolean {
 }
 
 // node's options whose value may follow as the next argument.
-const NODE_OPTIONS_WITH_VALUE = new Set(["-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file", "--title", "-C", "--conditions", "--input-type"]);
+const NODE_OPTIONS_WITH_VALUE = new Set([
+  "-r",
+  "--require",
+  "--import",
+  "--loader",
+  "--experimental-loader",
+  "--env-file",
+  "--env-file-if-exists",
+  "--title",
+  "-C",
+  "--conditions",
+  "--input-type",
+  "--disable-warning",
+  "--unhandled-rejections",
+  "--dns-result-order",
+  "--watch-path",
+  "--openssl-config",
+  "--redirect-warnings",
+  "--inspect-port",
+  "--max-http-header-size",
+]);
 
 /** The script node runs: its first argument that is neither an option nor an option's value. */
 function scriptOf(args: readonly string[]): string | undefined {

@@ -67,7 +67,7 @@ export function createTurnRuntime(
   const credentials = createLiveCredentialStore(credentialStoreOf(config, config.realm), config.restApiSeparator);
   let ownEndpoints: readonly { readonly address: string; readonly port: number }[] = [];
   let hostAddresses: readonly string[] = [];
-  let policy: PeerPolicy = { isPeerAllowed: () => false, isPeerAddressAllowed: () => false, isPermittedPeerPortAllowed: () => false };
+  let policy: PeerPolicy = { isPeerAllowed: () => false, isPeerAddressAllowed: () => false, isPermittedPeerPortAllowed: () => false, isHostService: () => false };
   let policyConfig = config;
 
   const service = createTurnService(
@@ -80,6 +80,7 @@ export function createTurnRuntime(
         isPeerAllowed: (address, port) => policy.isPeerAllowed(address, port),
         isPeerAddressAllowed: (address) => policy.isPeerAddressAllowed(address),
         isPermittedPeerPortAllowed: (address, port) => policy.isPermittedPeerPortAllowed(address, port),
+        isHostService: (address, port) => policy.isHostService(address, port),
       },
       nonces: createNonceService({ secret: randomBytes(32), staleNonceSeconds: config.staleNonceSeconds }),
       credentials,

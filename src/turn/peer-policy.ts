@@ -19,8 +19,8 @@ export interface PeerPolicyOptions {
    * (allow-loopback-peers decides that). At one of them only the relay ports are peers: another
    * allocation's relayed address, as two clients relaying to each other through this server reach
    * it. Any other port there is a service of this host, reached over its loopback, past a firewall
-   * on its public interface (an snmpd or a DNS resolver bound to every address). allowed-peer-ip
-   * overrides it.
+   * on its public interface (an snmpd or a DNS resolver bound to every address). An allowed-peer-ip
+   * of that one address overrides it (a media server on this host).
    */
   readonly hostAddresses?: readonly string[];
   /** min-port..max-port. */
@@ -39,6 +39,8 @@ export interface PeerPolicy {
    * allows). The address text is as the codec formats a decoded one.
    */
   isPermittedPeerPortAllowed(address: string, port: number): boolean;
+  /** Why a peer was refused, when the reason is that it is a service of this host (for the operator's log; never per packet). */
+  isHostService(address: string, port: number): boolean;
 }
 
 export interface DefaultDeniedRange {
@@ -197,8 +199,8 @@ function bytesOf(ip: IpValue): Uint8Array {
  * 1. one of our own endpoints -> deny, whatever else is configured. An endpoint bound to 0.0.0.0 or ::
  *    matches every address on its port; a peer at 0.0.0.0 or :: matches every endpoint on its port;
  *    ::ffff:a.b.c.d is compared as a.b.c.d;
- * 1b. one of this host's own addresses (hostAddresses), at a port outside the relay ports, and not in
- *    allowed-peer-ip -> deny (CreatePermission, which has no port, is not refused for it);
+ * 1b. one of this host's own addresses (hostAddresses), at a port outside the relay ports, unless an
+ *    allowed-peer-ip is that one address -> deny (CreatePermission, which has no port, is not refused for it);
  * 2. in allowed-peer-ip -> allow;
  * 3. in denied-peer-ip -> deny;
  * 4. 127.0.0.0/8 or ::1 -> allow only with allow-loopback-peers;
@@ -215,13 +217,15 @@ export function createPeerPolicy(options: PeerPolicyOptions): PeerPolicy {
   const relayMin = options.relayPorts?.min ?? 0;
   const relayMax = options.relayPorts?.max ?? 0xffff;
 
+  // allowed-peer-ip lets a host service through only when it names the address alone: a range that
+  // covers it (10.0.0.0/8 for media servers on the private network) does not open the host's own ports.
+  const allowedHosts = groupByFamily(options.allowedPeerRanges.filter((range) => range.first === range.last));
+
   /** A service of this host, not a relayed address: this host's address, a port no relay socket has. */
   function isHostService(ip: IpValue, port: number): boolean {
     if (port >= relayMin && port <= relayMax) return false;
-    // allowed-peer-ip lets a host service through only when it names the host's address itself: a
-    // range allowed for its IPv4-mapped form does not.
     const target = unmapIpv4(ip);
-    return host.values[target.family].has(target.value) && !isInAny(allowed[target.family], target.value);
+    return host.values[target.family].has(target.value) && !isInAny(allowedHosts[target.family], target.value);
   }
 
   function isOwnEndpoint(ip: IpValue, port: number): boolean {
@@ -251,10 +255,14 @@ export function createPeerPolicy(options: PeerPolicyOptions): PeerPolicy {
       const ip = ipToBigInt(address);
       return ip !== undefined && isAddressAllowed(ip);
     },
+    isHostService(address: string, port: number): boolean {
+      const ip = ipToBigInt(address);
+      return ip !== undefined && isHostService(ip, port);
+    },
     isPermittedPeerPortAllowed(address: string, port: number): boolean {
       if (!isValidPort(port)) return false;
-      // Most peers are neither at our ports nor at this host's addresses: no need to parse the address.
-      if (!ownPorts.has(port) && !host.texts.has(address)) return true;
+      // Most peers are neither at our ports nor at a service of this host: no need to parse the address.
+      if (!ownPorts.has(port) && ((port >= relayMin && port <= relayMax) || !host.texts.has(address))) return true;
       const ip = ipToBigInt(address);
       return ip !== undefined && !isOwnEndpoint(ip, port) && !isHostService(ip, port);
     },

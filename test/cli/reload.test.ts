@@ -67,6 +67,8 @@ describe("turnpike reload", () => {
     ["node running something else", ["node", "/srv/app/server.js"], 1],
     ["turnpike under node options", ["/opt/node/bin/node", "--max-old-space-size=512", "--enable-source-maps", "dist/cli/main.js", "start"], 0],
     ["turnpike after an option with its value", ["node", "--import", "./tracing.mjs", "/usr/local/bin/turnpike", "start"], 0],
+    ["turnpike after --disable-warning and its value", ["node", "--disable-warning", "ExperimentalWarning", "dist/cli/main.js", "start"], 0],
+    ["turnpike by its process title", ["turnpike"], 0],
     ["node running something else with a turnpike argument", ["node", "/srv/app/server.js", "--data", "/var/lib/turnpike"], 1],
     ["another program given turnpike's script", ["vim", "dist/cli/main.js"], 1],
   ] as const)("signals %s only if it is turnpike", async (_what, commandLine, code) => {

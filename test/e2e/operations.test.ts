@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -287,6 +287,36 @@ describe("a stale pidfile (turnpike reload)", () => {
     } finally {
       other.kill("SIGKILL");
     }
+  });
+});
+
+describe("the process as others see it", () => {
+  it("is named turnpike, with no arguments shown, and reloads by its pidfile whatever node options started it", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const pidfile = join(dir, "turnpike.pid");
+    const secret = "Zebra-cmdline-secret";
+    const child = spawn(
+      process.execPath,
+      ["--disable-warning", "ExperimentalWarning", BIN, "start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--no-api", "--use-auth-secret", "--static-auth-secret", secret, "--realm", "r", "--relay-threads", "1", "--pidfile", pidfile],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, XDG_STATE_HOME: dir } },
+    );
+    children.push(child);
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    for (let i = 0; i < 500 && !output.includes("turnpike started"); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(output).toContain("turnpike started");
+    const commandLine = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0").filter((arg) => arg !== "");
+    expect(commandLine).toEqual(["turnpike"]);
+    const { code, stdout } = await runBounded(process.execPath, [BIN, "reload", "--pidfile", pidfile], 10_000, { ...process.env, XDG_STATE_HOME: dir });
+    expect(stdout).not.toContain(secret);
+    expect(code).toBe(0);
+    for (let i = 0; i < 500 && !output.includes("reload applied"); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(output).toContain("reload applied");
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
   });
 });
 

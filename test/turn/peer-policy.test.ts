@@ -383,6 +383,22 @@ describe("this host's own addresses: only relay ports are peers there (a relayed
     expect(host.isPermittedPeerPortAllowed(address, port)).toBe(true);
   });
 
+  it("says which refusals are for a service of this host, and only those", () => {
+    expect(host.isHostService("44.0.0.7", 53)).toBe(true);
+    expect(host.isHostService("44.0.0.7", 50000)).toBe(false);
+    expect(host.isHostService("44.0.0.8", 53)).toBe(false);
+    expect(host.isHostService("127.0.0.1", 53)).toBe(false);
+  });
+
+  it("is not opened by an allowed-peer-ip range that merely covers the address (media servers on the private network)", () => {
+    const broad = policy({ hostAddresses: ["10.0.0.5"], relayPorts: { min: 49152, max: 65535 }, allowedPeerRanges: ranges("10.0.0.0/8") });
+    expect(broad.isPeerAllowed("10.0.0.5", 22)).toBe(false);
+    expect(broad.isPermittedPeerPortAllowed("10.0.0.5", 22)).toBe(false);
+    expect(broad.isPeerAllowed("10.0.0.6", 22)).toBe(true);
+    const exact = policy({ hostAddresses: ["10.0.0.5"], relayPorts: { min: 49152, max: 65535 }, allowedPeerRanges: ranges("10.0.0.0/8", "10.0.0.5") });
+    expect(exact.isPeerAllowed("10.0.0.5", 10000)).toBe(true);
+  });
+
   it("leaves loopback to allow-loopback-peers, other addresses alone, and yields to allowed-peer-ip", () => {
     expect(host.isPeerAllowed("127.0.0.1", 9)).toBe(true);
     expect(host.isPermittedPeerPortAllowed("::1", 9)).toBe(true);

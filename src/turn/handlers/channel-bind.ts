@@ -6,10 +6,12 @@ import { isChannelNumber } from "../channel-data.js";
 import type { HandlerResult, RequestContext } from "../dispatch.js";
 import { StunError } from "../stun-error.js";
 import { findOwnAllocation } from "./find-own-allocation.js";
+import { createHostServiceNotice } from "./host-service-notice.js";
 import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
 
 /** RFC 8656 §11.2: binds (or refreshes) a channel number to a peer transport address. */
 export function createChannelBindHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult | StunError {
+  const hostServices = createHostServiceNotice(deps);
   return (ctx) => {
     const user = authenticateRequest(ctx, deps);
     if (user instanceof StunError) return user;
@@ -20,7 +22,10 @@ export function createChannelBindHandler(deps: TurnDeps): (ctx: RequestContext) 
     if (!peer) throw new StunError(ErrorCode.BadRequest, "XOR-PEER-ADDRESS missing");
     const relay = relayForFamily(allocation, peer.family);
     if (!relay) throw new StunError(ErrorCode.PeerAddressFamilyMismatch);
-    if (!deps.peerPolicy.isPeerAllowed(peer.address, peer.port)) throw new StunError(ErrorCode.Forbidden, "peer address not allowed");
+    if (!deps.peerPolicy.isPeerAllowed(peer.address, peer.port)) {
+      hostServices.noteIfHostService(peer.address, peer.port);
+      throw new StunError(ErrorCode.Forbidden, "peer address not allowed");
+    }
     const isNewPermission = !allocation.permissions.has(peer.address);
     if (isNewPermission && allocation.permissions.size >= deps.options.maxPermissionsPerAllocation) {
       throw new StunError(ErrorCode.InsufficientCapacity, "too many permissions on this allocation");

@@ -3,6 +3,7 @@ import { findAllocation } from "../allocation-table.js";
 import { returnBandwidth, takeBandwidth } from "../bandwidth.js";
 import type { PacketHandler } from "../dispatch.js";
 import { createSendIndicationView, scanSendIndication, sendIndicationPeerAddress, sendIndicationPeerPort } from "../send-indication-scan.js";
+import { createHostServiceNotice } from "./host-service-notice.js";
 import type { TurnDeps } from "./turn-deps.js";
 
 /**
@@ -12,6 +13,7 @@ import type { TurnDeps } from "./turn-deps.js";
 export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
   const view = createSendIndicationView();
   const { counters } = deps;
+  const hostServices = createHostServiceNotice(deps);
   return (bytes, address, port, link) => {
     if (!scanSendIndication(bytes, view)) return;
     const allocation = findAllocation(deps.table, link, address, port);
@@ -20,8 +22,13 @@ export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
     const relay = peerAddress && relayForFamily(allocation!, view.peerLength === 20 ? "IPv6" : "IPv4");
     const peerPort = relay ? sendIndicationPeerPort(bytes, view) : 0;
     const nowMs = relay ? deps.clock.now() : 0;
-    if (!relay || !livePermission(allocation!, peerAddress, nowMs) || !deps.peerPolicy.isPermittedPeerPortAllowed(peerAddress, peerPort)) {
+    if (!relay || !livePermission(allocation!, peerAddress, nowMs)) {
       counters.droppedPackets++;
+      return;
+    }
+    if (!deps.peerPolicy.isPermittedPeerPortAllowed(peerAddress, peerPort)) {
+      counters.droppedPackets++;
+      hostServices.noteIfHostService(peerAddress, peerPort);
       return;
     }
     const dataLength = view.dataLength;

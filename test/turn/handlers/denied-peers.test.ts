@@ -38,3 +38,35 @@ describe("default-denied peers are unreachable on every path (RFC 8656 §21.3)",
     expect(CLASSES.length).toBeGreaterThanOrEqual(30);
   });
 });
+
+describe("a service of this host (its own address, outside the relay ports)", () => {
+  const HOST = "44.0.0.7";
+  const harness = () => createTurnHarness({ policy: { hostAddresses: [HOST], relayPorts: { min: 49152, max: 65535 } } });
+  const peerAt = (port: number) => ({ name: "XOR-PEER-ADDRESS" as const, value: { family: "IPv4" as const, address: HOST, port } });
+  const notices = (h: ReturnType<typeof harness>) => h.log.records.filter((r) => r.msg === "peer refused: a service of this host (its own address, outside min-port..max-port)");
+
+  it("gets 403 for ChannelBind and no Send through, and the operator is told why and what lets it through", async () => {
+    const h = harness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    expect(errorCode(await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAt(53)]))).toBe(403);
+    // A permission is per address: granted; the Send to a host service is what is refused.
+    expect((await client.request(Method.CreatePermission, [peerAt(53)])).messageClass).toBe(2);
+    await client.sendRaw(client.builder.indication(Method.Send, [peerAt(53), { name: "DATA", value: Buffer.from("x") }]));
+    expect(h.relays.sockets[0]!.sent).toEqual([]);
+    expect(notices(h).map((r) => [r.level, r.obj["peer"], r.obj["allowWith"]])).toEqual([
+      ["info", `${HOST}:53`, `allowed-peer-ip=${HOST}`],
+      ["info", `${HOST}:53`, `allowed-peer-ip=${HOST}`],
+    ]);
+  });
+
+  it("relays to a relay port of this host (another allocation's relayed address), and says nothing", async () => {
+    const h = harness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    expect((await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAt(50000)])).messageClass).toBe(2);
+    await client.sendRaw(client.builder.indication(Method.Send, [peerAt(50001), { name: "DATA", value: Buffer.from("x") }]));
+    expect(h.relays.sockets[0]!.sent).toHaveLength(1);
+    expect(notices(h)).toEqual([]);
+  });
+});

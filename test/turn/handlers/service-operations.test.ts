@@ -76,6 +76,7 @@ describe("re-applying a changed peer policy", () => {
       isPeerAllowed: (a, p) => !(denyGoogle && a === "8.8.8.8") && base.isPeerAllowed(a, p),
       isPeerAddressAllowed: (a) => !(denyGoogle && a === "8.8.8.8") && base.isPeerAddressAllowed(a),
       isPermittedPeerPortAllowed: (a, p) => base.isPermittedPeerPortAllowed(a, p),
+      isHostService: (a, p) => base.isHostService(a, p),
     };
     const client = new HarnessClient(h);
     await client.request(Method.Allocate, [UDP]);
