@@ -222,10 +222,6 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   };
 }
 
-/**
- * The endpoints and each external-ip's public address at their ports: behind a hairpinning NAT a packet
- * sent there comes back to us. Other ports of that address stay reachable: it is a public address.
- */
 /** This host's addresses, as the peer policy knows them: every interface's, and those the configuration names. */
 export function hostAddressesOf(config: Config, listening: readonly { readonly address: string }[], interfaces: () => ReturnType<typeof networkInterfaces> = networkInterfaces): string[] {
   const found = new Set<string>();
@@ -239,6 +235,11 @@ export function hostAddressesOf(config: Config, listening: readonly { readonly a
   return [...found];
 }
 
+/**
+ * The endpoints and each external-ip's public address at their ports: behind a hairpinning NAT a packet
+ * sent there comes back to us. Its other ports are this host's too (see hostAddressesOf): only the
+ * relay ports are peers there.
+ */
 function withExternalIps(endpoints: readonly Endpoint[], externalIps: Config["externalIps"]): Endpoint[] {
   const ports = new Set(endpoints.map((endpoint) => endpoint.port));
   return [...endpoints, ...externalIps.flatMap(({ public: address }) => [...ports].map((port) => ({ address, port })))];

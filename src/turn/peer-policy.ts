@@ -39,7 +39,7 @@ export interface PeerPolicy {
    * allows). The address text is as the codec formats a decoded one.
    */
   isPermittedPeerPortAllowed(address: string, port: number): boolean;
-  /** Why a peer was refused, when the reason is that it is a service of this host (for the operator's log; never per packet). */
+  /** Whether address:port is a service of this host (rule 1b), to tell the operator why a peer was refused; never per packet. */
   isHostService(address: string, port: number): boolean;
 }
 
