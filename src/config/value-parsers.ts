@@ -3,8 +3,9 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseStaticUser } from "../credentials/static-users.js";
-import { ipToBigInt, parseIpRange } from "../turn/ip-range.js";
+import { parseIpRange } from "../turn/ip-range.js";
 import type { ExternalIp } from "./config.js";
+import { isWildcard } from "./validate-config.js";
 
 export interface ParseContext {
   /** Relative file paths resolve against this: the config file's directory, or the working directory. */
@@ -73,11 +74,6 @@ export const ipParser: ValueParser<string> = {
   format: String,
 };
 
-/** 0.0.0.0 or ::, however written. */
-function isUnspecified(ip: string): boolean {
-  return isIP(ip) === 4 ? ip === "0.0.0.0" : isIP(ip) === 6 && ipToBigInt(ip)?.value === 0n;
-}
-
 /** `relay-ip`: an address of this machine that peers reach; not a wildcard, which XOR-RELAYED-ADDRESS would hand out as is. */
 export const relayIpParser: ValueParser<string> = {
   kind: "value",
@@ -89,7 +85,7 @@ export const relayIpParser: ValueParser<string> = {
 
 function checkRelayIp(value: unknown): string {
   const ip = checkIp(value);
-  if (isUnspecified(ip)) throw new Error(`${quote(ip)} is the unspecified address, which peers cannot send to: give an address of this machine, or leave relay-ip unset to relay on the address each client reached`);
+  if (isWildcard(ip)) throw new Error(`${quote(ip)} is the unspecified address, which peers cannot send to: give an address of this machine, or leave relay-ip unset to relay on the address each client reached`);
   return ip;
 }
 
@@ -97,10 +93,10 @@ function checkExternalIp(publicIp: unknown, privateIp: unknown): ExternalIp {
   if (typeof publicIp !== "string" || isIP(publicIp) === 0) throw new Error(`public address ${describe(publicIp)} is not an IP address`);
   // A zone id (fe80::1%eth0) means nothing to a client on another machine.
   if (publicIp.includes("%")) throw new Error(`public address ${describe(publicIp)} has a zone id: write the address alone`);
-  if (isUnspecified(publicIp)) throw new Error(`public address ${describe(publicIp)} is the unspecified address: write the address clients reach`);
+  if (isWildcard(publicIp)) throw new Error(`public address ${describe(publicIp)} is the unspecified address: write the address clients reach`);
   if (privateIp === undefined) return { public: publicIp };
   if (typeof privateIp !== "string" || isIP(privateIp) === 0) throw new Error(`private address ${describe(privateIp)} is not an IP address`);
-  if (isUnspecified(privateIp)) throw new Error(`private address ${describe(privateIp)} is the unspecified address: write the local address it stands for`);
+  if (isWildcard(privateIp)) throw new Error(`private address ${describe(privateIp)} is the unspecified address: write the local address it stands for`);
   if (isIP(publicIp) !== isIP(privateIp)) throw new Error(`${publicIp} and ${privateIp} are not of the same address family`);
   return { public: publicIp, private: privateIp };
 }

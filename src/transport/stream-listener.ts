@@ -42,7 +42,7 @@ export interface TlsMaterial {
  * TLS 1.2 and up, and no renegotiation: a client could otherwise have the relay thread, which relays
  * everyone's media, run full handshakes (a private-key signature each) on one connection for ever.
  */
-export function tlsContextOptions(material: TlsMaterial): tls.SecureContextOptions {
+function tlsContextOptions(material: TlsMaterial): tls.SecureContextOptions {
   return { cert: material.cert, key: material.key, minVersion: "TLSv1.2", secureOptions: constants.SSL_OP_NO_RENEGOTIATION };
 }
 

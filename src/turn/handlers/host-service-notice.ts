@@ -1,4 +1,5 @@
 import { createLogBudget } from "../log-budget.js";
+import { isInfoOn } from "../ports.js";
 import type { TurnDeps } from "./turn-deps.js";
 
 /**
@@ -10,7 +11,8 @@ export function createHostServiceNotice(deps: Pick<TurnDeps, "peerPolicy" | "log
   const budget = createLogBudget(deps.log, deps.clock, { perInterval: 5, intervalMs: 60_000 });
   return {
     noteIfHostService(address, port) {
-      if (!deps.peerPolicy.isHostService(address, port)) return;
+      // On the Send path this runs per refused packet: nothing is parsed or formatted unless it may be logged.
+      if (!isInfoOn(deps.log) || !deps.peerPolicy.isHostService(address, port)) return;
       budget.info(
         { peer: address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`, allowWith: `allowed-peer-ip=${address}` },
         "peer refused: a service of this host (its own address, outside min-port..max-port)",

@@ -60,6 +60,19 @@ describe("a service of this host (its own address, outside the relay ports)", ()
     ]);
   });
 
+  it("looks no further at a refused Send when info lines are off: a flood of them parses nothing more", async () => {
+    const h = createTurnHarness({ policy: { hostAddresses: [HOST], relayPorts: { min: 49152, max: 65535 } }, logLevel: "warn" });
+    const policy = h.deps.peerPolicy;
+    let asked = 0;
+    (h.deps as { peerPolicy: typeof policy }).peerPolicy = { ...policy, isHostService: (a, p) => (asked++, policy.isHostService(a, p)) };
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    await client.request(Method.CreatePermission, [peerAt(53)]);
+    for (let i = 0; i < 10; i++) await client.sendRaw(client.builder.indication(Method.Send, [peerAt(53), { name: "DATA", value: Buffer.from("x") }]));
+    expect(h.relays.sockets[0]!.sent).toEqual([]);
+    expect(asked).toBe(0);
+  });
+
   it("relays to a relay port of this host (another allocation's relayed address), and says nothing", async () => {
     const h = harness();
     const client = new HarnessClient(h);
