@@ -65,6 +65,12 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const TIMEOUT_CHECK_MS = 1_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /**
+ * On close, how long requests already being answered get to finish. A connection still sending its
+ * request is not idle, so Node's close would wait for it until requestTimeout: a client that stalls
+ * mid-request held a SIGTERM's exit for 10 s.
+ */
+const CLOSE_GRACE_MS = 1_000;
+/**
  * Connections the endpoint holds at once; past it Node closes new ones at once. The file descriptors
  * are the relay's too: a flood of idle connections must not leave relay sockets unable to bind.
  */
@@ -194,7 +200,13 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
       app.server.setSecureContext({ cert: material.cert, key: material.key, secureOptions: NO_RENEGOTIATION });
     },
     async close() {
-      await app.close();
+      const lingering = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+      lingering.unref();
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(lingering);
+      }
       metrics.clear();
     },
   };

@@ -295,6 +295,27 @@ describe("slow requests", () => {
   });
 });
 
+describe("closing", () => {
+  it("does not wait for a client that stalls halfway through its request (its request timeout is far off)", async () => {
+    const { api, url } = await startTestApi({ internals: { requestTimeoutMs: 120_000 } });
+    const socket = net.connect({ host: "127.0.0.1", port: Number(new URL(url).port) });
+    socket.on("error", () => {});
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const socketClosed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.resume();
+    socket.write("POST /api/v1/credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{\"ttl");
+    // The server has the partial request before it is told to close.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      await api.close();
+      await socketClosed;
+      expect(socket.closed).toBe(true);
+    } finally {
+      socket.destroy();
+    }
+  }, 8_000);
+});
+
 describe("connections held at once", () => {
   const open = async (port: number, localAddress = "127.0.0.1"): Promise<net.Socket> => {
     const socket = net.connect({ host: "127.0.0.1", port, localAddress });
