@@ -270,9 +270,14 @@ describe("TCP connection caps and a relay thread that dies", () => {
     // Twelve clients of their own addresses: six admitted, over both threads.
     await open(12, 1);
     expect(await until(() => sockets.filter((socket) => !socket.closed).length === 6, 5_000)).toBe(true);
-    await pool.terminateThread!(1);
-    expect(await until(() => pool.stats().relayThreadsUp === 2 && pool.stats().relayThreadRestarts === 1, 8_000)).toBe(true);
-    const survivors = await stillOpen();
+    // The kernel may have handed all six to one thread: if thread 1 held none, thread 0 held them all.
+    let survivors = 6;
+    for (const [restarts, thread] of [1, 0].entries()) {
+      await pool.terminateThread!(thread);
+      expect(await until(() => pool.stats().relayThreadsUp === 2 && pool.stats().relayThreadRestarts === restarts + 1, 8_000)).toBe(true);
+      survivors = await stillOpen();
+      if (survivors < 6) break;
+    }
     expect(survivors).toBeLessThan(6);
     // The dead thread's connections closed with it and count no more: new ones fill the cap again, and no more.
     await open(12, 101);
