@@ -253,7 +253,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: separatorParser,
     repeatable: false,
     coturn: true,
-    doc: "Separator between expiry and user name in REST usernames: one printable ASCII character, not a digit.",
+    doc: "Separator between expiry and user name in REST usernames: one printable ASCII character, not a digit or a space.",
   },
   {
     key: "stale-nonce",
@@ -522,7 +522,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     repeatable: false,
     coturn: false,
     doc: "Host name or IP address in the stun:/turn:/turns: URIs handed out with credentials.",
-    defaultText: "the first external-ip, else the first listening-ip, else the machine's hostname",
+    defaultText: "the first external-ip, else the first listening-ip that is not a wildcard, else the machine's hostname",
   },
   // The process
   {

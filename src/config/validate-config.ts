@@ -44,6 +44,13 @@ export function validateConfig(config: Config, locate: LocateField, rules: Valid
     const where = setLater(locate("bpsCapacity"), locate("maxBps"));
     throw new ConfigError("bps-capacity needs max-bps: each allocation reserves max-bps of the capacity", where);
   }
+  if (config.bpsCapacity > 0 && config.bpsCapacity < config.maxBps) {
+    const where = setLater(locate("bpsCapacity"), locate("maxBps"));
+    throw new ConfigError(
+      `bps-capacity ${config.bpsCapacity} is below max-bps ${config.maxBps}: each allocation reserves max-bps of it, so every Allocate would get 508`,
+      where,
+    );
+  }
 }
 
 /** The credential endpoint's rules. */

@@ -452,6 +452,22 @@ describe("loadConfig: rules across fields", () => {
     expect(describeFsError(fsError("ELOOP"))).toBe("ELOOP: raw");
   });
 
+  it("refuses bps-capacity without max-bps, or below it (no allocation would fit), at the later line", () => {
+    expect(errorOf(() => loadText("bps-capacity=1000"))).toMatchObject({
+      line: 1,
+      reason: "bps-capacity needs max-bps: each allocation reserves max-bps of the capacity",
+    });
+    expect(errorOf(() => loadText("max-bps=1000\nbps-capacity=500"))).toMatchObject({
+      line: 2,
+      key: "bps-capacity",
+      reason: "bps-capacity 500 is below max-bps 1000: each allocation reserves max-bps of it, so every Allocate would get 508",
+    });
+    expect(errorOf(() => loadText("bps-capacity=500", ["--max-bps", "1000"])).message).toBe(
+      "command line: bps-capacity 500 is below max-bps 1000: each allocation reserves max-bps of it, so every Allocate would get 508",
+    );
+    expect(loadText("max-bps=1000\nbps-capacity=1000").config).toMatchObject({ maxBps: 1000, bpsCapacity: 1000 });
+  });
+
   it("refuses turning off every listener", () => {
     expect(errorOf(() => loadText("no-udp\nno-tls\nno-tcp"))).toMatchObject({
       line: 3,
