@@ -40,12 +40,14 @@ export function validateConfig(config: Config, locate: LocateField, rules: Valid
   checkUniqueUserNames(config.users, locate);
   checkListeningIps(config.listeningIps, locate);
   validateApi(config, locate);
-  if (config.bpsCapacity > 0 && config.maxBps === 0) {
-    const where = setLater(locate("bpsCapacity"), locate("maxBps"));
-    throw new ConfigError("bps-capacity needs max-bps: each allocation reserves max-bps of the capacity", where);
-  }
-  if (config.bpsCapacity > 0 && config.bpsCapacity < config.maxBps) {
-    const where = setLater(locate("bpsCapacity"), locate("maxBps"));
+  if (config.bpsCapacity > 0) checkBpsCapacity(config, locate);
+}
+
+/** Each allocation reserves max-bps of bps-capacity: without max-bps, or below it, the capacity means nothing or refuses all. */
+function checkBpsCapacity(config: Config, locate: LocateField): void {
+  const where = setLater(locate("bpsCapacity"), locate("maxBps"));
+  if (config.maxBps === 0) throw new ConfigError("bps-capacity needs max-bps: each allocation reserves max-bps of the capacity", where);
+  if (config.bpsCapacity < config.maxBps) {
     throw new ConfigError(
       `bps-capacity ${config.bpsCapacity} is below max-bps ${config.maxBps}: each allocation reserves max-bps of it, so every Allocate would get 508`,
       where,
