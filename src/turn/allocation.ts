@@ -108,7 +108,7 @@ export function* channelsOf(allocation: Allocation): Generator<ChannelBinding> {
 export type ChannelBindOutcome = "bound" | "refreshed" | "number-in-use" | "peer-bound-elsewhere" | "too-many-channels";
 
 /**
- * RFC 8656 §11.2 rules: a number bound to another peer, or a peer bound to another number, is refused;
+ * RFC 8656 §12.2 rules: a number bound to another peer, or a peer bound to another number, is refused;
  * the same pair refreshes. Binding also installs or refreshes the peer's permission. A new binding
  * past `maxChannels` is refused, and installs nothing.
  */

@@ -5,17 +5,18 @@ import { computeFingerprint } from "../stun/fingerprint.js";
 
 /**
  * Where a Send indication's first XOR-PEER-ADDRESS and first DATA values sit in the message
- * (offset -1: absent). One record is reused for every packet.
+ * (offset -1: absent), and whether it carries DONT-FRAGMENT. One record is reused for every packet.
  */
 export interface SendIndicationView {
   peerOffset: number;
   peerLength: number;
   dataOffset: number;
   dataLength: number;
+  dontFragment: boolean;
 }
 
 export function createSendIndicationView(): SendIndicationView {
-  return { peerOffset: -1, peerLength: 0, dataOffset: -1, dataLength: 0 };
+  return { peerOffset: -1, peerLength: 0, dataOffset: -1, dataLength: 0, dontFragment: false };
 }
 
 /**
@@ -26,6 +27,7 @@ export function createSendIndicationView(): SendIndicationView {
 export function scanSendIndication(bytes: Buffer, view: SendIndicationView): boolean {
   view.peerOffset = -1;
   view.dataOffset = -1;
+  view.dontFragment = false;
   if (bytes.length < HEADER_LENGTH || (bytes[0]! & 0xc0) !== 0 || bytes.readUInt32BE(4) !== MAGIC_COOKIE) return false;
   const length = bytes.readUInt16BE(2);
   if (length % 4 !== 0 || length !== bytes.length - HEADER_LENGTH) return false;
@@ -57,6 +59,8 @@ export function scanSendIndication(bytes: Buffer, view: SendIndicationView): boo
         view.dataOffset = offset;
         view.dataLength = valueLength;
       }
+    } else if (type === AttributeType.DONT_FRAGMENT) {
+      view.dontFragment = true;
     } else if (type === AttributeType.MESSAGE_INTEGRITY) {
       seenIntegrity = true;
     } else if (type === AttributeType.MESSAGE_INTEGRITY_SHA256) {

@@ -9,7 +9,7 @@ import { findOwnAllocation } from "./find-own-allocation.js";
 import { createHostServiceNotice } from "./host-service-notice.js";
 import { authenticateRequest, type TurnDeps } from "./turn-deps.js";
 
-/** RFC 8656 §11.2: binds (or refreshes) a channel number to a peer transport address. */
+/** RFC 8656 §12.2: binds (or refreshes) a channel number to a peer transport address. */
 export function createChannelBindHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerResult | StunError {
   const hostServices = createHostServiceNotice(deps);
   return (ctx) => {

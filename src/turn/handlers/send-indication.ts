@@ -7,7 +7,7 @@ import { createHostServiceNotice } from "./host-service-notice.js";
 import type { TurnDeps } from "./turn-deps.js";
 
 /**
- * RFC 8656 §10.2: relays DATA to the peer when the 5-tuple has an allocation and the peer a permission,
+ * RFC 8656 §11.2: relays DATA to the peer when the 5-tuple has an allocation and the peer a permission,
  * both unexpired; else drops. On the data path: it reads the indication in place and builds no message objects.
  */
 export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
@@ -19,7 +19,10 @@ export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
     const allocation = findAllocation(deps.table, link, address, port);
     const peerAddress = allocation && view.dataOffset >= 0 ? sendIndicationPeerAddress(bytes, view, allocation) : undefined;
     // A well-formed XOR-PEER-ADDRESS is 8 bytes for IPv4, 20 for IPv6.
-    const relay = peerAddress && relayForFamily(allocation!, view.peerLength === 20 ? "IPv6" : "IPv4");
+    const peerFamily = view.peerLength === 20 ? "IPv6" : "IPv4";
+    // §11.2: Node cannot set DF (Allocate answers DONT-FRAGMENT with 420), so a Send asking for it is
+    // dropped; relayed to the other family, the attribute MUST be ignored (§13.2, §13.3).
+    const relay = peerAddress && !(view.dontFragment && peerFamily === link.family) && relayForFamily(allocation!, peerFamily);
     const peerPort = relay ? sendIndicationPeerPort(bytes, view) : 0;
     const nowMs = relay ? deps.clock.now() : 0;
     if (!relay || !livePermission(allocation!, peerAddress, nowMs)) {

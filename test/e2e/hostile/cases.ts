@@ -343,7 +343,7 @@ export const LONG_SOFTWARE: AuthenticatedCase = [
   { outcome: [400, 401] },
 ];
 
-/** Send indications that must not reach the peer (RFC 8656 §10.2), then one that must. */
+/** Send indications that must not reach the peer (RFC 8656 §11.2), then one that must. */
 export function hostileSendIndications(peer: { address: string; port: number }): { line: string; bytes: Buffer }[] {
   const data: RawAttribute = { type: AttributeType.DATA, value: Buffer.from("must not arrive") };
   return [

@@ -16,7 +16,7 @@ async function allocated(h: TurnHarness = createTurnHarness()) {
   return { h, client, relay: h.relays.sockets[0]! };
 }
 
-describe("CreatePermission (RFC 8656 §9)", () => {
+describe("CreatePermission (RFC 8656 §10)", () => {
   it("answers 400 without XOR-PEER-ADDRESS and 437 without an allocation", async () => {
     const { client } = await allocated();
     expect(errorCode(await client.request(Method.CreatePermission))).toBe(400);
@@ -87,7 +87,7 @@ describe("CreatePermission (RFC 8656 §9)", () => {
   });
 });
 
-describe("Send indication (RFC 8656 §10.2) and Data (§11.3)", () => {
+describe("Send indication (RFC 8656 §11.2) and Data (§11.3)", () => {
   it("relays DATA to a permitted peer and drops it for a peer without a permission", async () => {
     const { h, client, relay } = await allocated();
     await client.request(Method.CreatePermission, [peerAttr(PEER)]);
@@ -123,9 +123,32 @@ describe("Send indication (RFC 8656 §10.2) and Data (§11.3)", () => {
     );
     expect(relay.sent).toEqual([]);
   });
+
+  it("drops a Send with DONT-FRAGMENT to a peer of the client's family (no DF bit through dgram) and relays one to the other family, where it is ignored", async () => {
+    const h = createTurnHarness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP, { name: "ADDITIONAL-ADDRESS-FAMILY", value: 2 }]);
+    const PEER6 = { family: "IPv6", address: "2001:4860:4860::8888", port: 5000 } as const;
+    await client.request(Method.CreatePermission, [peerAttr(PEER)]);
+    await client.request(Method.CreatePermission, [peerAttr(PEER6)]);
+    const [relay4, relay6] = h.relays.sockets;
+    const send = (peer: typeof PEER | typeof PEER6, text: string, dontFragment: boolean) =>
+      h.handle(
+        client.builder.indication(Method.Send, [peerAttr(peer), ...(dontFragment ? [{ name: "DONT-FRAGMENT" as const, value: true as const }] : []), { name: "DATA", value: Buffer.from(text) }]),
+        client.address,
+        client.port,
+        client.link,
+      );
+    send(PEER, "v4 with DF", true);
+    send(PEER, "v4 plain", false);
+    send(PEER6, "v6 with DF", true);
+    expect(relay4!.sent.map((s) => s.data.toString())).toEqual(["v4 plain"]);
+    expect(relay6!.sent.map((s) => s.data.toString())).toEqual(["v6 with DF"]);
+    expect(h.deps.counters.droppedPackets).toBe(1);
+  });
 });
 
-describe("ChannelBind (RFC 8656 §11.2) and ChannelData (§12)", () => {
+describe("ChannelBind (RFC 8656 §12.2) and ChannelData (§12.4-12.7)", () => {
   it("answers 508 past the channels-per-allocation cap, installing nothing; a refresh is not a new channel", async () => {
     // One permission covers every port of its peer: without a cap of its own, one allocation could bind every channel number.
     const { h, client } = await allocated(createTurnHarness({ turn: { maxChannelsPerAllocation: 2 } }));
