@@ -1,4 +1,4 @@
-import { getAttribute, hasAttribute, type AttributeEntry } from "../stun/attributes/registry.js";
+import type { AttributeEntry } from "../stun/attributes/registry.js";
 import type { TransportAddress } from "../stun/address.js";
 import { ERROR_REASON, ErrorCode, HEADER_LENGTH, MessageClass } from "../stun/constants.js";
 import { messageClassOf, methodOf } from "../stun/header.js";
@@ -170,22 +170,8 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
     const handler = table.requests.get(message.method);
     if (!handler) return;
     const withFingerprint = message.hasFingerprint;
-    // RFC 8489 §14.14: SOFTWARE under 128 characters; a longer one is a malformed request (400).
-    if (hasAttribute(message, "SOFTWARE")) {
-      try {
-        getAttribute(message, "SOFTWARE");
-      } catch (error) {
-        replyError(message, error, withFingerprint, undefined, address, port, link);
-        return;
-      }
-    }
-    if (message.unknownComprehensionRequired.length > 0) {
-      const error = new StunError(ErrorCode.UnknownAttribute, undefined, [
-        { name: "UNKNOWN-ATTRIBUTES", value: [...message.unknownComprehensionRequired] },
-      ]);
-      replyError(message, error, withFingerprint, undefined, address, port, link);
-      return;
-    }
+    // Unknown comprehension-required attributes and a malformed SOFTWARE are the handler's to answer
+    // (attributeError): RFC 8489 §6.3 checks them after authentication.
 
     // integrity is there from the start: set later, it would give every authenticated request's
     // context a hidden class of its own, which dies with the last request (see shape-keeper.ts).

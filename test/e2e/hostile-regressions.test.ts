@@ -64,7 +64,7 @@ describe("TLS: handshake timeout of seconds; a truncated ClientHello -> closed",
 });
 
 describe("SOFTWARE over 128 characters (hostile-inputs: ... SOFTWARE over 128 characters -> 400/401)", () => {
-  it("in a signed Refresh -> 400/401", async () => {
+  it("in a signed Refresh -> 400, signed (checked after authentication, RFC 8489 §6.3)", async () => {
     const peer = await startRecordingPeer();
     const server = await startHostileServer({}, createRecordingLogger());
     try {

@@ -1,3 +1,4 @@
+import { attributeError } from "../attribute-checks.js";
 import type { CredentialStore } from "../authenticate.js";
 import { findAllocation, type AllocationTable } from "../allocation-table.js";
 import { authenticate, unauthenticatedChallenge, type AuthContext, type Authenticated } from "../authenticate.js";
@@ -43,7 +44,8 @@ export interface TurnDeps {
 }
 
 /**
- * RFC 8489 §9.2.4 for a request; on success every response to it is signed with the user's key.
+ * RFC 8489 §9.2.4 for a request; on success every response to it is signed with the user's key, and
+ * its attributes are checked (attributeError: 420, or 400 for a malformed SOFTWARE).
  * Expiry policy: an allocation outlives its REST credential. Requests on the 5-tuple of an existing
  * allocation (Refresh, CreatePermission, ChannelBind) verify with an expired credential, unless
  * strict-expiry; a new Allocate always needs an unexpired one; a revoked credential never verifies.
@@ -55,7 +57,7 @@ export function authenticateRequest(ctx: RequestContext, deps: TurnDeps): Authen
   const authenticated = authenticateWith(ctx, deps, acceptExpired);
   if (authenticated instanceof StunError) return authenticated;
   ctx.integrity = { key: authenticated.key, algorithm: authenticated.integrity };
-  return authenticated;
+  return attributeError(ctx.message) ?? authenticated;
 }
 
 /** authenticate() for this request, the caller deciding whether an expired REST credential verifies; a StunError is an answer to check for, not an exception. */

@@ -182,6 +182,8 @@ export interface Expected {
   readonly lifetime?: number;
   /** The response is signed with MESSAGE-INTEGRITY-SHA256. */
   readonly sha256?: boolean;
+  /** The response carries MESSAGE-INTEGRITY (or -SHA256): the request authenticated first. */
+  readonly signed?: boolean;
 }
 
 export type AnsweredCase = readonly [line: string, build: () => Buffer, expected: Expected];
@@ -207,9 +209,9 @@ export const ANSWERED: readonly AnsweredCase[] = [
     { outcome: [420], unknownAttributes: [0x0030] },
   ],
   [
-    "unknown comprehension-required attributes in a request -> 420 listing each once (Allocate, before authentication)",
+    "unknown comprehension-required attributes in an unsigned Allocate -> 401: authentication comes first (RFC 8489 §6.3)",
     () => message(Type.AllocateRequest, [REQUESTED_TRANSPORT_UDP, UNKNOWN_REQUIRED, UNKNOWN_REQUIRED_2, UNKNOWN_REQUIRED]),
-    { outcome: [420], unknownAttributes: [0x0030, 0x7fff] },
+    { outcome: [401], signed: false },
   ],
   ["unknown comprehension-optional (0x80FF) -> ignored (Binding)", () => message(Type.BindingRequest, [UNKNOWN_OPTIONAL]), ok],
   ["unknown comprehension-optional (0x80FF) -> ignored (Allocate: 401, not 420)", () => message(Type.AllocateRequest, [REQUESTED_TRANSPORT_UDP, UNKNOWN_OPTIONAL]), { outcome: [401] }],
@@ -271,6 +273,11 @@ export const AUTHENTICATED: readonly AuthenticatedCase[] = [
         nonce: [text(AttributeType.NONCE, s.nonce, ff((4 - (Buffer.byteLength(s.nonce) % 4)) % 4))],
       }),
     { outcome: ["success"], lifetime: 600 },
+  ],
+  [
+    "unknown comprehension-required attributes in a signed request -> 420 listing each once, signed (RFC 8489 §6.3: checked after authentication)",
+    (s) => signedRequest(Type.RefreshRequest, [UNKNOWN_REQUIRED, UNKNOWN_REQUIRED_2, UNKNOWN_REQUIRED], s),
+    { outcome: [420], unknownAttributes: [0x0030, 0x7fff], signed: true },
   ],
   ...MALFORMED_PEER_ADDRESSES.flatMap(([name, value]): AuthenticatedCase[] => [
     [`XOR-PEER-ADDRESS with ${name} -> 400 (CreatePermission)`, (s) => signedRequest(Type.CreatePermissionRequest, [peerAttribute(value)], s), bad],
@@ -338,9 +345,9 @@ export const AUTHENTICATED: readonly AuthenticatedCase[] = [
 
 /** SOFTWARE over 128 characters in a signed request: the list says 400/401. */
 export const LONG_SOFTWARE: AuthenticatedCase = [
-  "SOFTWARE over 128 characters, signed with alice's key -> 400/401",
+  "SOFTWARE over 128 characters, signed with alice's key -> 400, signed",
   (s) => signedRequest(Type.RefreshRequest, [text(AttributeType.SOFTWARE, "s".repeat(129))], s),
-  { outcome: [400, 401] },
+  { outcome: [400], signed: true },
 ];
 
 /** Send indications that must not reach the peer (RFC 8656 §11.2), then one that must. */

@@ -19,6 +19,9 @@ export function expectAnswer(request: Buffer, answer: Answer, expected: Expected
   if (expected.fingerprint !== undefined) expect(answer.message.hasFingerprint).toBe(expected.fingerprint);
   if (expected.lifetime !== undefined) expect(getAttribute(answer.message, "LIFETIME")).toBe(expected.lifetime);
   if (expected.sha256 !== undefined) expect(hasAttribute(answer.message, "MESSAGE-INTEGRITY-SHA256")).toBe(expected.sha256);
+  if (expected.signed !== undefined) {
+    expect(hasAttribute(answer.message, "MESSAGE-INTEGRITY") || hasAttribute(answer.message, "MESSAGE-INTEGRITY-SHA256")).toBe(expected.signed);
+  }
 }
 
 export interface ProcessFaults {
