@@ -5,6 +5,7 @@ export {
   decodeMessage,
   encodeMessage,
   isStunHeaderByte,
+  MAX_UNKNOWN_LISTED,
   type EncodeOptions,
   type OutgoingMessage,
   type StunAttributeView,

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  attributeName,
   AttributeType,
   decodeMessage,
   getAttribute,
   getAttributes,
   hasAttribute,
+  MAX_UNKNOWN_LISTED,
   Method,
   MessageClass,
   type StunMessage,
@@ -160,6 +162,14 @@ describe("RFC 8489 §6.3.1, §18.3: unknown attributes", () => {
     );
     expect(msg.unknownComprehensionRequired).toEqual([0x0030, 0x7fff]);
     expect(msg.attributes.map((view) => view.type)).toEqual([AttributeType.LIFETIME]);
+  });
+
+  it("lists at most MAX_UNKNOWN_LISTED of them, the first ones, from a datagram carrying thousands (still a 420)", () => {
+    // 0x0100-0x3FFF: 16,128 distinct unknown types, none known, each with an empty value.
+    const types = Array.from({ length: 0x4000 - 0x100 }, (_, i) => 0x100 + i).filter((type) => attributeName(type) === undefined);
+    const attributes = types.slice(0, 16_000).map((type): RawAttribute => ({ type, value: Buffer.alloc(0) }));
+    const msg = decodeMessage(rawMessage({ type: BINDING_REQUEST, attributes }));
+    expect(msg.unknownComprehensionRequired).toEqual(types.slice(0, MAX_UNKNOWN_LISTED));
   });
 
   it("the same in an indication is listed too (the caller drops it)", () => {
