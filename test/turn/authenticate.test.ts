@@ -288,6 +288,22 @@ describe("authenticate: success", () => {
     });
   });
 
+  it("a MESSAGE-INTEGRITY-SHA256 truncated below 32 bytes -> 400 (RFC 8489 §14.6: TURN allows no truncation); whole, it verifies", () => {
+    const key = sha256Key("alice", "wonderland");
+    /** The request signed with the first `bytes` of its HMAC-SHA256, as a client that truncates would send it. */
+    const signedWith = (bytes: number): StunMessage => {
+      const unsigned = encodeMessage({ method: Method.Allocate, messageClass: MessageClass.Request, transactionId: TRANSACTION_ID, attributes: [...identity("alice"), ...negotiated()] });
+      const signed = Buffer.concat([unsigned, Buffer.alloc(4 + bytes)]);
+      signed.writeUInt16BE(signed.length - 20, 2);
+      signed.writeUInt16BE(0x001c, unsigned.length);
+      signed.writeUInt16BE(bytes, unsigned.length + 2);
+      createHmac("sha256", key).update(signed.subarray(0, unsigned.length)).digest().copy(signed, unsigned.length + 4, 0, bytes);
+      return decodeMessage(signed);
+    };
+    for (const bytes of [16, 20, 28]) expect(rejection(signedWith(bytes)).code).toBe(ErrorCode.BadRequest);
+    expect(authenticated(signedWith(32)).integrity).toBe("sha256");
+  });
+
   it("SHA-256 with a REST credential", () => {
     const key = sha256Key("1700000000:alice", "g+jb180fcj+xlpA/2mP60OdIgU0=");
     const result = authenticated(request([...identity("1700000000:alice"), ...negotiated()], { key, algorithm: "sha256" }), ctx);
