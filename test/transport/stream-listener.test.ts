@@ -1,0 +1,87 @@
+import net from "node:net";
+import { describe, expect, it } from "vitest";
+import { StreamListener } from "../../src/transport/stream-listener.js";
+import type { ClientLink } from "../../src/turn/ports.js";
+import { createRecordingLogger } from "../helpers/logger.js";
+
+// A Binding request (20 bytes, no attributes): the listener frames it; the test's handler answers.
+const REQUEST = Buffer.from("000100002112a442000102030405060708090a0b", "hex");
+const ANSWER = Buffer.alloc(1024, 0x11);
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function openListener(onFrame: (link: ClientLink) => void): Promise<StreamListener> {
+  return StreamListener.open({
+    transport: "tcp",
+    address: "127.0.0.1",
+    port: 0,
+    family: "IPv4",
+    idleTimeoutMs: 60_000,
+    maxChannelNumber: 0x4fff,
+    onPacket: (_bytes, _address, _port, link) => onFrame(link),
+    log: createRecordingLogger(),
+  });
+}
+
+describe("StreamListener: a client that sends requests and never reads its answers", () => {
+  it("stops reading its requests once its answers back up, and keeps the connection (TCP flow control, not an ever-growing queue)", async () => {
+    let handled = 0;
+    const listener = await openListener((link) => {
+      handled++;
+      link.send(ANSWER, "", 0);
+    });
+    const client = net.connect(listener.port, "127.0.0.1");
+    client.on("error", () => {});
+    client.pause(); // never reads
+    let closed = false;
+    client.on("close", () => (closed = true));
+    try {
+      await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+      // 40,000 requests (800 KB) would be 40 MB of answers: far past what the kernel's buffers take.
+      const batch = Buffer.concat(Array.from({ length: 1000 }, () => REQUEST));
+      for (let i = 0; i < 40 && !closed; i++) {
+        client.write(batch);
+        await sleep(10);
+      }
+      await sleep(500);
+      const settled = handled;
+      await sleep(500);
+      expect(closed).toBe(false);
+      // Reading has stopped: nothing more handled; the requests wait in the kernel's buffers.
+      expect(handled).toBe(settled);
+      expect(handled).toBeLessThan(40_000);
+    } finally {
+      client.destroy();
+      await listener.close();
+    }
+  }, 15_000);
+
+  it("reads again once the client reads: every request is answered", async () => {
+    let handled = 0;
+    const listener = await openListener((link) => {
+      handled++;
+      link.send(ANSWER, "", 0);
+    });
+    const client = net.connect(listener.port, "127.0.0.1");
+    client.on("error", () => {});
+    client.pause();
+    try {
+      await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+      const requests = 20_000;
+      const batch = Buffer.concat(Array.from({ length: 1000 }, () => REQUEST));
+      for (let i = 0; i < requests / 1000; i++) client.write(batch);
+      await sleep(500);
+      expect(handled).toBeLessThan(requests);
+      let received = 0;
+      client.on("data", (chunk: Buffer) => (received += chunk.length));
+      client.resume();
+      const started = Date.now();
+      while (received < requests * ANSWER.length && Date.now() - started < 10_000) await sleep(20);
+      expect(handled).toBe(requests);
+      expect(received).toBe(requests * ANSWER.length);
+    } finally {
+      client.destroy();
+      await listener.close();
+    }
+  }, 15_000);
+});
