@@ -23,20 +23,27 @@ async function openListener(onFrame: (link: ClientLink) => void): Promise<Stream
   });
 }
 
+/** A listener answering every frame with ANSWER, and a connected client that does not read (paused). */
+async function answeringListenerAndSilentClient(): Promise<{ listener: StreamListener; client: net.Socket; handled: { value: number } }> {
+  const handled = { value: 0 };
+  const listener = await openListener((link) => {
+    handled.value++;
+    link.send(ANSWER, "", 0);
+  });
+  const client = net.connect(listener.port, "127.0.0.1");
+  client.on("error", () => {});
+  client.pause();
+  await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+  return { listener, client, handled };
+}
+
 describe("StreamListener: a client that sends requests and never reads its answers", () => {
   it("stops reading its requests once its answers back up, and keeps the connection (TCP flow control, not an ever-growing queue)", async () => {
-    let handled = 0;
-    const listener = await openListener((link) => {
-      handled++;
-      link.send(ANSWER, "", 0);
-    });
-    const client = net.connect(listener.port, "127.0.0.1");
-    client.on("error", () => {});
-    client.pause(); // never reads
+    const { listener, client, handled: count } = await answeringListenerAndSilentClient();
     let closed = false;
     client.on("close", () => (closed = true));
+    const handled = (): number => count.value;
     try {
-      await new Promise<void>((resolve) => client.once("connect", () => resolve()));
       // 40,000 requests (800 KB) would be 40 MB of answers: far past what the kernel's buffers take.
       const batch = Buffer.concat(Array.from({ length: 1000 }, () => REQUEST));
       for (let i = 0; i < 40 && !closed; i++) {
@@ -44,12 +51,12 @@ describe("StreamListener: a client that sends requests and never reads its answe
         await sleep(10);
       }
       await sleep(500);
-      const settled = handled;
+      const settled = handled();
       await sleep(500);
       expect(closed).toBe(false);
       // Reading has stopped: nothing more handled; the requests wait in the kernel's buffers.
-      expect(handled).toBe(settled);
-      expect(handled).toBeLessThan(40_000);
+      expect(handled()).toBe(settled);
+      expect(handled()).toBeLessThan(40_000);
     } finally {
       client.destroy();
       await listener.close();
@@ -57,27 +64,19 @@ describe("StreamListener: a client that sends requests and never reads its answe
   }, 15_000);
 
   it("reads again once the client reads: every request is answered", async () => {
-    let handled = 0;
-    const listener = await openListener((link) => {
-      handled++;
-      link.send(ANSWER, "", 0);
-    });
-    const client = net.connect(listener.port, "127.0.0.1");
-    client.on("error", () => {});
-    client.pause();
+    const { listener, client, handled: count } = await answeringListenerAndSilentClient();
     try {
-      await new Promise<void>((resolve) => client.once("connect", () => resolve()));
       const requests = 20_000;
       const batch = Buffer.concat(Array.from({ length: 1000 }, () => REQUEST));
       for (let i = 0; i < requests / 1000; i++) client.write(batch);
       await sleep(500);
-      expect(handled).toBeLessThan(requests);
+      expect(count.value).toBeLessThan(requests);
       let received = 0;
       client.on("data", (chunk: Buffer) => (received += chunk.length));
       client.resume();
       const started = Date.now();
       while (received < requests * ANSWER.length && Date.now() - started < 10_000) await sleep(20);
-      expect(handled).toBe(requests);
+      expect(count.value).toBe(requests);
       expect(received).toBe(requests * ANSWER.length);
     } finally {
       client.destroy();
