@@ -6,6 +6,7 @@ import type { PacketHandler } from "../turn/dispatch.js";
 import type { ClientLink, Logger } from "../turn/ports.js";
 import { StreamFramer } from "../turn/stream-framing.js";
 import type { ConnectionCaps } from "./connection-caps.js";
+import { FrameHeads } from "./frame-heads.js";
 import { ListenError } from "./listen-error.js";
 import { TurnEndFlush } from "./turn-end-flush.js";
 
@@ -56,8 +57,8 @@ function tlsContextOptions(material: TlsMaterial): tls.SecureContextOptions {
 
 const DEADLINE_SWEEP_MS = 1000;
 
-// A head is at most 48 bytes (a Data indication to an IPv6 peer).
-const frameHeads = Buffer.alloc(64);
+// sendParts copies each head into its frame at once, so one head per length serves every frame.
+const frameHeads = new FrameHeads();
 const turnEnd = new TurnEndFlush();
 
 /** A TCP or TLS listening socket; each connection gets a framer and a link, and its frames go to the dispatcher. */
@@ -213,8 +214,7 @@ export class StreamListener {
         socket.write(frame, written);
         return true;
       },
-      // sendParts copies the head into its frame at once, so one buffer serves every frame.
-      frameHead: (length) => (length <= frameHeads.length ? frameHeads.subarray(0, length) : Buffer.allocUnsafe(length)),
+      frameHead: (length) => frameHeads.take(length),
       setCarriesAllocation: (carries) => {
         // Before the first allocation ChannelData is garbage ("GET " looks like a channel); after one,
         // media still in flight when it ends is dropped (RFC 8656 §12.4), not a reason to close.

@@ -84,3 +84,30 @@ describe("StreamListener: a client that sends requests and never reads its answe
     }
   }, 15_000);
 });
+
+describe("StreamListener: relayed data for a client that does not read", () => {
+  it("counts what each queued frame holds beyond its bytes against the 1 MiB cap: 1-byte frames close the link after a few thousand, not 131,072", async () => {
+    let accepted = 0;
+    let openAfter = true;
+    const listener = await openListener((link) => {
+      // All in one turn: the socket stays corked, so every frame waits in Node's queue.
+      for (let i = 0; i < 200_000 && link.sendParts(Buffer.alloc(4), Buffer.alloc(1), undefined, "", 0); i++) accepted++;
+      openAfter = link.isOpen();
+    });
+    const client = net.connect(listener.port, "127.0.0.1");
+    client.on("error", () => {});
+    client.pause();
+    try {
+      await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+      client.write(REQUEST);
+      const started = Date.now();
+      while (accepted === 0 && Date.now() - started < 5000) await sleep(10);
+      expect(accepted).toBeGreaterThan(1000);
+      expect(accepted).toBeLessThan(8000);
+      expect(openAfter).toBe(false);
+    } finally {
+      client.destroy();
+      await listener.close();
+    }
+  });
+});
