@@ -81,6 +81,8 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
     usernameForUserhash(userhash) {
       return userhash.length === 32 ? userByHash.get(userhash.toString("hex")) : undefined;
     },
+
+    offersUserhash: userByHash.size > 0 && secretKeys.length === 0,
   };
 }
 

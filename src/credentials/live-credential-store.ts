@@ -35,6 +35,9 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
     usernameForUserhash(userhash: Buffer) {
       return current.usernameForUserhash(userhash);
     },
+    get offersUserhash() {
+      return current.offersUserhash;
+    },
     replace(next, nextSeparator) {
       current = next;
       if (nextSeparator !== undefined) separator = nextSeparator;

@@ -18,6 +18,12 @@ export interface CredentialStore {
   keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number, options?: { readonly acceptExpired?: boolean }): readonly IntegrityKey[];
   /** RFC 8489 §9.2.4 USERHASH -> username, for static users only (REST usernames cannot be reversed). */
   usernameForUserhash(userhash: Buffer): string | undefined;
+  /**
+   * RFC 8489 §9.2: whether challenges set the "Username anonymity" bit, which tells a client to send
+   * USERHASH instead of USERNAME. Only when every username is a static user's: a REST username's
+   * hash cannot be reversed, so a client told to hash it could never authenticate.
+   */
+  readonly offersUserhash: boolean;
 }
 
 export interface AuthContext {
@@ -54,11 +60,14 @@ export function offeredPasswordAlgorithms(): PasswordAlgorithmList {
   return OFFERED_PASSWORD_ALGORITHMS;
 }
 
-/** REALM, a fresh NONCE for this client (with the "Password algorithms" feature bit) and PASSWORD-ALGORITHMS. */
+/**
+ * REALM, a fresh NONCE for this client (with the "Password algorithms" feature bit, and "Username
+ * anonymity" when the credentials offer it) and PASSWORD-ALGORITHMS.
+ */
 export function unauthenticatedChallenge(ctx: AuthContext): AttributeEntry[] {
   return [
     { name: "REALM", value: ctx.realm },
-    { name: "NONCE", value: ctx.nonces.issue(ctx.clientAddress, ctx.clientPort, ctx.nowMs, true) },
+    { name: "NONCE", value: ctx.nonces.issue(ctx.clientAddress, ctx.clientPort, ctx.nowMs, true, ctx.credentials.offersUserhash) },
     { name: "PASSWORD-ALGORITHMS", value: offeredPasswordAlgorithms() },
   ];
 }

@@ -37,8 +37,8 @@ export interface SecurityFeatures {
 }
 
 export interface NonceService {
-  /** A nonce for this client's source address and port, issued at `nowMs`. */
-  issue(clientAddress: string, clientPort: number, nowMs: number, passwordAlgorithms: boolean): string;
+  /** A nonce for this client's source address and port, issued at `nowMs`, with these security feature bits. */
+  issue(clientAddress: string, clientPort: number, nowMs: number, passwordAlgorithms: boolean, userhash?: boolean): string;
   /** "invalid" when malformed or minted for another client or secret; "stale" when too old. */
   check(nonce: string, clientAddress: string, clientPort: number, nowMs: number): NonceCheck;
   /** The security features of a nonce cookie (any nonce, ours or not); none without a cookie. */
@@ -73,9 +73,10 @@ export function createNonceService(options: NonceServiceOptions): NonceService {
   }
 
   return {
-    issue(clientAddress, clientPort, nowMs, passwordAlgorithms) {
+    issue(clientAddress, clientPort, nowMs, passwordAlgorithms, userhash = false) {
       timeBytes.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, TIMESTAMP_BYTES);
-      const signed = NONCE_COOKIE + (passwordAlgorithms ? FEATURES_PASSWORD_ALGORITHMS : FEATURES_NONE) + timeBytes.toString("base64url");
+      const features = FEATURES_TEXTS[(passwordAlgorithms ? PASSWORD_ALGORITHMS_BIT : 0) | (userhash ? USERNAME_ANONYMITY_BIT : 0)]!;
+      const signed = NONCE_COOKIE + features + timeBytes.toString("base64url");
       computeMac(signed, clientAddress, clientPort);
       return signed + fullMac.toString("base64url", 0, MAC_BYTES);
     },
@@ -107,9 +108,8 @@ function encodeFeatures(features: number): string {
   return bytes.toString("base64");
 }
 
-const FEATURES_NONE = encodeFeatures(0);
-const FEATURES_PASSWORD_ALGORITHMS = encodeFeatures(PASSWORD_ALGORITHMS_BIT);
 // By the two feature bits we know.
+const FEATURES_TEXTS: readonly string[] = [0, 1, 2, 3].map(encodeFeatures);
 const SECURITY_FEATURES: readonly SecurityFeatures[] = [0, 1, 2, 3].map((bits) =>
   Object.freeze({ passwordAlgorithms: (bits & PASSWORD_ALGORITHMS_BIT) !== 0, userhash: (bits & USERNAME_ANONYMITY_BIT) !== 0 }),
 );

@@ -123,6 +123,16 @@ describe("credential store: static users", () => {
     expect(store.usernameForUserhash(Buffer.alloc(16))).toBeUndefined();
   });
 
+  it("offers USERHASH (the nonce's username anonymity bit) only when every username is a static user's", () => {
+    const staticOnly = createCredentialStore({ realm: "realm", staticUsers: [parseStaticUser("user:pass")], authSecrets: [] });
+    const both = createCredentialStore({ realm: "realm", staticUsers: [parseStaticUser("user:pass")], authSecrets: ["s"] });
+    const restOnly = createCredentialStore({ realm: "realm", staticUsers: [], authSecrets: ["s"] });
+    expect(staticOnly.offersUserhash).toBe(true);
+    // A REST client told to hash its username could never authenticate: its hash cannot be reversed.
+    expect(both.offersUserhash).toBe(false);
+    expect(restOnly.offersUserhash).toBe(false);
+  });
+
   it("maps RFC 8489 B.1's USERHASH to its username", () => {
     const username = "\u30DE\u30C8\u30EA\u30C3\u30AF\u30B9";
     const b1 = createCredentialStore({ realm: "example.org", staticUsers: [parseStaticUser(`${username}:TheMatrIX`)], authSecrets: [] });

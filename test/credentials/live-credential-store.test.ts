@@ -46,4 +46,11 @@ describe("live credential store: revocation and reload", () => {
     expect(live.keysFor(username, "MD5", NOW).map(keyHex)).not.toContain(keyHex(oldKey));
     expect(live.keysFor(revoked, "MD5", NOW)).toEqual([]);
   });
+
+  it("offers USERHASH as the store it holds does, after a reload too", () => {
+    const live = createLiveCredentialStore(store([], ["alice:wonderland"]));
+    expect(live.offersUserhash).toBe(true);
+    live.replace(store(["s"], ["alice:wonderland"]));
+    expect(live.offersUserhash).toBe(false);
+  });
 });

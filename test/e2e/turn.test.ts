@@ -12,7 +12,7 @@ import { createRecordingLogger } from "../helpers/logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { freePort } from "../helpers/processes.js";
 import { makeSelfSignedCertificate, servedFingerprint, type TestCertificate } from "../helpers/tls-cert.js";
-import { channelData, decode, errorCode, type Credentials } from "../helpers/turn-messages.js";
+import { channelData, decode, errorCode, nonceOffersUserhash, type Credentials } from "../helpers/turn-messages.js";
 import { SocketTurnClient, startEchoPeer } from "../helpers/turn-socket-client.js";
 import { settled, until } from "../helpers/until.js";
 import { retainedHeapBytes } from "./hostile/live.js";
@@ -278,6 +278,30 @@ describe("RFC 8656 allocation options and RFC 8489 SHA-256 integrity on a live s
       client.close();
     } finally {
       await server.close();
+    }
+  });
+
+  it("offers username anonymity when every user is a static one, and a client that follows it allocates with USERHASH (RFC 8489 §9.2)", async () => {
+    const staticOnly = await startTestServer({});
+    const withSecret = await startTestServer({ useAuthSecret: true, staticAuthSecrets: ["north"] });
+    try {
+      const anonymous = await SocketTurnClient.udp(at(staticOnly, "udp"), ALICE, "sha256");
+      anonymous.builder.followsUsernameAnonymity = true;
+      const response = await anonymous.request(Method.Allocate, [UDP]);
+      expect(nonceOffersUserhash(anonymous.builder.nonce!)).toBe(true);
+      expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+      expect(verifyMessageIntegritySha256(response, anonymous.builder.key)).toBe(true);
+      anonymous.close();
+
+      // With a REST secret, a username may be one no hash can be traced back to: the bit stays off.
+      const named = await SocketTurnClient.udp(at(withSecret, "udp"), ALICE);
+      named.builder.followsUsernameAnonymity = true;
+      expect((await named.request(Method.Allocate, [UDP])).messageClass).toBe(MessageClass.SuccessResponse);
+      expect(nonceOffersUserhash(named.builder.nonce!)).toBe(false);
+      named.close();
+    } finally {
+      await staticOnly.close();
+      await withSecret.close();
     }
   });
 

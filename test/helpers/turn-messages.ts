@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { AttributeEntry, AttributeValues } from "../../src/stun/attributes/registry.js";
 import { getAttribute } from "../../src/stun/attributes/registry.js";
 import { MessageClass, PasswordAlgorithm } from "../../src/stun/constants.js";
@@ -17,6 +17,11 @@ export class TurnRequestBuilder {
   realm: string | undefined;
   /** PASSWORD-ALGORITHMS from the last challenge, echoed back when signing with SHA-256 (RFC 8489 §9.2.5). */
   passwordAlgorithms: AttributeValues["PASSWORD-ALGORITHMS"] | undefined;
+  /**
+   * Sends USERHASH instead of USERNAME when the nonce has the "Username anonymity" bit, as an RFC
+   * 8489 client must (§9.2.3.2); off by default, as browsers do not.
+   */
+  followsUsernameAnonymity = false;
 
   /** `sha256`: MESSAGE-INTEGRITY-SHA256 with a SHA-256 key, as RFC 8489 clients may; default is what browsers do. */
   constructor(
@@ -34,8 +39,13 @@ export class TurnRequestBuilder {
     const sign = (options.sign ?? true) && this.nonce !== undefined;
     const all: AttributeEntry[] = [...attributes];
     if (sign) {
-      all.push({ name: "USERNAME", value: this.credentials.username });
-      all.push({ name: "REALM", value: this.realm ?? this.credentials.realm });
+      const realm = this.realm ?? this.credentials.realm;
+      if (this.followsUsernameAnonymity && nonceOffersUserhash(this.nonce!)) {
+        all.push({ name: "USERHASH", value: createHash("sha256").update(`${this.credentials.username}:${realm}`).digest() });
+      } else {
+        all.push({ name: "USERNAME", value: this.credentials.username });
+      }
+      all.push({ name: "REALM", value: realm });
       all.push({ name: "NONCE", value: this.nonce! });
       if (this.integrity === "sha256") {
         all.push({ name: "PASSWORD-ALGORITHMS", value: this.passwordAlgorithms ?? [] });
@@ -61,6 +71,12 @@ export class TurnRequestBuilder {
     if (realm !== undefined) this.realm = realm;
     if (algorithms !== undefined) this.passwordAlgorithms = algorithms;
   }
+}
+
+/** RFC 8489 §9.2: the nonce cookie, then 24 feature bits in base64; "Username anonymity" is bit 1 from the least significant (erratum 6290). */
+export function nonceOffersUserhash(nonce: string): boolean {
+  if (!nonce.startsWith("obMatJos2")) return false;
+  return (Buffer.from(nonce.slice(9, 13), "base64").readUIntBE(0, 3) & 0b10) !== 0;
 }
 
 export function errorCode(message: StunMessage): number | undefined {

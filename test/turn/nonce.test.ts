@@ -106,6 +106,18 @@ describe("stateless nonces (RFC 8489 §9.2)", () => {
     expect(nonces.check(without, CLIENT, PORT, NOW)).toBe("valid");
   });
 
+  it("sets the username anonymity bit (bit 1) when asked, with or without password algorithms", () => {
+    const both = nonces.issue(CLIENT, PORT, NOW, true, true);
+    const anonymityOnly = nonces.issue(CLIENT, PORT, NOW, false, true);
+    expect(both.slice(9, 13)).toBe("AAAD");
+    expect(anonymityOnly.slice(9, 13)).toBe("AAAC");
+    expect(nonces.hasSecurityFeatures(both)).toEqual({ passwordAlgorithms: true, userhash: true });
+    expect(nonces.hasSecurityFeatures(anonymityOnly)).toEqual({ passwordAlgorithms: false, userhash: true });
+    expect(nonces.check(both, CLIENT, PORT, NOW)).toBe("valid");
+    // The bits are under the MAC: a nonce whose bits were changed is not ours.
+    expect(nonces.check(`${both.slice(0, 9)}AAAB${both.slice(13)}`, CLIENT, PORT, NOW)).toBe("invalid");
+  });
+
   it("reads the feature bits of any nonce cookie: B.1's AAAC is username anonymity (bit 1)", () => {
     expect(nonces.hasSecurityFeatures("obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA")).toEqual({
       passwordAlgorithms: false,
