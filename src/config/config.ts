@@ -31,7 +31,7 @@ export interface Config {
   readonly noTls: boolean;
   /** Add FINGERPRINT to every response. */
   readonly fingerprint: boolean;
-  /** Also send MAPPED-ADDRESS in Binding responses, for RFC 3489-era clients. */
+  /** Also send MAPPED-ADDRESS in Binding responses, for clients that read only that (RFC 3489 requests, without the magic cookie, are not answered). */
   readonly mappedAddress: boolean;
   /** A TCP/TLS connection with nothing complete in flight is closed after this long. */
   readonly streamIdleTimeoutSeconds: number;

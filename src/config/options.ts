@@ -144,7 +144,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: flagParser,
     repeatable: false,
     coturn: false,
-    doc: "Also send MAPPED-ADDRESS in Binding responses, for RFC 3489-era clients.",
+    doc: "Also send MAPPED-ADDRESS in Binding responses, for clients that read only that attribute. Requests without RFC 5389's magic cookie (RFC 3489 clients) are not answered either way.",
   },
   {
     key: "no-stun-backward-compatibility",

@@ -5,7 +5,7 @@ import { withoutZone } from "../five-tuple.js";
 import type { StunError } from "../stun-error.js";
 
 export interface BindingOptions {
-  /** Also send MAPPED-ADDRESS, for RFC 3489-era clients. Off by default: it doubles the response. */
+  /** Also send MAPPED-ADDRESS, for clients that read only that. Off by default: it doubles the response. */
   readonly mappedAddress: boolean;
 }
 
