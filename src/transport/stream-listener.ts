@@ -230,15 +230,25 @@ export class StreamListener {
       this.allocateBy.delete(socket);
       options.onClose?.(link);
     });
-    const onFrame = (frame: Buffer): void => options.onPacket(frame, remoteAddress, remotePort, link);
+    const onFrame = (frame: Buffer): void => {
+      options.onPacket(frame, remoteAddress, remotePort, link);
+      // Checked frame by frame: a 64 KiB chunk of Binding requests is 3,000 answers, a few MiB queued.
+      if (unsentCost() > PAUSE_READING_BYTES) framer.pause();
+    };
     socket.on("data", (chunk: Buffer) => {
-      if (framer.push(chunk, onFrame) === "garbage") {
+      const result = framer.push(chunk, onFrame);
+      if (result === "garbage") {
         // Answers to the requests before the garbage go out first.
         turnEnd.release(socket);
         socket.destroy();
-      } else if (!readingPaused && !socket.destroyed && unsentCost() > PAUSE_READING_BYTES) {
-        readingPaused = true;
-        socket.pause();
+      } else if (result === "paused" && !socket.destroyed) {
+        // Paused first: bytes put back into a flowing stream would come straight back as 'data'.
+        if (!readingPaused) {
+          readingPaused = true;
+          socket.pause();
+        }
+        // The rest of the chunk waits, unread, with what the kernel holds, until the answers drain.
+        if (framer.pausedAt < chunk.length) socket.unshift(chunk.subarray(framer.pausedAt));
       }
     });
   }

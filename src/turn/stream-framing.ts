@@ -16,7 +16,8 @@ function headerBytesNeeded(first: number): number {
   return (first & 0xc0) === 0 ? 8 : CHANNEL_DATA_HEADER;
 }
 
-export type FramerResult = "ok" | "garbage";
+/** "paused": pause() was called from onFrame; the chunk's bytes from `pausedAt` on were not looked at. */
+export type FramerResult = "ok" | "garbage" | "paused";
 
 /**
  * Splits a TCP/TLS byte stream into STUN messages and ChannelData frames (RFC 8656 §12.5).
@@ -37,6 +38,14 @@ export class StreamFramer {
   }
   private partial: Buffer | undefined;
   private partialLength = 0;
+  private pauseRequested = false;
+  /** After push() returned "paused": where in its chunk the next frame starts. */
+  pausedAt = 0;
+
+  /** Called from onFrame: push() hands out no more frames of its chunk, and returns "paused". */
+  pause(): void {
+    this.pauseRequested = true;
+  }
 
   get bufferedBytes(): number {
     return this.partialLength;
@@ -49,12 +58,17 @@ export class StreamFramer {
 
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): FramerResult {
     let offset = 0;
+    this.pauseRequested = false;
     if (this.partialLength > 0) {
       offset = this.fillPartial(chunk, onFrame);
       if (offset < 0) return "garbage";
       if (this.partialLength > 0) return "ok";
     }
     while (offset < chunk.length) {
+      if (this.pauseRequested) {
+        this.pausedAt = offset;
+        return "paused";
+      }
       const available = chunk.length - offset;
       const length = this.frameLength(chunk, offset, available);
       if (length === GARBAGE) return "garbage";

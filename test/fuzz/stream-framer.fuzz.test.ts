@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MAGIC_COOKIE } from "../../src/stun/constants.js";
-import { MAX_STREAM_FRAME, StreamFramer } from "../../src/turn/stream-framing.js";
+import { MAX_STREAM_FRAME, StreamFramer, type FramerResult } from "../../src/turn/stream-framing.js";
 import { fuzzParameters, fuzzTimeout } from "./fuzz-options.js";
 import { VECTORS } from "./turn-commands.js";
 
@@ -82,17 +82,29 @@ describe("StreamFramer on hostile streams (RFC 8656 §12.5)", () => {
           fc.array(fc.nat(), { maxLength: 16 }),
           fc.boolean(),
           fc.constantFrom(0x4fff, 0x7fff),
-          (bytesIn, cuts, allowChannelData, maxChannelNumber) => {
+          fc.integer({ min: 0, max: 3 }),
+          (bytesIn, cuts, allowChannelData, maxChannelNumber, pauseEvery) => {
             const framer = new StreamFramer(maxChannelNumber);
             framer.allowChannelData = allowChannelData;
             const expected = reference(bytesIn, allowChannelData, maxChannelNumber >> 8);
             const points = [...new Set(cuts.map((c) => c % (bytesIn.length + 1)))].sort((a, b) => a - b);
             const frames: Buffer[] = [];
-            let verdict: "ok" | "garbage" = "ok";
+            // Paused every pauseEvery frames (never with 0), the rest of the chunk pushed again, as the listener does.
+            const onFrame = (frame: Buffer): void => {
+              frames.push(Buffer.from(frame));
+              if (pauseEvery > 0 && frames.length % pauseEvery === 0) framer.pause();
+            };
+            let verdict: FramerResult = "ok";
             let from = 0;
             for (const to of [...points, bytesIn.length]) {
               if (to <= from) continue;
-              verdict = framer.push(bytesIn.subarray(from, to), (frame) => frames.push(Buffer.from(frame)));
+              let chunk = bytesIn.subarray(from, to);
+              // Every round but the last hands out a frame: one more round than the chunk has bytes is enough.
+              for (let rounds = 0, most = chunk.length + 1; rounds < most; rounds++) {
+                verdict = framer.push(chunk, onFrame);
+                if (verdict !== "paused") break;
+                chunk = chunk.subarray(framer.pausedAt);
+              }
               expect(framer.bufferedBytes).toBeLessThanOrEqual(MAX_STREAM_FRAME);
               from = to;
               if (verdict === "garbage") break; // the listener closes the connection here

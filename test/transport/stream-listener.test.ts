@@ -63,6 +63,27 @@ describe("StreamListener: a client that sends requests and never reads its answe
     }
   }, 15_000);
 
+  it("stops within a chunk: what waits for the client stays near 64 KiB, not a chunk's worth of answers (3,000 and more)", async () => {
+    const { listener, client, handled: count } = await answeringListenerAndSilentClient();
+    const serverSide = (): net.Socket => [...(listener as unknown as { connections: Set<net.Socket> }).connections][0]!;
+    try {
+      // One write of 10,000 requests: Node reads it in chunks of up to 64 KiB, 3,276 requests each.
+      client.write(Buffer.concat(Array.from({ length: 10_000 }, () => REQUEST)));
+      let settled = -1;
+      const started = Date.now();
+      while (count.value !== settled && Date.now() - started < 5_000) {
+        settled = count.value;
+        await sleep(200);
+      }
+      expect(count.value).toBeLessThan(10_000);
+      // 64 KiB of answers and their queue entries, plus the one answer that went past it.
+      expect(serverSide().writableLength).toBeLessThanOrEqual(64 * 1024 + ANSWER.length);
+    } finally {
+      client.destroy();
+      await listener.close();
+    }
+  }, 15_000);
+
   it("reads again once the client reads: every request is answered", async () => {
     const { listener, client, handled: count } = await answeringListenerAndSilentClient();
     try {

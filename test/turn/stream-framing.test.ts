@@ -27,6 +27,33 @@ function collect(framer: StreamFramer, chunks: Buffer[]): { frames: Buffer[]; re
 }
 
 describe("StreamFramer (RFC 8656 §12.5)", () => {
+  it("pauses where onFrame asks: the chunk's rest is left untouched, and pushed again yields the remaining frames in order", () => {
+    const frames = Array.from({ length: 6 }, (_, i) => stunFrame(4, i));
+    const framer = new StreamFramer();
+    const seen: Buffer[] = [];
+    const chunk = Buffer.concat(frames);
+    const result = framer.push(chunk, (frame) => {
+      seen.push(Buffer.from(frame));
+      if (seen.length === 2) framer.pause();
+    });
+    expect(result).toBe("paused");
+    expect(seen).toEqual(frames.slice(0, 2));
+    expect(framer.pausedAt).toBe(2 * 24);
+    expect(framer.push(chunk.subarray(framer.pausedAt), (frame) => seen.push(Buffer.from(frame)))).toBe("ok");
+    expect(seen).toEqual(frames);
+  });
+
+  it("pauses after a frame completed from the previous chunk's split, before any frame of the new chunk", () => {
+    const [first, second] = [stunFrame(8, 1), stunFrame(8, 2)];
+    const framer = new StreamFramer();
+    const seen: Buffer[] = [];
+    expect(framer.push(first.subarray(0, 10), () => {})).toBe("ok");
+    const chunk = Buffer.concat([first.subarray(10), second]);
+    expect(framer.push(chunk, (frame) => (seen.push(Buffer.from(frame)), framer.pause()))).toBe("paused");
+    expect(seen).toEqual([first]);
+    expect(chunk.subarray(framer.pausedAt)).toEqual(second);
+  });
+
   it("hands out a whole message delivered one byte per write exactly once", () => {
     const message = stunFrame(8);
     const chunks = [...message].map((byte) => Buffer.from([byte]));
