@@ -173,8 +173,10 @@ export class StreamListener {
     let pendingWrites = 0;
     let readingPaused = false;
     const unsentCost = (): number => socket.writableLength + pendingWrites * WRITE_OVERHEAD_BYTES;
-    const written = (): void => {
+    const written = (error?: Error | null): void => {
       pendingWrites--;
+      // A failed write is a connection going down: Node calls back before it destroys the socket.
+      if (error) return;
       if (readingPaused && !socket.destroyed && unsentCost() <= RESUME_READING_BYTES) {
         readingPaused = false;
         socket.resume();
@@ -236,6 +238,8 @@ export class StreamListener {
       if (unsentCost() > PAUSE_READING_BYTES) framer.pause();
     };
     socket.on("data", (chunk: Buffer) => {
+      // Requests read before the connection went down are not worth answering.
+      if (socket.destroyed) return;
       const result = framer.push(chunk, onFrame);
       if (result === "garbage") {
         // Answers to the requests before the garbage go out first.

@@ -84,6 +84,27 @@ describe("StreamListener: a client that sends requests and never reads its answe
     }
   }, 15_000);
 
+  it("answers nothing more once the client has gone: its unread requests are dropped with the connection", async () => {
+    const { listener, client, handled: count } = await answeringListenerAndSilentClient();
+    try {
+      client.write(Buffer.concat(Array.from({ length: 20_000 }, () => REQUEST)));
+      let settled = -1;
+      const started = Date.now();
+      while (count.value !== settled && Date.now() - started < 5_000) {
+        settled = count.value;
+        await sleep(200);
+      }
+      expect(settled).toBeLessThan(20_000);
+      // Unread answers in its buffer: the kernel resets the connection, and the server's writes fail.
+      client.destroy();
+      await sleep(500);
+      expect(count.value).toBe(settled);
+    } finally {
+      client.destroy();
+      await listener.close();
+    }
+  }, 15_000);
+
   it("reads again once the client reads: every request is answered", async () => {
     const { listener, client, handled: count } = await answeringListenerAndSilentClient();
     try {
