@@ -37,6 +37,17 @@ async function answeringListenerAndSilentClient(): Promise<{ listener: StreamLis
   return { listener, client, handled };
 }
 
+/** Waits (up to 5 s) until no more requests are handled in 200 ms; returns how many were. */
+async function untilSettled(count: { value: number }): Promise<number> {
+  let settled = -1;
+  const started = Date.now();
+  while (count.value !== settled && Date.now() - started < 5_000) {
+    settled = count.value;
+    await sleep(200);
+  }
+  return settled;
+}
+
 describe("StreamListener: a client that sends requests and never reads its answers", () => {
   it("stops reading its requests once its answers back up, and keeps the connection (TCP flow control, not an ever-growing queue)", async () => {
     const { listener, client, handled: count } = await answeringListenerAndSilentClient();
@@ -69,13 +80,7 @@ describe("StreamListener: a client that sends requests and never reads its answe
     try {
       // One write of 10,000 requests: Node reads it in chunks of up to 64 KiB, 3,276 requests each.
       client.write(Buffer.concat(Array.from({ length: 10_000 }, () => REQUEST)));
-      let settled = -1;
-      const started = Date.now();
-      while (count.value !== settled && Date.now() - started < 5_000) {
-        settled = count.value;
-        await sleep(200);
-      }
-      expect(count.value).toBeLessThan(10_000);
+      expect(await untilSettled(count)).toBeLessThan(10_000);
       // 64 KiB of answers and their queue entries, plus the one answer that went past it.
       expect(serverSide().writableLength).toBeLessThanOrEqual(64 * 1024 + ANSWER.length);
     } finally {
@@ -88,12 +93,7 @@ describe("StreamListener: a client that sends requests and never reads its answe
     const { listener, client, handled: count } = await answeringListenerAndSilentClient();
     try {
       client.write(Buffer.concat(Array.from({ length: 20_000 }, () => REQUEST)));
-      let settled = -1;
-      const started = Date.now();
-      while (count.value !== settled && Date.now() - started < 5_000) {
-        settled = count.value;
-        await sleep(200);
-      }
+      const settled = await untilSettled(count);
       expect(settled).toBeLessThan(20_000);
       // Unread answers in its buffer: the kernel resets the connection, and the server's writes fail.
       client.destroy();
