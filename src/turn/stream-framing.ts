@@ -16,7 +16,7 @@ function headerBytesNeeded(first: number): number {
   return (first & 0xc0) === 0 ? 8 : CHANNEL_DATA_HEADER;
 }
 
-/** "paused": pause() was called from onFrame; the chunk's bytes from `pausedAt` on were not looked at. */
+/** "paused": pause() was called from onFrame; the chunk's bytes from `pausedAt` on (none when that is its length) were not looked at. */
 export type FramerResult = "ok" | "garbage" | "paused";
 
 /**
@@ -64,11 +64,7 @@ export class StreamFramer {
       if (offset < 0) return "garbage";
       if (this.partialLength > 0) return "ok";
     }
-    while (offset < chunk.length) {
-      if (this.pauseRequested) {
-        this.pausedAt = offset;
-        return "paused";
-      }
+    while (!this.pauseRequested && offset < chunk.length) {
       const available = chunk.length - offset;
       const length = this.frameLength(chunk, offset, available);
       if (length === GARBAGE) return "garbage";
@@ -78,6 +74,11 @@ export class StreamFramer {
       }
       onFrame(chunk.subarray(offset, offset + length));
       offset += length;
+    }
+    // Asked for on the chunk's last frame too: one frame per chunk (a TLS record each) is as common.
+    if (this.pauseRequested) {
+      this.pausedAt = offset;
+      return "paused";
     }
     return "ok";
   }

@@ -90,9 +90,13 @@ describe("StreamFramer on hostile streams (RFC 8656 §12.5)", () => {
             const points = [...new Set(cuts.map((c) => c % (bytesIn.length + 1)))].sort((a, b) => a - b);
             const frames: Buffer[] = [];
             // Paused every pauseEvery frames (never with 0), the rest of the chunk pushed again, as the listener does.
+            let pauseAsked = false;
             const onFrame = (frame: Buffer): void => {
               frames.push(Buffer.from(frame));
-              if (pauseEvery > 0 && frames.length % pauseEvery === 0) framer.pause();
+              if (pauseEvery > 0 && frames.length % pauseEvery === 0) {
+                framer.pause();
+                pauseAsked = true;
+              }
             };
             let verdict: FramerResult = "ok";
             let from = 0;
@@ -101,7 +105,10 @@ describe("StreamFramer on hostile streams (RFC 8656 §12.5)", () => {
               let chunk = bytesIn.subarray(from, to);
               // Every round but the last hands out a frame: one more round than the chunk has bytes is enough.
               for (let rounds = 0, most = chunk.length + 1; rounds < most; rounds++) {
+                pauseAsked = false;
                 verdict = framer.push(chunk, onFrame);
+                // A pause asked for is always honoured, whichever frame of the chunk asked.
+                expect(verdict === "paused").toBe(pauseAsked);
                 if (verdict !== "paused") break;
                 chunk = chunk.subarray(framer.pausedAt);
               }

@@ -1,8 +1,10 @@
 import net from "node:net";
+import tls from "node:tls";
 import { describe, expect, it } from "vitest";
 import { StreamListener } from "../../src/transport/stream-listener.js";
 import type { ClientLink } from "../../src/turn/ports.js";
 import { createRecordingLogger } from "../helpers/logger.js";
+import { testPem } from "../helpers/tls-cert.js";
 
 // A Binding request (20 bytes, no attributes): the listener frames it; the test's handler answers.
 const REQUEST = Buffer.from("000100002112a442000102030405060708090a0b", "hex");
@@ -10,9 +12,11 @@ const ANSWER = Buffer.alloc(1024, 0x11);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function openListener(onFrame: (link: ClientLink) => void): Promise<StreamListener> {
+async function openListener(onFrame: (link: ClientLink) => void, transport: "tcp" | "tls" = "tcp"): Promise<StreamListener> {
+  const pem = transport === "tls" ? testPem() : undefined;
   return StreamListener.open({
-    transport: "tcp",
+    transport,
+    ...(pem ? { tls: { cert: Buffer.from(pem.cert), key: Buffer.from(pem.key) } } : {}),
     address: "127.0.0.1",
     port: 0,
     family: "IPv4",
@@ -35,6 +39,11 @@ async function answeringListenerAndSilentClient(): Promise<{ listener: StreamLis
   client.pause();
   await new Promise<void>((resolve) => client.once("connect", () => resolve()));
   return { listener, client, handled };
+}
+
+/** The server's side of the listener's one connection. */
+function serverSocketOf(listener: StreamListener): net.Socket {
+  return [...(listener as unknown as { connections: Set<net.Socket> }).connections][0]!;
 }
 
 /** Waits (up to 5 s) until no more requests are handled in 200 ms; returns how many were. */
@@ -76,13 +85,39 @@ describe("StreamListener: a client that sends requests and never reads its answe
 
   it("stops within a chunk: what waits for the client stays near 64 KiB, not a chunk's worth of answers (3,000 and more)", async () => {
     const { listener, client, handled: count } = await answeringListenerAndSilentClient();
-    const serverSide = (): net.Socket => [...(listener as unknown as { connections: Set<net.Socket> }).connections][0]!;
     try {
       // One write of 10,000 requests: Node reads it in chunks of up to 64 KiB, 3,276 requests each.
       client.write(Buffer.concat(Array.from({ length: 10_000 }, () => REQUEST)));
       expect(await untilSettled(count)).toBeLessThan(10_000);
       // 64 KiB of answers and their queue entries, plus the one answer that went past it.
-      expect(serverSide().writableLength).toBeLessThanOrEqual(64 * 1024 + ANSWER.length);
+      expect(serverSocketOf(listener).writableLength).toBeLessThanOrEqual(64 * 1024 + ANSWER.length);
+    } finally {
+      client.destroy();
+      await listener.close();
+    }
+  }, 15_000);
+
+  it("over TLS, one request per record (one frame per chunk read): stops all the same, near 64 KiB", async () => {
+    const handled = { value: 0 };
+    const listener = await openListener((link) => {
+      handled.value++;
+      link.send(ANSWER, "", 0);
+    }, "tls");
+    const client = tls.connect({ port: listener.port, host: "127.0.0.1", rejectUnauthorized: false });
+    client.on("error", () => {});
+    try {
+      await new Promise<void>((resolve) => client.once("secureConnect", () => resolve()));
+      client.pause();
+      // A TLS record per request: each write waits for the one before (written at once, they would
+      // share records). 20,000 would be 20 MB of answers, far past what the kernel's buffers take;
+      // once the server stops reading, a write stays unfinished and the client stops.
+      const started = Date.now();
+      for (let i = 0; i < 20_000 && Date.now() - started < 5_000; i++) {
+        const done = await Promise.race([new Promise<boolean>((resolve) => client.write(REQUEST, () => resolve(true))), sleep(200).then(() => false)]);
+        if (!done) break;
+      }
+      expect(await untilSettled(handled)).toBeLessThan(20_000);
+      expect(serverSocketOf(listener).writableLength).toBeLessThanOrEqual(64 * 1024 + ANSWER.length);
     } finally {
       client.destroy();
       await listener.close();

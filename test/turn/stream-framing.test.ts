@@ -43,6 +43,23 @@ describe("StreamFramer (RFC 8656 §12.5)", () => {
     expect(seen).toEqual(frames);
   });
 
+  it("pauses on a chunk's last frame too (one frame per chunk, as one request per TLS record gives): nothing is left of the chunk", () => {
+    const framer = new StreamFramer();
+    const frame = stunFrame(4);
+    expect(framer.push(frame, () => framer.pause())).toBe("paused");
+    expect(framer.pausedAt).toBe(frame.length);
+    const two = Buffer.concat([stunFrame(4, 1), stunFrame(4, 2)]);
+    let seen = 0;
+    expect(framer.push(two, () => ++seen === 2 && framer.pause())).toBe("paused");
+    expect(framer.pausedAt).toBe(two.length);
+    // The frame completed from a split uses up the chunk: paused all the same.
+    expect(framer.push(frame.subarray(0, 10), () => {})).toBe("ok");
+    expect(framer.push(frame.subarray(10), () => framer.pause())).toBe("paused");
+    expect(framer.pausedAt).toBe(frame.length - 10);
+    // And the next push starts afresh.
+    expect(framer.push(frame, () => {})).toBe("ok");
+  });
+
   it("pauses after a frame completed from the previous chunk's split, before any frame of the new chunk", () => {
     const [first, second] = [stunFrame(8, 1), stunFrame(8, 2)];
     const framer = new StreamFramer();
