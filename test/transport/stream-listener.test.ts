@@ -28,16 +28,19 @@ async function openListener(onFrame: (link: ClientLink) => void, transport: "tcp
 }
 
 /** A listener answering every frame with ANSWER, and a connected client that does not read (paused). */
-async function answeringListenerAndSilentClient(): Promise<{ listener: StreamListener; client: net.Socket; handled: { value: number } }> {
+async function answeringListenerAndSilentClient(
+  transport: "tcp" | "tls" = "tcp",
+): Promise<{ listener: StreamListener; client: net.Socket; handled: { value: number } }> {
   const handled = { value: 0 };
   const listener = await openListener((link) => {
     handled.value++;
     link.send(ANSWER, "", 0);
-  });
-  const client = net.connect(listener.port, "127.0.0.1");
+  }, transport);
+  const client =
+    transport === "tls" ? tls.connect({ port: listener.port, host: "127.0.0.1", rejectUnauthorized: false }) : net.connect(listener.port, "127.0.0.1");
   client.on("error", () => {});
   client.pause();
-  await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+  await new Promise<void>((resolve) => client.once(transport === "tls" ? "secureConnect" : "connect", () => resolve()));
   return { listener, client, handled };
 }
 
@@ -98,16 +101,8 @@ describe("StreamListener: a client that sends requests and never reads its answe
   }, 15_000);
 
   it("over TLS, one request per record (one frame per chunk read): stops all the same, near 64 KiB", async () => {
-    const handled = { value: 0 };
-    const listener = await openListener((link) => {
-      handled.value++;
-      link.send(ANSWER, "", 0);
-    }, "tls");
-    const client = tls.connect({ port: listener.port, host: "127.0.0.1", rejectUnauthorized: false });
-    client.on("error", () => {});
+    const { listener, client, handled } = await answeringListenerAndSilentClient("tls");
     try {
-      await new Promise<void>((resolve) => client.once("secureConnect", () => resolve()));
-      client.pause();
       // A TLS record per request: each write waits for the one before (written at once, they would
       // share records). 20,000 would be 20 MB of answers, far past what the kernel's buffers take;
       // once the server stops reading, a write stays unfinished and the client stops.
