@@ -16,8 +16,9 @@ const MAX_UNSENT_BYTES = 1 << 20;
 // 160 bytes of heap and about 300 of RSS. Counting bytes alone, a client sent small frames it did not
 // read held 50-100 times the cap.
 const WRITE_OVERHEAD_BYTES = 320;
-// Past this much unsent, a connection is not read until most of it has gone: a client that floods
-// requests and reads no answers cannot have us answer without end.
+// Past this much of its answers unsent (counted as unsentCost does), a connection is not read until
+// most of them have gone: a client that floods requests and reads no answers cannot have us answer
+// without end.
 const PAUSE_READING_BYTES = 64 * 1024;
 const RESUME_READING_BYTES = 16 * 1024;
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -169,15 +170,24 @@ export class StreamListener {
     socket.on("error", () => socket.destroy());
 
     const framer = new StreamFramer(options.maxChannelNumber);
-    // Writes handed to the socket and not yet passed to the kernel; one callback per connection.
+    // Writes handed to the socket and not yet passed to the kernel.
     let pendingWrites = 0;
-    let readingPaused = false;
     const unsentCost = (): number => socket.writableLength + pendingWrites * WRITE_OVERHEAD_BYTES;
-    const written = (error?: Error | null): void => {
+    const written = (): void => {
       pendingWrites--;
+    };
+    // Of those, the answers to the client's own requests, each's cost in write order (the order Node
+    // calls back in). Reading pauses on these alone: relayed data backing up towards a slow client
+    // must not stop its own media and Refreshes (that data has its cap, MAX_UNSENT_BYTES).
+    const answerCosts: number[] = [];
+    let answersCost = 0;
+    let readingPaused = false;
+    const answerWritten = (error?: Error | null): void => {
+      pendingWrites--;
+      answersCost -= answerCosts.shift() ?? 0;
       // A failed write is a connection going down: Node calls back before it destroys the socket.
       if (error) return;
-      if (readingPaused && !socket.destroyed && unsentCost() <= RESUME_READING_BYTES) {
+      if (readingPaused && !socket.destroyed && answersCost <= RESUME_READING_BYTES) {
         readingPaused = false;
         socket.resume();
       }
@@ -193,13 +203,16 @@ export class StreamListener {
       family: options.family,
       localAddress: options.address,
       localPort: this.port,
-      // Answers are not capped: reading stops once they back up (below), so a chunk's worth at most
-      // follows; a cap here would cut off a client whose one chunk of requests had large answers.
+      // Answers are not capped: reading stops once they back up (below), so one request's answer at
+      // most follows.
       send(data) {
         if (socket.destroyed) return;
         turnEnd.hold(socket);
         pendingWrites++;
-        socket.write(data, written);
+        const cost = data.length + WRITE_OVERHEAD_BYTES;
+        answerCosts.push(cost);
+        answersCost += cost;
+        socket.write(data, answerWritten);
       },
       // RFC 8656 §12.5: over a stream, ChannelData is padded to a multiple of 4. One write per frame:
       // a write costs Node more than copying a datagram's bytes, and in its queue more than they do.
@@ -235,7 +248,7 @@ export class StreamListener {
     const onFrame = (frame: Buffer): void => {
       options.onPacket(frame, remoteAddress, remotePort, link);
       // Checked frame by frame: a 64 KiB chunk of Binding requests is 3,000 answers, a few MiB queued.
-      if (unsentCost() > PAUSE_READING_BYTES) framer.pause();
+      if (answersCost > PAUSE_READING_BYTES) framer.pause();
     };
     socket.on("data", (chunk: Buffer) => {
       // Requests read before the connection went down are not worth answering.

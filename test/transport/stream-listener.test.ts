@@ -36,12 +36,17 @@ async function answeringListenerAndSilentClient(
     handled.value++;
     link.send(ANSWER, "", 0);
   }, transport);
+  return { listener, client: await silentClient(listener, transport), handled };
+}
+
+/** A client of the listener that does not read (paused). */
+async function silentClient(listener: StreamListener, transport: "tcp" | "tls" = "tcp"): Promise<net.Socket> {
   const client =
     transport === "tls" ? tls.connect({ port: listener.port, host: "127.0.0.1", rejectUnauthorized: false }) : net.connect(listener.port, "127.0.0.1");
   client.on("error", () => {});
   client.pause();
   await new Promise<void>((resolve) => client.once(transport === "tls" ? "secureConnect" : "connect", () => resolve()));
-  return { listener, client, handled };
+  return client;
 }
 
 /** The server's side of the listener's one connection. */
@@ -158,6 +163,35 @@ describe("StreamListener: a client that sends requests and never reads its answe
 });
 
 describe("StreamListener: relayed data for a client that does not read", () => {
+  it("keeps reading the client's own requests while relayed data waits for it (under the cap): a slow link still gets its media and Refreshes through", async () => {
+    let link: ClientLink | undefined;
+    const handled = { value: 0 };
+    const listener = await openListener((l) => {
+      link = l;
+      handled.value++;
+    });
+    const client = await silentClient(listener);
+    try {
+      client.write(REQUEST);
+      await untilSettled(handled);
+      expect(link).toBeDefined();
+      // Relayed frames it does not read: the kernel's buffers fill, then 256 KiB wait in Node's queue.
+      const server = serverSocketOf(listener);
+      const payload = Buffer.alloc(1000);
+      for (let batch = 0; batch < 500 && server.writableLength < 256 * 1024; batch++) {
+        for (let i = 0; i < 64; i++) link!.sendParts(link!.frameHead(4), payload, undefined, "", 0);
+        await sleep(5);
+      }
+      expect(server.writableLength).toBeGreaterThanOrEqual(256 * 1024);
+      expect(link!.isOpen()).toBe(true);
+      client.write(Buffer.concat(Array.from({ length: 50 }, () => REQUEST)));
+      expect(await untilSettled(handled)).toBe(51);
+    } finally {
+      client.destroy();
+      await listener.close();
+    }
+  }, 15_000);
+
   it("counts what each queued frame holds beyond its bytes against the 1 MiB cap: 1-byte frames close the link after a few thousand, not 131,072", async () => {
     let accepted = 0;
     let openAfter = true;
@@ -166,11 +200,8 @@ describe("StreamListener: relayed data for a client that does not read", () => {
       for (let i = 0; i < 200_000 && link.sendParts(Buffer.alloc(4), Buffer.alloc(1), undefined, "", 0); i++) accepted++;
       openAfter = link.isOpen();
     });
-    const client = net.connect(listener.port, "127.0.0.1");
-    client.on("error", () => {});
-    client.pause();
+    const client = await silentClient(listener);
     try {
-      await new Promise<void>((resolve) => client.once("connect", () => resolve()));
       client.write(REQUEST);
       const started = Date.now();
       while (accepted === 0 && Date.now() - started < 5000) await sleep(10);
