@@ -9,6 +9,8 @@ import { testPem } from "../helpers/tls-cert.js";
 // A Binding request (20 bytes, no attributes): the listener frames it; the test's handler answers.
 const REQUEST = Buffer.from("000100002112a442000102030405060708090a0b", "hex");
 const ANSWER = Buffer.alloc(1024, 0x11);
+// What waits for a silent client at most: 64 KiB of answers, plus the one that went past it.
+const ANSWERS_HELD_MOST = 64 * 1024 + ANSWER.length;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,18 +29,6 @@ async function openListener(onFrame: (link: ClientLink) => void, transport: "tcp
   });
 }
 
-/** A listener answering every frame with ANSWER, and a connected client that does not read (paused). */
-async function answeringListenerAndSilentClient(
-  transport: "tcp" | "tls" = "tcp",
-): Promise<{ listener: StreamListener; client: net.Socket; handled: { value: number } }> {
-  const handled = { value: 0 };
-  const listener = await openListener((link) => {
-    handled.value++;
-    link.send(ANSWER, "", 0);
-  }, transport);
-  return { listener, client: await silentClient(listener, transport), handled };
-}
-
 /** A client of the listener that does not read (paused). */
 async function silentClient(listener: StreamListener, transport: "tcp" | "tls" = "tcp"): Promise<net.Socket> {
   const client =
@@ -47,6 +37,29 @@ async function silentClient(listener: StreamListener, transport: "tcp" | "tls" =
   client.pause();
   await new Promise<void>((resolve) => client.once(transport === "tls" ? "secureConnect" : "connect", () => resolve()));
   return client;
+}
+
+/**
+ * Runs `test` with a listener answering every frame with ANSWER and a connected client that does not
+ * read (paused), and closes both afterwards.
+ */
+async function withSilentClient(
+  transport: "tcp" | "tls",
+  test: (opened: { listener: StreamListener; client: net.Socket; handled: { value: number } }) => Promise<void>,
+): Promise<void> {
+  const handled = { value: 0 };
+  const listener = await openListener((link) => {
+    handled.value++;
+    link.send(ANSWER, "", 0);
+  }, transport);
+  let client: net.Socket | undefined;
+  try {
+    client = await silentClient(listener, transport);
+    await test({ listener, client, handled });
+  } finally {
+    client?.destroy();
+    await listener.close();
+  }
 }
 
 /** The server's side of the listener's one connection. */
@@ -67,11 +80,10 @@ async function untilSettled(count: { value: number }): Promise<number> {
 
 describe("StreamListener: a client that sends requests and never reads its answers", () => {
   it("stops reading its requests once its answers back up, and keeps the connection (TCP flow control, not an ever-growing queue)", async () => {
-    const { listener, client, handled: count } = await answeringListenerAndSilentClient();
-    let closed = false;
-    client.on("close", () => (closed = true));
-    const handled = (): number => count.value;
-    try {
+    await withSilentClient("tcp", async ({ client, handled: count }) => {
+      let closed = false;
+      client.on("close", () => (closed = true));
+      const handled = (): number => count.value;
       // 40,000 requests (800 KB) would be 40 MB of answers: far past what the kernel's buffers take.
       const batch = Buffer.concat(Array.from({ length: 1000 }, () => REQUEST));
       for (let i = 0; i < 40 && !closed; i++) {
@@ -85,29 +97,20 @@ describe("StreamListener: a client that sends requests and never reads its answe
       // Reading has stopped: nothing more handled; the requests wait in the kernel's buffers.
       expect(handled()).toBe(settled);
       expect(handled()).toBeLessThan(40_000);
-    } finally {
-      client.destroy();
-      await listener.close();
-    }
+    });
   }, 15_000);
 
   it("stops within a chunk: what waits for the client stays near 64 KiB, not a chunk's worth of answers (3,000 and more)", async () => {
-    const { listener, client, handled: count } = await answeringListenerAndSilentClient();
-    try {
+    await withSilentClient("tcp", async ({ listener, client, handled: count }) => {
       // One write of 10,000 requests: Node reads it in chunks of up to 64 KiB, 3,276 requests each.
       client.write(Buffer.concat(Array.from({ length: 10_000 }, () => REQUEST)));
       expect(await untilSettled(count)).toBeLessThan(10_000);
-      // 64 KiB of answers and their queue entries, plus the one answer that went past it.
-      expect(serverSocketOf(listener).writableLength).toBeLessThanOrEqual(64 * 1024 + ANSWER.length);
-    } finally {
-      client.destroy();
-      await listener.close();
-    }
+      expect(serverSocketOf(listener).writableLength).toBeLessThanOrEqual(ANSWERS_HELD_MOST);
+    });
   }, 15_000);
 
   it("over TLS, one request per record (one frame per chunk read): stops all the same, near 64 KiB", async () => {
-    const { listener, client, handled } = await answeringListenerAndSilentClient("tls");
-    try {
+    await withSilentClient("tls", async ({ listener, client, handled }) => {
       // A TLS record per request: each write waits for the one before (written at once, they would
       // share records). 20,000 would be 20 MB of answers, far past what the kernel's buffers take;
       // once the server stops reading, a write stays unfinished and the client stops.
@@ -117,16 +120,12 @@ describe("StreamListener: a client that sends requests and never reads its answe
         if (!done) break;
       }
       expect(await untilSettled(handled)).toBeLessThan(20_000);
-      expect(serverSocketOf(listener).writableLength).toBeLessThanOrEqual(64 * 1024 + ANSWER.length);
-    } finally {
-      client.destroy();
-      await listener.close();
-    }
+      expect(serverSocketOf(listener).writableLength).toBeLessThanOrEqual(ANSWERS_HELD_MOST);
+    });
   }, 15_000);
 
   it("answers nothing more once the client has gone: its unread requests are dropped with the connection", async () => {
-    const { listener, client, handled: count } = await answeringListenerAndSilentClient();
-    try {
+    await withSilentClient("tcp", async ({ client, handled: count }) => {
       client.write(Buffer.concat(Array.from({ length: 20_000 }, () => REQUEST)));
       const settled = await untilSettled(count);
       expect(settled).toBeLessThan(20_000);
@@ -134,15 +133,11 @@ describe("StreamListener: a client that sends requests and never reads its answe
       client.destroy();
       await sleep(500);
       expect(count.value).toBe(settled);
-    } finally {
-      client.destroy();
-      await listener.close();
-    }
+    });
   }, 15_000);
 
   it("reads again once the client reads: every request is answered", async () => {
-    const { listener, client, handled: count } = await answeringListenerAndSilentClient();
-    try {
+    await withSilentClient("tcp", async ({ client, handled: count }) => {
       const requests = 20_000;
       const batch = Buffer.concat(Array.from({ length: 1000 }, () => REQUEST));
       for (let i = 0; i < requests / 1000; i++) client.write(batch);
@@ -155,10 +150,7 @@ describe("StreamListener: a client that sends requests and never reads its answe
       while (received < requests * ANSWER.length && Date.now() - started < 10_000) await sleep(20);
       expect(count.value).toBe(requests);
       expect(received).toBe(requests * ANSWER.length);
-    } finally {
-      client.destroy();
-      await listener.close();
-    }
+    });
   }, 15_000);
 });
 
