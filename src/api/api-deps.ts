@@ -58,7 +58,7 @@ export interface ServerStats {
   readonly relayHeapUsedBytes: number;
   /** V8 heap the relay threads hold from the system (used or not), summed. */
   readonly relayHeapSizeBytes: number;
-  /** Memory-reducing collections the relay threads ran after their allocations ended (heap-trim). */
+  /** Memory-reducing collections the relay threads ran after their allocations ended or a burst grew their heap (heap-trim). */
   readonly heapTrims: number;
   /** Relay threads running now (1 when the relay runs on the main thread). */
   readonly relayThreadsUp: number;

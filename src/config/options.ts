@@ -395,7 +395,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: flagParser,
     repeatable: false,
     coturn: false,
-    doc: "Once most of a relay thread's allocations have ended and it is quiet, compact its heap and give the memory back (a 40-80 ms pause, at most every 30 s); =false turns it off.",
+    doc: "Once most of a relay thread's allocations have ended and it is quiet, or a flood of requests has grown its heap by 32 MiB and it is idle, compact its heap and give the memory back (a 40-80 ms pause, at most every 30 s); =false turns it off.",
     defaultText: "on",
   },
   {

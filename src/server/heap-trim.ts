@@ -9,7 +9,8 @@ import type { Clock, Logger } from "../turn/ports.js";
 // it never starts (its trace says "high alloc, foreground", idle or not). So a relay thread asks for
 // V8's memory-reducing full collection (the one it runs as a last resort: it compacts and unmaps what
 // it frees) itself, once its allocations have fallen to half their most or less and the thread has
-// gone quiet (createHeapTrimPolicy); the main thread follows once they are all quiet. Measured,
+// gone quiet (createHeapTrimPolicy), or once a burst of other work (a flood of requests) has left
+// its heap far larger than it was; the main thread follows once they are all quiet. Measured,
 // 10,000 allocations with a channel each, deleted: RSS 147 -> 104 MiB, where it was before them,
 // for a 40-50 ms pause of each thread.
 
@@ -17,6 +18,23 @@ import type { Clock, Logger } from "../turn/ports.js";
 export const TRIM_MIN_DROP = 1000;
 /** The pause grows with the heap still live: about 70 ms with 4,000 allocations, 100 with 8,000. */
 export const TRIM_MAX_LIVE = 5000;
+/**
+ * Growth of a thread's heap (heapHeldBytes) over its least since the last collection that is worth a
+ * pause by itself, with no allocations ended: 200 connections flooding Binding requests left a relay
+ * thread's 61-70 MiB larger (and the process's RSS 150 MiB larger), almost none of it live.
+ */
+export const TRIM_MIN_HEAP_GROWTH_BYTES = 32 * 1024 * 1024;
+/**
+ * For that, the checks must be idle, not just quiet: a thread relaying a little lets tens of MiB of
+ * received datagrams pile up before V8 collects them, and would be paused every TRIM_MIN_INTERVAL_MS.
+ */
+export const TRIM_IDLE_ACTIVITY = 25;
+/**
+ * And no more allocations than this may be live: their own heap (about 2.5 KiB each) is then a small
+ * part of the growth, and a thread holding many idle ones (as after a burst of allocations, before
+ * they end) is left to the allocation-drop reason.
+ */
+export const TRIM_GROWTH_MAX_LIVE = 1000;
 /** Datagrams relayed and requests counted (activityOf) in one check: more, and the thread is busy. */
 export const TRIM_QUIET_ACTIVITY = 250;
 /** Checks in a row that must be quiet, with no allocation made or ended. */
@@ -44,37 +62,64 @@ export interface HeapSample {
   readonly ended: number;
   /** A running total of the thread's work (activityOf): datagrams relayed, allocations made and ended, Bindings, errors. */
   readonly activity: number;
+  /** The thread's V8 heap and its Buffers' memory (heapHeldBytes); absent where it is not watched. */
+  readonly heapBytes?: number;
+}
+
+/** Why a collection is due: allocations that ended since the last one, and how far the heap grew over its least since then. */
+export interface TrimDue {
+  readonly reason: "allocations ended" | "heap grew";
+  readonly ended: number;
+  readonly heapGrowthBytes: number;
 }
 
 /**
- * Decides, check by check, when to collect: since the last collection the allocations held have
- * fallen by at least TRIM_MIN_DROP from their most; at most half of that most, and no more than
- * TRIM_MAX_LIVE, are still live (the pause grows with the live heap); for TRIM_QUIET_CHECKS checks
- * the thread did little and no allocation came or went; and the last collection is
- * TRIM_MIN_INTERVAL_MS behind. The most held between two checks is taken as what the later one
- * holds plus what ended in between, so a burst that came and went between them counts. Returns how
- * many allocations ended since the last collection when it is time for one, else 0.
+ * Decides, check by check, when to collect. For TRIM_QUIET_CHECKS checks the thread did little and
+ * no allocation came or went, the last collection is TRIM_MIN_INTERVAL_MS behind, and either:
+ * - since the last collection the allocations held have fallen by at least TRIM_MIN_DROP from their
+ *   most, and at most half of that most, and no more than TRIM_MAX_LIVE, are still live (the pause
+ *   grows with the live heap). The most held between two checks is taken as what the later one
+ *   holds plus what ended in between, so a burst that came and went between them counts; or
+ * - the heap has grown by TRIM_MIN_HEAP_GROWTH_BYTES over its least since the last collection, no
+ *   more than TRIM_GROWTH_MAX_LIVE allocations are live, and the quiet checks were idle
+ *   (TRIM_IDLE_ACTIVITY): a burst of requests left its garbage behind.
  */
-export function createHeapTrimPolicy(): (sample: HeapSample, nowMs: number) => number {
+export function createHeapTrimPolicy(): (sample: HeapSample, nowMs: number) => TrimDue | undefined {
   let peak = 0;
   let endedAtTrim = 0;
+  let leastHeapBytes = Number.POSITIVE_INFINITY;
   let last: HeapSample | undefined;
   let quietChecks = 0;
+  let idleChecks = 0;
   let lastTrimMs = Number.NEGATIVE_INFINITY;
   return (sample, nowMs) => {
-    const { allocations, ended, activity } = sample;
+    const { allocations, ended, heapBytes } = sample;
     peak = Math.max(peak, allocations + ended - (last?.ended ?? 0));
-    const quiet = isQuiet(sample, last, TRIM_QUIET_ACTIVITY);
+    if (heapBytes !== undefined) leastHeapBytes = Math.min(leastHeapBytes, heapBytes);
+    quietChecks = isQuiet(sample, last, TRIM_QUIET_ACTIVITY) ? quietChecks + 1 : 0;
+    idleChecks = isQuiet(sample, last, TRIM_IDLE_ACTIVITY) ? idleChecks + 1 : 0;
     last = sample;
-    quietChecks = quiet ? quietChecks + 1 : 0;
-    if (quietChecks < TRIM_QUIET_CHECKS || peak - allocations < TRIM_MIN_DROP || allocations > Math.min(peak / 2, TRIM_MAX_LIVE)) return 0;
-    if (nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return 0;
-    const endedSinceTrim = ended - endedAtTrim;
+    if (quietChecks < TRIM_QUIET_CHECKS || allocations > TRIM_MAX_LIVE || nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return undefined;
+    const allocationsEnded = peak - allocations >= TRIM_MIN_DROP && allocations <= peak / 2;
+    const heapGrowthBytes = heapBytes === undefined ? 0 : heapBytes - leastHeapBytes;
+    const heapGrew = heapGrowthBytes >= TRIM_MIN_HEAP_GROWTH_BYTES && idleChecks >= TRIM_QUIET_CHECKS && allocations <= TRIM_GROWTH_MAX_LIVE;
+    if (!allocationsEnded && !heapGrew) return undefined;
+    const due: TrimDue = { reason: allocationsEnded ? "allocations ended" : "heap grew", ended: ended - endedAtTrim, heapGrowthBytes };
     peak = allocations;
     endedAtTrim = ended;
+    leastHeapBytes = Number.POSITIVE_INFINITY;
     lastTrimMs = nowMs;
-    return endedSinceTrim;
+    return due;
   };
+}
+
+/**
+ * What this thread's V8 heap holds from the system, with the memory its Buffers hold outside it: a
+ * flood's garbage is mostly received chunks, which only a collection lets go of.
+ */
+export function heapHeldBytes(): number {
+  const heap = getHeapStatistics();
+  return heap.total_heap_size + heap.external_memory;
 }
 
 /** Little work, and no allocation made or ended, since the last sample. */
@@ -167,8 +212,8 @@ export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
   let trims = 0;
   const check = (): void => {
     const nowMs = clock.now();
-    const fields = due(nowMs);
-    if (fields === undefined) return;
+    const trim = due(nowMs);
+    if (trim === undefined) return;
     const rssBeforeMiB = rssMiB();
     const startedMs = performance.now();
     if (!collect()) {
@@ -178,7 +223,7 @@ export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
     }
     trims++;
     const pauseMs = Math.round(performance.now() - startedMs);
-    log.info({ ...fields, pauseMs, rssBeforeMiB, rssAfterMiB: rssMiB() }, "heap trimmed after allocations ended");
+    log.info({ ...trim.fields, pauseMs, rssBeforeMiB, rssAfterMiB: rssMiB() }, trim.message);
   };
   const timer = setInterval(() => {
     try {
@@ -197,15 +242,21 @@ export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
   };
 }
 
-/** The fields of the log line when a collection is due now, else undefined. */
-type Due = (nowMs: number) => Record<string, number> | undefined;
+/** The log line when a collection is due now, else undefined. */
+type Due = (nowMs: number) => { readonly message: string; readonly fields: Record<string, number> } | undefined;
+
+export const TRIMMED_AFTER_ENDED = "heap trimmed after allocations ended";
+export const TRIMMED_AFTER_GROWTH = "heap trimmed after it grew";
+export const TRIMMED_AFTER_RELAYS = "heap trimmed after the relay threads trimmed theirs";
 
 function relayThreadDue(sample: () => HeapSample, overBound: () => boolean): Due {
-  const endedWhenDue = createHeapTrimPolicy();
+  const whenDue = createHeapTrimPolicy();
   return (nowMs) => {
     const current = sample();
-    const ended = endedWhenDue(current, nowMs);
-    return ended === 0 || overBound() ? undefined : { allocations: current.allocations, ended };
+    const due = whenDue(current, nowMs);
+    if (due === undefined || overBound()) return undefined;
+    const fields = { allocations: current.allocations, ended: due.ended, heapGrowthMiB: Math.round(due.heapGrowthBytes / 1048576) };
+    return { message: due.reason === "heap grew" ? TRIMMED_AFTER_GROWTH : TRIMMED_AFTER_ENDED, fields };
   };
 }
 
@@ -234,7 +285,7 @@ function mainThreadDue(relays: () => RelayThreadsWatch, overBound: () => boolean
     pending = false;
     if (overBound()) return undefined;
     lastTrimMs = nowMs;
-    return { relayTrims: trims };
+    return { message: TRIMMED_AFTER_RELAYS, fields: { relayTrims: trims } };
   };
 }
 

@@ -15,7 +15,7 @@ import { DATAGRAM_SENDER, RECEIVED_DATAGRAM, UdpListener } from "../transport/ud
 import { REMOVED_ALLOCATION } from "../turn/allocation-table.js";
 import type { AllocationQuota, Clock, Logger, ReservationClaimer, ReservationRelease } from "../turn/ports.js";
 import { forgetShapes } from "../turn/shape-keeper.js";
-import { NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES, type HeapSample } from "./heap-trim.js";
+import { heapHeldBytes, NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES, type HeapSample } from "./heap-trim.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
 import { heapSampleOf } from "./relay-stats.js";
 import { StartupError } from "./startup-error.js";
@@ -179,8 +179,9 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const setOwnEndpoints = (endpoints: readonly Endpoint[]) => runtime.setOwnEndpoints(withExternalIps(endpoints, config.externalIps));
   setOwnEndpoints(ownListeners);
   const sweeper = setInterval(() => runtime.sweep(), SWEEP_INTERVAL_MS);
-  const sample = (): HeapSample => heapSampleOf(runtime.stats());
-  // In a worker the heap is the thread's own; in process (relay-threads 1, inProcess) it is the application's too.
+  // In a worker the heap is the thread's own; in process (relay-threads 1, inProcess) it is the
+  // application's too, whose growth is not the relay's to collect.
+  const sample = (): HeapSample => (isMainThread ? heapSampleOf(runtime.stats()) : { ...heapSampleOf(runtime.stats()), heapBytes: heapHeldBytes() });
   const heapBound = isMainThread ? { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES } : undefined;
   const heapTrim = config.heapTrim ? startHeapTrim({ log, watch: { sample }, heapBound }) : NO_HEAP_TRIM;
 

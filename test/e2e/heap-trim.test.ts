@@ -1,13 +1,15 @@
 import { execFile } from "node:child_process";
+import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { getHeapStatistics } from "node:v8";
 import { isMainThread } from "node:worker_threads";
+import stun from "stun";
 import { afterEach, describe, expect, it } from "vitest";
 import { TurnSession } from "../../bench/load/turn-session.js";
 import type { Config } from "../../src/config/config.js";
 import { configFromObject } from "../../src/config/config-from-object.js";
-import { TRIM_MAX_MAIN_HEAP_BYTES } from "../../src/server/heap-trim.js";
+import { TRIM_MAX_MAIN_HEAP_BYTES, TRIM_MIN_HEAP_GROWTH_BYTES, TRIMMED_AFTER_ENDED, TRIMMED_AFTER_GROWTH, TRIMMED_AFTER_RELAYS } from "../../src/server/heap-trim.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { until } from "../helpers/until.js";
@@ -16,7 +18,7 @@ import { until } from "../helpers/until.js";
 // system, instead of keeping it for good, and the main thread follows (heap-trim.ts).
 const CLIENTS = 3000;
 const IN_FLIGHT = 64;
-const TRIMMED = "heap trimmed after allocations ended";
+
 const MiB = 1024 * 1024;
 const GC_EXPOSURE = fileURLToPath(new URL("fixtures/gc-exposure.mjs", import.meta.url));
 
@@ -39,15 +41,15 @@ async function inTurns<T>(items: readonly T[], inFlight: number, work: (item: T)
   );
 }
 
-/** UDP on 127.0.0.1 only, for `clients` allocations of one user. */
-function serverConfig(options: { readonly relayThreads: number; readonly clients: number; readonly heapTrim?: boolean }): Config {
-  const { relayThreads, clients, heapTrim = true } = options;
+/** UDP (and TCP if `tcp`) on 127.0.0.1 only, for `clients` allocations of one user. */
+function serverConfig(options: { readonly relayThreads: number; readonly clients: number; readonly heapTrim?: boolean; readonly tcp?: boolean }): Config {
+  const { relayThreads, clients, heapTrim = true, tcp = false } = options;
   return configFromObject({
     heapTrim,
     relayThreads,
     listeningIps: ["127.0.0.1"],
     listeningPort: 0,
-    noTcp: true,
+    noTcp: !tcp,
     noApi: true,
     realm: "example.org",
     users: ["alice:pw"],
@@ -77,6 +79,32 @@ async function reportedHeapSize(server: RunningServer): Promise<number> {
   return server.stats().relayHeapSizeBytes;
 }
 
+/**
+ * `count` TCP clients, each from an address of its own, write Binding requests as fast as the server
+ * takes them and never read the answers, until `enough` says so or `maxMs` pass; then they close.
+ */
+async function floodWithoutReading(port: number, count: number, enough: () => boolean, maxMs: number): Promise<void> {
+  const chunk = Buffer.concat(Array.from({ length: 2000 }, () => stun.encode(stun.createMessage(stun.constants.STUN_BINDING_REQUEST))));
+  const sockets = await Promise.all(
+    Array.from({ length: count }, (_, i) => {
+      const socket = net.connect({ host: "127.0.0.1", port, localAddress: clientAddress(10_000 + i) });
+      socket.pause();
+      return new Promise<net.Socket>((resolve, reject) => socket.once("error", reject).once("connect", () => resolve(socket.on("error", () => {}))));
+    }),
+  );
+  const endMs = performance.now() + maxMs;
+  let flooding = true;
+  const pumps = sockets.map(async (socket) => {
+    while (flooding && !socket.destroyed) {
+      if (!socket.write(chunk)) await new Promise((resolve) => socket.once("drain", resolve).once("close", resolve));
+    }
+  });
+  while (!enough() && performance.now() < endMs) await new Promise((resolve) => setTimeout(resolve, 100));
+  flooding = false;
+  for (const socket of sockets) socket.destroy();
+  await Promise.all(pumps);
+}
+
 describe("heap trim: the memory of ended allocations goes back to the system", () => {
   it(`${CLIENTS} allocations over two relay threads, deleted: each thread collects once, and the heap the burst grew shrinks back`, async () => {
     const logger = createRecordingLogger();
@@ -88,20 +116,43 @@ describe("heap trim: the memory of ended allocations goes back to the system", (
     const peak = await reportedHeapSize(server);
 
     await deleteAll();
-    expect(await until(() => logger.records.filter((r) => r.msg === TRIMMED).length === 3, 5000)).toBe(true);
-    const trims = logger.records.filter((r) => r.msg === TRIMMED);
+    const linesOf = (msg: string) => logger.records.filter((r) => r.msg === msg);
+    expect(await until(() => linesOf(TRIMMED_AFTER_ENDED).length === 2 && linesOf(TRIMMED_AFTER_RELAYS).length === 1, 5000)).toBe(true);
     // Each relay thread once, all its allocations ended (none mid-deletion), then the main thread (no worker field).
-    const relayLines = trims.filter((r) => r.obj["worker"] !== undefined);
+    const relayLines = linesOf(TRIMMED_AFTER_ENDED);
     expect(new Set(relayLines.map((r) => r.obj["worker"]))).toEqual(new Set([0, 1]));
     expect(relayLines.map((r) => r.obj["allocations"])).toEqual([0, 0]);
     expect(relayLines.reduce((sum, r) => sum + (r.obj["ended"] as number), 0)).toBe(CLIENTS);
-    expect(trims.filter((r) => r.obj["worker"] === undefined)).toHaveLength(1);
+    expect(linesOf(TRIMMED_AFTER_RELAYS).map((r) => r.obj["worker"])).toEqual([undefined]);
     expect(await until(() => server.stats().heapTrims === 2, 2000)).toBe(true);
 
     const after = await reportedHeapSize(server);
     // The burst grew the relay threads' heaps (else this test would show nothing), and most of that went back.
     expect(peak - before).toBeGreaterThan(4 * MiB);
     expect(after - before).toBeLessThan((peak - before) / 4);
+    expect(logger.errors()).toEqual([]);
+  });
+
+  it("a flood of requests that allocated nothing: once the thread is idle, the heap it grew is collected and shrinks back", async () => {
+    const logger = createRecordingLogger();
+    const server = await startServer(serverConfig({ relayThreads: 1, clients: 1, tcp: true }), { logger });
+    cleanups.push(() => server.close());
+    const before = await reportedHeapSize(server);
+    let peak = before;
+    const grown = () => {
+      peak = Math.max(peak, server.stats().relayHeapSizeBytes);
+      return peak - before > TRIM_MIN_HEAP_GROWTH_BYTES + 16 * MiB;
+    };
+    await floodWithoutReading(server.listeners.find((l) => l.transport === "tcp")!.port, 100, grown, 20_000);
+    // The flood grew the relay thread's heap past the bound (else this test would show nothing).
+    expect(grown()).toBe(true);
+    expect(await until(() => logger.records.some((r) => r.msg === TRIMMED_AFTER_GROWTH), 5000)).toBe(true);
+    const [line] = logger.records.filter((r) => r.msg === TRIMMED_AFTER_GROWTH);
+    expect(line?.obj).toMatchObject({ worker: 0, allocations: 0, ended: 0 });
+    expect(line?.obj["heapGrowthMiB"] as number).toBeGreaterThanOrEqual(TRIM_MIN_HEAP_GROWTH_BYTES / MiB);
+    expect(logger.records.filter((r) => r.msg === TRIMMED_AFTER_ENDED)).toEqual([]);
+    const after = await reportedHeapSize(server);
+    expect(after - before).toBeLessThan((peak - before) / 2);
     expect(logger.errors()).toEqual([]);
   });
 
@@ -117,10 +168,10 @@ describe("heap trim: the memory of ended allocations goes back to the system", (
     const off = await start(false);
     await Promise.all([on.deleteAll(), off.deleteAll()]);
     // The server with the trim on says how long it takes here; the other has had that and more.
-    expect(await until(() => on.logger.records.some((r) => r.msg === TRIMMED), 5000)).toBe(true);
+    expect(await until(() => on.logger.records.some((r) => r.msg === TRIMMED_AFTER_ENDED), 5000)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(off.server.stats().allocations).toBe(0);
-    expect(off.logger.records.filter((r) => r.msg === TRIMMED)).toEqual([]);
+    expect(off.logger.records.filter((r) => r.msg === TRIMMED_AFTER_ENDED)).toEqual([]);
     expect(off.server.stats().heapTrims).toBe(0);
     expect(on.server.stats().heapTrims).toBe(1);
     expect(off.logger.errors()).toEqual([]);
@@ -138,7 +189,7 @@ describe("heap trim: the memory of ended allocations goes back to the system", (
     };
     const small = await run();
     const startedMs = performance.now();
-    expect(await until(() => small.records.some((r) => r.msg === TRIMMED), 5000)).toBe(true);
+    expect(await until(() => small.records.some((r) => r.msg === TRIMMED_AFTER_ENDED), 5000)).toBe(true);
     const tookMs = performance.now() - startedMs;
 
     // An application's own heap, past the bound: doubles, 8 bytes each, live until the end of the test.
@@ -146,7 +197,7 @@ describe("heap trim: the memory of ended allocations goes back to the system", (
     const large = await run();
     await new Promise((resolve) => setTimeout(resolve, tookMs + 1000));
     expect(getHeapStatistics().used_heap_size).toBeGreaterThan(TRIM_MAX_MAIN_HEAP_BYTES);
-    expect(large.records.filter((r) => r.msg === TRIMMED)).toEqual([]);
+    expect(large.records.filter((r) => r.msg === TRIMMED_AFTER_ENDED)).toEqual([]);
     expect(ballast.length).toBeGreaterThan(0);
   });
 

@@ -6,13 +6,20 @@ import {
   exposeGc,
   startHeapTrim,
   TRIM_CHECK_INTERVAL_MS,
+  TRIM_GROWTH_MAX_LIVE,
+  TRIM_IDLE_ACTIVITY,
   TRIM_MAX_MAIN_HEAP_BYTES,
   TRIM_MAX_LIVE,
   TRIM_MIN_DROP,
+  TRIM_MIN_HEAP_GROWTH_BYTES,
   TRIM_MIN_INTERVAL_MS,
   TRIM_QUIET_ACTIVITY,
   TRIM_QUIET_CHECKS,
+  TRIMMED_AFTER_ENDED,
+  TRIMMED_AFTER_GROWTH,
+  TRIMMED_AFTER_RELAYS,
   type HeapSample,
+  type TrimDue,
 } from "../../src/server/heap-trim.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 
@@ -42,10 +49,15 @@ function samplesOf(levels: readonly Level[]): HeapSample[] {
   return levels.map(sampler());
 }
 
+/** How many allocations ended when a collection is due for them, 0 when none is due (-1: due for another reason). */
+function endedOf(due: TrimDue | undefined): number {
+  return due === undefined ? 0 : due.reason === "allocations ended" ? due.ended : -1;
+}
+
 /** Feeds `levels` to a fresh policy, TRIM_MIN_INTERVAL_MS apart unless `stepMs` says otherwise; what it answered at each. */
 function decide(levels: readonly Level[], stepMs = TRIM_MIN_INTERVAL_MS): number[] {
-  const endedWhenDue = createHeapTrimPolicy();
-  return samplesOf(levels).map((sample, i) => endedWhenDue(sample, i * stepMs));
+  const whenDue = createHeapTrimPolicy();
+  return samplesOf(levels).map((sample, i) => endedOf(whenDue(sample, i * stepMs)));
 }
 
 /** A watch that hands out `samples` one per check, and the last one ever after. */
@@ -134,7 +146,8 @@ describe("heap trim policy: collect once most allocations have ended and the thr
   });
 
   it("collects at most once in TRIM_MIN_INTERVAL_MS, and the ended allocations wait for it", () => {
-    const endedWhenDue = createHeapTrimPolicy();
+    const whenDue = createHeapTrimPolicy();
+    const endedWhenDue = (sample: HeapSample, nowMs: number) => endedOf(whenDue(sample, nowMs));
     const sample = sampler();
     const level = (atMs: number, allocations: number): number[] =>
       Array.from({ length: TRIM_QUIET_CHECKS + 1 }, (_, i) => endedWhenDue(sample(idle(allocations)), atMs + i * TRIM_CHECK_INTERVAL_MS));
@@ -145,6 +158,71 @@ describe("heap trim policy: collect once most allocations have ended and the thr
     expect(level(3000, 0)).toEqual([0, 0, 0]);
     expect(endedWhenDue(sample(idle(0)), 1000 + lastCheck + TRIM_MIN_INTERVAL_MS - 1)).toBe(0);
     expect(endedWhenDue(sample(idle(0)), 1000 + lastCheck + TRIM_MIN_INTERVAL_MS)).toBe(3000);
+  });
+});
+
+const MiB = 1024 * 1024;
+
+/** A thread holding `allocations`, with `activity` done so far and a heap of `heapMiB` (nothing ends: no allocation-drop reason). */
+const held = (heapMiB: number, activity = 0, allocations = 0): HeapSample => ({ allocations, ended: 0, activity, heapBytes: heapMiB * MiB });
+
+/** Feeds `samples` to a fresh policy, TRIM_MIN_INTERVAL_MS apart; the heap growth (MiB) when due for it, 0 when not (-1: due for another reason). */
+function decideGrowth(samples: readonly HeapSample[]): number[] {
+  const whenDue = createHeapTrimPolicy();
+  return samples.map((sample, i) => {
+    const due = whenDue(sample, i * TRIM_MIN_INTERVAL_MS);
+    return due === undefined ? 0 : due.reason === "heap grew" ? due.heapGrowthBytes / MiB : -1;
+  });
+}
+
+describe("heap trim policy: collect once a burst of work has grown the heap and the thread is idle", () => {
+  const growth = TRIM_MIN_HEAP_GROWTH_BYTES / MiB;
+
+  it("collects once the heap has grown by TRIM_MIN_HEAP_GROWTH_BYTES over its least and the thread has been idle for TRIM_QUIET_CHECKS checks", () => {
+    expect(growth).toBe(32);
+    // 20 MiB at start, a flood (busy checks) to 90, then idle.
+    const busy = [held(20, 0), held(60, 50_000), held(90, 100_000)];
+    expect(decideGrowth([...busy, held(90, 100_000), held(90, 100_000), held(90, 100_000)])).toEqual([0, 0, 0, 0, 70, 0]);
+  });
+
+  it("passes over a growth one byte short of TRIM_MIN_HEAP_GROWTH_BYTES", () => {
+    const base = held(20);
+    const grown = (bytes: number): HeapSample => ({ ...base, heapBytes: base.heapBytes! + bytes });
+    expect(decideGrowth([base, grown(TRIM_MIN_HEAP_GROWTH_BYTES - 1), grown(TRIM_MIN_HEAP_GROWTH_BYTES - 1)])).toEqual([0, 0, 0]);
+    expect(decideGrowth([base, grown(TRIM_MIN_HEAP_GROWTH_BYTES), grown(TRIM_MIN_HEAP_GROWTH_BYTES)])).toEqual([0, 0, growth]);
+  });
+
+  it("waits while the thread is quiet but not idle (more than TRIM_IDLE_ACTIVITY a check), and collects once it is idle", () => {
+    const a = TRIM_IDLE_ACTIVITY;
+    expect(a).toBeLessThan(TRIM_QUIET_ACTIVITY);
+    expect(decideGrowth([held(20), held(90, a + 1), held(90, 2 * a + 2), held(90, 3 * a + 3), held(90, 4 * a + 3), held(90, 5 * a + 3)])).toEqual([0, 0, 0, 0, 0, 70]);
+  });
+
+  it("waits while more than TRIM_GROWTH_MAX_LIVE allocations are live: their own heap would be part of the growth", () => {
+    expect(TRIM_GROWTH_MAX_LIVE).toBeLessThan(TRIM_MAX_LIVE);
+    const live = (allocations: number) => [held(20, 0, allocations), held(90, 0, allocations), held(90, 0, allocations)];
+    expect(decideGrowth(live(TRIM_GROWTH_MAX_LIVE + 1))).toEqual([0, 0, 0]);
+    expect(decideGrowth(live(TRIM_GROWTH_MAX_LIVE))).toEqual([0, 0, 70]);
+  });
+
+  it("measures the next growth from the least after the last collection, not from the start", () => {
+    // Collects at 90 (70 over 20). The collection took it to 40: 60 is 20 over that, 72 is 32.
+    expect(decideGrowth([held(20), held(90), held(90), held(40), held(60), held(60), held(72), held(72)])).toEqual([0, 0, 70, 0, 0, 0, 32, 0]);
+  });
+
+  it("takes the allocation-drop reason first when both hold, with the growth in its answer", () => {
+    const whenDue = createHeapTrimPolicy();
+    const samples: HeapSample[] = [
+      { allocations: 2000, ended: 0, activity: 0, heapBytes: 20 * MiB },
+      { allocations: 0, ended: 2000, activity: 2000, heapBytes: 90 * MiB },
+      { allocations: 0, ended: 2000, activity: 2000, heapBytes: 90 * MiB },
+      { allocations: 0, ended: 2000, activity: 2000, heapBytes: 90 * MiB },
+    ];
+    expect(samples.map((sample, i) => whenDue(sample, i * TRIM_MIN_INTERVAL_MS))).toEqual([undefined, undefined, undefined, { reason: "allocations ended", ended: 2000, heapGrowthBytes: 70 * MiB }]);
+  });
+
+  it("never collects for growth where the heap is not sampled (the main thread's view of a relay thread)", () => {
+    expect(decideGrowth([idle(0), idle(0), idle(0), idle(0)].map(({ allocations, activity }) => ({ allocations, activity, ended: 0 })))).toEqual([0, 0, 0, 0]);
   });
 });
 
@@ -164,12 +242,14 @@ const IDLE_THREAD: HeapSample = { allocations: 0, ended: 0, activity: 0 };
 describe("startHeapTrim", () => {
   const clock = { now: () => Date.now() };
 
-  it("in a relay thread, collects when the policy says so, logs what ended, the pause and RSS, and counts it", () => {
+  it.each([
+    { why: "allocations ended", samples: samplesOf([idle(3000), idle(0, 3000)]), message: TRIMMED_AFTER_ENDED, fields: { allocations: 0, ended: 3000 } },
+    { why: "the heap grew with nothing ended", samples: [held(20), held(100, 80_000)], message: TRIMMED_AFTER_GROWTH, fields: { allocations: 0, ended: 0, heapGrowthMiB: 80 } },
+  ])("in a relay thread, collects when the policy says so ($why), logs why, the pause and RSS, and counts it", ({ samples, message, fields }) => {
     vi.useFakeTimers();
     const log = createRecordingLogger();
-    const watch = watching(samplesOf([idle(3000), idle(0, 3000)]));
     let collections = 0;
-    const trim = startHeapTrim({ log, clock, watch, collect: () => ++collections > 0 });
+    const trim = startHeapTrim({ log, clock, watch: watching(samples), collect: () => ++collections > 0 });
     vi.advanceTimersByTime((1 + TRIM_QUIET_CHECKS) * TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(0);
     vi.advanceTimersByTime(TRIM_CHECK_INTERVAL_MS);
@@ -177,8 +257,9 @@ describe("startHeapTrim", () => {
     vi.advanceTimersByTime(10 * TRIM_CHECK_INTERVAL_MS);
     expect(collections).toBe(1);
     expect(trim.trims).toBe(1);
-    const line = log.records.find((r) => r.msg === "heap trimmed after allocations ended");
-    expect(line?.obj).toMatchObject({ allocations: 0, ended: 3000 });
+    expect(log.records.map((r) => r.msg)).toEqual([message]);
+    const line = log.records[0];
+    expect(line?.obj).toMatchObject(fields);
     for (const field of ["pauseMs", "rssBeforeMiB", "rssAfterMiB"]) expect(typeof line?.obj[field]).toBe("number");
     trim.stop();
   });
@@ -222,7 +303,7 @@ describe("startHeapTrim", () => {
     expect(collections).toBe(2);
     vi.advanceTimersByTime(TRIM_MIN_INTERVAL_MS);
     expect(collections).toBe(2);
-    expect(log.records.filter((r) => r.msg === "heap trimmed after allocations ended").map((r) => r.obj["relayTrims"])).toEqual([5, 6]);
+    expect(log.records.filter((r) => r.msg === TRIMMED_AFTER_RELAYS).map((r) => r.obj["relayTrims"])).toEqual([5, 6]);
     trim.stop();
   });
 
