@@ -25,10 +25,12 @@ export const TRIM_MAX_LIVE = 5000;
  */
 export const TRIM_MIN_HEAP_GROWTH_BYTES = 32 * 1024 * 1024;
 /**
- * For that, the checks must be idle, not just quiet: a thread relaying a little lets tens of MiB of
- * received datagrams pile up before V8 collects them, and would be paused every TRIM_MIN_INTERVAL_MS.
+ * For that, the checks must be idle, not just quiet: 40 datagrams and requests a second or fewer,
+ * less than one audio call relayed both ways (50 packets a second each). A thread still relaying
+ * lets tens of MiB of received datagrams pile up before V8 collects them, and a pause would hit its
+ * media.
  */
-export const TRIM_IDLE_ACTIVITY = 25;
+export const TRIM_IDLE_ACTIVITY = 10;
 /**
  * And no more allocations than this may be live: their own heap (about 2.5 KiB each) is then a small
  * part of the growth, and a thread holding many idle ones (as after a burst of allocations, before
