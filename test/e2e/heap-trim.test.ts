@@ -18,7 +18,6 @@ import { until } from "../helpers/until.js";
 // system, instead of keeping it for good, and the main thread follows (heap-trim.ts).
 const CLIENTS = 3000;
 const IN_FLIGHT = 64;
-
 const MiB = 1024 * 1024;
 const GC_EXPOSURE = fileURLToPath(new URL("fixtures/gc-exposure.mjs", import.meta.url));
 
@@ -143,7 +142,7 @@ describe("heap trim: the memory of ended allocations goes back to the system", (
       peak = Math.max(peak, server.stats().relayHeapSizeBytes);
       return peak - before > TRIM_MIN_HEAP_GROWTH_BYTES + 16 * MiB;
     };
-    await floodWithoutReading(server.listeners.find((l) => l.transport === "tcp")!.port, 100, grown, 20_000);
+    await floodWithoutReading(server.listeners.find((l) => l.transport === "tcp")!.port, 100, grown, 10_000);
     // The flood grew the relay thread's heap past the bound (else this test would show nothing).
     expect(grown()).toBe(true);
     expect(await until(() => logger.records.some((r) => r.msg === TRIMMED_AFTER_GROWTH), 5000)).toBe(true);
