@@ -21,14 +21,15 @@ export const TRIM_MAX_LIVE = 5000;
 /**
  * Growth of a thread's heap (heapHeldBytes) over its least since the last collection that is worth a
  * pause by itself, with no allocations ended: 200 connections flooding Binding requests left a relay
- * thread's 61-70 MiB larger (and the process's RSS 150 MiB larger), almost none of it live.
+ * thread's 61-70 MiB larger (and the process's RSS 150 MiB larger), almost none of it live. The most
+ * growth seen counts, not what is left of it: an ordinary collection shrinks the figure back, but the
+ * pages it frees stay with the process (V8 pools them) until a memory-reducing collection.
  */
 export const TRIM_MIN_HEAP_GROWTH_BYTES = 32 * 1024 * 1024;
 /**
- * For that, the checks must be idle, not just quiet: 40 datagrams and requests a second or fewer,
- * less than one audio call relayed both ways (50 packets a second each). A thread still relaying
- * lets tens of MiB of received datagrams pile up before V8 collects them, and a pause would hit its
- * media.
+ * For that, the checks must be idle, not just quiet: 40 or fewer a second of what activityOf counts
+ * (datagrams relayed, Bindings, error responses), less than one audio call relayed both ways (50
+ * packets a second each way), so that a thread still carrying media is not paused for a flood's garbage.
  */
 export const TRIM_IDLE_ACTIVITY = 10;
 /**
@@ -68,7 +69,7 @@ export interface HeapSample {
   readonly heapBytes?: number;
 }
 
-/** Why a collection is due: allocations that ended since the last one, and how far the heap grew over its least since then. */
+/** Why a collection is due: allocations that ended since the last one, and the most the heap grew over its least since then. */
 export interface TrimDue {
   readonly reason: "allocations ended" | "heap grew";
   readonly ended: number;
@@ -82,7 +83,8 @@ export interface TrimDue {
  *   most, and at most half of that most, and no more than TRIM_MAX_LIVE, are still live (the pause
  *   grows with the live heap). The most held between two checks is taken as what the later one
  *   holds plus what ended in between, so a burst that came and went between them counts; or
- * - the heap has grown by TRIM_MIN_HEAP_GROWTH_BYTES over its least since the last collection, no
+ * - the heap has grown by TRIM_MIN_HEAP_GROWTH_BYTES over its least since the last collection (at
+ *   its most: what an ordinary collection has since freed counts too), no
  *   more than TRIM_GROWTH_MAX_LIVE allocations are live, and the quiet checks were idle
  *   (TRIM_IDLE_ACTIVITY): a burst of requests left its garbage behind.
  */
@@ -90,6 +92,7 @@ export function createHeapTrimPolicy(): (sample: HeapSample, nowMs: number) => T
   let peak = 0;
   let endedAtTrim = 0;
   let leastHeapBytes = Number.POSITIVE_INFINITY;
+  let heapGrowthBytes = 0;
   let last: HeapSample | undefined;
   let quietChecks = 0;
   let idleChecks = 0;
@@ -97,19 +100,22 @@ export function createHeapTrimPolicy(): (sample: HeapSample, nowMs: number) => T
   return (sample, nowMs) => {
     const { allocations, ended, heapBytes } = sample;
     peak = Math.max(peak, allocations + ended - (last?.ended ?? 0));
-    if (heapBytes !== undefined) leastHeapBytes = Math.min(leastHeapBytes, heapBytes);
+    if (heapBytes !== undefined) {
+      leastHeapBytes = Math.min(leastHeapBytes, heapBytes);
+      heapGrowthBytes = Math.max(heapGrowthBytes, heapBytes - leastHeapBytes);
+    }
     quietChecks = isQuiet(sample, last, TRIM_QUIET_ACTIVITY) ? quietChecks + 1 : 0;
     idleChecks = isQuiet(sample, last, TRIM_IDLE_ACTIVITY) ? idleChecks + 1 : 0;
     last = sample;
     if (quietChecks < TRIM_QUIET_CHECKS || allocations > TRIM_MAX_LIVE || nowMs - lastTrimMs < TRIM_MIN_INTERVAL_MS) return undefined;
     const allocationsEnded = peak - allocations >= TRIM_MIN_DROP && allocations <= peak / 2;
-    const heapGrowthBytes = heapBytes === undefined ? 0 : heapBytes - leastHeapBytes;
     const heapGrew = heapGrowthBytes >= TRIM_MIN_HEAP_GROWTH_BYTES && idleChecks >= TRIM_QUIET_CHECKS && allocations <= TRIM_GROWTH_MAX_LIVE;
     if (!allocationsEnded && !heapGrew) return undefined;
     const due: TrimDue = { reason: allocationsEnded ? "allocations ended" : "heap grew", ended: ended - endedAtTrim, heapGrowthBytes };
     peak = allocations;
     endedAtTrim = ended;
     leastHeapBytes = Number.POSITIVE_INFINITY;
+    heapGrowthBytes = 0;
     lastTrimMs = nowMs;
     return due;
   };
@@ -176,7 +182,7 @@ export interface RelayThreadsWatch {
 export interface HeapTrimOptions {
   readonly log: Logger;
   /**
-   * Relay thread: its sample (allocations held and ended, activity), for createHeapTrimPolicy. Main
+   * Relay thread: its sample (allocations held and ended, activity, and its heap where it is its own), for createHeapTrimPolicy. Main
    * thread: the relay threads (RelayThreadsWatch); it collects after their collections, once each of
    * them is quiet.
    */
@@ -245,13 +251,13 @@ export function startHeapTrim(options: HeapTrimOptions): HeapTrim {
 }
 
 /** The log line when a collection is due now, else undefined. */
-type Due = (nowMs: number) => { readonly message: string; readonly fields: Record<string, number> } | undefined;
+type TrimLineWhenDue = (nowMs: number) => { readonly message: string; readonly fields: Record<string, number> } | undefined;
 
 export const TRIMMED_AFTER_ENDED = "heap trimmed after allocations ended";
 export const TRIMMED_AFTER_GROWTH = "heap trimmed after it grew";
 export const TRIMMED_AFTER_RELAYS = "heap trimmed after the relay threads trimmed theirs";
 
-function relayThreadDue(sample: () => HeapSample, overBound: () => boolean): Due {
+function relayThreadDue(sample: () => HeapSample, overBound: () => boolean): TrimLineWhenDue {
   const whenDue = createHeapTrimPolicy();
   return (nowMs) => {
     const current = sample();
@@ -269,7 +275,7 @@ function relayThreadDue(sample: () => HeapSample, overBound: () => boolean): Due
  * check that has no new one from some thread says nothing either way (a busy thread's timer may run
  * late, and its last sample would look quiet).
  */
-function mainThreadDue(relays: () => RelayThreadsWatch, overBound: () => boolean): Due {
+function mainThreadDue(relays: () => RelayThreadsWatch, overBound: () => boolean): TrimLineWhenDue {
   let seen = relays().trims;
   let pending = false;
   let lastTrimMs = Number.NEGATIVE_INFINITY;

@@ -181,7 +181,10 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const sweeper = setInterval(() => runtime.sweep(), SWEEP_INTERVAL_MS);
   // In a worker the heap is the thread's own; in process (relay-threads 1, inProcess) it is the
   // application's too, whose growth is not the relay's to collect.
-  const sample = (): HeapSample => (isMainThread ? heapSampleOf(runtime.stats()) : { ...heapSampleOf(runtime.stats()), heapBytes: heapHeldBytes() });
+  const sample = (): HeapSample => {
+    const counts = heapSampleOf(runtime.stats());
+    return isMainThread ? counts : { ...counts, heapBytes: heapHeldBytes() };
+  };
   const heapBound = isMainThread ? { maxUsedBytes: TRIM_MAX_MAIN_HEAP_BYTES } : undefined;
   const heapTrim = config.heapTrim ? startHeapTrim({ log, watch: { sample }, heapBound }) : NO_HEAP_TRIM;
 

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   collectReducingMemory,
   createHeapTrimPolicy,
+  heapHeldBytes,
   exposeGc,
   startHeapTrim,
   TRIM_CHECK_INTERVAL_MS,
@@ -210,6 +211,13 @@ describe("heap trim policy: collect once a burst of work has grown the heap and 
   it("measures the next growth from the least after the last collection, not from the start", () => {
     // Collects at 90 (70 over 20). The collection took it to 40: 60 is 20 over that, 72 is 32.
     expect(decideGrowth([held(20), held(90), held(90), held(40), held(60), held(60), held(72), held(72)])).toEqual([0, 0, 70, 0, 0, 0, 32, 0]);
+  });
+
+  it("counts the most growth seen, not what an ordinary collection left of it: the pages it freed stay with the process", () => {
+    // A flood to 90 while busy, an ordinary collection back to 40 while still busy, then idle.
+    expect(decideGrowth([held(20, 0), held(90, 50_000), held(40, 50_100), held(40, 50_100), held(40, 50_100)])).toEqual([0, 0, 0, 0, 70]);
+    // After a collection the count starts again: 40 -> 60 is 20, below the bound.
+    expect(decideGrowth([held(20), held(90), held(90), held(40), held(60), held(40), held(40)])).toEqual([0, 0, 70, 0, 0, 0, 0]);
   });
 
   it("takes the allocation-drop reason first when both hold, with the growth in its answer", () => {
@@ -438,6 +446,18 @@ describe("startHeapTrim", () => {
     trim.stop();
     vi.advanceTimersByTime(4 * TRIM_CHECK_INTERVAL_MS);
     expect(sampled).toBe(4);
+  });
+});
+
+describe("heapHeldBytes", () => {
+  it("counts the memory Buffers hold outside V8's heap: a flood's garbage is mostly received chunks", () => {
+    const heldBefore = heapHeldBytes();
+    const heapBefore = getHeapStatistics().total_heap_size;
+    const chunks = Array.from({ length: 64 }, () => Buffer.alloc(MiB));
+    // Within a little of the 64 MiB: other external memory may come and go meanwhile.
+    expect(heapHeldBytes() - heldBefore).toBeGreaterThan(60 * MiB);
+    expect(getHeapStatistics().total_heap_size - heapBefore).toBeLessThan(4 * MiB);
+    expect(chunks).toHaveLength(64);
   });
 });
 
