@@ -182,9 +182,9 @@ export interface RelayThreadsWatch {
 export interface HeapTrimOptions {
   readonly log: Logger;
   /**
-   * Relay thread: its sample (allocations held and ended, activity, and its heap where it is its own), for createHeapTrimPolicy. Main
-   * thread: the relay threads (RelayThreadsWatch); it collects after their collections, once each of
-   * them is quiet.
+   * Relay thread: its sample (allocations held and ended, activity, and its heap where it is its
+   * own), for createHeapTrimPolicy. Main thread: the relay threads (RelayThreadsWatch); it collects
+   * after their collections, once each of them is quiet.
    */
   readonly watch: { readonly sample: () => HeapSample } | { readonly relays: () => RelayThreadsWatch };
   /**
