@@ -34,6 +34,8 @@ export interface RelayTrafficStats {
 
 /** Plain numbers the core keeps; read on demand by /readyz and /metrics (nothing formats per packet). */
 export interface ServerStats {
+  /** Datagrams and frames received from clients (STUN, ChannelData or neither), answered or not. */
+  readonly clientMessages: number;
   readonly allocations: number;
   readonly permissions: number;
   readonly channels: number;

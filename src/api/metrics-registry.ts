@@ -74,6 +74,7 @@ export function createMetricsRegistry(readStats: () => ServerStats, apiResponses
   counter("turnpike_bandwidth_dropped_packets_total", "Packets dropped because their allocation was over max-bps.", (s) => s.bandwidthDroppedPackets);
   gauge("turnpike_max_bps", "max-bps: bytes per second one allocation may relay; 0 for no limit.", (s) => s.maxBps);
   gauge("turnpike_bps_capacity", "bps-capacity: the server's bandwidth in bytes per second; 0 for no limit.", (s) => s.bpsCapacity);
+  counter("turnpike_client_messages_total", "Datagrams and frames received from clients (STUN messages, ChannelData and anything else), answered or not.", (s) => s.clientMessages);
   counter("turnpike_binding_requests_total", "STUN Binding requests answered.", (s) => s.bindingRequests);
   counter(
     "turnpike_unauthenticated_answers_dropped_total",

@@ -28,8 +28,9 @@ export const TRIM_MAX_LIVE = 5000;
 export const TRIM_MIN_HEAP_GROWTH_BYTES = 32 * 1024 * 1024;
 /**
  * For that, the checks must be idle, not just quiet: 40 or fewer a second of what activityOf counts
- * (datagrams relayed, Bindings, error responses), less than one audio call relayed both ways (50
- * packets a second each way), so that a thread still carrying media is not paused for a flood's garbage.
+ * (messages from clients and datagrams from peers, whatever became of them), less than one audio call
+ * relayed both ways (50 packets a second each way), so that a thread still carrying media, or still
+ * answering a flood, is not paused for its garbage.
  */
 export const TRIM_IDLE_ACTIVITY = 10;
 /**
@@ -38,7 +39,7 @@ export const TRIM_IDLE_ACTIVITY = 10;
  * they end) is left to the allocation-drop reason.
  */
 export const TRIM_GROWTH_MAX_LIVE = 1000;
-/** Datagrams relayed and requests counted (activityOf) in one check: more, and the thread is busy. */
+/** Messages from clients and datagrams from peers (activityOf) in one check: more, and the thread is busy. */
 export const TRIM_QUIET_ACTIVITY = 250;
 /** Checks in a row that must be quiet, with no allocation made or ended. */
 export const TRIM_QUIET_CHECKS = 2;
@@ -63,7 +64,7 @@ export interface HeapSample {
   readonly allocations: number;
   /** A running total of the allocations that ended (expired or deleted), short-lived ones too: no sample of `allocations` sees those. */
   readonly ended: number;
-  /** A running total of the thread's work (activityOf): datagrams relayed, allocations made and ended, Bindings, errors. */
+  /** A running total of the thread's work (activityOf): messages from clients, datagrams from peers, expiries. */
   readonly activity: number;
   /** The thread's V8 heap and its Buffers' memory (heapHeldBytes); absent where it is not watched. */
   readonly heapBytes?: number;

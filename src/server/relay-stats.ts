@@ -7,6 +7,7 @@ import type { RelayStats } from "./relay-node.js";
 /** The monotonic totals of RelayStats: what /metrics exports as counters. */
 export type RelayCounters = Pick<
   RelayStats,
+  | "clientMessages"
   | "allocationsCreated"
   | "allocationsExpired"
   | "allocationsDeleted"
@@ -30,6 +31,7 @@ export function sumCounters(all: readonly RelayCounters[]): RelayCounters {
   const errorResponses: Record<number, number> = {};
   for (const stats of all) for (const [code, n] of Object.entries(stats.errorResponses)) errorResponses[Number(code)] = (errorResponses[Number(code)] ?? 0) + n;
   return {
+    clientMessages: sum(all, (s) => s.clientMessages),
     allocationsCreated: sum(all, (s) => s.allocationsCreated),
     allocationsExpired: sum(all, (s) => s.allocationsExpired),
     allocationsDeleted: sum(all, (s) => s.allocationsDeleted),
@@ -43,12 +45,14 @@ export function sumCounters(all: readonly RelayCounters[]): RelayCounters {
   };
 }
 
-/** A running total of what is counted (datagrams relayed and dropped, allocations made and ended, Bindings, error responses): how busy a thread has been. */
+/**
+ * How busy a thread has been, as a running total: every datagram and frame from a client (requests
+ * answered or not, indications, ChannelData, junk), every datagram from a peer (relayed or dropped),
+ * and every allocation that expired. Each message counts about once; a dropped client packet twice.
+ */
 export function activityOf(counters: Omit<RelayCounters, "heapTrims">): number {
-  let total = counters.allocationsCreated + counters.allocationsExpired + counters.allocationsDeleted;
-  total += counters.droppedPackets + counters.bindingRequests + counters.unauthenticatedAnswersDropped;
-  for (const traffic of Object.values(counters.relay)) total += traffic.clientToPeerPackets + traffic.peerToClientPackets;
-  for (const n of Object.values(counters.errorResponses)) total += n;
+  let total = counters.clientMessages + counters.allocationsExpired + counters.droppedPackets;
+  for (const traffic of Object.values(counters.relay)) total += traffic.peerToClientPackets;
   return total;
 }
 

@@ -155,6 +155,7 @@ export function createTurnRuntime(
         allocations: table.size,
         permissions,
         channels,
+        clientMessages: counters.clientMessages,
         allocationsCreated: counters.allocationsCreated,
         allocationsExpired: counters.allocationsExpired,
         allocationsDeleted: counters.allocationsDeleted,

@@ -12,6 +12,8 @@ export interface TrafficCounters {
  * labels or allocates for them. Relay traffic is kept per client transport.
  */
 export interface TurnCounters {
+  /** Datagrams and frames from clients handed to the dispatcher, whatever became of them: STUN messages, ChannelData, junk. */
+  clientMessages: number;
   readonly relay: Readonly<Record<ClientTransport, TrafficCounters>>;
   droppedPackets: number;
   /** Packets dropped because their allocation was over max-bps (also counted in droppedPackets). */
@@ -30,6 +32,7 @@ const traffic = (): TrafficCounters => ({ clientToPeerPackets: 0, clientToPeerBy
 
 export function createTurnCounters(): TurnCounters {
   return {
+    clientMessages: 0,
     relay: { udp: traffic(), tcp: traffic(), tls: traffic() },
     droppedPackets: 0,
     bandwidthDroppedPackets: 0,

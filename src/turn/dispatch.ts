@@ -55,8 +55,8 @@ export interface DispatchOptions {
   readonly software?: string;
   /** Highest channel number accepted; its first byte bounds the ChannelData range of the demux. */
   readonly maxChannelNumber: number;
-  /** For metrics: error responses sent, by code, and those unauthorized-ratelimit held back. */
-  readonly counters?: Pick<TurnCounters, "errorResponses" | "unauthenticatedAnswersDropped">;
+  /** For metrics: messages received, error responses sent (by code) and those unauthorized-ratelimit held back. */
+  readonly counters?: Pick<TurnCounters, "clientMessages" | "errorResponses" | "unauthenticatedAnswersDropped">;
   /** unauthorized-ratelimit: answers to requests that did not authenticate, per source IP (IPv6: per /64). */
   readonly unauthenticatedLimit?: SourceRateLimit;
   readonly clock?: Clock;
@@ -199,6 +199,7 @@ export function createDispatcher(table: DispatchTable, options: DispatchOptions)
   }
 
   return function handlePacket(bytes, address, port, link) {
+    if (counters) counters.clientMessages++;
     // Nothing can be sent back to port 0 (a spoofed source): no answer, no relayed data.
     if (bytes.length === 0 || port === 0) return;
     const first = bytes[0]!;

@@ -33,6 +33,7 @@ export function baseOptions(overrides: Partial<ApiOptions> = {}): ApiOptions {
 export function baseStats(overrides: Partial<ServerStats> = {}): ServerStats {
   const traffic = { clientToPeerPackets: 0, clientToPeerBytes: 0, peerToClientPackets: 0, peerToClientBytes: 0 };
   return {
+    clientMessages: 0,
     allocations: 0,
     permissions: 0,
     channels: 0,

@@ -227,11 +227,13 @@ describe("hostile inputs on a live server with one relay thread (hostile-inputs.
         const client = await StreamClient.open(transport, stream(), certificate.cert);
         try {
           const bindingsBefore = server.stats().bindingRequests;
+          const messagesBefore = server.stats().clientMessages;
           const binding = message(Type.BindingRequest);
           await writeBytewise(client.socket, binding);
           expectAnswer(binding, answerOf(await client.reader.readStun()), { outcome: ["success"] });
           expect(await noMoreWithin(client.reader, 200)).toBe(true);
           expect(server.stats().bindingRequests - bindingsBefore).toBe(1);
+          expect(server.stats().clientMessages - messagesBefore).toBe(1); // a frame, not a chunk
 
           const signing = await learnNonce(client);
           const createdBefore = server.stats().allocationsCreated;

@@ -70,3 +70,28 @@ describe("dispatch: a StunError a handler returns is answered as one it throws",
     expect(verifyMessageIntegrity(unsigned, KEY)).toBe(false);
   });
 });
+
+describe("dispatch: clientMessages", () => {
+  it("counts every datagram handed to it, whatever becomes of it: answered, unanswered, indication, ChannelData, junk, empty", () => {
+    const counters = createTurnCounters();
+    let channelData = 0;
+    let indications = 0;
+    const handle = createDispatcher(
+      {
+        requests: new Map<number, RequestHandler>([[Method.Refresh, () => ({ attributes: [] })]]),
+        indications: new Map([[Method.Send, () => void indications++]]),
+        channelData: () => void channelData++,
+      },
+      { fingerprint: false, maxChannelNumber: 0x4fff, counters, log: createRecordingLogger() },
+    );
+    const link = new FakeLink();
+    const send = encodeMessage({ method: Method.Send, messageClass: MessageClass.Indication, transactionId: TRANSACTION_ID, attributes: [] });
+    const binding = encodeMessage({ method: Method.Binding, messageClass: MessageClass.Request, transactionId: TRANSACTION_ID, attributes: [] });
+    const packets = [REQUEST, binding, send, Buffer.from([0x40, 0x00, 0x00, 0x04, 1, 2, 3, 4]), Buffer.from([0xff, 0xee]), REQUEST.subarray(0, 7), Buffer.alloc(0)];
+    for (const packet of packets) handle(packet, "198.51.100.7", 40000, link);
+    handle(REQUEST, "198.51.100.7", 0, link);
+    expect(counters.clientMessages).toBe(packets.length + 1);
+    expect(link.take()).toHaveLength(1); // the Refresh; no handler for Binding here, the rest go unanswered
+    expect([indications, channelData]).toEqual([1, 1]);
+  });
+});
