@@ -41,7 +41,10 @@ export interface Authenticated {
   readonly username: string;
   /** The key that verified; the response's integrity uses it. */
   readonly key: IntegrityKey;
-  /** MESSAGE-INTEGRITY(-SHA256) the request used; respond with the same. */
+  /**
+   * What every response to the request is signed with (RFC 8489 §9.2.4): MESSAGE-INTEGRITY-SHA256
+   * once the request negotiated a password algorithm, else MESSAGE-INTEGRITY, whichever it used.
+   */
   readonly integrity: "sha1" | "sha256";
   /** The hash the key was derived with (PASSWORD-ALGORITHM, MD5 when absent). */
   readonly passwordAlgorithm: LongTermKeyAlgorithm;
@@ -78,10 +81,11 @@ const FULL_SHA256_MAC = 32;
  * Returns who sent the request and with which key, or the StunError to answer with (400, 401 or
  * 438): returned rather than thrown, so every caller must check which it got. Every client's first
  * request is challenged, and a throw costs V8 a walk of the stack (2.5-4.4% of the server's CPU in
- * an allocation churn). Order: integrity present (401), attributes present and a whole SHA-256 MAC
- * (400), nonce ours, fresh and for this client (438), password algorithm negotiation (400; checked
- * after the nonce so that its feature bits are ones we issued), username known and integrity
- * verified (401).
+ * an allocation churn). RFC 8489 §9.2.4's order: integrity present (401), attributes present and a
+ * whole SHA-256 MAC (400), password algorithm negotiation (400), username known and integrity
+ * verified (401), and only then the nonce ours, fresh and for this client (438): a stale nonce with
+ * a wrong password is 401 at once, not 438 and then 401 a round trip later. The negotiation reads
+ * the nonce's feature bits before the nonce is checked, but a nonce we did not issue fails after.
  */
 export function authenticate(message: StunMessage, ctx: AuthContext): Authenticated | StunError {
   const hasIntegrity = hasAttribute(message, "MESSAGE-INTEGRITY");
@@ -107,9 +111,6 @@ export function authenticate(message: StunMessage, ctx: AuthContext): Authentica
     return new StunError(ErrorCode.BadRequest, "MESSAGE-INTEGRITY-SHA256 truncated");
   }
 
-  const nonceState = ctx.nonces.check(nonce, ctx.clientAddress, ctx.clientPort, ctx.nowMs);
-  if (nonceState !== "valid") return challenge(ErrorCode.StaleNonce, `${nonceState} nonce`, ctx);
-
   const passwordAlgorithm = selectPasswordAlgorithm(message, ctx.nonces.hasSecurityFeatures(nonce).passwordAlgorithms);
   if (passwordAlgorithm instanceof StunError) return passwordAlgorithm;
 
@@ -122,11 +123,16 @@ export function authenticate(message: StunMessage, ctx: AuthContext): Authentica
   if (keys.length === 0) return reject("unknown or expired username", name, ctx);
 
   // RFC 8489 §9.2.4: with MESSAGE-INTEGRITY-SHA256 present, that is the one verified.
-  const integrity = hasIntegritySha256 ? "sha256" : "sha1";
   const verify = hasIntegritySha256 ? verifyMessageIntegritySha256 : verifyMessageIntegrity;
   const key = keys.find((candidate) => verify(message, candidate));
   if (key === undefined) return reject("integrity check failed", name, ctx);
-  return { username: name, key, integrity, passwordAlgorithm };
+
+  const nonceState = ctx.nonces.check(nonce, ctx.clientAddress, ctx.clientPort, ctx.nowMs);
+  if (nonceState !== "valid") return challenge(ErrorCode.StaleNonce, `${nonceState} nonce`, ctx);
+  // RFC 8489 §9.2.4: responses carry MESSAGE-INTEGRITY-SHA256 unless the request was processed as MD5
+  // for want of both PASSWORD-ALGORITHM and PASSWORD-ALGORITHMS; then MESSAGE-INTEGRITY, whichever the request used.
+  const negotiated = hasAttribute(message, "PASSWORD-ALGORITHM") || hasAttribute(message, "PASSWORD-ALGORITHMS");
+  return { username: name, key, integrity: negotiated ? "sha256" : "sha1", passwordAlgorithm };
 }
 
 /** RFC 8656 §7: a request on an existing allocation must come from the user that created it -> 441. */

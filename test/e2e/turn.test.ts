@@ -5,7 +5,7 @@ import { configFromObject } from "../../src/config/config-from-object.js";
 import type { Config } from "../../src/config/config.js";
 import { mintRestCredential } from "../../src/credentials/rest-credentials.js";
 import { getAttribute, getAttributes } from "../../src/stun/attributes/registry.js";
-import { verifyMessageIntegritySha256 } from "../../src/stun/integrity.js";
+import { verifyMessageIntegrity, verifyMessageIntegritySha256 } from "../../src/stun/integrity.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, type ListenerInfo, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
@@ -276,6 +276,27 @@ describe("RFC 8656 allocation options and RFC 8489 SHA-256 integrity on a live s
       expect(verifyMessageIntegritySha256(response, client.builder.key)).toBe(true);
       expect(getAttribute(response, "MESSAGE-INTEGRITY")).toBeUndefined();
       client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("signs with MESSAGE-INTEGRITY-SHA256 when the client negotiated a password algorithm, even signing with MESSAGE-INTEGRITY (RFC 8489 §9.2.4)", async () => {
+    const server = await startTestServer({});
+    try {
+      const client = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+      client.builder.negotiatesMd5 = true;
+      const response = await client.request(Method.Allocate, [UDP]);
+      expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+      expect(verifyMessageIntegritySha256(response, client.builder.key)).toBe(true);
+      expect(getAttribute(response, "MESSAGE-INTEGRITY")).toBeUndefined();
+      // A browser's request (no password algorithm): MESSAGE-INTEGRITY, as before.
+      const browser = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+      const plain = await browser.request(Method.Allocate, [UDP]);
+      expect(verifyMessageIntegrity(plain, browser.builder.key)).toBe(true);
+      expect(getAttribute(plain, "MESSAGE-INTEGRITY-SHA256")).toBeUndefined();
+      client.close();
+      browser.close();
     } finally {
       await server.close();
     }

@@ -22,6 +22,8 @@ export class TurnRequestBuilder {
    * 8489 client must (§9.2.3.2); off by default, as browsers do not.
    */
   followsUsernameAnonymity = false;
+  /** With `sha1`: names MD5 in PASSWORD-ALGORITHM (and echoes PASSWORD-ALGORITHMS), still signing with MESSAGE-INTEGRITY. */
+  negotiatesMd5 = false;
 
   /** `sha256`: MESSAGE-INTEGRITY-SHA256 with a SHA-256 key, as RFC 8489 clients may; default is what browsers do. */
   constructor(
@@ -47,9 +49,10 @@ export class TurnRequestBuilder {
       }
       all.push({ name: "REALM", value: realm });
       all.push({ name: "NONCE", value: this.nonce! });
-      if (this.integrity === "sha256") {
+      if (this.integrity === "sha256" || this.negotiatesMd5) {
+        const algorithm = this.integrity === "sha256" ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5;
         all.push({ name: "PASSWORD-ALGORITHMS", value: this.passwordAlgorithms ?? [] });
-        all.push({ name: "PASSWORD-ALGORITHM", value: { algorithm: PasswordAlgorithm.SHA256, parameters: Buffer.alloc(0) } });
+        all.push({ name: "PASSWORD-ALGORITHM", value: { algorithm, parameters: Buffer.alloc(0) } });
       }
     }
     return encodeMessage(

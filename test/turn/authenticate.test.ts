@@ -184,6 +184,23 @@ describe("authenticate (RFC 8489 §9.2.4): 438 Stale Nonce with a fresh challeng
     expectChallenge(error);
   });
 
+  it("the nonce is checked last (§9.2.4): a stale nonce with a wrong password is 401, with a bad PASSWORD-ALGORITHMS 400, from an unknown user 401", () => {
+    const stale = freshNonce(NOW - 600_001);
+    const wrongPassword = rejection(request(identity("alice", stale), { key: md5Key("alice", "looking-glass"), algorithm: "sha1" }));
+    expect(wrongPassword.code).toBe(ErrorCode.Unauthenticated);
+    expectChallenge(wrongPassword);
+    const sha = sha256Key("alice", "wonderland");
+    const reordered: AttributeEntry[] = [
+      ...identity("alice", stale),
+      { name: "PASSWORD-ALGORITHMS", value: [SHA256_ENTRY, MD5_ENTRY] },
+      { name: "PASSWORD-ALGORITHM", value: SHA256_ENTRY },
+    ];
+    expect(rejection(request(reordered, { key: sha, algorithm: "sha256" })).code).toBe(ErrorCode.BadRequest);
+    expect(rejection(request(identity("mallory", stale), { key: md5Key("mallory", "x"), algorithm: "sha1" })).code).toBe(ErrorCode.Unauthenticated);
+    // The right password with that nonce: 438, as above.
+    expect(rejection(request(identity("alice", stale), { key, algorithm: "sha1" })).code).toBe(ErrorCode.StaleNonce);
+  });
+
   it("a nonce at exactly staleNonceSeconds is still accepted", () => {
     const result = authenticated(request(identity("alice", freshNonce(NOW - 600_000)), { key, algorithm: "sha1" }), ctx);
     expect(result.username).toBe("alice");
@@ -310,7 +327,7 @@ describe("authenticate: success", () => {
     expect(result).toMatchObject({ username: "1700000000:alice", integrity: "sha256", passwordAlgorithm: "SHA-256" });
   });
 
-  it("MESSAGE-INTEGRITY-SHA256 with MD5 chosen, and without PASSWORD-ALGORITHM(S) (MD5 default)", () => {
+  it("MESSAGE-INTEGRITY-SHA256 with MD5 chosen; without PASSWORD-ALGORITHM(S) (MD5 default) the responses use MESSAGE-INTEGRITY (§9.2.4)", () => {
     const key = md5Key("alice", "wonderland");
     expectAuthenticated(request([...identity("alice"), ...negotiated(MD5_ENTRY)], { key, algorithm: "sha256" }), {
       username: "alice",
@@ -318,7 +335,17 @@ describe("authenticate: success", () => {
       integrity: "sha256",
       passwordAlgorithm: "MD5",
     });
-    expect(authenticated(request(identity("alice"), { key, algorithm: "sha256" }), ctx).integrity).toBe("sha256");
+    expect(authenticated(request(identity("alice"), { key, algorithm: "sha256" }), ctx)).toMatchObject({ integrity: "sha1", passwordAlgorithm: "MD5" });
+  });
+
+  it("MESSAGE-INTEGRITY with a password algorithm negotiated: the responses use MESSAGE-INTEGRITY-SHA256 (§9.2.4)", () => {
+    const md5 = md5Key("alice", "wonderland");
+    expect(authenticated(request([...identity("alice"), ...negotiated(MD5_ENTRY)], { key: md5, algorithm: "sha1" }), ctx)).toMatchObject({ integrity: "sha256", passwordAlgorithm: "MD5" });
+    const sha = sha256Key("alice", "wonderland");
+    expect(authenticated(request([...identity("alice"), ...negotiated()], { key: sha, algorithm: "sha1" }), ctx)).toMatchObject({ integrity: "sha256", passwordAlgorithm: "SHA-256" });
+    // PASSWORD-ALGORITHM alone, under a nonce without the feature bit, negotiates too.
+    const alone: AttributeEntry[] = [...identity("alice", freshNonce(NOW, false)), { name: "PASSWORD-ALGORITHM", value: SHA256_ENTRY }];
+    expect(authenticated(request(alone, { key: sha, algorithm: "sha1" }), ctx)).toMatchObject({ integrity: "sha256", passwordAlgorithm: "SHA-256" });
   });
 
   it("USERHASH for a static user (§9.2.4, §14.4), MD5 and SHA-256", () => {
@@ -363,7 +390,8 @@ describe("authenticate: success", () => {
     const key = md5Key("alice", "wonderland");
     const withSha1 = request(identity("alice"), { key, algorithm: "sha1" }).raw;
     const both = decodeMessage(appendIntegritySha256(withSha1, key));
-    expect(authenticated(both, ctx)).toMatchObject({ username: "alice", integrity: "sha256" });
+    // No password algorithm negotiated: processed as MD5, answered with MESSAGE-INTEGRITY.
+    expect(authenticated(both, ctx)).toMatchObject({ username: "alice", integrity: "sha1" });
     const badSha256 = decodeMessage(appendIntegritySha256(withSha1, md5Key("alice", "wrong")));
     expect(rejection(badSha256).code).toBe(ErrorCode.Unauthenticated);
   });

@@ -20,9 +20,9 @@ export function createSendIndicationHandler(deps: TurnDeps): PacketHandler {
     const peerAddress = allocation && view.dataOffset >= 0 ? sendIndicationPeerAddress(bytes, view, allocation) : undefined;
     // A well-formed XOR-PEER-ADDRESS is 8 bytes for IPv4, 20 for IPv6.
     const peerFamily = view.peerLength === 20 ? "IPv6" : "IPv4";
-    // §11.2: Node cannot set DF (Allocate answers DONT-FRAGMENT with 420), so a Send asking for it is
-    // dropped; relayed to the other family, the attribute MUST be ignored (§13.2, §13.3).
-    const relay = peerAddress && !(view.dontFragment && peerFamily === link.family) && relayForFamily(allocation!, peerFamily);
+    // §11.2: Node cannot set DF (Allocate answers DONT-FRAGMENT with 420), so a Send asking for it
+    // from IPv4 to IPv4 is dropped; every other pair of families MUST ignore the attribute (§13, §14).
+    const relay = peerAddress && !(view.dontFragment && peerFamily === "IPv4" && link.family === "IPv4") && relayForFamily(allocation!, peerFamily);
     const peerPort = relay ? sendIndicationPeerPort(bytes, view) : 0;
     const nowMs = relay ? deps.clock.now() : 0;
     if (!relay || !livePermission(allocation!, peerAddress, nowMs)) {

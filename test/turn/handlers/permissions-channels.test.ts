@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { getAttribute } from "../../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../../src/stun/constants.js";
 import { findAllocation } from "../../../src/turn/allocation-table.js";
+import { FakeLink } from "../../helpers/fakes.js";
 import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
 import { channelData, decode, errorCode } from "../../helpers/turn-messages.js";
 
@@ -124,9 +125,12 @@ describe("Send indication (RFC 8656 §11.2) and Data (§11.3)", () => {
     expect(relay.sent).toEqual([]);
   });
 
-  it("drops a Send with DONT-FRAGMENT to a peer of the client's family (no DF bit through dgram) and relays one to the other family, where it is ignored", async () => {
+  it.each([
+    ["an IPv4 client", new FakeLink(), "198.51.100.7", ["v4 plain"]],
+    ["an IPv6 client", new FakeLink("udp", "IPv6", "2001:db8::10"), "2001:db8::7", ["v4 with DF", "v4 plain"]],
+  ] as const)("DONT-FRAGMENT from %s: dropped only from IPv4 to IPv4 (no DF bit through dgram), ignored for every other pair of families (§13)", async (_, link, address, relayedToV4) => {
     const h = createTurnHarness();
-    const client = new HarnessClient(h);
+    const client = new HarnessClient(h, link, address);
     await client.request(Method.Allocate, [UDP, { name: "ADDITIONAL-ADDRESS-FAMILY", value: 2 }]);
     const PEER6 = { family: "IPv6", address: "2001:4860:4860::8888", port: 5000 } as const;
     await client.request(Method.CreatePermission, [peerAttr(PEER)]);
@@ -142,9 +146,10 @@ describe("Send indication (RFC 8656 §11.2) and Data (§11.3)", () => {
     send(PEER, "v4 with DF", true);
     send(PEER, "v4 plain", false);
     send(PEER6, "v6 with DF", true);
-    expect(relay4!.sent.map((s) => s.data.toString())).toEqual(["v4 plain"]);
-    expect(relay6!.sent.map((s) => s.data.toString())).toEqual(["v6 with DF"]);
-    expect(h.deps.counters.droppedPackets).toBe(1);
+    send(PEER6, "v6 plain", false);
+    expect(relay4!.sent.map((s) => s.data.toString())).toEqual(relayedToV4);
+    expect(relay6!.sent.map((s) => s.data.toString())).toEqual(["v6 with DF", "v6 plain"]);
+    expect(h.deps.counters.droppedPackets).toBe(2 - relayedToV4.length);
   });
 });
 
