@@ -59,7 +59,7 @@ function chooseTtl(text: string | undefined, config: Config, deps: Pick<CliDeps,
 }
 
 /**
- * The first static-auth-secret with use-auth-secret; else the secret in `stateFile`, given exactly when
+ * The first static-auth-secret in use; else the secret in `stateFile`, given exactly when
  * `turnpike start` with the same file and flags would use it (no config file, and no REST secret or
  * api-key), so that what is minted here is what that server accepts.
  */
@@ -70,7 +70,7 @@ async function findSecret(file: string | undefined, config: Config, stateFile: s
     const state = await readStateFile(stateFile);
     if (state === undefined) {
       throw new UsageError(
-        `no REST secret to sign with: set use-auth-secret and static-auth-secret (with -c FILE or as flags), ` +
+        `no REST secret to sign with: set static-auth-secret (with -c FILE or as flags), ` +
           `or run "turnpike start" once without a config file to generate one in ${stateFile}`,
       );
     }
@@ -80,13 +80,17 @@ async function findSecret(file: string | undefined, config: Config, stateFile: s
   if (!secretGiven) {
     throw new UsageError(
       file !== undefined
-        ? `no REST secret to sign with: ${file} sets no use-auth-secret and static-auth-secret, so a server started with it accepts no REST credentials ` +
+        ? `no REST secret to sign with: ${file} sets no static-auth-secret, so a server started with it accepts no REST credentials ` +
             `(with a config file the state file is not used)`
         : "no REST secret to sign with: these flags set an api-key, so a server started with them does not use the state file " +
-            "and, without use-auth-secret and static-auth-secret, accepts no REST credentials",
+            "and, without a static-auth-secret, accepts no REST credentials",
     );
   }
-  throw new UsageError("no REST secret to sign with: credentials need use-auth-secret and a static-auth-secret");
+  throw new UsageError(
+    config.staticAuthSecrets.length > 0
+      ? "no REST secret to sign with: use-auth-secret is false, so a server started with these settings accepts no REST credentials"
+      : "no REST secret to sign with: use-auth-secret is set but no static-auth-secret is given",
+  );
 }
 
 /** UDP and TCP on listening-port unless turned off; TLS on tls-listening-port with cert and pkey, unless no-tls. */

@@ -22,7 +22,7 @@ export function stateFilePathOf(config: Config, deps: Environment): string {
   return config.stateFile ?? defaultStateFilePath({ env: deps.env ?? process.env, homedir: (deps.homedir ?? osHomedir)() });
 }
 
-/** No config file, and none of user, use-auth-secret with a static-auth-secret, or api-key. */
+/** No config file, and none of user, a static-auth-secret in use, or api-key. */
 export function usesGeneratedCredentials(file: string | undefined, config: Config): boolean {
   const hasRestSecret = config.useAuthSecret && config.staticAuthSecrets.length > 0;
   return file === undefined && config.users.length === 0 && !hasRestSecret && config.apiKeys.length === 0;
@@ -54,7 +54,7 @@ export function warningsWithGeneratedCredentials(config: Config, warnings: reado
   const stale = new Set(describeInactiveCredentials(config));
   const kept = warnings.filter((warning) => !stale.has(warning));
   if (config.staticAuthSecrets.length > 0) {
-    kept.push(`static-auth-secret without use-auth-secret is replaced by the secret generated in ${stateFile}; add use-auth-secret to use your own`);
+    kept.push(`static-auth-secret with use-auth-secret=false is replaced by the secret generated in ${stateFile}; drop use-auth-secret=false to use your own`);
   }
   return kept;
 }

@@ -24,6 +24,8 @@ export function configFromObject(partial: Partial<Config> = {}): Config {
       throw new ConfigError(`invalid value for ${field} (${option.key}): ${reasonOf(error)}`, { key: option.key });
     }
   }
+  // As in a conf file: secrets turn useAuthSecret on unless it is given.
+  if (partial.useAuthSecret === undefined && (draft.staticAuthSecrets as readonly string[]).length > 0) draft.useAuthSecret = true;
   return finishConfig(draft, (field) => ({ key: findFieldOption(field)?.key ?? field }));
 }
 

@@ -1,5 +1,6 @@
 // defaults <- conf file <- command-line flags, every value parsed by its row of the table.
-import { readFileSync } from "node:fs";
+import { isUtf8 } from "node:buffer";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DEFAULT_CONFIG, type Config } from "./config.js";
 import { ConfigError, reasonOf, type ConfigLocation } from "./config-error.js";
@@ -106,6 +107,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
 
+  // As in coturn, a static-auth-secret turns use-auth-secret on; only an explicit use-auth-secret=false keeps it off.
+  if (!origins.has("useAuthSecret") && (draft.staticAuthSecrets as readonly string[]).length > 0) draft.useAuthSecret = true;
   const config = finishConfig(
     draft,
     (field, index) =>
@@ -121,13 +124,28 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 }
 
 function readConfigFile(file: string): ConfigEntry[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    // A device would never end the read (/dev/zero) or block it; a pipe (-c <(...)) ends when its writer does.
+    const info = statSync(file);
+    if (!info.isFile() && !info.isFIFO()) throw new ConfigError("cannot read config file: not a regular file", { file });
+    bytes = readFileSync(file);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(`cannot read config file: ${describeFsError(error)}`, { file });
   }
-  return parseConfigText(text, file);
+  return parseConfigText(decodeUtf8(bytes, file), file);
+}
+
+/** The file's text; bytes that are not UTF-8 would otherwise become U+FFFD, changing a secret without a word. */
+function decodeUtf8(bytes: Buffer, file: string): string {
+  if (isUtf8(bytes)) return bytes.toString("utf8");
+  // Latin-1 keeps one character per byte: the file's lines, split as parseConfigText splits them.
+  const line = bytes
+    .toString("latin1")
+    .split(/\r\n|\n|\r/)
+    .findIndex((text) => !isUtf8(Buffer.from(text, "latin1")));
+  throw new ConfigError("not valid UTF-8 (the line is not shown: it may hold a secret); save the file as UTF-8", line < 0 ? { file } : { file, line: line + 1 });
 }
 
 function describeRepeat(name: string, where: ConfigLocation, earlier: ConfigLocation): string {
@@ -164,7 +182,7 @@ function describeIgnored(ignored: readonly IgnoredOption[]): string {
 export function describeInactiveCredentials(config: Config): string[] {
   const found: string[] = [];
   if (!config.useAuthSecret && config.staticAuthSecrets.length > 0) {
-    found.push("static-auth-secret is ignored without use-auth-secret (as in coturn)");
+    found.push("static-auth-secret is ignored: use-auth-secret is false, so REST credentials will all be refused");
   }
   if (config.useAuthSecret && config.staticAuthSecrets.length === 0) {
     found.push("use-auth-secret is set but no static-auth-secret is given: REST credentials will all be refused");

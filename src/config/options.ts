@@ -236,7 +236,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: flagParser,
     repeatable: false,
     coturn: true,
-    doc: "Accept time-limited REST credentials: username <expiry>:<user>, password base64(HMAC-SHA1(secret, username)).",
+    doc: "Accept time-limited REST credentials: username <expiry>:<user>, password base64(HMAC-SHA1(secret, username)). On whenever static-auth-secret is given, as in coturn; =false turns it off.",
   },
   {
     key: "static-auth-secret",
@@ -244,7 +244,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parser: secretParser,
     repeatable: true,
     coturn: true,
-    doc: "Shared secret for REST credentials; repeat to rotate: all are accepted, the first mints.",
+    doc: "Shared secret for REST credentials (turns use-auth-secret on); repeat to rotate: all are accepted, the first mints.",
     defaultText: "none",
   },
   {

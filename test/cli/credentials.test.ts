@@ -175,17 +175,21 @@ describe("turnpike credentials", () => {
       const { code } = await credentials(["-c", file], cli);
       expect(code).toBe(2);
       expect(cli.stderr()).toBe(
-        `turnpike: no REST secret to sign with: ${file} sets no use-auth-secret and static-auth-secret, so a server started with it accepts no REST credentials ` +
+        `turnpike: no REST secret to sign with: ${file} sets no static-auth-secret, so a server started with it accepts no REST credentials ` +
           "(with a config file the state file is not used)\n",
       );
       expect(cli.stdout()).toBe("");
     });
 
-    it("needs use-auth-secret with static-auth-secret, as the server does", async () => {
-      const { code, cli } = await credentials(["-c", temp.write("turnserver.conf", `static-auth-secret=${SECRETS[0]}\n`)]);
-      expect(code).toBe(2);
-      expect(cli.stderr()).toContain("turnpike: no REST secret to sign with: credentials need use-auth-secret and a static-auth-secret\n");
-      expect(cli.stderr()).not.toContain(SECRETS[0]);
+    it("is static-auth-secret's without use-auth-secret, as in coturn and the server; use-auth-secret=false refuses, as the server does", async () => {
+      const alone = await credentials(["-c", temp.write("turnserver.conf", `static-auth-secret=${SECRETS[0]}\n`)]);
+      expect(alone.code).toBe(0);
+      expect(alone.json().password).toBe(restPassword(SECRETS[0], alone.json().username));
+      expect(alone.cli.stderr()).toBe("");
+      const off = await credentials(["-c", temp.write("turnserver.conf", `use-auth-secret=false\nstatic-auth-secret=${SECRETS[0]}\n`)]);
+      expect(off.code).toBe(2);
+      expect(off.cli.stderr()).toContain("turnpike: no REST secret to sign with: use-auth-secret is false, so a server started with these settings accepts no REST credentials\n");
+      expect(off.cli.stderr()).not.toContain(SECRETS[0]);
     });
 
     it("is the state file's when there is no config file and no secret flag", async () => {
@@ -214,11 +218,12 @@ describe("turnpike credentials", () => {
     // What `turnpike start` with the same flags signs with: the state file's secret, or none at all.
     describe.each([
       { flags: ["--use-auth-secret"], signsWith: "state file" },
-      { flags: ["--static-auth-secret", SECRETS[1]], signsWith: "state file" },
+      { flags: ["--static-auth-secret", SECRETS[1], "--use-auth-secret=false"], signsWith: "state file" },
+      { flags: ["--static-auth-secret", SECRETS[1]], signsWith: "the flag's secret" },
       { flags: ["--api-key", "Zebra-flag-api-key-0123456789"], signsWith: "nothing" },
-      { flags: ["--api-key", "Zebra-flag-api-key-0123456789", "--static-auth-secret", SECRETS[1]], signsWith: "nothing" },
+      { flags: ["--api-key", "Zebra-flag-api-key-0123456789", "--static-auth-secret", SECRETS[1], "--use-auth-secret=false"], signsWith: "nothing" },
     ])("with no config file and the flags $flags", ({ flags, signsWith }) => {
-      it(`signs with ${signsWith === "state file" ? "the state file's secret" : "no secret (exit 2)"}, as a server started with those flags would`, async () => {
+      it(`signs with ${signsWith === "state file" ? "the state file's secret" : signsWith === "nothing" ? "no secret (exit 2)" : signsWith}, as a server started with those flags would`, async () => {
         const cli = createFakeCli();
         writeStateFile(join(cli.stateHome, "turnpike", "state.json"), "Zebra-generated");
         const started = await loadStartConfig(undefined, flags, cli.deps);
@@ -231,6 +236,11 @@ describe("turnpike credentials", () => {
           expect(cli.stderr()).toBe(started.warnings.map((warning) => `turnpike: warning: ${warning}\n`).join(""));
           expect(cli.stderr()).not.toContain("will all be refused");
           expect(cli.stderr()).not.toContain("is ignored");
+        } else if (signsWith === "the flag's secret") {
+          expect(started.config.staticAuthSecrets).toEqual([SECRETS[1]]);
+          expect(code).toBe(0);
+          expect(json().password).toBe(restPassword(SECRETS[1], json().username));
+          expect(cli.stderr()).toBe("");
         } else {
           expect(started.config.useAuthSecret).toBe(false);
           expect(code).toBe(2);
@@ -241,13 +251,13 @@ describe("turnpike credentials", () => {
       });
     });
 
-    it("says so on stderr when it signs with the state file's secret although static-auth-secret was given without use-auth-secret", async () => {
+    it("says so on stderr when it signs with the state file's secret although static-auth-secret was given with use-auth-secret=false", async () => {
       const cli = createFakeCli();
       const stateFile = join(cli.stateHome, "turnpike", "state.json");
       writeStateFile(stateFile, "Zebra-generated");
-      await credentials(["--static-auth-secret", SECRETS[1]], cli);
+      await credentials(["--static-auth-secret", SECRETS[1], "--use-auth-secret=false"], cli);
       expect(cli.stderr()).toBe(
-        `turnpike: warning: static-auth-secret without use-auth-secret is replaced by the secret generated in ${stateFile}; add use-auth-secret to use your own\n`,
+        `turnpike: warning: static-auth-secret with use-auth-secret=false is replaced by the secret generated in ${stateFile}; drop use-auth-secret=false to use your own\n`,
       );
     });
 
@@ -257,7 +267,7 @@ describe("turnpike credentials", () => {
       const { code } = await credentials([], cli);
       expect(code).toBe(2);
       expect(cli.stderr()).toBe(
-        "turnpike: no REST secret to sign with: set use-auth-secret and static-auth-secret (with -c FILE or as flags), " +
+        "turnpike: no REST secret to sign with: set static-auth-secret (with -c FILE or as flags), " +
           `or run "turnpike start" once without a config file to generate one in ${stateFile}\n`,
       );
       expect(existsSync(join(cli.stateHome, "turnpike"))).toBe(false);

@@ -158,16 +158,23 @@ describe("turnpike check-config", () => {
     expect(noConfig.stderr()).toBe("");
   });
 
-  it("warns of the credentials as start does when it would run on the state file's: use-auth-secret or static-auth-secret alone is no cause for alarm", async () => {
+  it("warns of the credentials as start does when it would run on the state file's: use-auth-secret alone, or a secret with use-auth-secret=false, is no cause for alarm", async () => {
     const useAuthSecret = createFakeCli();
     expect(await runCli(["check-config", "--use-auth-secret"], useAuthSecret.deps)).toBe(0);
     expect(useAuthSecret.stderr()).toBe("");
     const staticSecret = createFakeCli();
-    expect(await runCli(["check-config", "--static-auth-secret", "Zebra-flag-secret"], staticSecret.deps)).toBe(0);
+    expect(await runCli(["check-config", "--static-auth-secret", "Zebra-flag-secret", "--use-auth-secret=false"], staticSecret.deps)).toBe(0);
     const stateFile = join(staticSecret.stateHome, "turnpike", "state.json");
     expect(staticSecret.stderr()).toBe(
-      `turnpike: warning: static-auth-secret without use-auth-secret is replaced by the secret generated in ${stateFile}; add use-auth-secret to use your own\n`,
+      `turnpike: warning: static-auth-secret with use-auth-secret=false is replaced by the secret generated in ${stateFile}; drop use-auth-secret=false to use your own\n`,
     );
+    // A secret alone is in use, as in coturn: the warnings of the explicit pair, and only those.
+    const secretAlone = createFakeCli();
+    expect(await runCli(["check-config", "--static-auth-secret", "Zebra-flag-secret"], secretAlone.deps)).toBe(0);
+    const pair = createFakeCli();
+    expect(await runCli(["check-config", "--use-auth-secret", "--static-auth-secret", "Zebra-flag-secret"], pair.deps)).toBe(0);
+    expect(secretAlone.stderr()).toBe(pair.stderr());
+    expect(secretAlone.stderr()).toBe("turnpike: warning: no API keys configured: every credential and revoke request is refused\n");
   });
 
   it("reads the state file start would run on, and fails as start would on a damaged or exposed one, creating none", async () => {

@@ -172,12 +172,12 @@ describe("turnpike start without a config file or credentials: generated credent
     await stop();
   });
 
-  it("replaces a static-auth-secret given without use-auth-secret, and says so without the secret", async () => {
-    const { cli, stop } = await startRunning(["--static-auth-secret", "Zebra-own-secret"]);
+  it("replaces a static-auth-secret given with use-auth-secret=false, and says so without the secret", async () => {
+    const { cli, stop } = await startRunning(["--static-auth-secret", "Zebra-own-secret", "--use-auth-secret=false"]);
     const state = readState(defaultStateFile(cli));
     expect(cli.started[0]).toMatchObject({ useAuthSecret: true, staticAuthSecrets: [state.staticAuthSecret] });
     expect(cli.logs().filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
-      `static-auth-secret without use-auth-secret is replaced by the secret generated in ${defaultStateFile(cli)}; add use-auth-secret to use your own`,
+      `static-auth-secret with use-auth-secret=false is replaced by the secret generated in ${defaultStateFile(cli)}; drop use-auth-secret=false to use your own`,
     ]);
     await stop();
     expect(cli.stdout() + JSON.stringify(cli.logs())).not.toContain("Zebra-own-secret");
@@ -186,6 +186,7 @@ describe("turnpike start without a config file or credentials: generated credent
   it.each([
     ["a static user", ["--user", "alice:north"]],
     ["a REST secret", ["--use-auth-secret", "--static-auth-secret", "north"]],
+    ["a REST secret alone (use-auth-secret implied, as in coturn)", ["--static-auth-secret", "north"]],
     ["an api-key", ["--api-key", "north-key"]],
   ])("does not generate anything when %s is given", async (_what, args) => {
     const { cli, stop } = await startRunning(args);

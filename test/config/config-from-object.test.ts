@@ -59,6 +59,12 @@ describe("configFromObject (the programmatic API)", () => {
     expect(() => configFromObject(partial as Partial<Config>)).toThrow(reason);
   });
 
+  it("turns useAuthSecret on with staticAuthSecrets, as a conf file does, unless it is given", () => {
+    expect(configFromObject({ staticAuthSecrets: ["north"] }).useAuthSecret).toBe(true);
+    expect(configFromObject({ staticAuthSecrets: ["north"], useAuthSecret: false }).useAuthSecret).toBe(false);
+    expect(configFromObject({}).useAuthSecret).toBe(false);
+  });
+
   it("refuses a user name given twice", () => {
     expect(() => configFromObject({ users: ["alice:north", "alice:south"] })).toThrow(new ConfigError('user "alice" is defined twice', { key: "user" }));
   });

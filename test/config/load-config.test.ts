@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeSelfSignedCertificate, testPem } from "../helpers/tls-cert.js";
@@ -229,9 +229,15 @@ describe("loadConfig: the TURN options", () => {
     expect(loadText(file, ["--static-auth-secret", "west", "--static-auth-secret=north"]).config.staticAuthSecrets).toEqual(["west", "north"]);
   });
 
-  it("warns that static-auth-secret does nothing without use-auth-secret, and the reverse, without echoing the secret", () => {
-    const secretOnly = loadText("static-auth-secret=hunter2");
-    expect(secretOnly.warnings).toEqual(["static-auth-secret is ignored without use-auth-secret (as in coturn)"]);
+  it("turns use-auth-secret on with a static-auth-secret, as coturn does; warns of a secret with use-auth-secret=false, and of the reverse, without echoing the secret", () => {
+    const secretAlone = loadText("static-auth-secret=hunter2");
+    expect(secretAlone.config.useAuthSecret).toBe(true);
+    expect(secretAlone.warnings).toEqual([]);
+    expect(loadText("", ["--static-auth-secret", "hunter2"]).config.useAuthSecret).toBe(true);
+    const secretOnly = loadText("use-auth-secret=false\nstatic-auth-secret=hunter2");
+    expect(secretOnly.config.useAuthSecret).toBe(false);
+    expect(secretOnly.warnings).toEqual(["static-auth-secret is ignored: use-auth-secret is false, so REST credentials will all be refused"]);
+    expect(loadText("static-auth-secret=hunter2", ["--use-auth-secret=false"]).config.useAuthSecret).toBe(false);
     const switchOnly = loadText("use-auth-secret");
     expect(switchOnly.warnings).toEqual(["use-auth-secret is set but no static-auth-secret is given: REST credentials will all be refused"]);
     expect(loadText("use-auth-secret\nstatic-auth-secret=hunter2").warnings).toEqual([]);
@@ -391,6 +397,24 @@ describe("loadConfig: errors carry file, line, key and a suggestion", () => {
     const error = errorOf(() => loadConfig({ file }));
     expect(error).toMatchObject({ file, line: undefined });
     expect(error.message).toBe(`${file}: cannot read config file: no such file or directory`);
+  });
+
+  it("refuses a device or a directory as the config file (/dev/zero would never end the read)", () => {
+    for (const file of ["/dev/zero", "/dev/null", temp.path()]) {
+      const error = errorOf(() => loadConfig({ file }));
+      expect(error.message).toBe(`${file}: cannot read config file: not a regular file`);
+    }
+  });
+
+  it("refuses bytes that are not UTF-8, naming the line and not showing it: a Latin-1 secret would otherwise change silently", () => {
+    const file = join(temp.path(), "latin1.conf");
+    writeFileSync(file, Buffer.concat([Buffer.from("realm=example.org\r\nuse-auth-secret\nstatic-auth-secret=caf"), Buffer.from([0xe9]), Buffer.from("\n")]));
+    const error = errorOf(() => loadConfig({ file }));
+    expect(error).toMatchObject({ file, line: 3 });
+    expect(error.message).toBe(`${file}:3: not valid UTF-8 (the line is not shown: it may hold a secret); save the file as UTF-8`);
+    // UTF-8 (with a byte order mark) is read as before.
+    writeFileSync(file, "\uFEFFstatic-auth-secret=caf\u00e9\n");
+    expect(loadConfig({ file }).config.staticAuthSecrets).toEqual(["caf\u00e9"]);
   });
 
   it("reports command-line errors as such, with the flag spelling", () => {
