@@ -149,6 +149,8 @@ export async function startApiServer(deps: ApiDeps, internals: ApiServerInternal
   registerHealthRoutes(app, context, metrics);
   // createServer's connectionsCheckingInterval, which fastify's types take for neither server; Node reads it at listen.
   (app.server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = TIMEOUT_CHECK_MS;
+  // Left at Node's 60 s, it, not requestTimeout, ends a request whose headers are whole and whose body drips in.
+  app.server.headersTimeout = requestTimeoutMs;
   app.server.maxConnections = internals.maxConnections ?? MAX_CONNECTIONS;
   let dropped = 0;
   let lastDropLogMs = Number.NEGATIVE_INFINITY;

@@ -2,7 +2,7 @@
 // kept private (0600, in a directory no other user can write to; 0700 when turnpike makes it) and
 // reused on every later start. Never silently replaced.
 import { randomBytes as cryptoRandomBytes } from "node:crypto";
-import { chmod, link, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { chmod, link, lstat, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { describeFsError } from "../config/validate-config.js";
 
@@ -55,7 +55,9 @@ export async function readStateFile(path: string): Promise<TurnpikeState | undef
   if (!(await checkStateDirectory(path))) return undefined;
   let text: string;
   try {
-    const info = await stat(path);
+    // Not followed: the advice below (chmod) would land on whatever the link points to, /etc/passwd say.
+    const info = await lstat(path);
+    if (info.isSymbolicLink()) throw new StateFileError(`state file ${path} is a symbolic link; give the file's own path as state-file`);
     if (!info.isFile()) throw new StateFileError(`state file ${path} is not a regular file`);
     if ((info.mode & NOT_OWNER_ONLY) !== 0) {
       const mode = (info.mode & 0o777).toString(8).padStart(3, "0");

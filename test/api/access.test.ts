@@ -295,6 +295,27 @@ describe("slow requests", () => {
   });
 });
 
+describe("slow bodies", () => {
+  it("closes a connection whose body drips in past the request timeout within a second or so of it, not at Node's 60 s headers timeout", async () => {
+    const { url } = await startTestApi({ internals: { requestTimeoutMs: 1_000 } });
+    const socket = net.connect({ host: "127.0.0.1", port: Number(new URL(url).port) });
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    socket.on("error", () => {});
+    const started = Date.now();
+    socket.write(`POST /api/v1/credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n`);
+    // A byte of body every 300 ms: the headers are whole, the request never is.
+    const drip = setInterval(() => socket.write(" "), 300);
+    try {
+      const closedMs = await closedAfter(socket, started);
+      expect(closedMs).toBeGreaterThanOrEqual(900);
+      expect(closedMs).toBeLessThan(4_000);
+    } finally {
+      clearInterval(drip);
+      socket.destroy();
+    }
+  });
+});
+
 describe("closing", () => {
   it("does not wait for a client that stalls halfway through its request (its request timeout is far off)", async () => {
     const { api, url } = await startTestApi({ internals: { requestTimeoutMs: 120_000 } });

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -149,6 +149,17 @@ describe("a state file that cannot be used is a clear error, never silently rege
     const path = join(temp.path(), "state.json");
     mkdirSync(path);
     expect((await stateError(() => loadOrCreateStateFile(path))).message).toBe(`state file ${path} is not a regular file`);
+  });
+
+  it("refuses a symbolic link, even to a private file, and changes nothing where it points (its advice would have been chmod on the target)", async () => {
+    const target = join(temp.path(), "elsewhere.json");
+    writeState(target, JSON.stringify(VALID), 0o644);
+    const path = join(temp.path(), "state.json");
+    symlinkSync(target, path);
+    expect((await stateError(() => loadOrCreateStateFile(path))).message).toBe(`state file ${path} is a symbolic link; give the file's own path as state-file`);
+    expect(statSync(target).mode & 0o777).toBe(0o644);
+    chmodSync(target, 0o600);
+    expect((await stateError(() => readStateFile(path))).message).toBe(`state file ${path} is a symbolic link; give the file's own path as state-file`);
   });
 
   it("says why it cannot create the directory", async () => {
