@@ -275,44 +275,36 @@ describe("CORS (off unless origins are listed)", () => {
 });
 
 describe("slow requests", () => {
-  it("closes a connection whose headers drip in past the request timeout within a second or so of it, not at Node's 30 s check", async () => {
+  /** Milliseconds until the endpoint closes a connection that sends `head`, then `drip` every 300 ms. */
+  async function closedWhileDripping(head: string, drip: string): Promise<number> {
     const { url } = await startTestApi({ internals: { requestTimeoutMs: 1_000 } });
     const socket = net.connect({ host: "127.0.0.1", port: Number(new URL(url).port) });
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
     socket.on("error", () => {});
     const started = Date.now();
-    socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    // A header every 300 ms: never idle long enough for an idle timeout, never a whole request.
-    const drip = setInterval(() => socket.write("X-Slow: 1\r\n"), 300);
+    socket.write(head);
+    const timer = setInterval(() => socket.write(drip), 300);
     try {
-      const closedMs = await closedAfter(socket, started);
-      expect(closedMs).toBeGreaterThanOrEqual(900);
-      expect(closedMs).toBeLessThan(4_000);
+      return await closedAfter(socket, started);
     } finally {
-      clearInterval(drip);
+      clearInterval(timer);
       socket.destroy();
     }
-  });
-});
+  }
 
-describe("slow bodies", () => {
+  it("closes a connection whose headers drip in past the request timeout within a second or so of it, not at Node's 30 s check", async () => {
+    // A header every 300 ms: never idle long enough for an idle timeout, never a whole request.
+    const closedMs = await closedWhileDripping("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Slow: 1\r\n");
+    expect(closedMs).toBeGreaterThanOrEqual(900);
+    expect(closedMs).toBeLessThan(4_000);
+  });
+
   it("closes a connection whose body drips in past the request timeout within a second or so of it, not at Node's 60 s headers timeout", async () => {
-    const { url } = await startTestApi({ internals: { requestTimeoutMs: 1_000 } });
-    const socket = net.connect({ host: "127.0.0.1", port: Number(new URL(url).port) });
-    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    socket.on("error", () => {});
-    const started = Date.now();
-    socket.write(`POST /api/v1/credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n`);
-    // A byte of body every 300 ms: the headers are whole, the request never is.
-    const drip = setInterval(() => socket.write(" "), 300);
-    try {
-      const closedMs = await closedAfter(socket, started);
-      expect(closedMs).toBeGreaterThanOrEqual(900);
-      expect(closedMs).toBeLessThan(4_000);
-    } finally {
-      clearInterval(drip);
-      socket.destroy();
-    }
+    // The headers are whole, the request never is: a byte of body every 300 ms.
+    const head = `POST /api/v1/credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n`;
+    const closedMs = await closedWhileDripping(head, " ");
+    expect(closedMs).toBeGreaterThanOrEqual(900);
+    expect(closedMs).toBeLessThan(4_000);
   });
 });
 
