@@ -1,13 +1,22 @@
 import type { CredentialStore, LongTermKeyAlgorithm } from "../turn/authenticate.js";
 import { DEFAULT_REST_SEPARATOR, parseRestUsername } from "./rest-credentials.js";
+import { parseStaticUser } from "./static-users.js";
+
+export interface ReplaceOptions {
+  readonly restSeparator?: string;
+  /** Whether a static user's user= entry changed or went in this reload: its revocation then ends. */
+  readonly staticUserChanged?: (username: string) => boolean;
+}
 
 /**
  * The credential store the TURN core consults: the configured one (swapped whole on reload, so
  * allocations live on) minus revoked usernames. A revoked REST username is remembered only until
- * its own expiry, after which it is refused anyway, so the list stays bounded by live credentials.
+ * its own expiry, after which it is refused anyway; a static user until its entry changes or goes
+ * (or the process restarts); any other name is not remembered, as it has nothing to revoke. So the
+ * list stays bounded by live credentials.
  */
 export interface LiveCredentialStore extends CredentialStore {
-  replace(next: CredentialStore, restSeparator?: string): void;
+  replace(next: CredentialStore, options?: ReplaceOptions): void;
   revoke(username: string, nowMs: number): void;
   isRevoked(username: string, nowMs: number): boolean;
   /** Forgets revocations whose credentials have expired; returns how many. */
@@ -38,13 +47,17 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
     get offersUserhash() {
       return current.offersUserhash;
     },
-    replace(next, nextSeparator) {
+    replace(next, options = {}) {
       current = next;
-      if (nextSeparator !== undefined) separator = nextSeparator;
+      if (options.restSeparator !== undefined) separator = options.restSeparator;
+      const changed = options.staticUserChanged;
+      if (changed === undefined) return;
+      for (const [username, until] of revokedUntilMs) if (until === Number.POSITIVE_INFINITY && changed(username)) revokedUntilMs.delete(username);
     },
     revoke(username, nowMs) {
-      const until = revokedUntil(username, separator);
-      if (until > nowMs) revokedUntilMs.set(username, until);
+      // A name that is not a REST username has keys here only as a static user.
+      const until = revokedUntil(username, separator, (name) => current.keysFor(name, "MD5", nowMs).length > 0);
+      if (until !== undefined && until > nowMs) revokedUntilMs.set(username, until);
     },
     isRevoked,
     prune(nowMs) {
@@ -64,9 +77,23 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
 
 /**
  * Until when a revocation of `username` matters: a REST username's own expiry, after which it is
- * refused anyway; a static user's stays until the process restarts or the user is removed.
+ * refused anyway; a static user's has no end of its own (a reload that changes or removes the user
+ * ends it); undefined for any other name, which no request can authenticate as.
  */
-export function revokedUntil(username: string, restSeparator: string): number {
+export function revokedUntil(username: string, restSeparator: string, isStaticUser: (username: string) => boolean): number | undefined {
   const rest = parseRestUsername(username, restSeparator);
-  return rest ? rest.expiresAtSeconds * 1000 : Number.POSITIVE_INFINITY;
+  if (rest) return rest.expiresAtSeconds * 1000;
+  return isStaticUser(username) ? Number.POSITIVE_INFINITY : undefined;
+}
+
+/** The user= entries (already validated) by name. */
+export function staticUserEntries(users: readonly string[]): ReadonlyMap<string, string> {
+  return new Map(users.map((entry) => [parseStaticUser(entry).name, entry]));
+}
+
+/** For ReplaceOptions.staticUserChanged: whether a user's entry differs between two configurations' user= lists. */
+export function staticUserChange(before: readonly string[], after: readonly string[]): (username: string) => boolean {
+  const was = staticUserEntries(before);
+  const is = staticUserEntries(after);
+  return (username) => was.get(username) !== is.get(username);
 }

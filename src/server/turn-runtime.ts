@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ServerStats } from "../api/api-deps.js";
 import type { Config } from "../config/config.js";
 import { createCredentialStore } from "../credentials/credential-store.js";
-import { createLiveCredentialStore } from "../credentials/live-credential-store.js";
+import { createLiveCredentialStore, staticUserChange } from "../credentials/live-credential-store.js";
 import { parseStaticUser } from "../credentials/static-users.js";
 import type { UdpRelayAllocator } from "../transport/relay-allocator.js";
 import { MAX_CHANNEL_NUMBER, RFC5766_MAX_CHANNEL_NUMBER } from "../turn/allocation.js";
@@ -65,6 +65,8 @@ export function createTurnRuntime(
   const options: Mutable<TurnOptions> = { ...turnOptionsOf(config), maxChannelNumber };
   let bpsCapacity = config.bpsCapacity;
   const credentials = createLiveCredentialStore(credentialStoreOf(config, config.realm), config.restApiSeparator);
+  /** The user= entries in force: a reload that changes one ends that user's revocation. */
+  let staticUsers = config.users;
   let ownEndpoints: readonly { readonly address: string; readonly port: number }[] = [];
   let hostAddresses: readonly string[] = [];
   let policy: PeerPolicy = { isPeerAllowed: () => false, isPeerAddressAllowed: () => false, isPermittedPeerPortAllowed: () => false, isHostService: () => false };
@@ -126,7 +128,11 @@ export function createTurnRuntime(
     },
     reload(next) {
       // The realm stays: every client's long-term key derives from it.
-      credentials.replace(credentialStoreOf(next, config.realm), next.restApiSeparator);
+      credentials.replace(credentialStoreOf(next, config.realm), {
+        restSeparator: next.restApiSeparator,
+        staticUserChanged: staticUserChange(staticUsers, next.users),
+      });
+      staticUsers = next.users;
       Object.assign(options, { ...turnOptionsOf(next), realm: options.realm });
       ledger?.setLimits(next);
       bpsCapacity = next.bpsCapacity;

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config/config.js";
-import { revokedUntil } from "../credentials/live-credential-store.js";
+import { revokedUntil, staticUserChange, staticUserEntries } from "../credentials/live-credential-store.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
 import type { Logger } from "../turn/ports.js";
 import type { BackendStats, Endpoint, ListenerInfo, RelayStats, ReservationRelease } from "./relay-node.js";
@@ -452,6 +452,9 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     listeners: fixedPorts,
     stats,
     reload(next, renewed) {
+      // As each thread's credential store does: a static user whose entry changed or went is revoked no more.
+      const changed = staticUserChange(config.users, next.users);
+      for (const [username, until] of revoked) if (until === Number.POSITIVE_INFINITY && changed(username)) revoked.delete(username);
       config = next;
       if (renewed) tls = renewed;
       ledger.setLimits(next);
@@ -469,7 +472,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     },
     revoke(username) {
       // Kept for threads started from now on (a restart): a thread's own list dies with it.
-      revoked.set(username, revokedUntil(username, config.restApiSeparator));
+      const until = revokedUntil(username, config.restApiSeparator, (name) => staticUserEntries(config.users).has(name));
+      if (until !== undefined) revoked.set(username, until);
       const live = slots.filter((slot) => slot.worker);
       if (live.length === 0) return Promise.resolve(0);
       const id = nextRevokeId++;

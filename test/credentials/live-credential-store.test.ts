@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createCredentialStore } from "../../src/credentials/credential-store.js";
-import { createLiveCredentialStore } from "../../src/credentials/live-credential-store.js";
+import { createLiveCredentialStore, staticUserChange } from "../../src/credentials/live-credential-store.js";
 import { parseStaticUser } from "../../src/credentials/static-users.js";
 import { keyHex } from "../helpers/keys.js";
 
@@ -32,6 +32,22 @@ describe("live credential store: revocation and reload", () => {
     live.revoke("alice", NOW);
     expect(live.keysFor("alice", "MD5", NOW + 10 * 365 * 86_400_000)).toEqual([]);
     expect(live.prune(NOW + 10 * 365 * 86_400_000)).toBe(0);
+  });
+
+  it("ends a static user's revocation when a reload changes or removes its entry, not otherwise; remembers no name that has nothing to revoke", () => {
+    const live = createLiveCredentialStore(store([], ["alice:wonderland", "bob:builder"]));
+    live.revoke("alice", NOW);
+    live.revoke("bob", NOW);
+    live.revoke("mallory", NOW);
+    expect(live.revokedCount).toBe(2);
+    live.replace(store([], ["alice:wonderland", "bob:builder"]), { staticUserChanged: staticUserChange(["alice:wonderland", "bob:builder"], ["alice:wonderland", "bob:builder"]) });
+    expect(live.keysFor("alice", "MD5", NOW)).toEqual([]);
+    live.replace(store([], ["alice:looking-glass"]), { staticUserChanged: staticUserChange(["alice:wonderland", "bob:builder"], ["alice:looking-glass"]) });
+    expect(live.keysFor("alice", "MD5", NOW)).toHaveLength(1);
+    expect(live.revokedCount).toBe(0);
+    // Bob, removed, then added back: a new credential, not revoked.
+    live.replace(store([], ["alice:looking-glass", "bob:builder"]), { staticUserChanged: staticUserChange(["alice:looking-glass"], ["alice:looking-glass", "bob:builder"]) });
+    expect(live.keysFor("bob", "MD5", NOW)).toHaveLength(1);
   });
 
   it("swaps the configured store on reload: a rotated-out secret stops working, revocations stay", () => {

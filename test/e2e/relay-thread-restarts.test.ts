@@ -241,6 +241,36 @@ describe("a revocation and a relay thread that restarts", () => {
   });
 });
 
+describe("a revoked static user and a reload", () => {
+  it("stays refused through a reload that keeps its entry, and is served again once a reload changes its password, on either thread and after a restart", async () => {
+    const logger = createRecordingLogger();
+    // Forty allocations of alice's live at the end: no user quota in the way.
+    const base = { ...config(), userQuota: 0 };
+    const pool = await startWorkerPool(base, 2, logger, { restartDelayMs: 0 });
+    cleanups.push(() => pool.close());
+    const port = pool.listeners.find((listener) => listener.transport === "udp")!.port;
+    const allocateAs = async (password: string): Promise<(number | undefined)[]> => {
+      // Twenty clients: the kernel hands about half of them to each thread.
+      const clients = await Promise.all(Array.from({ length: 20 }, () => SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: "alice", password, realm: "example.org" })));
+      try {
+        return await Promise.all(clients.map(async (client) => errorCode(await client.request(Method.Allocate, [UDP]))));
+      } finally {
+        clients.forEach((client) => client.close());
+      }
+    };
+    const refused = Array.from({ length: 20 }, () => 401);
+    const served = Array.from({ length: 20 }, () => undefined);
+    await pool.revoke("alice");
+    await pool.reload(configFromObject({ ...base, users: ["alice:pw", "bob:other"] }));
+    expect(await allocateAs("pw")).toEqual(refused);
+    await pool.reload(configFromObject({ ...base, users: ["alice:pw2"] }));
+    expect(await allocateAs("pw2")).toEqual(served);
+    await pool.terminateThread!(1);
+    expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 8_000)).toBe(true);
+    expect(await allocateAs("pw2")).toEqual(served);
+  });
+});
+
 describe("TCP connection caps and a relay thread that dies", () => {
   it("gives back the connections the dead thread held: max-tcp-connections admits as many again", async () => {
     const logger = createRecordingLogger();
