@@ -18,7 +18,7 @@ const CREDENTIALS_OPTIONS: readonly (readonly [string, string])[] = [
 
 const CREDENTIALS_NOTES: readonly string[] = [
   "The credential is signed with the first static-auth-secret (unless use-auth-secret=false). Without -c FILE, and",
-  "without a static-auth-secret or an api-key given as flags, it is signed with the secret",
+  "without a user, a static-auth-secret or an api-key given as flags, it is signed with the secret",
   "turnpike start generated in the state file: the one a server started with the same flags uses.",
 ];
 

@@ -1,6 +1,6 @@
 // defaults <- conf file <- command-line flags, every value parsed by its row of the table.
 import { isUtf8 } from "node:buffer";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DEFAULT_CONFIG, type Config } from "./config.js";
 import { ConfigError, reasonOf, type ConfigLocation } from "./config-error.js";
@@ -126,15 +126,25 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 function readConfigFile(file: string): ConfigEntry[] {
   let bytes: Buffer;
   try {
-    // A device would never end the read (/dev/zero) or block it; a pipe (-c <(...)) ends when its writer does.
+    // A device may never end the read (/dev/zero) or block it, and a pipe (-c <(...)) would read empty
+    // on a reload, dropping every user and secret: only a regular file, or /dev/null for no settings.
     const info = statSync(file);
-    if (!info.isFile() && !info.isFIFO()) throw new ConfigError("cannot read config file: not a regular file", { file });
+    if (!info.isFile() && !isDevNull(info)) throw new ConfigError("cannot read config file: not a regular file", { file });
     bytes = readFileSync(file);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`cannot read config file: ${describeFsError(error)}`, { file });
   }
   return parseConfigText(decodeUtf8(bytes, file), file);
+}
+
+function isDevNull(info: Stats): boolean {
+  if (!info.isCharacterDevice()) return false;
+  try {
+    return info.rdev === statSync("/dev/null").rdev;
+  } catch {
+    return false;
+  }
 }
 
 /** The file's text; bytes that are not UTF-8 would otherwise become U+FFFD, changing a secret without a word. */

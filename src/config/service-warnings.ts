@@ -1,7 +1,7 @@
 // What a configuration leaves unserved: logged by the server as it starts, and said by check-config.
 import type { Config } from "./config.js";
 
-export const NO_TURN_CREDENTIALS = "no user and no static-auth-secret: TURN allocations will be refused; only STUN Binding is served";
+export const NO_TURN_CREDENTIALS = "no user and no static-auth-secret in use: TURN allocations will be refused; only STUN Binding is served";
 export const NO_API_KEYS = "no API keys configured: every credential and revoke request is refused";
 
 export function describeUnservedRequests(config: Config): string[] {

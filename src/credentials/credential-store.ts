@@ -78,6 +78,10 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
       return keys.length === 0 ? NO_KEYS : keys;
     },
 
+    isStaticUser(username) {
+      return staticKeys.has(username);
+    },
+
     usernameForUserhash(userhash) {
       return userhash.length === 32 ? userByHash.get(userhash.toString("hex")) : undefined;
     },

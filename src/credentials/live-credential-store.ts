@@ -41,6 +41,9 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
     keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number, options?: { readonly acceptExpired?: boolean }) {
       return isRevoked(username, nowMs) ? [] : current.keysFor(username, algorithm, nowMs, options);
     },
+    isStaticUser(username: string) {
+      return current.isStaticUser(username);
+    },
     usernameForUserhash(userhash: Buffer) {
       return current.usernameForUserhash(userhash);
     },
@@ -55,8 +58,7 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
       for (const [username, until] of revokedUntilMs) if (until === Number.POSITIVE_INFINITY && changed(username)) revokedUntilMs.delete(username);
     },
     revoke(username, nowMs) {
-      // A name that is not a REST username has keys here only as a static user.
-      const until = revokedUntil(username, separator, (name) => current.keysFor(name, "MD5", nowMs).length > 0);
+      const until = revokedUntil(username, separator, (name) => current.isStaticUser(name));
       if (until !== undefined && until > nowMs) revokedUntilMs.set(username, until);
     },
     isRevoked,
@@ -81,9 +83,10 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
  * ends it); undefined for any other name, which no request can authenticate as.
  */
 export function revokedUntil(username: string, restSeparator: string, isStaticUser: (username: string) => boolean): number | undefined {
+  // A static user first: a name of digits alone (user=1001:pw) also reads as a REST username's expiry.
+  if (isStaticUser(username)) return Number.POSITIVE_INFINITY;
   const rest = parseRestUsername(username, restSeparator);
-  if (rest) return rest.expiresAtSeconds * 1000;
-  return isStaticUser(username) ? Number.POSITIVE_INFINITY : undefined;
+  return rest ? rest.expiresAtSeconds * 1000 : undefined;
 }
 
 /** The user= entries (already validated) by name. */

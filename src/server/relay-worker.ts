@@ -57,10 +57,14 @@ let node: RelayNode | undefined;
 let draining = start.draining;
 let regrouping = start.regrouping;
 let extraOwnEndpoints = start.extraOwnEndpoints;
-/** The last reload sent while this thread was starting: its workerData may predate it (a renewed certificate, a removed user). */
-let pendingReload: Extract<ToWorker, { type: "reload" }> | undefined;
-/** Revoked before this thread was up: when it was spawned, or while it started. */
-const revokedBeforeStart = [...start.revoked];
+type BeforeStart = Extract<ToWorker, { type: "reload" }> | Extract<ToWorker, { type: "revoke" }>;
+/**
+ * What came before this thread was up, in order: the revocations it was spawned with, then each
+ * reload (its workerData may predate one: a renewed certificate, a removed user) and revocation
+ * sent while it started. Applied in that order: a reload that changes a static user ends the
+ * user's revocation, and one revoked after it stays revoked.
+ */
+const beforeStart: BeforeStart[] = start.revoked.map((username) => ({ type: "revoke", id: 0, username }));
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "reservation-release":
@@ -72,12 +76,12 @@ port.on("message", (message: ToWorker) => {
       break;
     case "reload":
       if (node) node.reload(message.config, message.tls);
-      else pendingReload = message;
+      else beforeStart.push(message);
       post({ type: "reloaded", id: message.id });
       break;
     case "revoke":
       // A thread still starting holds no allocation; it refuses the user once up.
-      if (!node) revokedBeforeStart.push(message.username);
+      if (!node) beforeStart.push(message);
       post({ type: "revoked", id: message.id, ended: node?.revoke(message.username) ?? 0 });
       break;
     case "drain":
@@ -126,8 +130,10 @@ try {
     ...(start.tls ? { tls: start.tls } : {}),
   });
   node.setExtraOwnEndpoints(extraOwnEndpoints);
-  if (pendingReload) node.reload(pendingReload.config, pendingReload.tls);
-  for (const username of revokedBeforeStart) node.revoke(username);
+  for (const message of beforeStart) {
+    if (message.type === "reload") node.reload(message.config, message.tls);
+    else node.revoke(message.username);
+  }
   if (draining) node.drain();
   if (regrouping) node.setRegrouping(true);
   post({ type: "stats", stats: node.stats() });

@@ -16,6 +16,8 @@ export interface CredentialStore {
    * KeyObjects where they can be: each key verifies the request and then signs the response.
    */
   keysFor(username: string, algorithm: LongTermKeyAlgorithm, nowMs: number, options?: { readonly acceptExpired?: boolean }): readonly IntegrityKey[];
+  /** Whether a static user (user=) has this name: what a revocation of it lasts by. */
+  isStaticUser(username: string): boolean;
   /** RFC 8489 §9.2.4 USERHASH -> username, for static users only (REST usernames cannot be reversed). */
   usernameForUserhash(userhash: Buffer): string | undefined;
   /**
@@ -81,11 +83,12 @@ const FULL_SHA256_MAC = 32;
  * Returns who sent the request and with which key, or the StunError to answer with (400, 401 or
  * 438): returned rather than thrown, so every caller must check which it got. Every client's first
  * request is challenged, and a throw costs V8 a walk of the stack (2.5-4.4% of the server's CPU in
- * an allocation churn). RFC 8489 §9.2.4's order: integrity present (401), attributes present and a
- * whole SHA-256 MAC (400), password algorithm negotiation (400), username known and integrity
- * verified (401), and only then the nonce ours, fresh and for this client (438): a stale nonce with
- * a wrong password is 401 at once, not 438 and then 401 a round trip later. The negotiation reads
- * the nonce's feature bits before the nonce is checked, but a nonce we did not issue fails after.
+ * an allocation churn). Order: integrity present (401), attributes present and a whole SHA-256 MAC
+ * (400), the nonce ours and issued to this client's address (438), password algorithm negotiation
+ * (400), username known and integrity verified (401), and only then the nonce fresh (438). That is
+ * RFC 8489 §9.2.4's order (a stale nonce with a wrong password is 401 at once, not 438 and a round
+ * trip later), but for the nonce's MAC, checked first: without it, a request from a spoofed source
+ * could make us derive keys and log a rejected credential in that source's name.
  */
 export function authenticate(message: StunMessage, ctx: AuthContext): Authenticated | StunError {
   const hasIntegrity = hasAttribute(message, "MESSAGE-INTEGRITY");
@@ -111,6 +114,9 @@ export function authenticate(message: StunMessage, ctx: AuthContext): Authentica
     return new StunError(ErrorCode.BadRequest, "MESSAGE-INTEGRITY-SHA256 truncated");
   }
 
+  const nonceState = ctx.nonces.check(nonce, ctx.clientAddress, ctx.clientPort, ctx.nowMs);
+  if (nonceState === "invalid") return challenge(ErrorCode.StaleNonce, "invalid nonce", ctx);
+
   const passwordAlgorithm = selectPasswordAlgorithm(message, ctx.nonces.hasSecurityFeatures(nonce).passwordAlgorithms);
   if (passwordAlgorithm instanceof StunError) return passwordAlgorithm;
 
@@ -127,8 +133,7 @@ export function authenticate(message: StunMessage, ctx: AuthContext): Authentica
   const key = keys.find((candidate) => verify(message, candidate));
   if (key === undefined) return reject("integrity check failed", name, ctx);
 
-  const nonceState = ctx.nonces.check(nonce, ctx.clientAddress, ctx.clientPort, ctx.nowMs);
-  if (nonceState !== "valid") return challenge(ErrorCode.StaleNonce, `${nonceState} nonce`, ctx);
+  if (nonceState === "stale") return challenge(ErrorCode.StaleNonce, "stale nonce", ctx);
   // RFC 8489 §9.2.4: responses carry MESSAGE-INTEGRITY-SHA256 unless the request was processed as MD5
   // for want of both PASSWORD-ALGORITHM and PASSWORD-ALGORITHMS; then MESSAGE-INTEGRITY, whichever the request used.
   const negotiated = hasAttribute(message, "PASSWORD-ALGORITHM") || hasAttribute(message, "PASSWORD-ALGORITHMS");

@@ -146,7 +146,7 @@ describe("turnpike check-config", () => {
     const cli = createFakeCli();
     expect(await runCli(["check-config", "-c", temp.write("t.conf", "realm=example.org\n")], cli.deps)).toBe(0);
     expect(cli.stderr()).toBe(
-      "turnpike: warning: no user and no static-auth-secret: TURN allocations will be refused; only STUN Binding is served\n" +
+      "turnpike: warning: no user and no static-auth-secret in use: TURN allocations will be refused; only STUN Binding is served\n" +
         "turnpike: warning: no API keys configured: every credential and revoke request is refused\n",
     );
     expect(cli.stdout()).toBe("config OK\n");

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -399,11 +400,14 @@ describe("loadConfig: errors carry file, line, key and a suggestion", () => {
     expect(error.message).toBe(`${file}: cannot read config file: no such file or directory`);
   });
 
-  it("refuses a device or a directory as the config file (/dev/zero would never end the read)", () => {
-    for (const file of ["/dev/zero", "/dev/null", temp.path()]) {
+  it("refuses a device, a pipe or a directory as the config file (/dev/zero would never end the read, a pipe reads empty on a reload); /dev/null is no settings", () => {
+    const fifo = join(temp.path(), "pipe.conf");
+    execFileSync("mkfifo", [fifo]);
+    for (const file of ["/dev/zero", fifo, temp.path()]) {
       const error = errorOf(() => loadConfig({ file }));
       expect(error.message).toBe(`${file}: cannot read config file: not a regular file`);
     }
+    expect(loadConfig({ file: "/dev/null" }).config).toEqual(loadConfig({}).config);
   });
 
   it("refuses bytes that are not UTF-8, naming the line and not showing it: a Latin-1 secret would otherwise change silently", () => {

@@ -50,6 +50,16 @@ describe("live credential store: revocation and reload", () => {
     expect(live.keysFor("bob", "MD5", NOW)).toHaveLength(1);
   });
 
+  it("revokes a static user whose name is digits alone (it also reads as a REST username's expiry) as any static user", () => {
+    for (const name of ["1001", String(NOW / 1000 + 600)]) {
+      const live = createLiveCredentialStore(store(["s"], [`${name}:pw`]));
+      live.revoke(name, NOW);
+      expect(live.keysFor(name, "MD5", NOW + 700_000)).toEqual([]);
+      live.replace(store(["s"], [`${name}:pw2`]), { staticUserChanged: staticUserChange([`${name}:pw`], [`${name}:pw2`]) });
+      expect(live.revokedCount).toBe(0);
+    }
+  });
+
   it("swaps the configured store on reload: a rotated-out secret stops working, revocations stay", () => {
     const live = createLiveCredentialStore(store(["old"]));
     const username = `${NOW / 1000 + 600}:alice`;

@@ -242,32 +242,47 @@ describe("a revocation and a relay thread that restarts", () => {
 });
 
 describe("a revoked static user and a reload", () => {
+  // Forty allocations of alice's live at the end: no user quota in the way.
+  const base = () => ({ ...config(), userQuota: 0 });
+  /** What twenty clients signing as alice get for an Allocate: the kernel hands about half of them to each thread. */
+  const allocateAs = async (port: number, password: string): Promise<(number | undefined)[]> => {
+    const clients = await Promise.all(Array.from({ length: 20 }, () => SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: "alice", password, realm: "example.org" })));
+    try {
+      return await Promise.all(clients.map(async (client) => errorCode(await client.request(Method.Allocate, [UDP]))));
+    } finally {
+      clients.forEach((client) => client.close());
+    }
+  };
+  const refused = Array.from({ length: 20 }, () => 401);
+  const served = Array.from({ length: 20 }, () => undefined);
+
   it("stays refused through a reload that keeps its entry, and is served again once a reload changes its password, on either thread and after a restart", async () => {
     const logger = createRecordingLogger();
-    // Forty allocations of alice's live at the end: no user quota in the way.
-    const base = { ...config(), userQuota: 0 };
-    const pool = await startWorkerPool(base, 2, logger, { restartDelayMs: 0 });
+    const pool = await startWorkerPool(configFromObject(base()), 2, logger, { restartDelayMs: 0 });
     cleanups.push(() => pool.close());
     const port = pool.listeners.find((listener) => listener.transport === "udp")!.port;
-    const allocateAs = async (password: string): Promise<(number | undefined)[]> => {
-      // Twenty clients: the kernel hands about half of them to each thread.
-      const clients = await Promise.all(Array.from({ length: 20 }, () => SocketTurnClient.udp({ address: "127.0.0.1", port }, { username: "alice", password, realm: "example.org" })));
-      try {
-        return await Promise.all(clients.map(async (client) => errorCode(await client.request(Method.Allocate, [UDP]))));
-      } finally {
-        clients.forEach((client) => client.close());
-      }
-    };
-    const refused = Array.from({ length: 20 }, () => 401);
-    const served = Array.from({ length: 20 }, () => undefined);
     await pool.revoke("alice");
-    await pool.reload(configFromObject({ ...base, users: ["alice:pw", "bob:other"] }));
-    expect(await allocateAs("pw")).toEqual(refused);
-    await pool.reload(configFromObject({ ...base, users: ["alice:pw2"] }));
-    expect(await allocateAs("pw2")).toEqual(served);
+    await pool.reload(configFromObject({ ...base(), users: ["alice:pw", "bob:other"] }));
+    expect(await allocateAs(port, "pw")).toEqual(refused);
+    await pool.reload(configFromObject({ ...base(), users: ["alice:pw2"] }));
+    expect(await allocateAs(port, "pw2")).toEqual(served);
     await pool.terminateThread!(1);
     expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 8_000)).toBe(true);
-    expect(await allocateAs("pw2")).toEqual(served);
+    expect(await allocateAs(port, "pw2")).toEqual(served);
+  });
+
+  it("is served by a thread that was starting when the reload came: the revocation it was spawned with ends with the reload", async () => {
+    const logger = createRecordingLogger();
+    const pool = await startWorkerPool(configFromObject(base()), 2, logger, { restartDelayMs: 0 });
+    cleanups.push(() => pool.close());
+    const port = pool.listeners.find((listener) => listener.transport === "udp")!.port;
+    await pool.revoke("alice");
+    await pool.terminateThread!(1);
+    // The replacement is being spawned, with alice revoked: the reload reaches it before its node is up.
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    await pool.reload(configFromObject({ ...base(), users: ["alice:pw2"] }));
+    expect(await until(() => logger.records.some((r) => r.msg === "relay threads' UDP listeners in their places"), 8_000)).toBe(true);
+    expect(await allocateAs(port, "pw2")).toEqual(served);
   });
 });
 

@@ -184,7 +184,15 @@ describe("authenticate (RFC 8489 §9.2.4): 438 Stale Nonce with a fresh challeng
     expectChallenge(error);
   });
 
-  it("the nonce is checked last (§9.2.4): a stale nonce with a wrong password is 401, with a bad PASSWORD-ALGORITHMS 400, from an unknown user 401", () => {
+  it("a nonce we did not issue to this client is 438 before any credential check: no key derived, no credential rejected in a spoofed source's name", () => {
+    for (const nonce of [nonces.issue("198.51.100.9", PORT, NOW, true), "obMatJos2AAAB" + "A".repeat(24)]) {
+      const wrongPassword = rejection(request(identity("alice", nonce), { key: md5Key("alice", "looking-glass"), algorithm: "sha1" }));
+      expect(wrongPassword.code).toBe(ErrorCode.StaleNonce);
+      expect(wrongPassword).not.toBeInstanceOf(CredentialRejected);
+    }
+  });
+
+  it("freshness is checked last (§9.2.4): a stale nonce with a wrong password is 401, with a bad PASSWORD-ALGORITHMS 400, from an unknown user 401", () => {
     const stale = freshNonce(NOW - 600_001);
     const wrongPassword = rejection(request(identity("alice", stale), { key: md5Key("alice", "looking-glass"), algorithm: "sha1" }));
     expect(wrongPassword.code).toBe(ErrorCode.Unauthenticated);
