@@ -452,7 +452,8 @@ describe("heapHeldBytes", () => {
     const chunks = Array.from({ length: 64 }, () => Buffer.alloc(MiB));
     // Within a little of the 64 MiB: other external memory may come and go meanwhile.
     expect(heapHeldBytes() - heldBefore).toBeGreaterThan(60 * MiB);
-    expect(getHeapStatistics().total_heap_size - heapBefore).toBeLessThan(4 * MiB);
+    // And not V8's heap: that may grow meanwhile (a young generation sized up: 8 MiB in one CI run), not by the 64 MiB.
+    expect(getHeapStatistics().total_heap_size - heapBefore).toBeLessThan(32 * MiB);
     expect(chunks).toHaveLength(64);
   });
 });
