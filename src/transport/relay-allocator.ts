@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from "node:crypto";
 import dgram from "node:dgram";
-import type { IpFamily } from "../stun/address.js";
+import { formatIp, parseIp, type IpFamily } from "../stun/address.js";
 import {
   RelayUnavailableError,
   type Clock,
@@ -96,8 +96,16 @@ export class UdpRelayAllocator implements RelayAllocator {
   private readonly portsInUse = new Map<string, Set<number>>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly queue: SendQueueBudget;
+  private readonly options: RelayAllocatorOptions;
 
-  constructor(private readonly options: RelayAllocatorOptions) {
+  constructor(options: RelayAllocatorOptions) {
+    // Addresses are compared as text here, so each in one spelling: "0:0:0:0:0:0:0:1" is "::1".
+    this.options = {
+      ...options,
+      relayIps: options.relayIps.map(canonicalIp),
+      listeningAddresses: options.listeningAddresses.map((entry) => ({ ...entry, address: canonicalIp(entry.address) })),
+      externalIps: options.externalIps.map((entry) => (entry.private === undefined ? entry : { ...entry, private: canonicalIp(entry.private) })),
+    };
     this.queue = new SendQueueBudget(RELAY_SOCKET_QUEUE, options.queueBudgetBytes ?? RELAY_QUEUE_BUDGET_BYTES);
   }
 
@@ -265,8 +273,13 @@ export class UdpRelayAllocator implements RelayAllocator {
   private relayAddressFor(family: IpFamily, listeningAddress: string): string | undefined {
     const { relayIps, listeningAddresses } = this.options;
     if (relayIps.length > 0) return relayIps.find((ip) => familyOf(ip) === family);
-    if (familyOf(listeningAddress) === family && !isWildcard(listeningAddress)) return listeningAddress;
-    return listeningAddresses.find((entry) => entry.family === family && !isWildcard(entry.address))?.address;
+    const reached = canonicalIp(listeningAddress);
+    if (familyOf(reached) === family && !isWildcard(reached)) return reached;
+    // The other family: an address that reaches as far as the one the client reached. Interfaces list
+    // loopback first, and a relay there serves only clients on this host; none far enough is a 440.
+    const scope = scopeOf(reached);
+    const candidates = listeningAddresses.filter((entry) => entry.family === family && !isWildcard(entry.address));
+    return (candidates.find((entry) => scopeOf(entry.address) === scope) ?? candidates.find((entry) => scopeOf(entry.address) === "global"))?.address;
   }
 
   private usedPorts(address: string): Set<number> {
@@ -364,6 +377,22 @@ function familyOf(address: string): IpFamily {
 
 function isWildcard(address: string): boolean {
   return address === "0.0.0.0" || address === "::";
+}
+
+/** The address as the codec formats it; left as it is when it does not parse (the bind will say). */
+function canonicalIp(address: string): string {
+  const parsed = parseIp(address);
+  return parsed === undefined ? address : formatIp(parsed.bytes);
+}
+
+/** How far an address of this host reaches: this host only, its link, or beyond (private ranges included). */
+function scopeOf(address: string): "loopback" | "link-local" | "global" {
+  const parsed = parseIp(address);
+  if (parsed === undefined) return "global";
+  const [a = 0, b = 0] = parsed.bytes;
+  if (parsed.family === "IPv4") return a === 127 ? "loopback" : a === 169 && b === 254 ? "link-local" : "global";
+  if (parsed.bytes.every((byte, i) => byte === (i === 15 ? 1 : 0))) return "loopback";
+  return a === 0xfe && (b & 0xc0) === 0x80 ? "link-local" : "global";
 }
 
 /** A claimer without a quota slot of its own takes only its own user's reservation: that hold makes room for it. */

@@ -206,3 +206,46 @@ describe("UdpRelayAllocator relay sockets once closed", () => {
     }
   });
 });
+
+describe("UdpRelayAllocator relay addresses without relay-ip", () => {
+  const opened: { close(): void }[] = [];
+  afterEach(() => {
+    for (const socket of opened.splice(0)) socket.close();
+  });
+
+  function allocatorListeningOn(listening: readonly string[], externalIps: readonly { public: string; private?: string }[] = []): UdpRelayAllocator {
+    const minPort = 2 * randomInt(20_000, 24_000);
+    return new UdpRelayAllocator({
+      relayIps: [],
+      listeningAddresses: listening.map((address) => ({ address, family: address.includes(":") ? "IPv6" : "IPv4" })),
+      externalIps,
+      minPort,
+      maxPort: minPort + 63,
+      clock: new ManualClock(),
+      log: createRecordingLogger(),
+    });
+  }
+  const bound = (allocation: ReturnType<UdpRelayAllocator["allocate"]>): RelaySocket => {
+    const { socket } = allocation as Exclude<typeof allocation, Promise<unknown>>;
+    opened.push(socket);
+    return socket;
+  };
+
+  it("relays the other family on an address that reaches as far as the one the client reached: loopback for a client on loopback, never for one from beyond (440)", () => {
+    const allocator = allocatorListeningOn(["127.0.0.1", "::1"]);
+    expect(bound(allocator.allocate({ family: "IPv6", listeningAddress: "127.0.0.1", onPacket: () => {} })).address).toBe("::1");
+    expect(bound(allocator.allocate({ family: "IPv4", listeningAddress: "::1", onPacket: () => {} })).address).toBe("127.0.0.1");
+    // A browser that reached a global IPv6 address asks for an IPv4 relay (the default family): loopback is all there is.
+    expect(() => allocator.allocate({ family: "IPv4", listeningAddress: "2001:db8::1", onPacket: () => {} })).toThrow("no IPv4 relay address");
+    expect(() => allocator.allocate({ family: "IPv4", listeningAddress: "fe80::1", onPacket: () => {} })).toThrow("no IPv4 relay address");
+  });
+
+  it("matches an external-ip's private address whatever its spelling", () => {
+    const allocator = allocatorListeningOn(["127.0.0.1", "0:0:0:0:0:0:0:1"], [{ public: "2001:db8::5", private: "0:0:0:0:0:0:0:1" }, { public: "198.51.100.5", private: "127.0.0.1" }]);
+    const six = bound(allocator.allocate({ family: "IPv6", listeningAddress: "::1", onPacket: () => {} }));
+    expect(six.address).toBe("::1");
+    expect(allocator.advertisedAddress(six)).toBe("2001:db8::5");
+    const mapped = allocatorListeningOn(["::1"], [{ public: "2001:db8::6", private: "::1" }]);
+    expect(mapped.advertisedAddress(bound(mapped.allocate({ family: "IPv6", listeningAddress: "0:0::1", onPacket: () => {} })))).toBe("2001:db8::6");
+  });
+});
