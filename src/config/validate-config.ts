@@ -1,8 +1,8 @@
 // The rules that span fields or touch the file system, for every way a Config is made.
 import { accessSync, constants, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { createSecureContext } from "node:tls";
 import type { Config } from "./config.js";
+import { checkTlsPair as checkKeyFitsCertificate } from "../transport/tls-pair.js";
 import { ipToBigInt } from "../turn/ip-range.js";
 import { ConfigError, type ConfigLocation } from "./config-error.js";
 
@@ -105,7 +105,7 @@ function checkTlsPair(fields: { cert: "cert" | "apiCert"; pkey: "pkey" | "apiPke
   const certPem = readConfiguredFile(certKey, cert, locate(fields.cert));
   const pkeyPem = readConfiguredFile(pkeyKey, pkey, locate(fields.pkey));
   try {
-    createSecureContext({ cert: certPem, key: pkeyPem, minVersion: "TLSv1.2" });
+    checkKeyFitsCertificate(certPem, pkeyPem);
   } catch (error) {
     const where = setLater(locate(fields.cert), locate(fields.pkey));
     throw new ConfigError(`cannot use ${certKey} ${cert} with ${pkeyKey} ${pkey}: ${(error as Error).message}`, where);

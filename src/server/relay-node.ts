@@ -1,7 +1,6 @@
 import { networkInterfaces } from "node:os";
 import { readFile } from "node:fs/promises";
 import { getHeapStatistics } from "node:v8";
-import { createSecureContext } from "node:tls";
 import { isMainThread } from "node:worker_threads";
 import type { ServerStats } from "../api/api-deps.js";
 import type { Config } from "../config/config.js";
@@ -11,6 +10,7 @@ import { ListenError } from "../transport/listen-error.js";
 import { UdpRelayAllocator } from "../transport/relay-allocator.js";
 import type { RelayPortMap } from "../transport/relay-port-map.js";
 import { StreamListener, type TlsMaterial } from "../transport/stream-listener.js";
+import { checkTlsPair } from "../transport/tls-pair.js";
 import { DATAGRAM_SENDER, RECEIVED_DATAGRAM, UdpListener } from "../transport/udp-listener.js";
 import { REMOVED_ALLOCATION } from "../turn/allocation-table.js";
 import type { AllocationQuota, Clock, Logger, ReservationClaimer, ReservationRelease } from "../turn/ports.js";
@@ -260,7 +260,7 @@ export async function readTlsMaterial(certPath: string, keyPath: string, certKey
   };
   const [cert, key] = await Promise.all([read(certKey, certPath), read(keyKey, keyPath)]);
   try {
-    createSecureContext({ cert, key, minVersion: "TLSv1.2" });
+    checkTlsPair(cert, key);
   } catch (error) {
     throw new StartupError(`cannot use ${certKey} ${certPath} with ${keyKey} ${keyPath}: ${(error as Error).message}`);
   }

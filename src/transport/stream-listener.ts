@@ -4,6 +4,7 @@ import tls from "node:tls";
 import type { IpFamily } from "../stun/address.js";
 import type { PacketHandler } from "../turn/dispatch.js";
 import type { ClientLink, Logger } from "../turn/ports.js";
+import { createLogBudget } from "../turn/log-budget.js";
 import { StreamFramer } from "../turn/stream-framing.js";
 import type { ConnectionCaps } from "./connection-caps.js";
 import { FrameHeads } from "./frame-heads.js";
@@ -135,10 +136,14 @@ export class StreamListener {
       if (listener.admit(socket) && transport === "tcp") listener.accept(socket, options);
     });
     if (transport === "tls") {
+      // A few lines a minute, and a count of the rest: scanners fail handshakes all day, but an
+      // operator whose clients all fail one (an expired certificate, say) must see it at info.
+      const handshakes = createLogBudget(log, { now: () => performance.now() }, { perInterval: 5, intervalMs: 60_000 });
       // Node reports a handshake timeout (or a broken handshake) here without closing the socket.
-      server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
+      server.on("tlsClientError", (error: Error & { code?: string }, socket: tls.TLSSocket) => {
+        const client = socket.remoteAddress;
         socket.destroy();
-        log.trace({ err: error }, "tls handshake failed");
+        handshakes.info({ client, code: error.code, reason: error.message }, "tls handshake failed");
       });
     }
     await new Promise<void>((resolve, reject) => {

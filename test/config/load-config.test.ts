@@ -558,6 +558,10 @@ describe("loadConfig: rules across fields", () => {
     } finally {
       other.remove();
     }
+    // A key of another algorithm (RSA, with an ECDSA certificate): OpenSSL's context takes it, every handshake would fail.
+    const rsaKey = join(temp.path(), "rsa.pem");
+    execFileSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", rsaKey], { stdio: "ignore" });
+    expect(errorOf(() => loadText(`cert=cert.pem\npkey=${rsaKey}`)).reason).toMatch(/^cannot use cert .* with pkey .*rsa\.pem: the private key does not belong to the certificate$/);
   });
 });
 

@@ -214,7 +214,8 @@ describe("UdpRelayAllocator relay addresses without relay-ip", () => {
   });
 
   function allocatorListeningOn(listening: readonly string[], externalIps: readonly { public: string; private?: string }[] = []): UdpRelayAllocator {
-    const minPort = 2 * randomInt(20_000, 24_000);
+    // Below the ephemeral range, and clear of the other tests' ranges (12,000 and up).
+    const minPort = 2 * randomInt(4_000, 5_500);
     return new UdpRelayAllocator({
       relayIps: [],
       listeningAddresses: listening.map((address) => ({ address, family: address.includes(":") ? "IPv6" : "IPv4" })),

@@ -206,3 +206,34 @@ describe("StreamListener: relayed data for a client that does not read", () => {
     }
   });
 });
+
+describe("StreamListener over TLS: failed handshakes", () => {
+  it("are logged at info with the client's address, five a minute at most (scanners fail handshakes all day)", async () => {
+    const pem = testPem();
+    const log = createRecordingLogger();
+    const listener = await StreamListener.open({
+      transport: "tls",
+      tls: { cert: Buffer.from(pem.cert), key: Buffer.from(pem.key) },
+      address: "127.0.0.1",
+      port: 0,
+      family: "IPv4",
+      idleTimeoutMs: 60_000,
+      maxChannelNumber: 0x4fff,
+      onPacket: () => {},
+      log,
+    });
+    try {
+      for (let i = 0; i < 8; i++) {
+        // Not a ClientHello: the handshake fails at once.
+        const client = net.connect(listener.port, "127.0.0.1", () => client.write("GET / HTTP/1.1\r\n\r\n"));
+        client.on("error", () => {});
+        await new Promise<void>((resolve) => client.once("close", () => resolve()));
+      }
+      const lines = log.records.filter((record) => record.msg === "tls handshake failed");
+      expect(lines).toHaveLength(5);
+      expect(lines[0]).toMatchObject({ level: "info", obj: { client: "127.0.0.1" } });
+    } finally {
+      await listener.close();
+    }
+  });
+});
