@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseStaticUser } from "../credentials/static-users.js";
+import { formatIp, parseIp } from "../stun/address.js";
 import { parseIpRange } from "../turn/ip-range.js";
 import type { ExternalIp } from "./config.js";
 import { isWildcard } from "./validate-config.js";
@@ -63,6 +64,13 @@ export function portParser(options: { allowZeroInApi?: boolean } = {}): ValuePar
 
 function checkIp(value: unknown): string {
   if (typeof value !== "string" || isIP(value) === 0) throw new Error(`${describe(value)} is not an IP address`);
+  // Both would pass here and fail only at start: a zone is not kept in the address tables, and an
+  // IPv6 socket binds v6-only, so an IPv4-mapped address cannot be bound.
+  if (value.includes("%")) throw new Error(`${quote(value)} has a zone (%...), which turnpike does not support: give an address without one`);
+  const bytes = parseIp(value)?.bytes;
+  if (bytes?.length === 16 && bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    throw new Error(`${quote(value)} is an IPv4-mapped address: give the IPv4 address ${formatIp(bytes.subarray(12))} itself`);
+  }
   return value;
 }
 
