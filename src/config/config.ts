@@ -75,6 +75,8 @@ export interface Config {
   readonly maxTcpConnectionsPerIp: number;
   /** Refuse an expired REST credential even on the allocation it made (by default it outlives it). */
   readonly strictExpiry: boolean;
+  /** The relay family of an Allocate that names none: IPv4 (RFC 8656), IPv6, or the family the client came over ("keep"). */
+  readonly allocationDefaultAddressFamily: "ipv4" | "ipv6" | "keep";
   /** How long a drain waits for allocations to end before the process exits anyway. */
   readonly drainGraceSeconds: number;
   /** Give the heap of ended allocations back to the system (heap-trim.ts); needs V8's gc function. */
@@ -153,6 +155,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   maxTcpConnections: 10_000,
   maxTcpConnectionsPerIp: 1000,
   strictExpiry: false,
+  allocationDefaultAddressFamily: "ipv4",
   drainGraceSeconds: 1800,
   heapTrim: true,
   maxBps: 0,

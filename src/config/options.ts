@@ -382,6 +382,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: "Refuse an expired REST credential on every request; by default an allocation outlives its credential.",
   },
   {
+    key: "allocation-default-address-family",
+    field: "allocationDefaultAddressFamily",
+    parser: enumParser(["ipv4", "ipv6", "keep"] as const),
+    repeatable: false,
+    coturn: true,
+    doc: "Relay family for an Allocate without REQUESTED-ADDRESS-FAMILY (every browser's): ipv4 as RFC 8656 says, ipv6, or keep (the family the client came over: for an IPv6-only host).",
+    defaultText: "ipv4",
+  },
+  {
     key: "drain-grace",
     field: "drainGraceSeconds",
     parser: secondsParser({ min: 0, max: 86_400 }),

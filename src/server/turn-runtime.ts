@@ -190,6 +190,7 @@ function turnOptionsOf(config: Config): Omit<TurnOptions, "maxChannelNumber"> {
     maxPermissionsPerAllocation: config.maxPermissionsPerAllocation,
     maxChannelsPerAllocation: config.maxChannelsPerAllocation,
     strictExpiry: config.strictExpiry,
+    defaultAddressFamily: config.allocationDefaultAddressFamily === "keep" ? "keep" : config.allocationDefaultAddressFamily === "ipv6" ? "IPv6" : "IPv4",
     maxBps: config.maxBps,
   };
 }

@@ -7,6 +7,7 @@ import { OPTIONS } from "../../src/config/options.js";
 // What a reload puts in force (turn-runtime.ts reload, server.ts reload, the API's getters).
 const RELOADED: readonly (keyof Config)[] = [
   "users",
+  "allocationDefaultAddressFamily",
   "useAuthSecret",
   "staticAuthSecrets",
   "restApiSeparator",

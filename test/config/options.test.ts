@@ -16,6 +16,7 @@ const FIELDS: readonly (keyof Config)[] = [
   "maxTcpConnections",
   "maxTcpConnectionsPerIp",
   "strictExpiry",
+  "allocationDefaultAddressFamily",
   "drainGraceSeconds",
   "heapTrim",
   "maxBps",

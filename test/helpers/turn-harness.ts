@@ -48,6 +48,7 @@ export function createTurnHarness(options: HarnessOptions = {}) {
     maxChannelsPerAllocation: 20,
     maxChannelNumber: 0x4fff,
     strictExpiry: false,
+    defaultAddressFamily: "IPv4" as const,
     maxBps: 0,
     ...options.turn,
   };

@@ -67,7 +67,8 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     if (token && (evenPort !== undefined || requestedFamily !== undefined || additionalFamily !== undefined)) {
       throw new StunError(ErrorCode.BadRequest, "RESERVATION-TOKEN with EVEN-PORT or an address family");
     }
-    const plan = planFamilies(requestedFamily, additionalFamily, evenPort === true);
+    const defaultFamily = deps.options.defaultAddressFamily === "keep" ? ctx.link.family : deps.options.defaultAddressFamily;
+    const plan = planFamilies(requestedFamily, additionalFamily, evenPort === true, defaultFamily);
     // Decoded before anything is reserved or bound: a malformed LIFETIME is a 400 that holds nothing.
     const lifetimeSeconds = grantLifetimeSeconds(
       getAttribute(message, "LIFETIME"),
@@ -340,7 +341,8 @@ const DUAL_STACK: FamilyPlan = { families: ["IPv4", "IPv6"], secondIsOptional: t
 const IPV4_ONLY: FamilyPlan = { families: ["IPv4"], secondIsOptional: false };
 const IPV6_ONLY: FamilyPlan = { families: ["IPv6"], secondIsOptional: false };
 
-function planFamilies(requested: number | undefined, additional: number | undefined, reservesNextPort: boolean): FamilyPlan {
+/** `defaultFamily`: what an Allocate that names no family gets (allocation-default-address-family). */
+function planFamilies(requested: number | undefined, additional: number | undefined, reservesNextPort: boolean, defaultFamily: IpFamily): FamilyPlan {
   if (requested !== undefined && additional !== undefined) {
     throw new StunError(ErrorCode.BadRequest, "REQUESTED-ADDRESS-FAMILY with ADDITIONAL-ADDRESS-FAMILY");
   }
@@ -349,7 +351,8 @@ function planFamilies(requested: number | undefined, additional: number | undefi
     if (additional !== AddressFamily.IPv6 || reservesNextPort) throw new StunError(ErrorCode.BadRequest, "bad ADDITIONAL-ADDRESS-FAMILY");
     return DUAL_STACK;
   }
-  if (requested === undefined || requested === AddressFamily.IPv4) return IPV4_ONLY;
+  if (requested === undefined) return defaultFamily === "IPv6" ? IPV6_ONLY : IPV4_ONLY;
+  if (requested === AddressFamily.IPv4) return IPV4_ONLY;
   if (requested === AddressFamily.IPv6) return IPV6_ONLY;
   throw new StunError(ErrorCode.AddressFamilyNotSupported);
 }

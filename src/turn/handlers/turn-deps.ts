@@ -1,3 +1,4 @@
+import type { IpFamily } from "../../stun/address.js";
 import { attributeError } from "../attribute-checks.js";
 import type { CredentialStore } from "../authenticate.js";
 import { findAllocation, type AllocationTable } from "../allocation-table.js";
@@ -22,6 +23,8 @@ export interface TurnOptions {
   readonly maxChannelNumber: number;
   /** Refuse an expired REST credential even for requests on the allocation it made. */
   readonly strictExpiry: boolean;
+  /** allocation-default-address-family: the relay family when an Allocate names none; "keep", the client's own. */
+  readonly defaultAddressFamily: IpFamily | "keep";
   /** Draining: no new allocations (403); existing ones run on. */
   readonly draining?: boolean;
   /** max-bps: bytes per second each allocation may relay, both ways together; 0 for no limit. */

@@ -176,6 +176,23 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(getAttribute(response, "XOR-RELAYED-ADDRESS")).toEqual({ family: "IPv6", address: "2001:db8::1", port: 50000 });
   });
 
+  it.each([
+    ["ipv4 (RFC 8656)", "IPv4", ["IPv4", "IPv4"]],
+    ["ipv6", "IPv6", ["IPv6", "IPv6"]],
+    ["keep: the family the client came over", "keep", ["IPv4", "IPv6"]],
+  ] as const)("allocation-default-address-family %s: the relay of an Allocate that names no family, from an IPv4 and an IPv6 client", async (_, family, expected) => {
+    const h = createTurnHarness({ turn: { defaultAddressFamily: family } });
+    const families: string[] = [];
+    for (const client of [new HarnessClient(h), new HarnessClient(h, new FakeLink("udp", "IPv6", "2001:db8::10"), "2001:db8::7")]) {
+      const response = await client.request(Method.Allocate, [UDP]);
+      families.push(getAttribute(response, "XOR-RELAYED-ADDRESS")!.family);
+      // A family asked for is given whatever the default.
+      const asked = await new HarnessClient(h, client.link, client.address, client.port + 1).request(Method.Allocate, [UDP, { name: "REQUESTED-ADDRESS-FAMILY", value: 1 }]);
+      expect(getAttribute(asked, "XOR-RELAYED-ADDRESS")!.family).toBe("IPv4");
+    }
+    expect(families).toEqual(expected);
+  });
+
   it("answers 440 when the requested family has no relay address", async () => {
     const relays = new FakeRelayAllocator();
     relays.families = ["IPv4"];
