@@ -133,7 +133,9 @@ export function createTurnRuntime(
         staticUserChanged: staticUserChange(staticUsers, next.users),
       });
       staticUsers = next.users;
+      const maxBpsBefore = options.maxBps;
       Object.assign(options, { ...turnOptionsOf(next), realm: options.realm });
+      if (options.maxBps !== maxBpsBefore) service.reapplyMaxBps();
       ledger?.setLimits(next);
       bpsCapacity = next.bpsCapacity;
       policyConfig = next;

@@ -51,8 +51,8 @@ export interface Allocation {
    * on the peer-to-client path use the values the socket hands over, building no keys.
    */
   channelsByPeer: Map<string, ChannelBinding | Map<number, ChannelBinding>> | undefined;
-  /** max-bps, when set: a bucket for each direction. */
-  readonly bandwidth: AllocationBandwidth | undefined;
+  /** max-bps, when set: a bucket for each direction; a reload that changes max-bps replaces them. */
+  bandwidth: AllocationBandwidth | undefined;
   /** The Allocate that created it, so a retransmission gets the same answer (RFC 8656 §7.2). */
   readonly allocateAnswer: AllocateAnswer;
   /** The peer of the last Send indication, as bytes and as text (SendPeerCache). */

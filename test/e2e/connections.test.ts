@@ -1,3 +1,4 @@
+import dgram from "node:dgram";
 import net from "node:net";
 import tls from "node:tls";
 import stun from "stun";
@@ -9,7 +10,7 @@ import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { readStream, StreamReader } from "../helpers/sockets.js";
 import { makeSelfSignedCertificate, type TestCertificate } from "../helpers/tls-cert.js";
-import { errorCode } from "../helpers/turn-messages.js";
+import { channelData, errorCode } from "../helpers/turn-messages.js";
 import { SocketTurnClient } from "../helpers/turn-socket-client.js";
 import { until } from "../helpers/until.js";
 
@@ -276,3 +277,35 @@ describe("bps-capacity on a live server", () => {
     expect(server.stats()).toMatchObject({ maxBps: 1000, bpsCapacity: 2500, totalQuota: 2 });
   });
 });
+
+describe("max-bps across a reload on a live server", () => {
+  it("puts the new max-bps on allocations already relaying: lifted to none, a limit comes back", async () => {
+    const base = { noUdp: false, maxBps: 2000, allowLoopbackPeers: true };
+    const { server } = await start(base);
+    const peer = dgram.createSocket("udp4");
+    cleanups.push(() => new Promise<void>((resolve) => peer.close(() => resolve())));
+    let received = 0;
+    peer.on("message", () => received++);
+    await new Promise<void>((resolve) => peer.bind(0, "127.0.0.1", () => resolve()));
+    const udp = server.listeners.find((l) => l.transport === "udp")!;
+    const client = await SocketTurnClient.udp({ address: "127.0.0.1", port: udp.port }, { username: "alice", password: "pw", realm: "r" });
+    cleanups.push(() => client.close());
+    expect((await client.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }])).messageClass).toBe(MessageClass.SuccessResponse);
+    const peerAddress = { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: "127.0.0.1", port: peer.address().port } } as const;
+    expect((await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, peerAddress])).messageClass).toBe(MessageClass.SuccessResponse);
+    /** What the peer gets of 50 datagrams of 500 bytes sent back to back. */
+    const burst = async (): Promise<number> => {
+      const before = received;
+      for (let i = 0; i < 50; i++) client.send(channelData(0x4000, Buffer.alloc(500)));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return received - before;
+    };
+    // A second's worth, 2,000 bytes: four pass, and the few the bucket refills with meanwhile.
+    expect(await burst()).toBeLessThan(10);
+    await server.reload(configFromObject({ ...base, noApi: true, relayThreads: 1, listeningIps: ["127.0.0.1"], listeningPort: 0, users: ["alice:pw"], realm: "r", maxBps: 0 }));
+    expect(await burst()).toBe(50);
+    await server.reload(configFromObject({ ...base, noApi: true, relayThreads: 1, listeningIps: ["127.0.0.1"], listeningPort: 0, users: ["alice:pw"], realm: "r", maxBps: 2000 }));
+    expect(await burst()).toBeLessThan(10);
+  });
+});
+

@@ -1,5 +1,6 @@
 import { Method } from "../../stun/constants.js";
 import { channelsOf, unbindChannel, type Allocation } from "../allocation.js";
+import { createAllocationBandwidth } from "../bandwidth.js";
 import { allocationsOnLink, findAllocation, removeAllocation, sweepExpired, uncount, type AllocationTable } from "../allocation-table.js";
 import type { DispatchTable, PacketHandler, RequestContext, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
@@ -22,6 +23,8 @@ export interface TurnService {
   sweep(): void;
   /** Ends every allocation held by `username` now, and its EVEN-PORT reservations; returns how many allocations. */
   endAllocationsOf(username: string): number;
+  /** After max-bps changed: every live allocation takes the new limit (none at 0), its buckets full. */
+  reapplyMaxBps(): void;
   /** After the peer policy changed: drops permissions and channels to peers it no longer allows. */
   reapplyPeerPolicy(): { permissions: number; channels: number };
   /** Permissions and channel bindings in force (metrics), as the table keeps them. */
@@ -138,6 +141,14 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
         end(allocation, "allocation ended: credential revoked");
       }
       return ending.length;
+    },
+    reapplyMaxBps() {
+      const { maxBps } = deps.options;
+      const nowMs = deps.clock.now();
+      for (const allocation of allocationsIn(table)) {
+        if (allocation.bandwidth?.toPeer.bytesPerSecond === maxBps) continue;
+        allocation.bandwidth = maxBps > 0 ? createAllocationBandwidth(maxBps, nowMs) : undefined;
+      }
     },
     reapplyPeerPolicy() {
       let permissions = 0;

@@ -90,6 +90,32 @@ describe("re-applying a changed peer policy", () => {
   });
 });
 
+describe("re-applying a changed max-bps", () => {
+  it("puts the new limit on live allocations: lifted at 0, set where there was none, changed where there was one", async () => {
+    const h = createTurnHarness({ turn: { maxBps: 1000 } });
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    await client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: 0x4000 }, PEER]);
+    const relayed = async (count: number, bytes: number): Promise<number> => {
+      const before = h.relays.sockets[0]!.sent.length;
+      for (let i = 0; i < count; i++) await client.sendRaw(channelData(0x4000, Buffer.alloc(bytes)));
+      return h.relays.sockets[0]!.sent.length - before;
+    };
+    // A full bucket holds a second's worth, 1,000 bytes, and the harness's clock stands still: two pass.
+    expect(await relayed(10, 400)).toBe(2);
+    const options = h.deps.options as { maxBps: number };
+    options.maxBps = 0;
+    h.service.reapplyMaxBps();
+    expect(await relayed(10, 400)).toBe(10);
+    options.maxBps = 4000;
+    h.service.reapplyMaxBps();
+    expect(await relayed(20, 400)).toBe(10);
+    options.maxBps = 400;
+    h.service.reapplyMaxBps();
+    expect(await relayed(10, 400)).toBe(1);
+  });
+});
+
 describe("a source port of 0 (spoofed: nothing can be sent back to it)", () => {
   it("gets no answer and relays nothing, where the same bytes from a real port are answered", async () => {
     const h = createTurnHarness();
