@@ -6,7 +6,7 @@ import type { Logger } from "../turn/ports.js";
 import type { BackendStats, Endpoint, ListenerInfo, RelayStats, ReservationRelease } from "./relay-node.js";
 import { ListenError } from "../transport/listen-error.js";
 import { probePorts, type ProbeTarget } from "../transport/port-probe.js";
-import { clearRelayPortsOf, createRelayPortMapBuffers } from "../transport/relay-port-map.js";
+import { clearRelayPortsOf, createRelayPortMapBuffers, mostRelayPortsTaken } from "../transport/relay-port-map.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
 import { NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES, type RelayThreadsWatch } from "./heap-trim.js";
 import { heapSampleOf, sumCounters, sumStats, type RelayCounters } from "./relay-stats.js";
@@ -425,6 +425,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
 
   const stats = (): BackendStats => ({
     ...sumStats(slots.flatMap((slot) => (slot.stats ? [slot.stats] : [])), retired, config),
+    // From the shared map rather than the threads' own figures: one address's ports counted once.
+    relayPortsFree: config.maxPort - config.minPort + 1 - mostRelayPortsTaken(relayPorts, config.minPort, config.maxPort),
     relayThreadsUp: slots.filter((slot) => slot.running).length,
     relayThreadRestarts: restartsDone,
   });

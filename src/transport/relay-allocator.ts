@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from "node:crypto";
 import dgram from "node:dgram";
-import { formatIp, parseIp, type IpFamily } from "../stun/address.js";
+import { canonicalIp, parseIp, type IpFamily } from "../stun/address.js";
 import {
   RelayUnavailableError,
   type Clock,
@@ -377,12 +377,6 @@ function familyOf(address: string): IpFamily {
 
 function isWildcard(address: string): boolean {
   return address === "0.0.0.0" || address === "::";
-}
-
-/** The address as the codec formats it; left as it is when it does not parse (the bind will say). */
-function canonicalIp(address: string): string {
-  const parsed = parseIp(address);
-  return parsed === undefined ? address : formatIp(parsed.bytes);
 }
 
 /** How far an address of this host reaches: this host only, its link, or beyond (private ranges included). */

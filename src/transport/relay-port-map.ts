@@ -4,6 +4,8 @@
 // the last free ports and answering 508 after MAX_BIND_ATTEMPTS failures. A bit is a hint: a bind can
 // still fail (another process), and is then retried as before.
 
+import { canonicalIp } from "../stun/address.js";
+
 const PORTS = 65_536;
 const WORDS_PER_MAP = PORTS / 32;
 
@@ -16,7 +18,8 @@ export interface RelayPortMapBuffers {
 }
 
 export function createRelayPortMapBuffers(addresses: readonly string[], threads: number): RelayPortMapBuffers {
-  const unique = [...new Set(addresses)];
+  // As the relay allocators write them: "0:0:0:0:0:0:0:1" is "::1".
+  const unique = [...new Set(addresses.map(canonicalIp))];
   return { addresses: unique, threads, bits: new SharedArrayBuffer(unique.length * threads * WORDS_PER_MAP * 4) };
 }
 
@@ -27,6 +30,35 @@ export function clearRelayPortsOf(buffers: RelayPortMapBuffers, threadIndex: num
     const start = (address * buffers.threads + threadIndex) * WORDS_PER_MAP;
     for (let word = start; word < start + WORDS_PER_MAP; word++) Atomics.store(bits, word, 0);
   }
+}
+
+/**
+ * Ports of minPort..maxPort bound by any thread, on the relay address that has the most: what
+ * turnpike_relay_ports_free takes off the span. Summing each thread's own most would count two
+ * addresses as one when threads favour different ones.
+ */
+export function mostRelayPortsTaken(buffers: RelayPortMapBuffers, minPort: number, maxPort: number): number {
+  const bits = new Int32Array(buffers.bits);
+  let most = 0;
+  for (let address = 0; address < buffers.addresses.length; address++) {
+    let taken = 0;
+    // A word at a time: every thread's bits or'ed, masked to the range's ends.
+    for (let word = minPort >>> 5; word <= maxPort >>> 5; word++) {
+      let any = 0;
+      for (let thread = 0; thread < buffers.threads; thread++) any |= Atomics.load(bits, (address * buffers.threads + thread) * WORDS_PER_MAP + word);
+      const first = word === minPort >>> 5 ? minPort & 31 : 0;
+      const last = word === maxPort >>> 5 ? maxPort & 31 : 31;
+      taken += bitCount(any & (((last === 31 ? 0 : 1 << (last + 1)) - (1 << first)) | 0));
+    }
+    most = Math.max(most, taken);
+  }
+  return most;
+}
+
+function bitCount(word: number): number {
+  let v = word - ((word >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 /** One relay thread's view: reads every thread's bits, writes its own. */

@@ -500,3 +500,19 @@ describe("a relay thread that dies, in the moment before the others hear of it",
     expect(codes.filter((code) => code !== 0)).toEqual([]);
   });
 });
+
+describe("relay ports free across threads and relay addresses", () => {
+  it("counts each address's ports once, whichever thread holds them: ten on each of two addresses leave the span less ten", async () => {
+    const pool = await startWorkerPool(config({ listeningIps: ["127.0.0.1", "::1"], minPort: 50_500, maxPort: 50_599, userQuota: 0 }), 2, createRecordingLogger());
+    cleanups.push(() => pool.close());
+    const port = pool.listeners.find((listener) => listener.transport === "udp" && listener.address === "127.0.0.1")!.port;
+    // Twenty clients of their own ports: the kernel hands about half to each thread, each asking for one family.
+    const clients = await Promise.all(Array.from({ length: 20 }, () => SocketTurnClient.udp({ address: "127.0.0.1", port }, credentials("alice"))));
+    cleanups.push(() => clients.forEach((client) => client.close()));
+    const codes = await Promise.all(
+      clients.map(async (client, i) => errorCode(await client.request(Method.Allocate, [UDP, { name: "REQUESTED-ADDRESS-FAMILY", value: i % 2 === 0 ? 1 : 2 }]))),
+    );
+    expect(codes).toEqual(Array.from({ length: 20 }, () => undefined));
+    expect(pool.stats().relayPortsFree).toBe(100 - 10);
+  });
+});

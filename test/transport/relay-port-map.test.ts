@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { UdpRelayAllocator } from "../../src/transport/relay-allocator.js";
-import { clearRelayPortsOf, createRelayPortMapBuffers, RelayPortMap } from "../../src/transport/relay-port-map.js";
+import { clearRelayPortsOf, createRelayPortMapBuffers, mostRelayPortsTaken, RelayPortMap } from "../../src/transport/relay-port-map.js";
 import { RelayUnavailableError, type RelaySocket } from "../../src/turn/ports.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 
@@ -25,6 +25,27 @@ describe("RelayPortMap", () => {
     expect(c.isTaken("127.0.0.1", 40_000)).toBe(true);
     b.mark("127.0.0.1", 40_000, false);
     expect(c.isTaken("127.0.0.1", 40_000)).toBe(false);
+  });
+
+  it("counts the ports taken in a range on the address with the most, each port once whatever threads mark it: what relay_ports_free takes off", () => {
+    const buffers = createRelayPortMapBuffers(["127.0.0.1", "0:0:0:0:0:0:0:1"], 2);
+    expect(buffers.addresses).toEqual(["127.0.0.1", "::1"]);
+    const [a, b] = [new RelayPortMap(buffers, 0), new RelayPortMap(buffers, 1)];
+    // Ten ports on each address, six and four per thread, and the other way round on the other address.
+    for (let i = 0; i < 10; i++) {
+      (i < 6 ? a : b).mark("127.0.0.1", 50_500 + i, true);
+      (i < 4 ? a : b).mark("::1", 50_500 + i, true);
+    }
+    expect(mostRelayPortsTaken(buffers, 50_500, 50_599)).toBe(10);
+    // Both threads on one port, and ports just outside the range, at word edges.
+    b.mark("127.0.0.1", 50_500, true);
+    a.mark("127.0.0.1", 50_499, true);
+    a.mark("127.0.0.1", 50_600, true);
+    expect(mostRelayPortsTaken(buffers, 50_500, 50_599)).toBe(10);
+    expect(mostRelayPortsTaken(buffers, 50_499, 50_600)).toBe(12);
+    for (const port of [0, 31, 32, 65_535]) a.mark("::1", port, true);
+    expect(mostRelayPortsTaken(buffers, 0, 65_535)).toBe(14);
+    expect(mostRelayPortsTaken(buffers, 31, 32)).toBe(2);
   });
 
   it("knows nothing of an address it was not made for", () => {
