@@ -1,6 +1,6 @@
 import os from "node:os";
 import { isWildcard } from "../config/validate-config.js";
-import type { IpFamily } from "../stun/address.js";
+import { canonicalIp, type IpFamily } from "../stun/address.js";
 
 export interface ListeningAddress {
   readonly address: string;
@@ -21,7 +21,8 @@ export function resolveListeningAddresses(listeningIps: readonly string[], inter
   for (const address of listeningIps) {
     const family: IpFamily = address.includes(":") ? "IPv6" : "IPv4";
     if (isWildcard(address)) resolved.push(...interfaceAddresses(interfaces, family));
-    else resolved.push({ address, family });
+    // In one spelling ("0:0:0:0:0:0:0:1" is "::1"): the relay allocator and the port map compare addresses as text.
+    else resolved.push({ address: canonicalIp(address), family });
   }
   return resolved;
 }

@@ -273,7 +273,8 @@ export class UdpRelayAllocator implements RelayAllocator {
   private relayAddressFor(family: IpFamily, listeningAddress: string): string | undefined {
     const { relayIps, listeningAddresses } = this.options;
     if (relayIps.length > 0) return relayIps.find((ip) => familyOf(ip) === family);
-    const reached = canonicalIp(listeningAddress);
+    // As resolveListeningAddresses wrote it: in one spelling, as the addresses here.
+    const reached = listeningAddress;
     if (familyOf(reached) === family && !isWildcard(reached)) return reached;
     // The other family: an address that reaches as far as the one the client reached. Interfaces list
     // loopback first, and a relay there serves only clients on this host; none far enough is a 440.

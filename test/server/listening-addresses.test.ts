@@ -26,6 +26,10 @@ describe("resolveListeningAddresses", () => {
     expect(resolveListeningAddresses(["::", "192.0.2.10"], interfaces).map((a) => a.address)).toEqual(["::1", "2001:db8::10", "192.0.2.10"]);
   });
 
+  it("writes each address given in one spelling, as the relay allocator and the port map compare them", () => {
+    expect(resolveListeningAddresses(["0:0:0:0:0:0:0:1", "2001:DB8:0::10", "192.0.2.10"], interfaces).map((a) => a.address)).toEqual(["::1", "2001:db8::10", "192.0.2.10"]);
+  });
+
   it("keeps the addresses given, in order", () => {
     expect(resolveListeningAddresses(["192.0.2.10", "::1"], interfaces)).toEqual([
       { address: "192.0.2.10", family: "IPv4" },
