@@ -8,6 +8,7 @@ import {
   flagParser,
   hostParser,
   ipParser,
+  listeningIpParser,
   logFileParser,
   portParser,
   relayIpParser,
@@ -59,7 +60,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: "listening-ip",
     field: "listeningIps",
-    parser: ipParser,
+    parser: listeningIpParser,
     repeatable: true,
     coturn: true,
     doc: "Address to listen on.",

@@ -64,15 +64,32 @@ export function portParser(options: { allowZeroInApi?: boolean } = {}): ValuePar
 
 function checkIp(value: unknown): string {
   if (typeof value !== "string" || isIP(value) === 0) throw new Error(`${describe(value)} is not an IP address`);
-  // Both would pass here and fail only at start: a zone is not kept in the address tables, and an
-  // IPv6 socket binds v6-only, so an IPv4-mapped address cannot be bound.
-  if (value.includes("%")) throw new Error(`${quote(value)} has a zone (%...), which turnpike does not support: give an address without one`);
-  const bytes = parseIp(value)?.bytes;
-  if (bytes?.length === 16 && bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
-    throw new Error(`${quote(value)} is an IPv4-mapped address: give the IPv4 address ${formatIp(bytes.subarray(12))} itself`);
-  }
   return value;
 }
+
+/**
+ * A TURN listening or relay address. Both refusals would pass checkIp and fail only at start: a
+ * zone is not kept in the address tables, and the TURN and relay sockets bind IPv6 v6-only, so an
+ * IPv4-mapped address cannot be bound (the API's HTTP server binds dual-stack, and takes one).
+ */
+function checkTurnIp(value: unknown): string {
+  const ip = checkIp(value);
+  if (ip.includes("%")) throw new Error(`${quote(ip)} has a zone (%...), which turnpike does not support: give an address without one`);
+  const bytes = parseIp(ip)?.bytes;
+  if (bytes?.length === 16 && bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    throw new Error(`${quote(ip)} is an IPv4-mapped address: give the IPv4 address ${formatIp(bytes.subarray(12))} itself`);
+  }
+  return ip;
+}
+
+/** `listening-ip`: see checkTurnIp. */
+export const listeningIpParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<ip>",
+  parse: (text) => checkTurnIp(requireText(text)),
+  check: checkTurnIp,
+  format: String,
+};
 
 export const ipParser: ValueParser<string> = {
   kind: "value",
@@ -92,7 +109,7 @@ export const relayIpParser: ValueParser<string> = {
 };
 
 function checkRelayIp(value: unknown): string {
-  const ip = checkIp(value);
+  const ip = checkTurnIp(value);
   if (isWildcard(ip)) throw new Error(`${quote(ip)} is the unspecified address, which peers cannot send to: give an address of this machine, or leave relay-ip unset to relay on the address each client reached`);
   return ip;
 }

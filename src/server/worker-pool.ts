@@ -431,7 +431,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     relayThreadRestarts: restartsDone,
   });
   const relayThreadsWatch = (): RelayThreadsWatch => ({
-    trims: stats().heapTrims,
+    // Every 250 ms for the life of the process: the sum it needs, not stats() (which counts relay ports).
+    trims: slots.reduce((sum, slot) => sum + (slot.stats?.heapTrims ?? 0), retired.heapTrims),
     // The threads that serve: one that died and is not restarted does not hold the trim back for good.
     threads: slots.filter((slot) => slot.running).map((slot) => (slot.stats ? { thread: slot.index, sample: heapSampleOf(slot.stats), sent: slot.statsSent } : undefined)),
   });

@@ -38,18 +38,24 @@ export function clearRelayPortsOf(buffers: RelayPortMapBuffers, threadIndex: num
  * addresses as one when threads favour different ones.
  */
 export function mostRelayPortsTaken(buffers: RelayPortMapBuffers, minPort: number, maxPort: number): number {
+  // Plain reads: the bits are hints, and a port marked a moment late is counted at the next scrape.
   const bits = new Int32Array(buffers.bits);
+  const firstWord = minPort >>> 5;
+  const lastWord = maxPort >>> 5;
+  const any = new Int32Array(lastWord - firstWord + 1);
   let most = 0;
   for (let address = 0; address < buffers.addresses.length; address++) {
-    let taken = 0;
-    // A word at a time: every thread's bits or'ed, masked to the range's ends.
-    for (let word = minPort >>> 5; word <= maxPort >>> 5; word++) {
-      let any = 0;
-      for (let thread = 0; thread < buffers.threads; thread++) any |= Atomics.load(bits, (address * buffers.threads + thread) * WORDS_PER_MAP + word);
-      const first = word === minPort >>> 5 ? minPort & 31 : 0;
-      const last = word === maxPort >>> 5 ? maxPort & 31 : 31;
-      taken += bitCount(any & (((last === 31 ? 0 : 1 << (last + 1)) - (1 << first)) | 0));
+    any.fill(0);
+    // Each thread's map read straight through, or'ed into one; then counted, masked to the range's ends.
+    for (let thread = 0; thread < buffers.threads; thread++) {
+      const base = (address * buffers.threads + thread) * WORDS_PER_MAP;
+      for (let word = firstWord; word <= lastWord; word++) any[word - firstWord]! |= bits[base + word]!;
     }
+    any[0]! &= -1 << (minPort & 31);
+    const last = maxPort & 31;
+    if (last !== 31) any[any.length - 1]! &= (1 << (last + 1)) - 1;
+    let taken = 0;
+    for (const word of any) taken += bitCount(word);
     most = Math.max(most, taken);
   }
   return most;

@@ -9,11 +9,13 @@ import {
   hostParser,
   ipParser,
   ipRangeParser,
+  listeningIpParser,
   logFileParser,
   optionalSecondsParser,
   originParser,
   portParser,
   presetParser,
+  relayIpParser,
   secondsParser,
   secretParser,
   separatorParser,
@@ -46,7 +48,7 @@ describe("port parser", () => {
 });
 
 describe("ip parser (node:net isIP)", () => {
-  it.each(["192.0.2.1", "0.0.0.0", "::", "2001:db8::1", "::ffff:0:c000:201"])("accepts %s", (text) => {
+  it.each(["192.0.2.1", "0.0.0.0", "::", "2001:db8::1", "::ffff:192.0.2.1"])("accepts %s", (text) => {
     expect(ipParser.parse(text, context)).toBe(text);
   });
   it.each(["192.0.2", "192.0.2.256", "example.org", "2001:db8::g", "192.0.2.1:3478", "010.0.0.1"])("refuses %j", (text) => {
@@ -55,11 +57,16 @@ describe("ip parser (node:net isIP)", () => {
   it("checks programmatic values too", () => {
     expect(() => ipParser.check(42)).toThrow(/not an IP address/);
   });
-  it("refuses what would pass here and fail only at start: a zone, an IPv4-mapped address (an IPv6 socket binds v6-only)", () => {
-    expect(() => ipParser.parse("fe80::1%eth0", context)).toThrow('"fe80::1%eth0" has a zone (%...), which turnpike does not support: give an address without one');
-    for (const text of ["::ffff:192.0.2.1", "::FFFF:c000:201", "0:0:0:0:0:ffff:192.0.2.1"]) {
-      expect(() => ipParser.parse(text, context)).toThrow(`"${text}" is an IPv4-mapped address: give the IPv4 address 192.0.2.1 itself`);
+  it("refuses as a TURN listening or relay address what would pass and fail only at start: a zone, an IPv4-mapped address (those sockets bind v6-only)", () => {
+    for (const parser of [listeningIpParser, relayIpParser]) {
+      expect(() => parser.parse("fe80::1%eth0", context)).toThrow('"fe80::1%eth0" has a zone (%...), which turnpike does not support: give an address without one');
+      for (const text of ["::ffff:192.0.2.1", "::FFFF:c000:201", "0:0:0:0:0:ffff:192.0.2.1"]) {
+        expect(() => parser.parse(text, context)).toThrow(`"${text}" is an IPv4-mapped address: give the IPv4 address 192.0.2.1 itself`);
+      }
+      expect(parser.parse("2001:db8::1", context)).toBe("2001:db8::1");
     }
+    // The API's HTTP server binds dual-stack: a mapped address serves there, as it always has.
+    expect(ipParser.parse("::ffff:127.0.0.1", context)).toBe("::ffff:127.0.0.1");
   });
 });
 
