@@ -2,7 +2,7 @@
 import { accessSync, constants, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Config } from "./config.js";
-import { checkTlsPair as checkKeyFitsCertificate } from "../transport/tls-pair.js";
+import { checkTlsPair } from "../transport/tls-pair.js";
 import { ipToBigInt } from "../turn/ip-range.js";
 import { ConfigError, type ConfigLocation } from "./config-error.js";
 
@@ -27,7 +27,7 @@ export function validateConfig(config: Config, locate: LocateField, rules: Valid
     const where = setLater(locate("minPort"), locate("maxPort"));
     throw new ConfigError(`max-port ${config.maxPort} is below min-port ${config.minPort}`, where);
   }
-  checkTlsPair({ cert: "cert", pkey: "pkey" }, config, locate);
+  checkTlsFiles({ cert: "cert", pkey: "pkey" }, config, locate);
   checkTlsPort(config, locate);
   if (config.noUdp && config.noTcp && config.noTls) {
     const where = setLater(setLater(locate("noUdp"), locate("noTcp")), locate("noTls"));
@@ -57,7 +57,7 @@ function checkBpsCapacity(config: Config, locate: LocateField): void {
 
 /** The credential endpoint's rules. */
 function validateApi(config: Config, locate: LocateField): void {
-  checkTlsPair({ cert: "apiCert", pkey: "apiPkey" }, config, locate);
+  checkTlsFiles({ cert: "apiCert", pkey: "apiPkey" }, config, locate);
   if (config.restDefaultTtlSeconds > config.restMaxTtlSeconds) {
     const where = setLater(locate("restDefaultTtlSeconds"), locate("restMaxTtlSeconds"));
     throw new ConfigError(`rest-default-ttl ${config.restDefaultTtlSeconds} is above rest-max-ttl ${config.restMaxTtlSeconds}`, where);
@@ -92,7 +92,7 @@ function checkTlsPort(config: Config, locate: LocateField): void {
 }
 
 /** cert/pkey and api-cert/api-pkey: both or neither, readable, and a certificate and key TLS can use together. */
-function checkTlsPair(fields: { cert: "cert" | "apiCert"; pkey: "pkey" | "apiPkey" }, config: Config, locate: LocateField): void {
+function checkTlsFiles(fields: { cert: "cert" | "apiCert"; pkey: "pkey" | "apiPkey" }, config: Config, locate: LocateField): void {
   const cert = config[fields.cert];
   const pkey = config[fields.pkey];
   const certKey = locate(fields.cert).key;
@@ -105,7 +105,7 @@ function checkTlsPair(fields: { cert: "cert" | "apiCert"; pkey: "pkey" | "apiPke
   const certPem = readConfiguredFile(certKey, cert, locate(fields.cert));
   const pkeyPem = readConfiguredFile(pkeyKey, pkey, locate(fields.pkey));
   try {
-    checkKeyFitsCertificate(certPem, pkeyPem);
+    checkTlsPair(certPem, pkeyPem);
   } catch (error) {
     const where = setLater(locate(fields.cert), locate(fields.pkey));
     throw new ConfigError(`cannot use ${certKey} ${cert} with ${pkeyKey} ${pkey}: ${(error as Error).message}`, where);

@@ -53,9 +53,7 @@ export function createLiveCredentialStore(initial: CredentialStore, restSeparato
     replace(next, options = {}) {
       current = next;
       if (options.restSeparator !== undefined) separator = options.restSeparator;
-      const changed = options.staticUserChanged;
-      if (changed === undefined) return;
-      for (const [username, until] of revokedUntilMs) if (until === Number.POSITIVE_INFINITY && changed(username)) revokedUntilMs.delete(username);
+      if (options.staticUserChanged !== undefined) forgetChangedStaticUsers(revokedUntilMs, options.staticUserChanged);
     },
     revoke(username, nowMs) {
       const until = revokedUntil(username, separator, (name) => current.isStaticUser(name));
@@ -87,6 +85,11 @@ export function revokedUntil(username: string, restSeparator: string, isStaticUs
   if (isStaticUser(username)) return Number.POSITIVE_INFINITY;
   const rest = parseRestUsername(username, restSeparator);
   return rest ? rest.expiresAtSeconds * 1000 : undefined;
+}
+
+/** Ends the revocations (username -> until, as revokedUntil gives) of the static users whose entry changed or went. */
+export function forgetChangedStaticUsers(revoked: Map<string, number>, changed: (username: string) => boolean): void {
+  for (const [username, until] of revoked) if (until === Number.POSITIVE_INFINITY && changed(username)) revoked.delete(username);
 }
 
 /** The user= entries (already validated) by name. */

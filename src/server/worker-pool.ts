@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config/config.js";
-import { revokedUntil, staticUserChange, staticUserEntries } from "../credentials/live-credential-store.js";
+import { forgetChangedStaticUsers, revokedUntil, staticUserChange, staticUserEntries } from "../credentials/live-credential-store.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
 import type { Logger } from "../turn/ports.js";
 import type { BackendStats, Endpoint, ListenerInfo, RelayStats, ReservationRelease } from "./relay-node.js";
@@ -456,8 +456,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     stats,
     reload(next, renewed) {
       // As each thread's credential store does: a static user whose entry changed or went is revoked no more.
-      const changed = staticUserChange(config.users, next.users);
-      for (const [username, until] of revoked) if (until === Number.POSITIVE_INFINITY && changed(username)) revoked.delete(username);
+      forgetChangedStaticUsers(revoked, staticUserChange(config.users, next.users));
       config = next;
       if (renewed) tls = renewed;
       ledger.setLimits(next);

@@ -91,12 +91,6 @@ function parseWords(text: string, mayEndWithIpv4: boolean): number[] | undefined
  * RFC 5952 compression (longest run of two or more zero groups, the first on a tie, lowercase hex),
  * with a dotted-quad tail for IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses.
  */
-/** The address as formatIp writes it ("0:0:0:0:0:0:0:1" is "::1"), to compare addresses as text; left as it is when it does not parse. */
-export function canonicalIp(address: string): string {
-  const parsed = parseIp(address);
-  return parsed === undefined ? address : formatIp(parsed.bytes);
-}
-
 export function formatIp(bytes: Uint8Array): string {
   if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   if (bytes.length !== 16) throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
@@ -139,4 +133,10 @@ export function formatIp(bytes: Uint8Array): string {
     if (i < 7) text += ":";
   }
   return text;
+}
+
+/** The address as formatIp writes it ("0:0:0:0:0:0:0:1" is "::1"), to compare addresses as text; left as it is when it does not parse. */
+export function canonicalIp(address: string): string {
+  const parsed = parseIp(address);
+  return parsed === undefined ? address : formatIp(parsed.bytes);
 }

@@ -274,11 +274,10 @@ export class UdpRelayAllocator implements RelayAllocator {
     const { relayIps, listeningAddresses } = this.options;
     if (relayIps.length > 0) return relayIps.find((ip) => familyOf(ip) === family);
     // As resolveListeningAddresses wrote it: in one spelling, as the addresses here.
-    const reached = listeningAddress;
-    if (familyOf(reached) === family && !isWildcard(reached)) return reached;
+    if (familyOf(listeningAddress) === family && !isWildcard(listeningAddress)) return listeningAddress;
     // The other family: an address that reaches as far as the one the client reached. Interfaces list
     // loopback first, and a relay there serves only clients on this host; none far enough is a 440.
-    const scope = scopeOf(reached);
+    const scope = scopeOf(listeningAddress);
     const candidates = listeningAddresses.filter((entry) => entry.family === family && !isWildcard(entry.address));
     return (candidates.find((entry) => scopeOf(entry.address) === scope) ?? candidates.find((entry) => scopeOf(entry.address) === "global"))?.address;
   }

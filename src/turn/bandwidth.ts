@@ -20,8 +20,9 @@ export interface AllocationBandwidth {
   readonly toClient: BandwidthBucket;
 }
 
-export function createAllocationBandwidth(bytesPerSecond: number, nowMs: number): AllocationBandwidth {
-  return { toPeer: createBandwidthBucket(bytesPerSecond, nowMs), toClient: createBandwidthBucket(bytesPerSecond, nowMs) };
+/** An allocation's buckets under max-bps, full; none for 0 (no limit). */
+export function allocationBandwidthFor(maxBps: number, nowMs: number): AllocationBandwidth | undefined {
+  return maxBps > 0 ? { toPeer: createBandwidthBucket(maxBps, nowMs), toClient: createBandwidthBucket(maxBps, nowMs) } : undefined;
 }
 
 /** Takes `bytes` from the bucket; false (and nothing taken) when there are not enough. */

@@ -255,13 +255,17 @@ describe("a revoked static user and a reload", () => {
   };
   const refused = Array.from({ length: 20 }, () => 401);
   const served = Array.from({ length: 20 }, () => undefined);
-
-  it("stays refused through a reload that keeps its entry, and is served again once a reload changes its password, on either thread and after a restart", async () => {
+  /** Two relay threads, restarted at once when one dies, with alice revoked. */
+  const withAliceRevoked = async () => {
     const logger = createRecordingLogger();
     const pool = await startWorkerPool(configFromObject(base()), 2, logger, { restartDelayMs: 0 });
     cleanups.push(() => pool.close());
-    const port = pool.listeners.find((listener) => listener.transport === "udp")!.port;
     await pool.revoke("alice");
+    return { logger, pool, port: pool.listeners.find((listener) => listener.transport === "udp")!.port };
+  };
+
+  it("stays refused through a reload that keeps its entry, and is served again once a reload changes its password, on either thread and after a restart", async () => {
+    const { logger, pool, port } = await withAliceRevoked();
     await pool.reload(configFromObject({ ...base(), users: ["alice:pw", "bob:other"] }));
     expect(await allocateAs(port, "pw")).toEqual(refused);
     await pool.reload(configFromObject({ ...base(), users: ["alice:pw2"] }));
@@ -272,11 +276,7 @@ describe("a revoked static user and a reload", () => {
   });
 
   it("is served by a thread that was starting when the reload came: the revocation it was spawned with ends with the reload", async () => {
-    const logger = createRecordingLogger();
-    const pool = await startWorkerPool(configFromObject(base()), 2, logger, { restartDelayMs: 0 });
-    cleanups.push(() => pool.close());
-    const port = pool.listeners.find((listener) => listener.transport === "udp")!.port;
-    await pool.revoke("alice");
+    const { logger, pool, port } = await withAliceRevoked();
     await pool.terminateThread!(1);
     // The replacement is being spawned, with alice revoked: the reload reaches it before its node is up.
     await new Promise((resolve) => setTimeout(resolve, 15));

@@ -408,6 +408,29 @@ describe("RFC 8656 allocation options and RFC 8489 SHA-256 integrity on a live s
   });
 });
 
+describe("allocation-default-address-family on a live server", () => {
+  it.each([
+    ["ipv4", ["IPv4", "IPv4"]],
+    ["ipv6", ["IPv6", "IPv6"]],
+    ["keep", ["IPv4", "IPv6"]],
+  ] as const)("%s: the relay family of an Allocate that names none, from a client on 127.0.0.1 and one on ::1", async (family, expected) => {
+    const server = await startTestServer({ listeningIps: ["127.0.0.1", "::1"], relayThreads: 1, allocationDefaultAddressFamily: family });
+    try {
+      const families: string[] = [];
+      for (const address of ["127.0.0.1", "::1"]) {
+        const port = server.listeners.find((listener) => listener.transport === "udp" && listener.address === address)!.port;
+        const client = await SocketTurnClient.udp({ address, port }, ALICE);
+        const response = await client.request(Method.Allocate, [UDP]);
+        families.push(getAttribute(response, "XOR-RELAYED-ADDRESS")!.family);
+        client.close();
+      }
+      expect(families).toEqual(expected);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("unauthorized-ratelimit on a live server", () => {
   /** Sends 10,000 unauthenticated Allocates from 200 ports of 127.0.0.1; resolves with how many were answered. */
   async function flood(server: RunningServer): Promise<{ answers: number }> {

@@ -3,7 +3,7 @@ import { getAttribute, hasAttribute } from "../../stun/attributes/registry.js";
 import type { IpFamily } from "../../stun/address.js";
 import { AddressFamily, AttributeType, ERROR_REASON, ErrorCode, TransportProtocol } from "../../stun/constants.js";
 import { grantLifetimeSeconds, type AllocateAnswer, type Allocation } from "../allocation.js";
-import { createAllocationBandwidth } from "../bandwidth.js";
+import { allocationBandwidthFor } from "../bandwidth.js";
 import { addAllocation } from "../allocation-table.js";
 import type { HandlerAnswer, HandlerResult, RequestContext } from "../dispatch.js";
 import { formatFiveTuple, withoutZone } from "../five-tuple.js";
@@ -294,7 +294,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       permissions: new Map(),
       channelsByNumber: undefined,
       channelsByPeer: undefined,
-      bandwidth: deps.options.maxBps > 0 ? createAllocationBandwidth(deps.options.maxBps, deps.clock.now()) : undefined,
+      bandwidth: allocationBandwidthFor(deps.options.maxBps, deps.clock.now()),
       allocateAnswer: {
         transactionIdHex: message.transactionId.toString("hex"),
         lifetimeSeconds,

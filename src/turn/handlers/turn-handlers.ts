@@ -1,6 +1,6 @@
 import { Method } from "../../stun/constants.js";
 import { channelsOf, unbindChannel, type Allocation } from "../allocation.js";
-import { createAllocationBandwidth } from "../bandwidth.js";
+import { allocationBandwidthFor } from "../bandwidth.js";
 import { allocationsOnLink, findAllocation, removeAllocation, sweepExpired, uncount, type AllocationTable } from "../allocation-table.js";
 import type { DispatchTable, PacketHandler, RequestContext, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
@@ -147,7 +147,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
       const nowMs = deps.clock.now();
       for (const allocation of allocationsIn(table)) {
         if (allocation.bandwidth?.toPeer.bytesPerSecond === maxBps) continue;
-        allocation.bandwidth = maxBps > 0 ? createAllocationBandwidth(maxBps, nowMs) : undefined;
+        allocation.bandwidth = allocationBandwidthFor(maxBps, nowMs);
       }
     },
     reapplyPeerPolicy() {
