@@ -8,6 +8,9 @@ import { parseJsonBody } from "./json-body.js";
 /** Credential requests are a few dozen bytes. */
 export const BODY_LIMIT_BYTES = 4096;
 
+/** The methods turnpike's routes use (OPTIONS, for CORS preflights, answers on every path). */
+const ROUTE_METHODS = ["GET", "HEAD", "POST"] as const;
+
 /** Body parsing, errors and 404s: JSON only, and nothing echoed that could hold a secret. */
 export function configureApp(app: ApiApp): void {
   app.removeAllContentTypeParsers();
@@ -19,7 +22,14 @@ export function configureApp(app: ApiApp): void {
     }
   });
 
-  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, "no such route"));
+  // A known path asked with another method is 405 with Allow (RFC 9110 §15.5.6), not 404.
+  app.setNotFoundHandler((request, reply) => {
+    const url = pathOf(request.url);
+    const allowed = ROUTE_METHODS.filter((method) => app.hasRoute({ method, url }));
+    if (allowed.length === 0) return sendError(reply, 404, "no such route");
+    reply.header("allow", allowed.join(", "));
+    return sendError(reply, 405, `method not allowed; use ${allowed.join(" or ")}`);
+  });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const given = error.statusCode ?? 500;

@@ -231,7 +231,10 @@ describe("CORS (off unless origins are listed)", () => {
     const { url } = await startTestApi();
     const response = await fetch(`${url}/api/v1/credentials`, { headers: { origin: ORIGIN, ...bearer(KEY) } });
     expect(response.headers.get("access-control-allow-origin")).toBeNull();
-    expect((await fetch(`${url}/api/v1/credentials`, { method: "OPTIONS", headers: { origin: ORIGIN } })).status).toBe(404);
+    const preflight = await fetch(`${url}/api/v1/credentials`, { method: "OPTIONS", headers: { origin: ORIGIN, "access-control-request-method": "GET" } });
+    expect(preflight.status).toBe(405);
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+    expect(preflight.headers.get("access-control-allow-methods")).toBeNull();
   });
 
   it("echoes a listed origin exactly, with Vary: Origin, on answers and on errors", async () => {

@@ -148,15 +148,31 @@ describe("unknown routes and methods", () => {
   it.each([
     ["GET", "/nope"],
     ["GET", "/api/v1/credential"],
-    ["DELETE", "/api/v1/credentials"],
-    ["PUT", "/api/v1/credentials/revoke"],
-    ["GET", "/api/v1/credentials/revoke"],
-    ["POST", "/healthz"],
+    ["PUT", "/api/v1/nope"],
   ])("%s %s -> 404 JSON", async (method, path) => {
     const { url } = await startTestApi();
     const response = await fetch(`${url}${path}`, { method, headers: bearer(KEY) });
     expect(response.status).toBe(404);
+    expect(response.headers.get("allow")).toBeNull();
     expect(await response.json()).toEqual({ statusCode: 404, error: "Not Found", message: "no such route" });
+  });
+
+  it.each([
+    ["DELETE", "/api/v1/credentials", "GET, POST"],
+    ["PUT", "/api/v1/credentials/revoke", "POST"],
+    ["GET", "/api/v1/credentials/revoke", "POST"],
+    ["GET", "/api/v1/drain", "POST"],
+    ["POST", "/healthz", "GET, HEAD"],
+    ["PATCH", "/metrics", "GET"],
+  ])("%s %s -> 405 JSON with Allow: %s", async (method, path, allow) => {
+    const { url } = await startTestApi();
+    const response = await fetch(`${url}${path}?key=${KEY}`, { method, headers: bearer(KEY) });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe(allow);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    const body = await response.text();
+    expect(JSON.parse(body)).toEqual({ statusCode: 405, error: "Method Not Allowed", message: `method not allowed; use ${allow.replace(/, /g, " or ")}` });
+    expect(body).not.toContain(KEY);
   });
 
   it("a 404 does not echo the query string", async () => {
