@@ -117,11 +117,27 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   );
   if (ignored.length > 0) warnings.unshift(describeIgnored(ignored));
   warnings.push(...describeInactiveCredentials(config));
+  if (config.noApi) {
+    const unused = API_FIELDS.filter((field) => origins.has(field)).map((field) => origins.get(field)?.key ?? field);
+    if (unused.length > 0) warnings.push(`no-api is set: the credential endpoint is off, so ${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing`);
+  }
   if (config.allowLoopbackPeers && alreadyDefault.has("no-loopback-peers")) {
     warnings.push("no-loopback-peers and allow-loopback-peers are both set: allow-loopback-peers wins, and loopback peers are allowed");
   }
   return { config, warnings };
 }
+
+/** The credential endpoint's own options (the rest-* ones also shape `turnpike credentials`). */
+const API_FIELDS: readonly (keyof Config)[] = [
+  "apiListeningIp",
+  "apiListeningPort",
+  "apiCert",
+  "apiPkey",
+  "apiKeys",
+  "apiAllowAnonymous",
+  "apiCorsOrigins",
+  "apiRateLimitPerMinute",
+];
 
 function readConfigFile(file: string): ConfigEntry[] {
   let bytes: Buffer;

@@ -63,7 +63,9 @@ describe("loadConfig: the credential endpoint's rows", () => {
         "pidfile=turnpike.pid",
       ].join("\n"),
     );
-    expect(warnings).toEqual([]);
+    expect(warnings).toEqual([
+      "no-api is set: the credential endpoint is off, so api-listening-ip, api-listening-port, api-cert, api-pkey, api-key, api-allow-anonymous, api-cors-origin, api-rate-limit do nothing",
+    ]);
     expect(config).toEqual({
       ...DEFAULT_CONFIG,
       apiListeningIp: "::1",
@@ -81,6 +83,15 @@ describe("loadConfig: the credential endpoint's rows", () => {
       stateFile: join(temp.path(), "state", "state.json"),
       pidfile: join(temp.path(), "turnpike.pid"),
     });
+  });
+
+  it("warns when no-api leaves endpoint options doing nothing, naming them as given", () => {
+    expect(loadText("no-api\nrest-default-ttl=60\nrest-uri-host=turn.example.com").warnings).toEqual([]);
+    expect(loadText("api-key=k", ["--no-api"]).warnings).toEqual(["no-api is set: the credential endpoint is off, so api-key does nothing"]);
+    expect(loadText("", ["--no-api", "--api-key", "k", "--api-listening-port=9000"]).warnings).toEqual([
+      "no-api is set: the credential endpoint is off, so api-listening-port, api-key do nothing",
+    ]);
+    expect(loadText("no-api\napi-key=k", ["--no-api=false"]).warnings).toEqual([]);
   });
 
   it("takes them from the command line too, the command line's api-key list replacing the file's", () => {
