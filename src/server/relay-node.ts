@@ -73,6 +73,13 @@ export interface RelayNodeOptions {
   readonly relayPorts?: RelayPortMap;
   /** The certificate and key in force (the last a reload applied); without them, cert and pkey are read. */
   readonly tls?: TlsMaterial;
+  /** Where this host's addresses are read, and how often again; os.networkInterfaces every 10 s without it. */
+  readonly hostInterfaces?: HostInterfaces;
+}
+
+export interface HostInterfaces {
+  readonly read: () => ReturnType<typeof networkInterfaces>;
+  readonly refreshMs: number;
 }
 
 interface Closable {
@@ -80,6 +87,9 @@ interface Closable {
 }
 
 const SWEEP_INTERVAL_MS = 1000;
+// An address added after the start (SLAAC, a floating VIP) is this host's too: its services are
+// refused as peers within this long.
+const HOST_ADDRESS_REFRESH_MS = 10_000;
 // Long enough for the main thread to see a relay thread exit and tell the others (a few ms, more
 // when busy); shorter than clients' first retransmission (RFC 8489 §6.2.1 suggests 500 ms; WebRTC
 // stacks use 200-250 ms), so a client waits no longer than a lost datagram would have cost it.
@@ -174,7 +184,24 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   }
 
   const ownListeners = listeners.map(({ address, port }) => ({ address, port }));
-  runtime.setHostAddresses(hostAddressesOf(config, addresses));
+  const hostInterfaces = options.hostInterfaces ?? { read: networkInterfaces, refreshMs: HOST_ADDRESS_REFRESH_MS };
+  let hostAddressesKey = "";
+  const refreshHostAddresses = (): void => {
+    let found: string[];
+    try {
+      found = hostAddressesOf(config, addresses, hostInterfaces.read);
+    } catch (error) {
+      log.warn({ err: error }, "cannot read this host's interface addresses; the peer policy keeps the last ones read");
+      return;
+    }
+    const key = [...found].sort().join(" ");
+    if (key === hostAddressesKey) return;
+    if (hostAddressesKey !== "") log.info({ addresses: found.length }, "this host's addresses changed; the peer policy follows");
+    hostAddressesKey = key;
+    runtime.setHostAddresses(found);
+  };
+  refreshHostAddresses();
+  const hostAddressRefresher = setInterval(refreshHostAddresses, hostInterfaces.refreshMs);
   // Our own sockets are never peers (RFC 8656 §21.3); the API's are added once it listens.
   const setOwnEndpoints = (endpoints: readonly Endpoint[]) => runtime.setOwnEndpoints(withExternalIps(endpoints, config.externalIps));
   setOwnEndpoints(ownListeners);
@@ -216,6 +243,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        clearInterval(hostAddressRefresher);
         heapTrim.stop();
         await Promise.all(open.map((listener) => listener.close()));
         relays.close();

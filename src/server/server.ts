@@ -13,7 +13,7 @@ import type { Clock } from "../turn/ports.js";
 import { checkRelayAddress } from "../transport/relay-allocator.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
 import { exposeGc } from "./heap-trim.js";
-import { readTlsMaterial, startRelayNode, type ListenerInfo } from "./relay-node.js";
+import { readTlsMaterial, startRelayNode, type HostInterfaces, type ListenerInfo } from "./relay-node.js";
 import { StartupError } from "./startup-error.js";
 import { startWorkerPool, type RelayBackend } from "./worker-pool.js";
 
@@ -56,6 +56,8 @@ export interface StartOptions {
   readonly inProcess?: boolean;
   /** A manual clock; only with inProcess (workers keep their own time). */
   readonly clock?: Clock;
+  /** Where this host's addresses are read from, and how often; only with inProcess. */
+  readonly hostInterfaces?: HostInterfaces;
 }
 
 const DRAIN_POLL_MS = 300;
@@ -65,6 +67,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const relayThreads = relayThreadCount(config.relayThreads);
   if (options.inProcess === true && relayThreads !== 1) throw new Error(`inProcess runs one relay thread: set relay-threads to 1, not ${config.relayThreads ?? "unset (one per CPU)"}`);
   if (options.clock && options.inProcess !== true) throw new Error("a manual clock needs inProcess: relay threads keep their own time");
+  if (options.hostInterfaces && options.inProcess !== true) throw new Error("hostInterfaces needs inProcess: relay threads read their own");
   const clock: Clock = options.clock ?? { now: () => Date.now() };
   const apiTls = config.apiCert && config.apiPkey ? await readTlsMaterial(config.apiCert, config.apiPkey, "api-cert", "api-pkey") : undefined;
   if (describeUnservedRequests(config).includes(NO_TURN_CREDENTIALS)) log.warn({}, NO_TURN_CREDENTIALS);
@@ -82,7 +85,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   // the process's V8 flags stay as the host application set them.
   if (config.heapTrim) exposeGc();
   const backend =
-    options.inProcess === true ? await inProcessBackend(config, log, clock, tls) : await startWorkerPool(config, relayThreads, log, tls ? { tls } : {});
+    options.inProcess === true ? await inProcessBackend(config, log, clock, tls, options.hostInterfaces) : await startWorkerPool(config, relayThreads, log, tls ? { tls } : {});
   const { listeners } = backend;
   let current = config;
   let api: RunningApi | undefined;
@@ -216,8 +219,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
   }
 }
 
-async function inProcessBackend(config: Config, log: PinoLogger, clock: Clock, tls: TlsMaterial | undefined): Promise<RelayBackend> {
-  const node = await startRelayNode(config, { logger: log, clock, ...(tls ? { tls } : {}) });
+async function inProcessBackend(config: Config, log: PinoLogger, clock: Clock, tls: TlsMaterial | undefined, hostInterfaces: HostInterfaces | undefined): Promise<RelayBackend> {
+  const node = await startRelayNode(config, { logger: log, clock, ...(tls ? { tls } : {}), ...(hostInterfaces ? { hostInterfaces } : {}) });
   return {
     listeners: node.listeners,
     stats: () => ({ ...node.stats(), relayThreadsUp: 1, relayThreadRestarts: 0 }),

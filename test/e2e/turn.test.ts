@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import dgram from "node:dgram";
+import type { NetworkInterfaceInfo } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configFromObject } from "../../src/config/config-from-object.js";
 import type { Config } from "../../src/config/config.js";
@@ -264,6 +265,62 @@ describe("relay ports, external-ip and the default peer policy on a live server"
       }
     },
   );
+});
+
+describe("this host's addresses, read again while running", () => {
+  it("refuses the services of an address added after the start, within the refresh, and lets it go once removed", async () => {
+    const lo: NetworkInterfaceInfo = { address: "127.0.0.1", netmask: "255.0.0.0", family: "IPv4", mac: "00:00:00:00:00:00", internal: true, cidr: "127.0.0.1/8" };
+    // A public address (loopback ones are never host services: allow-loopback-peers rules them).
+    const vip: NetworkInterfaceInfo = { ...lo, address: "9.9.9.11", netmask: "255.255.255.255", internal: false, cidr: "9.9.9.11/32" };
+    let interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = { lo: [lo] };
+    let unreadable = false;
+    const read = () => {
+      if (unreadable) throw new Error("getifaddrs failed");
+      return interfaces;
+    };
+    const logger = createRecordingLogger();
+    const server = await startServer(
+      configFromObject({ noApi: true, listeningIps: ["127.0.0.1"], listeningPort: 0, realm: "example.org", users: ["alice:wonderland"], allowLoopbackPeers: true, relayThreads: 1 }),
+      { logger, inProcess: true, hostInterfaces: { read, refreshMs: 20 } },
+    );
+    const client = await SocketTurnClient.udp(at(server, "udp"), ALICE);
+    try {
+      await client.request(Method.Allocate, [UDP]);
+      let channel = 0x4000;
+      let port = 100;
+      // ChannelBind sends nothing, so binding a port no service listens on is harmless; each asks a new port.
+      const bindVip = async (relayRange = false) =>
+        errorCode(
+          await client.request(Method.ChannelBind, [
+            { name: "CHANNEL-NUMBER", value: channel++ },
+            { name: "XOR-PEER-ADDRESS", value: { family: "IPv4", address: vip.address, port: relayRange ? 50000 + port++ : port++ } },
+          ]),
+        );
+      const becomes = async (code: number | undefined) => {
+        for (let i = 0; i < 100; i++) {
+          if ((await bindVip()) === code) return true;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return false;
+      };
+      expect(await bindVip()).toBeUndefined();
+      interfaces = { lo: [lo], eth0: [vip] };
+      expect(await becomes(403)).toBe(true);
+      expect(await bindVip(true), "a relay port of this host is a peer").toBeUndefined();
+      expect(logger.records.some((r) => r.msg === "this host's addresses changed; the peer policy follows")).toBe(true);
+
+      unreadable = true;
+      await until(() => logger.records.some((r) => r.level === "warn" && r.msg.startsWith("cannot read this host's interface addresses")));
+      expect(await bindVip(), "the last addresses read stay").toBe(403);
+      unreadable = false;
+
+      interfaces = { lo: [lo] };
+      expect(await becomes(undefined)).toBe(true);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
 });
 
 describe("RFC 8656 allocation options and RFC 8489 SHA-256 integrity on a live server", () => {
