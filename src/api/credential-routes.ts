@@ -28,14 +28,16 @@ export function registerCredentialRoutes(app: ApiApp, context: ApiContext): void
   app.get("/api/v1/credentials", async (request, reply) => {
     const query = request.query as ParsedQuery;
     const mint = mintFor(context, request, reply, readBearerToken(request.headers.authorization), () =>
-      queryRequest(query),
+      queryRequest(query, { strict: true }),
     );
     return mint === undefined ? reply : reply.send(credentialResponse(mint, context.deps.iceUris()));
   });
 
+  // The values may come in the query string, as for GET, or in a JSON body, not both.
   app.post("/api/v1/credentials", async (request, reply) => {
+    const query = request.query as ParsedQuery;
     const mint = mintFor(context, request, reply, readBearerToken(request.headers.authorization), () =>
-      bodyRequest(request.body),
+      Object.keys(query).length === 0 ? bodyRequest(request.body) : postQueryRequest(query, request.body),
     );
     return mint === undefined ? reply : reply.send(credentialResponse(mint, context.deps.iceUris()));
   });
@@ -118,7 +120,21 @@ function mintFor(
   return credential;
 }
 
-function queryRequest(query: ParsedQuery): Checked<CredentialRequest> {
+const CREDENTIAL_PARAMETERS = ["username", "ttl"];
+
+/** A POST with a query string: a body as well would leave it unclear which value counts. */
+function postQueryRequest(query: ParsedQuery, body: unknown): Checked<CredentialRequest> {
+  const fields = readBodyFields(body, CREDENTIAL_PARAMETERS);
+  if ("error" in fields) return fields;
+  if (Object.keys(fields.value).length > 0) return { error: "give username and ttl in the query string or in the body, not both" };
+  return queryRequest(query, { strict: true });
+}
+
+/** strict: a parameter other than username and ttl is refused, so that a misspelt ttl is not ignored. */
+function queryRequest(query: ParsedQuery, { strict = false } = {}): Checked<CredentialRequest> {
+  if (strict && Object.keys(query).some((name) => !CREDENTIAL_PARAMETERS.includes(name))) {
+    return { error: `unknown query parameter (allowed: ${CREDENTIAL_PARAMETERS.join(", ")})` };
+  }
   const username = readQueryParameter(query, "username");
   if ("error" in username) return username;
   const user = checkUser(username.value);
@@ -131,7 +147,7 @@ function queryRequest(query: ParsedQuery): Checked<CredentialRequest> {
 }
 
 function bodyRequest(body: unknown): Checked<CredentialRequest> {
-  const fields = readBodyFields(body, ["username", "ttl"]);
+  const fields = readBodyFields(body, CREDENTIAL_PARAMETERS);
   if ("error" in fields) return fields;
   const user = checkUser(fields.value["username"]);
   if ("error" in user) return user;

@@ -87,6 +87,28 @@ describe("POST /api/v1/credentials", () => {
     expect(body.ttl).toBe(120);
   });
 
+  it("takes username and ttl from the query string, as GET does, when there is no body", async () => {
+    const { url, clock } = await startTestApi();
+    for (const init of [{ method: "POST", headers: bearer(KEY) }, jsonPost({})]) {
+      const response = await fetch(`${url}/api/v1/credentials?username=user-42&ttl=60`, init);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { username: string; ttl: number };
+      expect(body.username).toBe(`${Math.floor(clock.now() / 1000) + 60}:user-42`);
+      expect(body.ttl).toBe(60);
+    }
+  });
+
+  it("refuses values both in the query string and in the body (400), minting nothing", async () => {
+    let minted = 0;
+    const { url } = await startTestApi({ mint: () => ((minted += 1), { username: "1:x", password: "p", ttlSeconds: 1 }) });
+    for (const [query, body] of [["ttl=60", { username: "a" }], ["username=a", { ttl: 60 }], ["ttl=60", { ttl: 60 }]] as const) {
+      const response = await fetch(`${url}/api/v1/credentials?${query}`, jsonPost(body));
+      expect(response.status, query).toBe(400);
+      expect(await response.json()).toMatchObject({ message: "give username and ttl in the query string or in the body, not both" });
+    }
+    expect(minted).toBe(0);
+  });
+
   it("an empty body means the defaults", async () => {
     const { url } = await startTestApi();
     const response = await fetch(`${url}/api/v1/credentials`, { method: "POST", headers: bearer(KEY) });
@@ -130,13 +152,17 @@ describe("bad input is 400 and mints nothing", () => {
     ["ttl 1.5", "ttl=1.5"],
     ["ttl x", "ttl=x"],
     ["ttl 1e3", "ttl=1e3"],
-  ])("GET with %s", async (_name, query) => {
+    ["a misspelt ttl", "username=a&tttl=60"],
+    ["a parameter the route does not take", "key=k"],
+  ])("GET or POST with %s in the query string", async (_name, query) => {
     let minted = 0;
     const { url } = await startTestApi({ mint: () => ((minted += 1), { username: "1:x", password: "p", ttlSeconds: 1 }) });
-    const response = await fetch(`${url}/api/v1/credentials?${query}`, { headers: bearer(KEY) });
-    expect(response.status).toBe(400);
-    expect(response.headers.get("cache-control")).toBe("no-store");
-    expect(await response.json()).toMatchObject({ statusCode: 400, error: "Bad Request" });
+    for (const method of ["GET", "POST"]) {
+      const response = await fetch(`${url}/api/v1/credentials?${query}`, { method, headers: bearer(KEY) });
+      expect(response.status, method).toBe(400);
+      expect(response.headers.get("cache-control")).toBe("no-store");
+      expect(await response.json()).toMatchObject({ statusCode: 400, error: "Bad Request" });
+    }
     expect(minted).toBe(0);
   });
 
