@@ -2,7 +2,7 @@
 import type { Config } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import { findClosestMatch } from "../config/closest-match.js";
-import { resolveKey } from "../config/resolve-key.js";
+import { resolveKey, showUnknownKey } from "../config/resolve-key.js";
 import type { Logger } from "../server/logger.js";
 import type { ListenerInfo } from "../server/server.js";
 import { runCheckConfig } from "./check-config-command.js";
@@ -114,7 +114,11 @@ function describeUnknownCommand(name: string): string {
   }
   if (flag.startsWith("-")) {
     const match = findClosestMatch(flag, ["--help", "--version"]);
-    return `unknown option "${shown}"${match === undefined ? "" : ` (did you mean "${match}"?)`}`;
+    // Nor a value glued to an option's name (--static-auth-secretS3cr3t).
+    const dashes = flag.startsWith("--") ? "--" : "-";
+    const name = showUnknownKey(flag.slice(dashes.length));
+    const glued = name.endsWith("…") ? `${dashes}${name}` : shown;
+    return `unknown option "${glued}"${match === undefined ? "" : ` (did you mean "${match}"?)`}`;
   }
   if (equals !== -1 && resolveKey(flag) !== undefined) return `missing command before ${shown} (as in "turnpike start --${flag}=...")`;
   const match = findClosestMatch(flag, Object.keys(COMMANDS));

@@ -372,6 +372,13 @@ describe("loadConfig: errors carry file, line, key and a suggestion", () => {
     },
   );
 
+  it("shows none of a value glued straight to an option name in the file", () => {
+    for (const line of ["static-auth-secretNorthWind42", "static-auth-secretNorthWind42=x", "static-auth-secretNorthWind42 x"]) {
+      const error = errorOf(() => loadText(`realm=x\n${line}`));
+      expect(error.message, line).toBe(`${join(temp.path(), "turnserver.conf")}:2: unknown option "static-auth-secret…" (did you mean "static-auth-secret"?)`);
+    }
+  });
+
   it("still names an unknown option given a value, or close to a known one", () => {
     expect(errorOf(() => loadText("frobnicate=1")).message).toMatch(/unknown option "frobnicate"$/);
     expect(errorOf(() => loadText("no-udpp")).message).toMatch(/unknown option "no-udpp" \(did you mean "no-udp"\?\)$/);

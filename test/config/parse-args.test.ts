@@ -77,6 +77,22 @@ describe("command-line options", () => {
     });
   });
 
+  it("shows none of a value glued straight to an option name, in name characters", () => {
+    for (const [arg, shown, suggested] of [
+      ["--static-auth-secretNorthWind42", "--static-auth-secret…", "--static-auth-secret"],
+      ["--static-auth-secretnorth=x", "--static-auth-secret…", "--static-auth-secret"],
+      ["--api-keyk3y-0123", "--api-key…", "--api-key"],
+      ["--usermallory", "--user…", "--user"],
+      ["-static-auth-secretNorthWind42", "-static-auth-secret…", "--static-auth-secret"],
+    ]) {
+      const error = catchError(() => parseArgs([arg!]));
+      expect(error, arg).toMatchObject({ message: `command line: unknown option "${shown}" (did you mean "${suggested}"?)` });
+      expect((error as Error).message).not.toMatch(/North|north|k3y|mallory/);
+    }
+    // A few letters past a name are a typo, shown as typed.
+    expect(() => parseArgs(["--listening-ips"])).toThrow('unknown option "--listening-ips" (did you mean "--listening-ip"?)');
+  });
+
   it("refuses single-dash spellings, suggesting the long one", () => {
     expect(() => parseArgs(["-realm", "x"])).toThrow('unknown option "-realm" (did you mean "--realm"?)');
     expect(() => parseArgs(["-p", "3478"])).toThrow('unknown option "-p"');
