@@ -30,7 +30,8 @@ export function usesGeneratedCredentials(file: string | undefined, config: Confi
 
 /** `reload`: the state file is only read; one that is gone refuses the reload rather than being made anew. */
 export async function loadStartConfig(file: string | undefined, args: readonly string[], deps: Environment, purpose: "start" | "reload" = "start"): Promise<StartConfig> {
-  const { config, warnings } = loadConfig(file === undefined ? { args, writableFiles: true } : { file, args, writableFiles: true });
+  const rules = purpose === "start" ? { writableFiles: true } : { forReload: true };
+  const { config, warnings } = loadConfig(file === undefined ? { args, ...rules } : { file, args, ...rules });
   if (!usesGeneratedCredentials(file, config)) return { config, warnings };
 
   const stateFile = stateFilePathOf(config, deps);

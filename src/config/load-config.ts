@@ -20,8 +20,10 @@ export interface LoadConfigOptions {
   readonly file?: string;
   /** Command-line options (`--listening-port 3478`, `--no-udp`); they win over the file. */
   readonly args?: readonly string[];
-  /** Also check that this process could write log-file and pidfile: for start, its reloads and check-config. */
+  /** Also check that this process could write log-file and pidfile: for start and check-config. */
   readonly writableFiles?: boolean;
+  /** For a running server's reload: log-file and pidfile, kept until a restart, are not checked. */
+  readonly forReload?: boolean;
 }
 
 export interface LoadedConfig {
@@ -113,7 +115,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     draft,
     (field, index) =>
       (index === undefined ? undefined : elementOrigins.get(field)?.[index]) ?? origins.get(field) ?? { key: findFieldOption(field)?.key ?? field },
-    { writableFiles: options.writableFiles === true },
+    { writableFiles: options.writableFiles === true, forReload: options.forReload === true },
   );
   if (ignored.length > 0) warnings.unshift(describeIgnored(ignored));
   warnings.push(...describeInactiveCredentials(config));

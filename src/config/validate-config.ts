@@ -16,10 +16,15 @@ export type LocateField = (field: keyof Config, index?: number) => FieldLocation
 
 export interface ValidationRules {
   /**
-   * Also check that this process could write log-file and pidfile (start, its reloads, check-config).
+   * Also check that this process could write log-file and pidfile (start, check-config).
    * Commands that only read the configuration (credentials, reload) skip it: they may run as another user.
    */
   readonly writableFiles?: boolean;
+  /**
+   * For a running server's reload: log-file and pidfile keep their values until a restart, so they are
+   * not checked at all (a log-file path logrotate left odd must not hold back a secret's rotation).
+   */
+  readonly forReload?: boolean;
 }
 
 export function validateConfig(config: Config, locate: LocateField, rules: ValidationRules = {}): void {
@@ -33,10 +38,10 @@ export function validateConfig(config: Config, locate: LocateField, rules: Valid
     const where = setLater(setLater(locate("noUdp"), locate("noTcp")), locate("noTls"));
     throw new ConfigError("no-udp, no-tcp and no-tls together leave nothing to listen on", where);
   }
-  if (config.logFile !== undefined && config.logFile !== "stdout" && config.logFile !== "-") {
+  if (config.logFile !== undefined && config.logFile !== "stdout" && config.logFile !== "-" && rules.forReload !== true) {
     checkWritablePath({ what: "log-file", file: config.logFile, where: locate("logFile"), rules, replacedByRename: false });
   }
-  if (config.pidfile !== undefined) checkWritablePath({ what: "pidfile", file: config.pidfile, where: locate("pidfile"), rules, replacedByRename: true });
+  if (config.pidfile !== undefined && rules.forReload !== true) checkWritablePath({ what: "pidfile", file: config.pidfile, where: locate("pidfile"), rules, replacedByRename: true });
   checkUniqueUserNames(config.users, locate);
   checkListeningIps(config.listeningIps, locate);
   validateApi(config, locate);

@@ -514,6 +514,13 @@ describe("loadConfig: rules across fields", () => {
     expect(errorOf(() => loadText("log-file=missing/turnpike.log")).reason).toMatch(/^cannot write log-file .*turnpike\.log: .*missing: no such file or directory$/);
   });
 
+  it("does not check log-file or pidfile for a reload, which keeps them until a restart", () => {
+    mkdirSync(join(temp.path(), "taken"));
+    const file = temp.write("turnserver.conf", "log-file=taken\npidfile=missing/turnpike.pid\nuser=alice:new");
+    expect(errorOf(() => loadConfig({ file, writableFiles: true })).key).toBe("log-file");
+    expect(loadConfig({ file, forReload: true }).config.users).toEqual(["alice:new"]);
+  });
+
   it("refuses a log-file or pidfile that is a directory, and takes an existing file or a new one", () => {
     mkdirSync(join(temp.path(), "logs"));
     expect(errorOf(() => loadText("\nlog-file=logs"))).toMatchObject({ line: 2, key: "log-file", reason: `cannot write log-file ${join(temp.path(), "logs")}: it is a directory` });

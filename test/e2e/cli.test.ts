@@ -6,7 +6,7 @@ import stun from "stun";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { freePort, runBounded } from "../helpers/processes.js";
 import { udpExchange } from "../helpers/sockets.js";
 import { makeSelfSignedCertificate, servedFingerprint } from "../helpers/tls-cert.js";
@@ -133,9 +133,11 @@ describe("the turnpike binary", () => {
       mkdirSync(logFile);
       server.child.kill("SIGHUP");
       await waitFor(`${logFile}.2`, "log-file not reopened; logging goes on to the file as it was open");
-      // The reload that follows checks log-file too, and keeps the running configuration.
-      await waitFor(`${logFile}.2`, "reload refused; the running configuration stays");
-      expect(read(`${logFile}.2`)).toContain(`cannot write log-file ${logFile}: it is a directory`);
+      // The reload that follows still applies: log-file keeps its value until a restart, so its path
+      // holds back no rotation of a secret or key.
+      // (The first reload's lines are in this file too: it was log-file until this rotation.)
+      await vi.waitFor(() => expect(read(`${logFile}.2`).split("reload applied").length - 1).toBe(2), { timeout: 10_000 });
+      expect(read(`${logFile}.2`)).not.toContain("reload refused");
       server.child.kill("SIGTERM");
       expect(await server.exited).toBe(0);
       expect(read(`${logFile}.2`)).toContain("turnpike stopped");
