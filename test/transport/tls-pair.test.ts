@@ -26,4 +26,20 @@ describe("checkTlsPair", () => {
       `cannot use cert ${certificate.certPath} with pkey ${rsaKey}: the private key does not belong to the certificate`,
     );
   });
+
+  it("says so for a key encrypted with a passphrase, in PKCS#8 or OpenSSL's traditional form, rather than OpenSSL's bad decrypt", async () => {
+    const certificate = makeSelfSignedCertificate();
+    made.push(certificate);
+    const pkcs8 = join(certificate.dir, "pkcs8.pem");
+    const traditional = join(certificate.dir, "traditional.pem");
+    execFileSync("openssl", ["pkey", "-in", certificate.keyPath, "-aes256", "-passout", "pass:x", "-out", pkcs8], { stdio: "ignore" });
+    execFileSync("openssl", ["ec", "-in", certificate.keyPath, "-aes256", "-passout", "pass:x", "-out", traditional], { stdio: "ignore" });
+    expect(readFileSync(pkcs8, "utf8")).toContain("BEGIN ENCRYPTED PRIVATE KEY");
+    expect(readFileSync(traditional, "utf8")).toContain("Proc-Type: 4,ENCRYPTED");
+    for (const keyPath of [pkcs8, traditional]) {
+      await expect(readTlsMaterial(certificate.certPath, keyPath, "cert", "pkey")).rejects.toThrow(
+        `cannot use cert ${certificate.certPath} with pkey ${keyPath}: the private key is encrypted with a passphrase, which turnpike does not take (coturn's pkey-pwd)`,
+      );
+    }
+  });
 });
