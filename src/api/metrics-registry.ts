@@ -72,8 +72,8 @@ export function createMetricsRegistry(readStats: () => ServerStats, apiResponses
   counter("turnpike_allocations_deleted_total", "Allocations deleted before expiry.", (s) => s.allocationsDeleted);
   counter("turnpike_dropped_packets_total", "Packets dropped instead of relayed.", (s) => s.droppedPackets);
   counter("turnpike_bandwidth_dropped_packets_total", "Packets dropped because their allocation was over max-bps.", (s) => s.bandwidthDroppedPackets);
-  gauge("turnpike_max_bps", "max-bps: bytes per second one allocation may relay; 0 for no limit.", (s) => s.maxBps);
-  gauge("turnpike_bps_capacity", "bps-capacity: the server's bandwidth in bytes per second; 0 for no limit.", (s) => s.bpsCapacity);
+  gauge("turnpike_allocation_bandwidth_limit_bytes_per_second", "max-bps: bytes per second one allocation may relay; 0 for no limit.", (s) => s.maxBps);
+  gauge("turnpike_bandwidth_capacity_bytes_per_second", "bps-capacity: the server's bandwidth in bytes per second; 0 for no limit.", (s) => s.bpsCapacity);
   counter("turnpike_client_messages_total", "Datagrams and frames received from clients (STUN messages, ChannelData and anything else), answered or not.", (s) => s.clientMessages);
   counter("turnpike_binding_requests_total", "STUN Binding requests answered.", (s) => s.bindingRequests);
   counter(
