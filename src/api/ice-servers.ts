@@ -19,15 +19,14 @@ export interface CredentialResponse {
 }
 
 /**
- * RFC 7064/7065 URIs for every enabled transport: stun: for Binding, turn: over UDP and TCP,
- * turns: over TLS. An IPv6 literal is bracketed.
+ * RFC 7064/7065 URIs for every enabled transport: stun: for Binding (over UDP), turn: over UDP and
+ * TCP, turns: over TLS. An IPv6 literal is bracketed.
  */
 export function iceUris(host: string, ports: IceUriPorts): string[] {
   const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   const uris: string[] = [];
-  const stunPort = ports.udp ?? ports.tcp;
-  if (stunPort !== undefined) uris.push(`stun:${h}:${stunPort}`);
-  if (ports.udp !== undefined) uris.push(`turn:${h}:${ports.udp}?transport=udp`);
+  // Browsers send STUN Binding over UDP only: without UDP a stun: URI would be one more dead candidate.
+  if (ports.udp !== undefined) uris.push(`stun:${h}:${ports.udp}`, `turn:${h}:${ports.udp}?transport=udp`);
   if (ports.tcp !== undefined) uris.push(`turn:${h}:${ports.tcp}?transport=tcp`);
   if (ports.tls !== undefined) uris.push(`turns:${h}:${ports.tls}?transport=tcp`);
   return uris;

@@ -145,8 +145,8 @@ describe("turnpike credentials", () => {
   describe("the transports in the URIs", () => {
     const secretArgs = ["--use-auth-secret", "--static-auth-secret", "s", "--rest-uri-host", "turn.example.com"];
 
-    it("follow no-udp and no-tcp, with stun: on whichever of UDP and TCP is on", async () => {
-      expect((await credentials([...secretArgs, "--no-udp"])).json().uris).toEqual(["stun:turn.example.com:3478", "turn:turn.example.com:3478?transport=tcp"]);
+    it("follow no-udp and no-tcp, with stun: only over UDP (browsers send Binding over UDP alone)", async () => {
+      expect((await credentials([...secretArgs, "--no-udp"])).json().uris).toEqual(["turn:turn.example.com:3478?transport=tcp"]);
       expect((await credentials([...secretArgs, "--no-tcp", "--listening-port", "3479"])).json().uris).toEqual([
         "stun:turn.example.com:3479",
         "turn:turn.example.com:3479?transport=udp",
