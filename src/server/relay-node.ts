@@ -16,6 +16,7 @@ import { REMOVED_ALLOCATION } from "../turn/allocation-table.js";
 import type { AllocationQuota, Clock, Logger, ReservationClaimer, ReservationRelease } from "../turn/ports.js";
 import { forgetShapes } from "../turn/shape-keeper.js";
 import { heapHeldBytes, NO_HEAP_TRIM, startHeapTrim, TRIM_MAX_MAIN_HEAP_BYTES, type HeapSample } from "./heap-trim.js";
+import { createCoarseClock } from "./coarse-clock.js";
 import { resolveListeningAddresses } from "./listening-addresses.js";
 import { heapSampleOf } from "./relay-stats.js";
 import { StartupError } from "./startup-error.js";
@@ -101,7 +102,8 @@ function holdFor(ms: number): Promise<void> {
 
 export async function startRelayNode(config: Config, options: RelayNodeOptions): Promise<RelayNode> {
   const log = options.logger;
-  const clock: Clock = options.clock ?? { now: () => Date.now() };
+  const coarseClock = options.clock === undefined ? createCoarseClock() : undefined;
+  const clock: Clock = options.clock ?? coarseClock!;
   const reusePort = options.reusePort === true;
   const tlsMaterial = config.cert && config.pkey && !config.noTls ? (options.tls ?? (await readTlsMaterial(config.cert, config.pkey, "cert", "pkey"))) : undefined;
   const addresses = resolveListeningAddresses(config.listeningIps);
@@ -244,6 +246,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
       closing ??= (async () => {
         clearInterval(sweeper);
         clearInterval(hostAddressRefresher);
+        coarseClock?.stop();
         heapTrim.stop();
         await Promise.all(open.map((listener) => listener.close()));
         relays.close();

@@ -85,7 +85,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   // the process's V8 flags stay as the host application set them.
   if (config.heapTrim) exposeGc();
   const backend =
-    options.inProcess === true ? await inProcessBackend(config, log, clock, tls, options.hostInterfaces) : await startWorkerPool(config, relayThreads, log, tls ? { tls } : {});
+    options.inProcess === true ? await inProcessBackend(config, log, options.clock, tls, options.hostInterfaces) : await startWorkerPool(config, relayThreads, log, tls ? { tls } : {});
   const { listeners } = backend;
   let current = config;
   let api: RunningApi | undefined;
@@ -219,8 +219,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
   }
 }
 
-async function inProcessBackend(config: Config, log: PinoLogger, clock: Clock, tls: TlsMaterial | undefined, hostInterfaces: HostInterfaces | undefined): Promise<RelayBackend> {
-  const node = await startRelayNode(config, { logger: log, clock, ...(tls ? { tls } : {}), ...(hostInterfaces ? { hostInterfaces } : {}) });
+/** Without a manual clock, the relay keeps its own (as in a worker). */
+async function inProcessBackend(config: Config, log: PinoLogger, clock: Clock | undefined, tls: TlsMaterial | undefined, hostInterfaces: HostInterfaces | undefined): Promise<RelayBackend> {
+  const node = await startRelayNode(config, { logger: log, ...(clock ? { clock } : {}), ...(tls ? { tls } : {}), ...(hostInterfaces ? { hostInterfaces } : {}) });
   return {
     listeners: node.listeners,
     stats: () => ({ ...node.stats(), relayThreadsUp: 1, relayThreadRestarts: 0 }),

@@ -9,6 +9,8 @@ export interface LogBudget {
   debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  /** For a line whose fields cost to build: true (and counted) when an info line `msg` may be written now. */
+  admitsInfo(msg: string): boolean;
 }
 
 export function createLogBudget(log: Logger, clock: { now(): number }, options: { perInterval: number; intervalMs: number }): LogBudget {
@@ -46,5 +48,6 @@ export function createLogBudget(log: Logger, clock: { now(): number }, options: 
     error(obj, msg) {
       if (admit(msg)) log.error(obj, msg);
     },
+    admitsInfo: (msg) => !infoOff && admit(msg),
   };
 }

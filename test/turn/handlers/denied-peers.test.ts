@@ -73,6 +73,20 @@ describe("a service of this host (its own address, outside the relay ports)", ()
     expect(asked).toBe(0);
   });
 
+  it("writes five notices a minute, then counts the rest and says how many were held back", async () => {
+    const h = harness();
+    const client = new HarnessClient(h);
+    await client.request(Method.Allocate, [UDP]);
+    await client.request(Method.CreatePermission, [peerAt(53)]);
+    const send = () => client.sendRaw(client.builder.indication(Method.Send, [peerAt(53), { name: "DATA", value: Buffer.from("x") }]));
+    for (let i = 0; i < 12; i++) await send();
+    expect(notices(h)).toHaveLength(5);
+    h.clock.advance(60_000);
+    await send();
+    expect(notices(h)).toHaveLength(6);
+    expect(h.log.records.find((r) => r.msg === "log lines suppressed")?.obj).toMatchObject({ suppressed: 7, message: notices(h)[0]!.msg });
+  });
+
   it("relays to a relay port of this host (another allocation's relayed address), and says nothing", async () => {
     const h = harness();
     const client = new HarnessClient(h);
