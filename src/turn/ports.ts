@@ -43,8 +43,9 @@ export interface ClientLink {
    */
   sendParts(head: Buffer, body: Buffer, tail: Buffer | undefined, address: string, port: number): boolean;
   /**
-   * A buffer of exactly `length` bytes to write the head of the next sendParts into. Over UDP the
-   * same one comes back while datagrams leave at once; over a stream, a new one each time.
+   * A buffer of exactly `length` bytes to write the head of the next sendParts into, valid until that
+   * call returns: the same one may come back for the next (over UDP while datagrams leave at once;
+   * over a stream always, as sendParts copies the head into its frame).
    */
   frameHead(length: number): Buffer;
   /**
