@@ -8,9 +8,6 @@ import { parseJsonBody } from "./json-body.js";
 /** Credential requests are a few dozen bytes. */
 export const BODY_LIMIT_BYTES = 4096;
 
-/** The methods turnpike's routes use (OPTIONS, for CORS preflights, answers on every path). */
-const ROUTE_METHODS = ["GET", "HEAD", "POST"] as const;
-
 /** Body parsing, errors and 404s: JSON only, and nothing echoed that could hold a secret. */
 export function configureApp(app: ApiApp): void {
   app.removeAllContentTypeParsers();
@@ -22,11 +19,18 @@ export function configureApp(app: ApiApp): void {
     }
   });
 
-  // A known path asked with another method is 405 with Allow (RFC 9110 §15.5.6), not 404.
+  // A known path asked with another method is 405 with Allow (RFC 9110 §15.5.6), not 404. The paths
+  // are kept as registered: the router's own lookup would read a request's path as a route pattern.
+  const methodsByPath = new Map<string, string[]>();
+  app.addHook("onRoute", (route) => {
+    if (/[:*]/.test(route.url)) return;
+    const methods = methodsByPath.get(route.url) ?? [];
+    for (const method of [route.method].flat()) if (!methods.includes(method)) methods.push(method);
+    methodsByPath.set(route.url, methods.sort());
+  });
   app.setNotFoundHandler((request, reply) => {
-    const url = pathOf(request.url);
-    const allowed = ROUTE_METHODS.filter((method) => app.hasRoute({ method, url }));
-    if (allowed.length === 0) return sendError(reply, 404, "no such route");
+    const allowed = methodsByPath.get(pathOf(request.url));
+    if (allowed === undefined) return sendError(reply, 404, "no such route");
     reply.header("allow", allowed.join(", "));
     return sendError(reply, 405, `method not allowed; use ${allowed.join(" or ")}`);
   });

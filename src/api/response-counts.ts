@@ -9,7 +9,7 @@ export interface ResponseCount {
 }
 
 export interface ResponseCounts {
-  /** `route`: the matched route's pattern, undefined when none matched (a 404). */
+  /** `route`: the matched route's pattern, undefined when none matched (a 404, or a 405 for a known path asked with another method). */
   record(route: string | undefined, statusCode: number): void;
   entries(): Iterable<ResponseCount>;
 }

@@ -149,6 +149,11 @@ describe("unknown routes and methods", () => {
     ["GET", "/nope"],
     ["GET", "/api/v1/credential"],
     ["PUT", "/api/v1/nope"],
+    // Not read as route patterns: a parameter, a bad regexp, an unsafe one, a wildcard.
+    ["GET", "/:a"],
+    ["GET", "/:a("],
+    ["POST", "/:a((a+)+)"],
+    ["GET", "/api/v1/*"],
   ])("%s %s -> 404 JSON", async (method, path) => {
     const { url } = await startTestApi();
     const response = await fetch(`${url}${path}`, { method, headers: bearer(KEY) });
