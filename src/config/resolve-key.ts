@@ -34,36 +34,44 @@ const KNOWN_KEYS: readonly string[] = [
  */
 export function describeUnknownKey(key: string, typedPrefix = "", suggestionPrefix = typedPrefix === "" ? "" : "--"): string {
   const typed = key.split(NOT_IN_A_NAME, 1)[0] ?? "";
-  const name = gluedKnownName(typed) ?? typed;
+  const name = gluedKnownName(key) ?? typed;
   return `unknown option "${typedPrefix}${showUnknownKey(key)}"${closestMatchHint(name, KNOWN_KEYS, suggestionPrefix)}`;
 }
 
 /** True when the option name `key` starts with is known, or close enough to one to be its typo. */
 export function isNearKnownKey(key: string): boolean {
   const name = key.split(NOT_IN_A_NAME, 1)[0] ?? "";
-  return resolveKey(name) !== undefined || gluedKnownName(name) !== undefined || findClosestMatch(name, KNOWN_KEYS) !== undefined;
+  return resolveKey(name) !== undefined || gluedKnownName(key) !== undefined || findClosestMatch(name, KNOWN_KEYS) !== undefined;
 }
 
-// Fewer characters past a known name are more likely a typo ("listening-ips") than a value.
+// Fewer name characters past a known name, and nothing else, are more likely a typo ("listening-ips")
+// than a value.
 const GLUED_VALUE_MIN_LENGTH = 4;
 
-/** The longest known name `name` goes on past with a value glued to it (`static-auth-secretS3cr3t`). */
-function gluedKnownName(name: string): string | undefined {
+/**
+ * The longest known name that `key` goes on past with a value glued to it: four or more name
+ * characters (`static-auth-secretS3cr3t`), or any that a character no name has follows
+ * (`static-auth-secretS3+cr3t`, base64).
+ */
+function gluedKnownName(key: string): string | undefined {
+  const end = key.search(NOT_IN_A_NAME);
+  const name = end === -1 ? key : key.slice(0, end);
+  const minimum = end === -1 ? GLUED_VALUE_MIN_LENGTH : 1;
   let found: string | undefined;
   for (const known of KNOWN_KEYS) {
-    if (name.length - known.length >= GLUED_VALUE_MIN_LENGTH && name.startsWith(known) && known.length > (found?.length ?? 0)) found = known;
+    if (name.length - known.length >= minimum && name.startsWith(known) && known.length > (found?.length ?? 0)) found = known;
   }
   return found;
 }
 
 /**
- * An unknown key as errors may show it: a character no option name has (`static-auth-secret:north`)
- * may start a value glued to the name, so nothing after it is shown (`static-auth-secret:…`); so may
- * a known name going on in name characters (`static-auth-secretnorth` shows `static-auth-secret…`).
+ * An unknown key as errors may show it: a value may be glued to a known name (`static-auth-secretnorth`
+ * and `static-auth-secretno+rth` show `static-auth-secret…`), and a character no option name has
+ * (`static-auth-secret:north`) may start one, so nothing after it is shown (`static-auth-secret:…`).
  */
 export function showUnknownKey(key: string): string {
-  const end = key.search(NOT_IN_A_NAME);
-  if (end !== -1) return `${key.slice(0, end + 1)}…`;
   const glued = gluedKnownName(key);
-  return glued === undefined ? key : `${glued}…`;
+  if (glued !== undefined) return `${glued}…`;
+  const end = key.search(NOT_IN_A_NAME);
+  return end === -1 ? key : `${key.slice(0, end + 1)}…`;
 }

@@ -372,6 +372,7 @@ describe("turnpike never prints a secret", () => {
       [[`--static-auth-secre=${SECRETS[2]}`], 'turnpike: unknown option "--static-auth-secre=…"\n'],
       [[`--verison=${SECRETS[2]}`], 'turnpike: unknown option "--verison=…" (did you mean "--version"?)\n'],
       [[`--static-auth-secret${SECRETS[2]}`], 'turnpike: unknown option "--static-auth-secret…"\n'],
+      [[`--static-auth-secret${SECRETS[2]}+/x=`], 'turnpike: unknown option "--static-auth-secret…"\n'],
       [[`-static-auth-secret${SECRETS[2]}`], 'turnpike: unknown option "-static-auth-secret…"\n'],
       [["check-config", `--static-auth-secret${SECRETS[2]}`], 'turnpike: command line: unknown option "--static-auth-secret…" (did you mean "--static-auth-secret"?)\n'],
       [[`static-auth-secret=${SECRETS[2]}`], 'turnpike: missing command before static-auth-secret=… (as in "turnpike start --static-auth-secret=...")\n'],

@@ -373,7 +373,7 @@ describe("loadConfig: errors carry file, line, key and a suggestion", () => {
   );
 
   it("shows none of a value glued straight to an option name in the file", () => {
-    for (const line of ["static-auth-secretNorthWind42", "static-auth-secretNorthWind42=x", "static-auth-secretNorthWind42 x"]) {
+    for (const line of ["static-auth-secretNorthWind42", "static-auth-secretNorthWind42=x", "static-auth-secretNorthWind42 x", "static-auth-secretNo+rth/42"]) {
       const error = errorOf(() => loadText(`realm=x\n${line}`));
       expect(error.message, line).toBe(`${join(temp.path(), "turnserver.conf")}:2: unknown option "static-auth-secret…" (did you mean "static-auth-secret"?)`);
     }

@@ -84,6 +84,9 @@ describe("command-line options", () => {
       ["--api-keyk3y-0123", "--api-key…", "--api-key"],
       ["--usermallory", "--user…", "--user"],
       ["-static-auth-secretNorthWind42", "-static-auth-secret…", "--static-auth-secret"],
+      // Base64 has characters no name has: the known name is still all that shows, however short the tail.
+      ["--static-auth-secretNorthWind42+x/y", "--static-auth-secret…", "--static-auth-secret"],
+      ["--static-auth-secretNo+rth", "--static-auth-secret…", "--static-auth-secret"],
     ]) {
       const error = catchError(() => parseArgs([arg!]));
       expect(error, arg).toMatchObject({ message: `command line: unknown option "${shown}" (did you mean "${suggested}"?)` });
