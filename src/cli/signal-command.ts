@@ -29,7 +29,9 @@ async function signalServer(
     return 0;
   }
   // A configuration the server would refuse is reported here, with its file and line, and nothing is signalled.
-  const { config, warnings } = loadConfig(file === undefined ? { args: optionArgs } : { file, args: optionArgs });
+  // As the reload itself: log-file and pidfile are the running server's, not checked (a log-file path
+  // logrotate left odd must not keep a secret's rotation from being signalled).
+  const { config, warnings } = loadConfig(file === undefined ? { args: optionArgs, forReload: true } : { file, args: optionArgs, forReload: true });
   for (const warning of warnings) deps.stderr.write(`turnpike: warning: ${warning}\n`);
   // Without a config file, start with generated credentials writes its pidfile next to the state file.
   const pidfile = config.pidfile ?? (file === undefined ? pidfileNextTo(stateFilePathOf(config, deps)) : undefined);

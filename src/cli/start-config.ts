@@ -37,13 +37,16 @@ export async function loadStartConfig(file: string | undefined, args: readonly s
   const stateFile = stateFilePathOf(config, deps);
   const { state, created } = purpose === "start" ? await loadOrCreateStateFile(stateFile) : await readForReload(stateFile);
   // Through configFromObject, so that the added values pass the same parsers and rules as any other.
-  const generated = configFromObject({
-    ...config,
-    useAuthSecret: true,
-    staticAuthSecrets: [state.staticAuthSecret],
-    apiKeys: [state.apiKey],
-    pidfile: config.pidfile ?? pidfileNextTo(stateFile),
-  });
+  const generated = configFromObject(
+    {
+      ...config,
+      useAuthSecret: true,
+      staticAuthSecrets: [state.staticAuthSecret],
+      apiKeys: [state.apiKey],
+      pidfile: config.pidfile ?? pidfileNextTo(stateFile),
+    },
+    rules,
+  );
   return { config: generated, warnings: warningsWithGeneratedCredentials(config, warnings, stateFile), generated: { stateFile, created } };
 }
 

@@ -4,9 +4,10 @@ import { DEFAULT_CONFIG, type Config } from "./config.js";
 import { ConfigError, reasonOf } from "./config-error.js";
 import { findFieldOption, OPTIONS } from "./options.js";
 import { finishConfig } from "./finish-config.js";
+import type { ValidationRules } from "./validate-config.js";
 
-/** A Config from the fields given, defaults for the rest; throws ConfigError for a bad field or value. */
-export function configFromObject(partial: Partial<Config> = {}): Config {
+/** A Config from the fields given, defaults for the rest; throws ConfigError for a bad field or value. `rules`: as loadConfig's. */
+export function configFromObject(partial: Partial<Config> = {}, rules: ValidationRules = {}): Config {
   const draft: Record<string, unknown> = { ...DEFAULT_CONFIG };
   for (const [field, value] of Object.entries(partial)) {
     const option = findFieldOption(field);
@@ -26,7 +27,7 @@ export function configFromObject(partial: Partial<Config> = {}): Config {
   }
   // As in a conf file: secrets turn useAuthSecret on unless it is given.
   if (partial.useAuthSecret === undefined && (draft.staticAuthSecrets as readonly string[]).length > 0) draft.useAuthSecret = true;
-  return finishConfig(draft, (field) => ({ key: findFieldOption(field)?.key ?? field }));
+  return finishConfig(draft, (field) => ({ key: findFieldOption(field)?.key ?? field }), rules);
 }
 
 function checkList(value: unknown, checkElement: (element: unknown) => unknown): readonly unknown[] {

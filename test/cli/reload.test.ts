@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { runCli } from "../../src/cli/run.js";
+import { loadStartConfig } from "../../src/cli/start-config.js";
 import { useTempDir } from "../config/temp-dir.js";
 import { createFakeCli, FAKE_PID } from "./fake-deps.js";
 
@@ -176,5 +177,29 @@ describe("turnpike reload with real signals", () => {
     const cli = createFakeCli();
     expect(await runCli(["reload", "--pidfile", pidfile], { ...cli.deps, kill: undefined })).toBe(1);
     expect(cli.stderr()).toMatch(/^turnpike: turnpike is not running: no process \d+, as pidfile .* says \(a stale pidfile\?\)\n$/);
+  });
+});
+
+describe("a reload's configuration leaves log-file and pidfile alone (kept until a restart)", () => {
+  it("is read for the server's own reload on generated credentials though log-file became a directory", async () => {
+    const cli = createFakeCli();
+    const logFile = join(temp.path(), "turnpike.log");
+    const flags = ["--realm", "a.example", "--log-file", logFile];
+    const started = await loadStartConfig(undefined, flags, cli.deps);
+    // logrotate moved the file, and something else took the name.
+    mkdirSync(logFile);
+    await expect(loadStartConfig(undefined, flags, cli.deps)).rejects.toThrow(/cannot write log-file .*: it is a directory/);
+    expect((await loadStartConfig(undefined, flags, cli.deps, "reload")).config).toEqual(started.config);
+  });
+
+  it("turnpike reload signals though log-file is a directory now", async () => {
+    const pidfile = temp.write("turnpike.pid", "31337\n");
+    mkdirSync(join(temp.path(), "taken.log"));
+    const cli = createFakeCli();
+    const file = temp.write("turnserver.conf", `pidfile=${pidfile}\nlog-file=${join(temp.path(), "taken.log")}\n`);
+    expect(await runCli(["reload", "-c", file], cli.deps)).toBe(0);
+    expect(cli.killed).toEqual([[31337, "SIGHUP"]]);
+    expect(await runCli(["drain", "-c", file], cli.deps)).toBe(0);
+    expect(cli.killed).toEqual([[31337, "SIGHUP"], [31337, "SIGUSR1"]]);
   });
 });
