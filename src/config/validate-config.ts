@@ -60,13 +60,14 @@ function checkBpsCapacity(config: Config, locate: LocateField): void {
   }
 }
 
-/** The credential endpoint's rules. */
+/** The credential endpoint's rules; with no-api only the TTLs', which `turnpike credentials` uses too. */
 function validateApi(config: Config, locate: LocateField): void {
-  checkTlsFiles({ cert: "apiCert", pkey: "apiPkey" }, config, locate);
   if (config.restDefaultTtlSeconds > config.restMaxTtlSeconds) {
     const where = setLater(locate("restDefaultTtlSeconds"), locate("restMaxTtlSeconds"));
     throw new ConfigError(`rest-default-ttl ${config.restDefaultTtlSeconds} is above rest-max-ttl ${config.restMaxTtlSeconds}`, where);
   }
+  if (config.noApi) return;
+  checkTlsFiles({ cert: "apiCert", pkey: "apiPkey" }, config, locate);
   if (config.apiAllowAnonymous && !isLoopback(config.apiListeningIp)) {
     const where = setLater(locate("apiAllowAnonymous"), locate("apiListeningIp"));
     throw new ConfigError(

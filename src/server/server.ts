@@ -69,7 +69,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   if (options.clock && options.inProcess !== true) throw new Error("a manual clock needs inProcess: relay threads keep their own time");
   if (options.hostInterfaces && options.inProcess !== true) throw new Error("hostInterfaces needs inProcess: relay threads read their own");
   const clock: Clock = options.clock ?? { now: () => Date.now() };
-  const apiTls = config.apiCert && config.apiPkey ? await readTlsMaterial(config.apiCert, config.apiPkey, "api-cert", "api-pkey") : undefined;
+  const apiTls = !config.noApi && config.apiCert && config.apiPkey ? await readTlsMaterial(config.apiCert, config.apiPkey, "api-cert", "api-pkey") : undefined;
   if (describeUnservedRequests(config).includes(NO_TURN_CREDENTIALS)) log.warn({}, NO_TURN_CREDENTIALS);
 
   // At start only: a relay thread restarted while an address is away (a moving VIP) comes up and answers 508 meanwhile.

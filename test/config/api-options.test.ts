@@ -196,6 +196,15 @@ describe("loadConfig: the credential endpoint's rules across fields", () => {
     expect(errorOf(() => loadText("api-allow-anonymous", ["--api-listening-ip", "::"])).message).toMatch(/^command line: api-allow-anonymous is refused/);
   });
 
+  it("checks no endpoint option with no-api, which leaves them doing nothing; rest-* still counts", () => {
+    const endpoint = "api-listening-ip=0.0.0.0\napi-allow-anonymous\napi-cert=missing-cert.pem\napi-pkey=missing-key.pem";
+    expect(errorOf(() => loadText(endpoint)).key).toBe("api-cert");
+    const { config, warnings } = loadText(`${endpoint}\nno-api`);
+    expect(config).toMatchObject({ noApi: true, apiAllowAnonymous: true, apiCert: join(temp.path(), "missing-cert.pem") });
+    expect(warnings).toEqual(["no-api is set: the credential endpoint is off, so api-listening-ip, api-cert, api-pkey, api-allow-anonymous do nothing"]);
+    expect(errorOf(() => loadText("no-api\nrest-max-ttl=60\nrest-default-ttl=600")).key).toBe("rest-default-ttl");
+  });
+
   it.each(["127.0.0.1", "127.1.2.3", "127.255.255.255", "::1", "0:0:0:0:0:0:0:1"])("allows api-allow-anonymous on loopback %s", (ip) => {
     expect(loadText(`api-listening-ip=${ip}\napi-allow-anonymous`).config).toMatchObject({ apiListeningIp: ip, apiAllowAnonymous: true });
   });

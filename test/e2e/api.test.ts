@@ -248,3 +248,18 @@ describe("turns: URIs on an IP address", () => {
     }
   });
 });
+
+describe("no-api", () => {
+  it("starts without reading api-cert or api-pkey, and serves no endpoint", async () => {
+    const server = await startServer(
+      configFromObject({ noApi: true, listeningIps: ["127.0.0.1"], listeningPort: 0, users: ["u:p"], relayThreads: 1, apiCert: "/nonexistent/api-cert.pem", apiPkey: "/nonexistent/api-key.pem" }),
+      { logger: createRecordingLogger(), inProcess: true },
+    );
+    try {
+      expect(server.api).toBeUndefined();
+      expect(server.listeners.length).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+  });
+});
