@@ -108,6 +108,9 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   const tlsMaterial = config.cert && config.pkey && !config.noTls ? (options.tls ?? (await readTlsMaterial(config.cert, config.pkey, "cert", "pkey"))) : undefined;
   const addresses = resolveListeningAddresses(config.listeningIps);
   if (addresses.length === 0) throw new StartupError("no address to listen on: no interface has one (of the family of a wildcard listening-ip); set listening-ip");
+  const hostInterfaces = options.hostInterfaces ?? { read: networkInterfaces, refreshMs: HOST_ADDRESS_REFRESH_MS };
+  // Read before any socket opens: a start that cannot know this host's addresses fails with nothing to close.
+  const initialHostAddresses = hostAddressesOf(config, addresses, hostInterfaces.read);
   const portFor = (transport: ListenerInfo["transport"], address: string, configured: number): number =>
     options.fixedPorts?.find((l) => l.transport === transport && l.address === address)?.port ?? configured;
 
@@ -186,23 +189,29 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   }
 
   const ownListeners = listeners.map(({ address, port }) => ({ address, port }));
-  const hostInterfaces = options.hostInterfaces ?? { read: networkInterfaces, refreshMs: HOST_ADDRESS_REFRESH_MS };
   let hostAddressesKey = "";
-  const refreshHostAddresses = (): void => {
-    let found: string[];
-    try {
-      found = hostAddressesOf(config, addresses, hostInterfaces.read);
-    } catch (error) {
-      log.warn({ err: error }, "cannot read this host's interface addresses; the peer policy keeps the last ones read");
-      return;
-    }
+  let hostAddressesUnreadable = false;
+  const applyHostAddresses = (found: string[]): void => {
     const key = [...found].sort().join(" ");
     if (key === hostAddressesKey) return;
     if (hostAddressesKey !== "") log.info({ addresses: found.length }, "this host's addresses changed; the peer policy follows");
     hostAddressesKey = key;
     runtime.setHostAddresses(found);
   };
-  refreshHostAddresses();
+  const refreshHostAddresses = (): void => {
+    let found: string[];
+    try {
+      found = hostAddressesOf(config, addresses, hostInterfaces.read);
+    } catch (error) {
+      // Once until a read succeeds again, not every refresh in every thread.
+      if (!hostAddressesUnreadable) log.warn({ err: error }, "cannot read this host's interface addresses; the peer policy keeps the last ones read");
+      hostAddressesUnreadable = true;
+      return;
+    }
+    hostAddressesUnreadable = false;
+    applyHostAddresses(found);
+  };
+  applyHostAddresses(initialHostAddresses);
   const hostAddressRefresher = setInterval(refreshHostAddresses, hostInterfaces.refreshMs);
   // Our own sockets are never peers (RFC 8656 §21.3); the API's are added once it listens.
   const setOwnEndpoints = (endpoints: readonly Endpoint[]) => runtime.setOwnEndpoints(withExternalIps(endpoints, config.externalIps));

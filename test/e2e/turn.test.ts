@@ -268,6 +268,14 @@ describe("relay ports, external-ip and the default peer policy on a live server"
 });
 
 describe("this host's addresses, read again while running", () => {
+  it("fails a start that cannot read them, before any socket opens", async () => {
+    const config = configFromObject({ noApi: true, listeningIps: ["127.0.0.1"], listeningPort: 0, users: ["alice:wonderland"], relayThreads: 1 });
+    const read = () => {
+      throw new Error("getifaddrs failed");
+    };
+    await expect(startServer(config, { logger: createRecordingLogger(), inProcess: true, hostInterfaces: { read, refreshMs: 20 } })).rejects.toThrow("getifaddrs failed");
+  });
+
   it("refuses the services of an address added after the start, within the refresh, and lets it go once removed", async () => {
     const lo: NetworkInterfaceInfo = { address: "127.0.0.1", netmask: "255.0.0.0", family: "IPv4", mac: "00:00:00:00:00:00", internal: true, cidr: "127.0.0.1/8" };
     // A public address (loopback ones are never host services: allow-loopback-peers rules them).
@@ -310,8 +318,12 @@ describe("this host's addresses, read again while running", () => {
       expect(logger.records.some((r) => r.msg === "this host's addresses changed; the peer policy follows")).toBe(true);
 
       unreadable = true;
-      await until(() => logger.records.some((r) => r.level === "warn" && r.msg.startsWith("cannot read this host's interface addresses")));
+      const unreadableWarnings = () => logger.records.filter((r) => r.level === "warn" && r.msg.startsWith("cannot read this host's interface addresses")).length;
+      await until(() => unreadableWarnings() > 0);
       expect(await bindVip(), "the last addresses read stay").toBe(403);
+      // Ten refreshes more, still failing: said once.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unreadableWarnings()).toBe(1);
       unreadable = false;
 
       interfaces = { lo: [lo] };
