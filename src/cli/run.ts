@@ -2,7 +2,7 @@
 import type { Config } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import { findClosestMatch } from "../config/closest-match.js";
-import { resolveKey, showUnknownKey } from "../config/resolve-key.js";
+import { isNearKnownKey, resolveKey, showUnknownKey } from "../config/resolve-key.js";
 import type { Logger } from "../server/logger.js";
 import type { ListenerInfo } from "../server/server.js";
 import { runCheckConfig } from "./check-config-command.js";
@@ -104,6 +104,9 @@ function runHelp(args: readonly string[], deps: CliDeps): number {
   return print(deps.stdout, formatHelp(topic));
 }
 
+// A word that is close to no name may be a secret given where a command was expected: not shown.
+const UNSHOWN_WORD = 'unexpected first argument (not shown: it is close to no command or option name and may be a secret); try "turnpike --help"';
+
 function describeUnknownCommand(name: string): string {
   // Never echo what follows "=": it may be a secret (--static-auth-secret=...).
   const equals = name.indexOf("=");
@@ -114,16 +117,24 @@ function describeUnknownCommand(name: string): string {
   }
   if (flag.startsWith("-")) {
     const match = findClosestMatch(flag, ["--help", "--version"]);
-    // Nor a value glued to an option's name (--static-auth-secretS3cr3t).
     const dashes = flag.startsWith("--") ? "--" : "-";
-    const name = showUnknownKey(flag.slice(dashes.length));
-    const glued = name.endsWith("…") ? `${dashes}${name}` : shown;
-    return `unknown option "${glued}"${match === undefined ? "" : ` (did you mean "${match}"?)`}`;
+    // A single-dash word may be a secret that starts with "-", as after a command (parseArgs).
+    if (dashes === "-" && match === undefined && !isNearKnownKey(flag.slice(1))) return UNSHOWN_WORD;
+    // Nor a value glued to an option's name (--static-auth-secretS3cr3t).
+    const key = showUnknownKey(flag.slice(dashes.length));
+    return `unknown option "${key.endsWith("…") ? `${dashes}${key}` : shown}"${match === undefined ? "" : ` (did you mean "${match}"?)`}`;
   }
   if (equals !== -1 && resolveKey(flag) !== undefined) return `missing command before ${shown} (as in "turnpike start --${flag}=...")`;
   const match = findClosestMatch(flag, Object.keys(COMMANDS));
-  return `unknown command "${shown}"${match === undefined ? ' (try "turnpike --help")' : ` (did you mean "${match}"?)`}`;
+  if (match === undefined && !isNearKnownKey(flag) && NOT_A_WORD.test(flag)) return UNSHOWN_WORD;
+  // An option's name without its dashes, a value glued to it (static-auth-secretS3cr3t): the name alone.
+  const key = showUnknownKey(flag);
+  const word = key.endsWith("…") ? key : shown;
+  return `unknown command "${word}"${match === undefined ? ' (try "turnpike --help")' : ` (did you mean "${match}"?)`}`;
 }
+
+// Characters no command or option name has.
+const NOT_A_WORD = /[^A-Za-z0-9_-]/;
 
 function print(output: CliOutput, text: string): number {
   output.write(text);

@@ -377,6 +377,13 @@ describe("turnpike never prints a secret", () => {
       [["check-config", `--static-auth-secret${SECRETS[2]}`], 'turnpike: command line: unknown option "--static-auth-secret…" (did you mean "--static-auth-secret"?)\n'],
       [[`static-auth-secret=${SECRETS[2]}`], 'turnpike: missing command before static-auth-secret=… (as in "turnpike start --static-auth-secret=...")\n'],
       [[`strat=${SECRETS[2]}`], 'turnpike: unknown command "strat=…" (did you mean "start"?)\n'],
+      // No command and no dashes: an option's name with a value glued on shows as the name alone.
+      [[`static-auth-secret${SECRETS[2]}`], 'turnpike: unknown command "static-auth-secret…" (try "turnpike --help")\n'],
+      [[`static-auth-secret:${SECRETS[2]}`], 'turnpike: unknown command "static-auth-secret:…" (try "turnpike --help")\n'],
+      [["help", `static-auth-secret${SECRETS[2]}+z`], 'turnpike: unknown command "static-auth-secret…" (try "turnpike --help")\n'],
+      // A word close to no name, with a character no name has or a single dash: not shown at all.
+      [[`${SECRETS[2]}+/z`], `turnpike: unexpected first argument (not shown: it is close to no command or option name and may be a secret); try "turnpike --help"\n`],
+      [[`-${SECRETS[2]}`], `turnpike: unexpected first argument (not shown: it is close to no command or option name and may be a secret); try "turnpike --help"\n`],
       [["help", "start", SECRETS[2]], 'turnpike: unexpected argument after "help start": help takes one command name\n'],
     ] as const) {
       const cli = createFakeCli();
