@@ -154,7 +154,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
       }
       if (!config.noTcp) {
         const port = portFor("tcp", address, config.listeningPort);
-        const tcp = await StreamListener.open({ transport: "tcp", address, port, family, reusePort, idleTimeoutMs, maxChannelNumber, onPacket, onClose, caps, allocateTimeoutMs, log });
+        const tcp = await StreamListener.open({ transport: "tcp", address, port, family, reusePort, idleTimeoutMs, maxChannelNumber, onPacket, onClose, caps, allocateTimeoutMs, clock, log });
         open.push(tcp);
         listeners.push({ transport: "tcp", address, port: tcp.port, family });
       }
@@ -173,6 +173,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
           onClose,
           caps,
           allocateTimeoutMs,
+          clock,
           log,
         });
         open.push(tls);

@@ -3,7 +3,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { IpFamily } from "../stun/address.js";
 import type { PacketHandler } from "../turn/dispatch.js";
-import type { ClientLink, Logger } from "../turn/ports.js";
+import type { ClientLink, Clock, Logger } from "../turn/ports.js";
 import { createLogBudget } from "../turn/log-budget.js";
 import { StreamFramer } from "../turn/stream-framing.js";
 import type { ConnectionCaps } from "./connection-caps.js";
@@ -41,6 +41,8 @@ export interface StreamListenerOptions {
   readonly caps?: ConnectionCaps;
   /** coturn's max-allocate-timeout: a connection that has not allocated by then is closed, busy or not. */
   readonly allocateTimeoutMs?: number;
+  /** Times max-allocate-timeout: the relay thread's clock (a manual one in tests); Date.now without it. */
+  readonly clock?: Clock;
   readonly log: Logger;
 }
 
@@ -58,6 +60,7 @@ function tlsContextOptions(material: TlsMaterial): tls.SecureContextOptions {
 }
 
 const DEADLINE_SWEEP_MS = 1000;
+const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
 
 // sendParts copies each head into its frame at once, so one head per length serves every frame.
 const frameHeads = new FrameHeads();
@@ -79,10 +82,11 @@ export class StreamListener {
     port: number,
     private readonly caps: ConnectionCaps | undefined,
     private readonly allocateTimeoutMs: number,
+    private readonly clock: Clock,
   ) {
     this.server = server;
     this.port = port;
-    this.sweeper = setInterval(() => this.closeOverdue(Date.now()), DEADLINE_SWEEP_MS);
+    this.sweeper = setInterval(() => this.closeOverdue(this.clock.now()), DEADLINE_SWEEP_MS);
     this.sweeper.unref();
   }
 
@@ -155,7 +159,7 @@ export class StreamListener {
     server.removeAllListeners("error");
     server.on("error", (error) => log.error({ err: error, listener: `${transport} ${address}` }, "listener error"));
     const port = (server.address() as net.AddressInfo).port;
-    listener = new StreamListener(server, port, options.caps, options.allocateTimeoutMs ?? Infinity);
+    listener = new StreamListener(server, port, options.caps, options.allocateTimeoutMs ?? Infinity, options.clock ?? SYSTEM_CLOCK);
     return listener;
   }
 
@@ -167,7 +171,7 @@ export class StreamListener {
       return;
     }
     this.connections.add(socket);
-    if (this.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.allocateTimeoutMs);
+    if (this.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, this.clock.now() + this.allocateTimeoutMs);
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
     // Resets are normal, and 'close' releases everything; an error that leaves the socket open (a TLS
@@ -241,7 +245,7 @@ export class StreamListener {
         if (carries) framer.allowChannelData = true;
         socket.setTimeout(carries ? 0 : options.idleTimeoutMs);
         if (carries) this.allocateBy.delete(socket);
-        else if (!socket.destroyed && this.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, Date.now() + this.allocateTimeoutMs);
+        else if (!socket.destroyed && this.allocateTimeoutMs !== Infinity) this.allocateBy.set(socket, this.clock.now() + this.allocateTimeoutMs);
       },
       isOpen: () => !socket.destroyed,
     };

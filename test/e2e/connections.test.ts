@@ -8,6 +8,7 @@ import type { Config } from "../../src/config/config.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 import { readStream, StreamReader } from "../helpers/sockets.js";
 import { makeSelfSignedCertificate, type TestCertificate } from "../helpers/tls-cert.js";
 import { channelData, errorCode } from "../helpers/turn-messages.js";
@@ -236,6 +237,27 @@ describe("max-allocate-timeout", () => {
     await new Promise((resolve) => setTimeout(resolve, 1200));
     expect(allocated.closed).toBe(false);
     expect((await allocated.request(Method.Refresh)).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+});
+
+describe("max-allocate-timeout on the relay thread's clock", () => {
+  it("closes a connection that has not allocated once the clock passes the timeout, without waiting it out", async () => {
+    const clock = new ManualClock();
+    const server = await startServer(
+      configFromObject({ noApi: true, relayThreads: 1, listeningIps: ["127.0.0.1"], listeningPort: 0, noUdp: true, users: ["alice:pw"], realm: "r", maxAllocateTimeoutSeconds: 120 }),
+      { logger: createRecordingLogger(), inProcess: true, clock },
+    );
+    cleanups.push(() => server.close());
+    const port = server.listeners.find((l) => l.transport === "tcp")!.port;
+    const waiting = await connect(port);
+    const allocated = await SocketTurnClient.stream("tcp", { address: "127.0.0.1", port }, { username: "alice", password: "pw", realm: "r" });
+    cleanups.push(() => allocated.close());
+    expect((await allocated.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }])).messageClass).toBe(MessageClass.SuccessResponse);
+    // Two minutes pass on the clock (the allocation has eight more); the listener looks once a second.
+    expect(await closedWithin(waiting, 1500)).toBe(false);
+    clock.advance(120_000);
+    expect(await closedWithin(waiting, 3000)).toBe(true);
+    expect(allocated.closed).toBe(false);
   });
 });
 
