@@ -5,7 +5,7 @@ import { dirname, resolve } from "node:path";
 import { DEFAULT_CONFIG, type Config } from "./config.js";
 import { ConfigError, reasonOf, type ConfigLocation } from "./config-error.js";
 import { finishConfig } from "./finish-config.js";
-import { findFieldOption } from "./options.js";
+import { findFieldOption, OPTIONS } from "./options.js";
 import { flagParser } from "./value-parsers.js";
 import { parseArgs } from "./parse-args.js";
 import { parseConfigText, type ConfigEntry } from "./parse-file.js";
@@ -129,17 +129,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   return { config, warnings };
 }
 
-/** The credential endpoint's own options (the rest-* ones also shape `turnpike credentials`). */
-const API_FIELDS: readonly (keyof Config)[] = [
-  "apiListeningIp",
-  "apiListeningPort",
-  "apiCert",
-  "apiPkey",
-  "apiKeys",
-  "apiAllowAnonymous",
-  "apiCorsOrigins",
-  "apiRateLimitPerMinute",
-];
+/** The credential endpoint's own options, api-* (the rest-* ones also shape `turnpike credentials`). */
+const API_FIELDS: readonly (keyof Config)[] = [...new Set(OPTIONS.filter((option) => option.key.startsWith("api-")).map((option) => option.field))];
 
 function readConfigFile(file: string): ConfigEntry[] {
   let bytes: Buffer;

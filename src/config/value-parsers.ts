@@ -3,7 +3,7 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseStaticUser } from "../credentials/static-users.js";
-import { formatIp, parseIp } from "../stun/address.js";
+import { formatIp, isIpv4Mapped, parseIp } from "../stun/address.js";
 import { parseIpRange } from "../turn/ip-range.js";
 import type { ExternalIp } from "./config.js";
 import { isWildcard } from "./validate-config.js";
@@ -76,7 +76,7 @@ function checkTurnIp(value: unknown): string {
   const ip = checkIp(value);
   if (ip.includes("%")) throw new Error(`${quote(ip)} has a zone (%...), which turnpike does not support: give an address without one`);
   const bytes = parseIp(ip)?.bytes;
-  if (bytes?.length === 16 && bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+  if (bytes !== undefined && isIpv4Mapped(bytes)) {
     throw new Error(`${quote(ip)} is an IPv4-mapped address: give the IPv4 address ${formatIp(bytes.subarray(12))} itself`);
   }
   return ip;

@@ -86,6 +86,13 @@ function parseWords(text: string, mayEndWithIpv4: boolean): number[] | undefined
   return words;
 }
 
+/** ::ffff:0:0/96 (RFC 4291 §2.5.5.2): sixteen bytes, ten zero, then two 0xff. */
+export function isIpv4Mapped(bytes: Uint8Array): boolean {
+  if (bytes.length !== 16) return false;
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
 /**
  * 4 bytes -> dotted quad; 16 bytes -> the text libuv's inet_ntop gives (and so Node's rinfo.address):
  * RFC 5952 compression (longest run of two or more zero groups, the first on a tie, lowercase hex),

@@ -1,4 +1,4 @@
-import { formatIp, parseIp } from "../stun/address.js";
+import { formatIp, isIpv4Mapped, parseIp } from "../stun/address.js";
 
 /**
  * What a client address counts as against a per-IP limit: the address itself for IPv4 (IPv4-mapped
@@ -12,10 +12,4 @@ export function limitSubject(address: string): string {
   const groups: string[] = [];
   for (let i = 0; i < 8; i += 2) groups.push((((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
   return `${groups.join(":")}::/64`;
-}
-
-// ::ffff:0:0/96 (RFC 4291 §2.5.5.2): ten zero bytes, then two 0xff.
-function isIpv4Mapped(bytes: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
-  return bytes[10] === 0xff && bytes[11] === 0xff;
 }
