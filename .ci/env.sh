@@ -8,13 +8,16 @@ turnpike_node_ok() {
 
 turnpike_env() {
   # Debian packages the tests drive: coturn's turnutils_* clients, openssl to make test certificates,
-  # Chromium for the browser test (driven by playwright-core, which downloads no browser of its own)
-  # and iproute2's `ip netns` and `tc`, which give that test and the congested-uplink test a network
-  # namespace of their own (the latter with a throttled link).
+  # Chromium for the browser test (driven by playwright-core, which downloads no browser of its own),
+  # iproute2's `ip netns` and `tc`, which give that test and the congested-uplink test a network
+  # namespace of their own (the latter with a throttled link), and redis-server for the test of
+  # revocations shared between nodes (each test starts its own on loopback; the package's service
+  # is not used).
   local missing=()
   command -v turnutils_stunclient >/dev/null 2>&1 || missing+=(coturn)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   # iproute2 puts tc in /usr/sbin, which a plain user's PATH may lack.
   { command -v ip && { command -v tc || [ -x /usr/sbin/tc ] || [ -x /sbin/tc ]; }; } >/dev/null 2>&1 || missing+=(iproute2)
   if [ ${#missing[@]} -gt 0 ]; then
@@ -24,7 +27,7 @@ turnpike_env() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
         { echo "apt-get install ${missing[*]} failed" >&2; return 1; }
     else
-      echo "warning: missing ${missing[*]} (apt-get install ${missing[*]}); the interop and browser tests need them" >&2
+      echo "warning: missing ${missing[*]} (apt-get install ${missing[*]}); the interop, browser and shared-revocation tests need them" >&2
     fi
   fi
 

@@ -68,6 +68,20 @@ export interface ServerStats {
   readonly relayThreadRestarts: number;
   readonly listenersUp: boolean;
   readonly draining: boolean;
+  /** With redis-url: whether revocations are shared with the other nodes now. */
+  readonly sharedRevocations?: "connecting" | "ready" | "down";
+}
+
+/** What a revocation did: on this node, and for the others. */
+export interface RevokeOutcome {
+  /** The allocations this node ended (the other nodes end theirs as they hear of it). */
+  readonly allocationsEnded: number;
+  /**
+   * With redis-url: true once Redis has it (every node refuses the username), or why it could not
+   * take it (this node alone does). Absent without redis-url, or when there is nothing to share (a
+   * static user's revocation stays per node; an expired credential is refused anyway).
+   */
+  readonly shared?: true | { readonly error: string };
 }
 
 /** What the endpoint needs from the running server; the server builds it, tests pass fakes. */
@@ -77,8 +91,8 @@ export interface ApiDeps {
   mint(user: string | undefined, ttlSeconds: number): MintedCredential | undefined;
   /** stun:/turn:/turns: URIs for every enabled transport, with the public host. */
   iceUris(): readonly string[];
-  /** Refuses further requests signed with `username` and ends its live allocations on every relay thread; returns how many ended. */
-  revoke(username: string): number | Promise<number>;
+  /** Refuses further requests signed with `username` and ends its live allocations on every relay thread (and, with redis-url, every node). */
+  revoke(username: string): RevokeOutcome | Promise<RevokeOutcome>;
   /** Starts draining (no new allocations; the process ends when they are gone or the grace period ends). */
   drain(): void;
   stats(): ServerStats;

@@ -24,6 +24,8 @@ export function registerHealthRoutes(app: ApiApp, context: ApiContext, metrics: 
         totalQuota: stats.totalQuota,
         relayPortsFree: stats.relayPortsFree,
         relayThreadsUp: stats.relayThreadsUp,
+        // Not part of ready: without Redis this node still serves, it only stops sharing revocations.
+        ...(stats.sharedRevocations !== undefined ? { sharedRevocations: stats.sharedRevocations } : {}),
       });
   });
 

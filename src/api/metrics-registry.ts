@@ -67,6 +67,10 @@ export function createMetricsRegistry(readStats: () => ServerStats, apiResponses
   counter("turnpike_relay_heap_trims_total", "Memory-reducing collections the relay threads ran after most of their allocations ended or a burst grew their heap.", (s) => s.heapTrims);
   gauge("turnpike_relay_threads_up", "Relay threads running.", (s) => s.relayThreadsUp);
   counter("turnpike_relay_thread_restarts_total", "Relay threads restarted after dying.", (s) => s.relayThreadRestarts);
+  // With redis-url only: a server without it has nothing to be connected to.
+  if (readStats().sharedRevocations !== undefined) {
+    gauge("turnpike_redis_connected", "1 while revocations are shared with the other nodes through redis-url, else 0.", (s) => (s.sharedRevocations === "ready" ? 1 : 0));
+  }
   counter("turnpike_allocations_created_total", "Allocations created.", (s) => s.allocationsCreated);
   counter("turnpike_allocations_expired_total", "Allocations whose lifetime ran out.", (s) => s.allocationsExpired);
   counter("turnpike_allocations_deleted_total", "Allocations deleted before expiry.", (s) => s.allocationsDeleted);

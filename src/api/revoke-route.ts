@@ -1,10 +1,11 @@
 // POST /api/v1/credentials/revoke {"username": "<expiry>:<user>"}: the server refuses that
-// username from now on and ends its allocations.
+// username from now on and ends its allocations; with redis-url, every node does. When Redis cannot
+// take it, 503: this node has revoked it, the others have not, and sending it again is safe.
 import { sendDenied } from "./access-guard.js";
 import type { ApiApp, ApiContext } from "./api-app.js";
 import { readBearerToken } from "./api-key-auth.js";
 import { checkMintedUsername } from "./credential-request.js";
-import { sendError } from "./http-errors.js";
+import { errorBody, sendError } from "./http-errors.js";
 import { readBodyFields } from "./json-body.js";
 
 export function registerRevokeRoute(app: ApiApp, context: ApiContext): void {
@@ -20,8 +21,16 @@ export function registerRevokeRoute(app: ApiApp, context: ApiContext): void {
     const username = checkMintedUsername(fields.value["username"]);
     if ("error" in username) return sendError(reply, 400, username.error);
 
-    const allocationsEnded = await context.deps.revoke(username.value);
-    request.log.info({ username: username.value, allocationsEnded, keyIndex: decision.keyIndex }, "credential revoked");
-    return reply.send({ revoked: username.value, allocationsEnded });
+    const { allocationsEnded, shared } = await context.deps.revoke(username.value);
+    if (shared !== undefined && shared !== true) {
+      request.log.warn({ username: username.value, allocationsEnded, keyIndex: decision.keyIndex, error: shared.error }, "credential revoked on this node only");
+      // Revoking again is harmless: the client retries until every node has it.
+      return reply
+        .code(503)
+        .header("retry-after", "5")
+        .send({ ...errorBody(503, `revoked on this node only: the other nodes could not be told (${shared.error}); send it again`), revoked: username.value, allocationsEnded, shared: false });
+    }
+    request.log.info({ username: username.value, allocationsEnded, keyIndex: decision.keyIndex, ...(shared ? { shared } : {}) }, "credential revoked");
+    return reply.send({ revoked: username.value, allocationsEnded, ...(shared ? { shared } : {}) });
   });
 }

@@ -111,6 +111,11 @@ export interface Config {
   readonly restMaxTtlSeconds: number;
   /** Host (DNS name or IP literal) in the stun:/turn:/turns: URIs handed out; unset: the first external-ip, listening-ip, or hostname. */
   readonly restUriHost?: string;
+  /**
+   * Redis that the nodes behind one secret share (`redis://` or `rediss://`, may hold a password):
+   * a credential revoked on one is refused by all. Unset: revocation is this node's alone.
+   */
+  readonly redisUrl?: string;
 
   // The process.
   /** Where `turnpike start` without a config file keeps its secret and API key; unset: the XDG state directory. */

@@ -27,6 +27,8 @@ export const KEPT_UNTIL_RESTART = [
   "logFile",
   "logLevel",
   "pidfile",
+  // Connected once, at start.
+  "redisUrl",
   // Its timers, and V8's gc function for every thread, are set up at start.
   "heapTrim",
   // The dispatcher, the nonce service and the Binding handler are made at start.

@@ -14,6 +14,7 @@ import {
   relayIpParser,
   apiKeyParser,
   presetParser,
+  redisUrlParser,
   countParser,
   limitParser,
   ipRangeParser,
@@ -533,6 +534,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     coturn: false,
     doc: "Host name or IP address in the stun:/turn:/turns: URIs handed out with credentials.",
     defaultText: "the first external-ip, else the first listening-ip that is not a wildcard, else the machine's hostname",
+  },
+  {
+    key: "redis-url",
+    field: "redisUrl",
+    parser: redisUrlParser,
+    repeatable: false,
+    coturn: false,
+    doc: "Redis the nodes behind one static-auth-secret share (redis://[user:password@]host[:port][/db], rediss:// for TLS): a REST credential revoked on one node is refused by all, and each node reads the revocations in force when it (re)connects.",
+    defaultText: "none: revocation is per node",
   },
   // The process
   {

@@ -313,6 +313,38 @@ function checkStaticUser(value: unknown): string {
   return value;
 }
 
+/**
+ * `redis-url`: redis:// or rediss:// with a host. It may hold a password, so neither it nor an
+ * error about it shows one.
+ */
+export const redisUrlParser: ValueParser<string> = {
+  kind: "value",
+  placeholder: "<redis://host:port>",
+  parse: (text) => checkRedisUrl(requireText(text)),
+  check: checkRedisUrl,
+  format: redactRedisUrl,
+};
+
+function checkRedisUrl(value: unknown): string {
+  if (typeof value !== "string") throw new Error(`a ${value === null ? "null" : typeof value} is not a redis:// URL`);
+  const url = URL.parse(value);
+  if (url === null) throw new Error("not a URL: write redis://host:port (rediss:// for TLS)");
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error(`the scheme is ${url.protocol.slice(0, 16)} where redis: or rediss: is needed`);
+  if (url.hostname === "") throw new Error("the URL names no host");
+  const db = url.pathname.replace(/^\//, "");
+  if (db !== "" && !/^[0-9]{1,5}$/.test(db)) throw new Error("the path must be a database number (redis://host:port/2) or nothing");
+  if (url.search !== "" || url.hash !== "") throw new Error("the URL may not have a query or a fragment");
+  return value;
+}
+
+/** The URL with its password replaced, for check-config, help and logs. */
+export function redactRedisUrl(value: string): string {
+  const url = URL.parse(value);
+  if (url === null) return "<redacted>";
+  if (url.password !== "") url.password = "redacted";
+  return url.href;
+}
+
 /** A shared secret: any printable text; it is never logged. */
 export const secretParser: ValueParser<string> = {
   kind: "value",

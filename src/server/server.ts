@@ -2,18 +2,20 @@ import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { availableParallelism, hostname } from "node:os";
 import type { Logger as PinoLogger } from "pino";
-import type { ApiDeps, ServerStats } from "../api/api-deps.js";
+import type { ApiDeps, RevokeOutcome, ServerStats } from "../api/api-deps.js";
 import { startApiServer, type RunningApi } from "../api/api-server.js";
 import { advertisedHost, iceUris } from "../api/ice-servers.js";
 import type { Config } from "../config/config.js";
 import { reloadedConfig } from "../config/kept-until-restart.js";
 import { describeUnservedRequests, NO_TURN_CREDENTIALS } from "../config/service-warnings.js";
 import { mintWithFirstSecret } from "../credentials/credential-store.js";
+import { parseRestUsername } from "../credentials/rest-credentials.js";
 import type { Clock } from "../turn/ports.js";
 import { checkRelayAddress } from "../transport/relay-allocator.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
 import { exposeGc } from "./heap-trim.js";
 import { readTlsMaterial, startRelayNode, type HostInterfaces, type ListenerInfo } from "./relay-node.js";
+import { startSharedRevocations, type SharedRevocations } from "./shared-revocations.js";
 import { StartupError } from "./startup-error.js";
 import { startWorkerPool, type RelayBackend } from "./worker-pool.js";
 
@@ -30,8 +32,8 @@ export interface RunningServer {
   stats(): ServerStats;
   /** Credentials, peer lists and quotas from a new config (SIGHUP); allocations and listeners stay. */
   reload(config: Config): Promise<void>;
-  /** Refuses the username from now on and ends its allocations on every thread; resolves to how many ended. */
-  revoke(username: string): Promise<number>;
+  /** Refuses the username from now on and ends its allocations on every thread, and with redis-url tells the other nodes. */
+  revoke(username: string): Promise<RevokeOutcome>;
   /**
    * Stops new allocations (403 with a reason; /readyz answers 503) while existing ones run on;
    * resolves when none is left or drain-grace has passed. Calling it again returns the same promise.
@@ -87,6 +89,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const backend =
     options.inProcess === true ? await inProcessBackend(config, log, options.clock, tls, options.hostInterfaces) : await startWorkerPool(config, relayThreads, log, tls ? { tls } : {});
   const { listeners } = backend;
+  const sharing = config.redisUrl === undefined ? undefined : shareRevocations(config.redisUrl);
   let current = config;
   let api: RunningApi | undefined;
   let closing: Promise<void> | undefined;
@@ -101,7 +104,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       return api ? { address: api.address, port: api.port, tls: apiTls !== undefined } : undefined;
     },
     relayThreads,
-    stats: () => ({ ...backend.stats(), listenersUp: closing === undefined, draining: draining !== undefined }),
+    stats: () => ({ ...backend.stats(), listenersUp: closing === undefined, draining: draining !== undefined, ...(sharing ? { sharedRevocations: sharing.state } : {}) }),
     drained,
     failed: backend.lost ?? new Promise<string>(() => {}),
     drain() {
@@ -141,14 +144,24 @@ export async function startServer(config: Config, options: StartOptions): Promis
       if (reloaded.kept.length > 0) log.warn({ options: reloaded.kept }, "these options changed and are kept as they were until a restart");
     },
     async revoke(username) {
-      const ended = await backend.revoke(username);
-      log.info({ allocationsEnded: ended }, "credential revoked");
-      return ended;
+      const allocationsEnded = await backend.revoke(username);
+      log.info({ allocationsEnded }, "credential revoked");
+      // A REST username only: it carries its own expiry, which the shared key keeps.
+      const rest = parseRestUsername(username, current.restApiSeparator);
+      const untilMs = rest === undefined ? undefined : rest.expiresAtSeconds * 1000;
+      if (sharing === undefined || untilMs === undefined || untilMs <= clock.now()) return { allocationsEnded };
+      try {
+        await sharing.share(username, untilMs);
+        return { allocationsEnded, shared: true };
+      } catch (error) {
+        return { allocationsEnded, shared: { error: error instanceof Error ? error.message : String(error) } };
+      }
     },
     close() {
       closing ??= (async () => {
         if (draining !== undefined && !drainEnded) log.info({ allocations: backend.stats().allocations }, "drain cut short: the server is stopping");
         await api?.close();
+        await sharing?.close();
         await backend.close();
       })();
       return closing;
@@ -159,6 +172,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     try {
       api = await startApiServer(apiDeps());
     } catch (error) {
+      await sharing?.close();
       await backend.close();
       throw error instanceof Error && error.name === "ApiStartError" ? new StartupError(error.message, { cause: error }) : error;
     }
@@ -171,6 +185,20 @@ export async function startServer(config: Config, options: StartOptions): Promis
   }
   log.info({ relayThreads }, "relay threads serving");
   return server;
+
+  function shareRevocations(url: string): SharedRevocations {
+    return startSharedRevocations({
+      url,
+      log,
+      now: () => clock.now(),
+      // Told by another node, or read at a (re)connection: this node's threads refuse it too.
+      apply: (username) => {
+        void backend.revoke(username).then((allocationsEnded) => {
+          if (allocationsEnded > 0) log.info({ allocationsEnded }, "credential revoked on another node");
+        });
+      },
+    });
+  }
 
   function publicHost(): string {
     return advertisedHost(current, hostname);

@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
 import { request as httpsRequest } from "node:https";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import type { ApiDeps, ApiOptions, ServerStats } from "../../src/api/api-deps.js";
+import type { ApiDeps, ApiOptions, RevokeOutcome, ServerStats } from "../../src/api/api-deps.js";
 import { startApiServer, type ApiServerInternals, type RunningApi } from "../../src/api/api-server.js";
 import { iceUris } from "../../src/api/ice-servers.js";
 import { mintRestCredential } from "../../src/credentials/rest-credentials.js";
@@ -82,6 +82,10 @@ export interface TestApiOptions {
   readonly internals?: Omit<ApiServerInternals, "now">;
   readonly mint?: ApiDeps["mint"];
   readonly allocationsEndedPerRevoke?: number;
+  /** What a revocation says of the other nodes (redis-url); absent: it has none. */
+  readonly revokeShared?: RevokeOutcome["shared"];
+  /** The stats the endpoint first reads (it registers the Redis metric only when they have sharedRevocations). */
+  readonly stats?: ServerStats;
 }
 
 const running: RunningApi[] = [];
@@ -116,7 +120,7 @@ export function createTestDeps(settings: TestApiOptions = {}): { deps: ApiDeps; 
     logText: () => lines.join(""),
     revoked: [],
     drains: 0,
-    stats: baseStats(),
+    stats: settings.stats ?? baseStats(),
     noSecret: false,
   };
   const deps: ApiDeps = {
@@ -130,7 +134,8 @@ export function createTestDeps(settings: TestApiOptions = {}): { deps: ApiDeps; 
     iceUris: () => ICE_URIS,
     revoke: (username) => {
       test.revoked.push(username);
-      return settings.allocationsEndedPerRevoke ?? 0;
+      const allocationsEnded = settings.allocationsEndedPerRevoke ?? 0;
+      return settings.revokeShared === undefined ? { allocationsEnded } : { allocationsEnded, shared: settings.revokeShared };
     },
     drain: () => {
       test.drains++;

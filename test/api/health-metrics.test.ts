@@ -19,6 +19,14 @@ describe("GET /healthz and /readyz", () => {
     expect(await response.json()).toEqual({ ready: true, draining: false, allocations: 3, totalQuota: 1000, relayPortsFree: 9_994, relayThreadsUp: 2 });
   });
 
+  it("/readyz: with redis-url, says whether revocations are shared, and stays ready while they are not", async () => {
+    const test = await startTestApi();
+    test.stats = baseStats({ sharedRevocations: "down" });
+    const response = await fetch(`${test.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ready: true, sharedRevocations: "down" });
+  });
+
   it.each([
     ["draining", { draining: true }, { ready: false, draining: true }],
     ["listeners not up", { listenersUp: false }, { ready: false, draining: false }],
@@ -59,6 +67,16 @@ describe("GET /metrics (Prometheus text format)", () => {
     heapTrims: 5,
     relayThreadsUp: 3,
     relayThreadRestarts: 2,
+  });
+
+  it("turnpike_redis_connected: with redis-url only, 1 while shared", async () => {
+    const withRedis = await startTestApi({ stats: baseStats({ sharedRevocations: "connecting" }) });
+    const lines = async (url: string) => (await (await fetch(`${url}/metrics`)).text()).split("\n");
+    expect(await lines(withRedis.url)).toContain("turnpike_redis_connected 0");
+    withRedis.stats = baseStats({ sharedRevocations: "ready" });
+    expect(await lines(withRedis.url)).toContain("turnpike_redis_connected 1");
+    const without = await startTestApi();
+    expect((await lines(without.url)).some((line) => line.includes("turnpike_redis_connected"))).toBe(false);
   });
 
   it("exposes every turnpike metric with the core's values, and the process metrics", async () => {

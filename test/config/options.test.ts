@@ -63,6 +63,7 @@ const FIELDS: readonly (keyof Config)[] = [
   "restDefaultTtlSeconds",
   "restMaxTtlSeconds",
   "restUriHost",
+  "redisUrl",
   "stateFile",
   "pidfile",
 ];
@@ -138,6 +139,7 @@ describe("the option table", () => {
       "max-tcp-connections",
       "max-tcp-connections-per-ip",
       "no-api",
+      "redis-url",
       "rest-default-ttl",
       "rest-max-ttl",
       "rest-uri-host",

@@ -15,6 +15,7 @@ import {
   originParser,
   portParser,
   presetParser,
+  redisUrlParser,
   relayIpParser,
   secondsParser,
   secretParser,
@@ -284,6 +285,26 @@ describe("secret parser (static-auth-secret)", () => {
   });
   it("formats as <redacted>", () => {
     expect(secretParser.format("north")).toBe("<redacted>");
+  });
+});
+
+describe("redis URL parser (redis-url)", () => {
+  it.each(["redis://127.0.0.1:6379", "redis://redis.internal", "rediss://:s3cret@redis.internal:6380/2", "redis://user:s3cret@[::1]:6379/0"])("accepts %j as written", (text) => {
+    expect(redisUrlParser.parse(text, context)).toBe(text);
+  });
+  it.each([
+    ["http://:s3cret@redis.internal", "the scheme is http: where redis: or rediss: is needed"],
+    ["redis://:s3cret@", "not a URL: write redis://host:port (rediss:// for TLS)"],
+    ["s3cret", "not a URL: write redis://host:port (rediss:// for TLS)"],
+    ["redis://:s3cret@h/db", "the path must be a database number (redis://host:port/2) or nothing"],
+    ["redis://:s3cret@h/1?tls=1", "the URL may not have a query or a fragment"],
+  ])("refuses %j without showing its password", (text, reason) => {
+    expect(reasonOf(() => redisUrlParser.parse(text, context))).toBe(reason);
+    expect(reason).not.toContain("s3cret");
+  });
+  it("formats with the password replaced", () => {
+    expect(redisUrlParser.format("redis://user:s3cret@redis.internal:6379/2")).toBe("redis://user:redacted@redis.internal:6379/2");
+    expect(redisUrlParser.format("redis://redis.internal:6379")).toBe("redis://redis.internal:6379");
   });
 });
 

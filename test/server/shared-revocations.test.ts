@@ -1,0 +1,96 @@
+import { createClient } from "@redis/client";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { REVOKED_CHANNEL, startSharedRevocations, type SharedRevocations } from "../../src/server/shared-revocations.js";
+import { createRecordingLogger } from "../helpers/logger.js";
+import { freePort } from "../helpers/processes.js";
+import { startTestRedis, type TestRedis } from "../helpers/redis-server.js";
+import { until } from "../helpers/until.js";
+
+describe("shared revocations (a real redis-server on loopback)", () => {
+  let redis: TestRedis;
+  const open: SharedRevocations[] = [];
+  const start = (url = redis.url) => {
+    const log = createRecordingLogger();
+    const applied: string[] = [];
+    const sharing = startSharedRevocations({ url, log, apply: (username) => applied.push(username) });
+    open.push(sharing);
+    return { sharing, applied, log };
+  };
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterEach(async () => {
+    for (const sharing of open.splice(0)) await sharing.close();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it("reads the revocations in force when it connects", async () => {
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      await client.set("turnpike:revoked:1900000000:erin", "1900000000000", { expiration: { type: "PXAT", value: 1_900_000_000_000 } });
+      await client.set("turnpike:other", "x");
+    } finally {
+      client.destroy();
+    }
+    const node = start();
+    await node.sharing.loaded();
+    expect(node.applied).toEqual(["1900000000:erin"]);
+    expect(node.sharing.state).toBe("ready");
+  });
+
+  it("applies another node's revocation, not its own a second time", async () => {
+    const one = start();
+    const two = start();
+    await Promise.all([one.sharing.loaded(), two.sharing.loaded()]);
+    await one.sharing.share("1900000000:alice", 1_900_000_000_000);
+    expect(await until(() => two.applied.includes("1900000000:alice"), 2000)).toBe(true);
+    // Its own announcement comes back to it on the channel; the revocation was already applied where it was made.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(one.applied).not.toContain("1900000000:alice");
+  });
+
+  it("ignores a message on the channel that is not a revocation, with a warning", async () => {
+    const node = start();
+    await node.sharing.loaded();
+    // What it read from the keys in force (the earlier tests' revocations) came first.
+    const fromKeys = node.applied.length;
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      for (const message of ["not json", "{}", JSON.stringify({ node: "x", username: "" }), "[1,2]"]) await client.publish(REVOKED_CHANNEL, message);
+      await client.publish(REVOKED_CHANNEL, JSON.stringify({ node: "elsewhere", username: "1900000000:bob" }));
+    } finally {
+      client.destroy();
+    }
+    expect(await until(() => node.applied.includes("1900000000:bob"), 2000)).toBe(true);
+    expect(node.applied.slice(fromKeys)).toEqual(["1900000000:bob"]);
+    expect(node.log.records.filter((r) => r.msg === `ignored a message on ${REVOKED_CHANNEL} that is not a revocation`)).toHaveLength(4);
+  });
+
+  it("refuses to share at once while it has never connected, and says so in one error line", async () => {
+    const nowhere = start(`redis://127.0.0.1:${await freePort()}`);
+    await expect(nowhere.sharing.share("1900000000:carol", 1_900_000_000_000)).rejects.toThrow("redis-url is not connected");
+    expect(await until(() => nowhere.sharing.state === "down", 2000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(nowhere.log.errors().map((r) => r.msg)).toEqual([
+      "redis-url cannot be reached: revocations made on other nodes are not applied here, and this node's are not shared, until it can (retrying)",
+    ]);
+  });
+
+  it("gives up on a Redis that answers nothing within the timeout, so a revoke request is not held", async () => {
+    const node = start();
+    await node.sharing.loaded();
+    redis.pause();
+    try {
+      const began = Date.now();
+      await expect(node.sharing.share("1900000000:dave", 1_900_000_000_000)).rejects.toThrow("redis-url did not answer within 2000 ms");
+      expect(Date.now() - began).toBeLessThan(4000);
+    } finally {
+      redis.resume();
+    }
+  });
+});
