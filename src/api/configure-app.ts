@@ -8,6 +8,15 @@ import { parseJsonBody } from "./json-body.js";
 /** Credential requests are a few dozen bytes. */
 export const BODY_LIMIT_BYTES = 4096;
 
+/** Percent-decoded as the router decodes it (fastify answers a malformed escape 400 before this). */
+function decodedPath(path: string): string {
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
+}
+
 /** Body parsing, errors and 404s: JSON only, and nothing echoed that could hold a secret. */
 export function configureApp(app: ApiApp): void {
   app.removeAllContentTypeParsers();
@@ -29,7 +38,8 @@ export function configureApp(app: ApiApp): void {
     methodsByPath.set(route.url, methods.sort());
   });
   app.setNotFoundHandler((request, reply) => {
-    const allowed = methodsByPath.get(pathOf(request.url));
+    // The router matched on the decoded path (/heal%74hz is /healthz), so the lookup does too.
+    const allowed = methodsByPath.get(decodedPath(pathOf(request.url)));
     if (allowed === undefined) return sendError(reply, 404, "no such route");
     reply.header("allow", allowed.join(", "));
     return sendError(reply, 405, `method not allowed; use ${allowed.join(" or ")}`);

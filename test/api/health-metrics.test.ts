@@ -187,6 +187,8 @@ describe("unknown routes and methods", () => {
     ["GET", "/api/v1/drain", "POST"],
     ["POST", "/healthz", "GET, HEAD"],
     ["PATCH", "/metrics", "GET"],
+    ["PUT", "/heal%74hz", "GET, HEAD"],
+    ["DELETE", "/api/v1/%63redentials", "GET, POST"],
   ])("%s %s -> 405 JSON with Allow: %s", async (method, path, allow) => {
     const { url } = await startTestApi();
     const response = await fetch(`${url}${path}?key=${KEY}`, { method, headers: bearer(KEY) });
