@@ -314,8 +314,9 @@ function checkStaticUser(value: unknown): string {
 }
 
 /**
- * `redis-url`: redis:// or rediss:// with a host. It may hold a password, so neither it nor an
- * error about it shows one.
+ * `redis-url`: redis:// or rediss:// with a host. A user name and password are percent-encoded, as
+ * in any URL (%25 for %, %40 for @). It may hold a password, so neither it nor an error about it
+ * shows one.
  */
 export const redisUrlParser: ValueParser<string> = {
   kind: "value",
@@ -334,15 +335,23 @@ function checkRedisUrl(value: unknown): string {
   const db = url.pathname.replace(/^\//, "");
   if (db !== "" && !/^[0-9]{1,5}$/.test(db)) throw new Error("the path must be a database number (redis://host:port/2) or nothing");
   if (url.search !== "" || url.hash !== "") throw new Error("the URL may not have a query or a fragment");
+  // The client decodes them; a stray % would stop the start.
+  for (const part of [url.username, url.password]) {
+    try {
+      decodeURIComponent(part);
+    } catch {
+      throw new Error("the user name or password has a % that starts no escape: percent-encode it (%25 for %)");
+    }
+  }
   return value;
 }
 
-/** The URL with its password replaced, for check-config, help and logs. */
+/** The URL without its user name and password (a password is sometimes written in the user's place), for logs. */
 export function redactRedisUrl(value: string): string {
   const url = URL.parse(value);
   if (url === null) return "<redacted>";
-  if (url.password !== "") url.password = "redacted";
-  return url.href;
+  const credentials = url.username !== "" || url.password !== "" ? "redacted@" : "";
+  return `${url.protocol}//${credentials}${url.host}${url.pathname === "/" ? "" : url.pathname}`;
 }
 
 /** A shared secret: any printable text; it is never logged. */

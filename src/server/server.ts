@@ -89,7 +89,14 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const backend =
     options.inProcess === true ? await inProcessBackend(config, log, options.clock, tls, options.hostInterfaces) : await startWorkerPool(config, relayThreads, log, tls ? { tls } : {});
   const { listeners } = backend;
-  const sharing = config.redisUrl === undefined ? undefined : shareRevocations(config.redisUrl);
+  const known = knownRevocations(() => clock.now());
+  let sharing: SharedRevocations | undefined;
+  try {
+    sharing = config.redisUrl === undefined ? undefined : shareRevocations(config.redisUrl);
+  } catch (error) {
+    await backend.close();
+    throw new StartupError(`cannot use redis-url: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   let current = config;
   let api: RunningApi | undefined;
   let closing: Promise<void> | undefined;
@@ -146,10 +153,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
     async revoke(username) {
       const allocationsEnded = await backend.revoke(username);
       log.info({ allocationsEnded }, "credential revoked");
-      // A REST username only: it carries its own expiry, which the shared key keeps.
-      const rest = parseRestUsername(username, current.restApiSeparator);
-      const untilMs = rest === undefined ? undefined : rest.expiresAtSeconds * 1000;
-      if (sharing === undefined || untilMs === undefined || untilMs <= clock.now()) return { allocationsEnded };
+      const untilMs = sharedUntil(username);
+      if (sharing === undefined || untilMs === undefined) return { allocationsEnded };
+      known.note(username, untilMs);
       try {
         await sharing.share(username, untilMs);
         return { allocationsEnded, shared: true };
@@ -186,13 +192,23 @@ export async function startServer(config: Config, options: StartOptions): Promis
   log.info({ relayThreads }, "relay threads serving");
   return server;
 
+  /** A REST username's expiry, which the shared key keeps; undefined for any other name, or one expired already. */
+  function sharedUntil(username: string): number | undefined {
+    const rest = parseRestUsername(username, current.restApiSeparator);
+    const untilMs = rest === undefined ? undefined : rest.expiresAtSeconds * 1000;
+    return untilMs !== undefined && untilMs > clock.now() ? untilMs : undefined;
+  }
+
   function shareRevocations(url: string): SharedRevocations {
     return startSharedRevocations({
       url,
       log,
       now: () => clock.now(),
-      // Told by another node, or read at a (re)connection: this node's threads refuse it too.
+      // Told by another node, or read at a (re)connection: this node's threads refuse it too. One
+      // already applied here is skipped: every reconnection reads all the keys in force again.
       apply: (username) => {
+        const untilMs = sharedUntil(username);
+        if (untilMs === undefined || !known.note(username, untilMs)) return;
         void backend.revoke(username).then((allocationsEnded) => {
           if (allocationsEnded > 0) log.info({ allocationsEnded }, "credential revoked on another node");
         });
@@ -245,6 +261,25 @@ export async function startServer(config: Config, options: StartOptions): Promis
       logger: log,
     };
   }
+}
+
+/** The shared revocations this node has applied, until their credentials expire. */
+function knownRevocations(now: () => number): { note(username: string, untilMs: number): boolean } {
+  const untilByName = new Map<string, number>();
+  let pruneAtSize = 1024;
+  return {
+    /** False when it was known already. */
+    note(username, untilMs) {
+      if (untilByName.has(username)) return false;
+      untilByName.set(username, untilMs);
+      if (untilByName.size >= pruneAtSize) {
+        const at = now();
+        for (const [name, until] of untilByName) if (until <= at) untilByName.delete(name);
+        pruneAtSize = Math.max(1024, untilByName.size * 2);
+      }
+      return true;
+    },
+  };
 }
 
 /** Without a manual clock, the relay keeps its own (as in a worker). */

@@ -13,10 +13,15 @@ export const REVOKED_CHANNEL = "turnpike:revoked";
 export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 const CONNECT_TIMEOUT_MS = 5000;
 const RECONNECT_MAX_DELAY_MS = 5000;
+// A Redis that goes silent (partitioned, stopped) is noticed within this, not when TCP keepalive gives up.
+const PING_INTERVAL_MS = 1000;
+const SOCKET_TIMEOUT_MS = 4000;
 /** Both connections can become ready together: one read of the keys serves them. */
 const RELOAD_DELAY_MS = 50;
+/** After a SUBSCRIBE or a read of the keys that Redis refused (an ACL), while connected. */
+const RETRY_MS = 5000;
 
-/** "connecting": not yet connected since the start; "down": lost, reconnecting. */
+/** "connecting": not yet connected since the start; "down": lost, or not subscribed; both retry. */
 export type SharingState = "connecting" | "ready" | "down";
 
 export interface SharedRevocations {
@@ -41,9 +46,10 @@ interface Announcement {
   readonly username: string;
 }
 
+/** Throws (with a message that holds no password) when the client cannot be made from `url`. */
 export function startSharedRevocations(options: SharedRevocationsOptions): SharedRevocations {
   const { apply } = options;
-  // Every line says which Redis, without its password.
+  // Every line says which Redis, without its credentials.
   const log = options.log.child({ redis: redactRedisUrl(options.url) });
   const now = options.now ?? Date.now;
   const node = randomUUID();
@@ -51,13 +57,23 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
     url: options.url,
     // A command while disconnected fails at once instead of waiting for a reconnection.
     disableOfflineQueue: true,
-    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 6), RECONNECT_MAX_DELAY_MS) },
+    pingInterval: PING_INTERVAL_MS,
+    socket: {
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      socketTimeout: SOCKET_TIMEOUT_MS,
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 6), RECONNECT_MAX_DELAY_MS),
+    },
   };
   const commands = createClient(clientOptions);
   const subscriber = commands.duplicate();
   let state: SharingState = "connecting";
   let closed = false;
+  // The client resubscribes after a reconnection only to a channel whose SUBSCRIBE Redis confirmed.
+  let subscribed = false;
+  let subscribing = false;
   let reloadTimer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let refusalSaid = false;
   let loadedOnce: () => void = () => {};
   const firstLoad = new Promise<void>((resolve) => (loadedOnce = resolve));
 
@@ -73,14 +89,41 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
         : "lost redis-url: revocations made on other nodes are not applied here, and this node's are not shared, until it is back (reconnecting)",
     );
   };
+  // Connected, but Redis said no (an ACL without the channel or the keys): said once until it works.
+  const refused = (what: string, error: unknown): void => {
+    state = "down";
+    if (!refusalSaid) log.error({ error: error instanceof Error ? error.message : String(error) }, `redis-url refused ${what}: revocations are not shared until it allows it (retrying every ${RETRY_MS / 1000} s)`);
+    refusalSaid = true;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(ready, RETRY_MS);
+  };
   const ready = (): void => {
     if (closed || !commands.isReady || !subscriber.isReady) return;
+    if (!subscribed) {
+      void subscribe();
+      return;
+    }
     clearTimeout(reloadTimer);
     reloadTimer = setTimeout(() => void reload(), RELOAD_DELAY_MS);
   };
   for (const client of [commands, subscriber]) {
     client.on("error", lost);
     client.on("ready", ready);
+  }
+
+  async function subscribe(): Promise<void> {
+    if (subscribing) return;
+    subscribing = true;
+    try {
+      await withTimeout(subscriber.subscribe(REVOKED_CHANNEL, onAnnouncement));
+      subscribed = true;
+      ready();
+    } catch (error) {
+      // A lost connection says so itself, and its return calls ready() again.
+      if (subscriber.isReady && !closed) refused(`SUBSCRIBE ${REVOKED_CHANNEL}`, error);
+    } finally {
+      subscribing = false;
+    }
   }
 
   async function reload(): Promise<void> {
@@ -95,12 +138,14 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
       if (closed) return;
       const was = state;
       state = "ready";
+      refusalSaid = false;
       if (was === "down") log.info({ revocationsInForce: count }, "redis-url is back: revocations are shared again");
       else log.info({ revocationsInForce: count }, "revocations are shared through redis-url");
       loadedOnce();
     } catch (error) {
-      // The connection went meanwhile; its return reads them again.
-      lost(error instanceof Error ? error : new Error(String(error)));
+      if (closed) return;
+      if (commands.isReady) refused(`the read of ${REVOKED_KEY_PREFIX}* keys`, error);
+      // Otherwise the connection went meanwhile; its return reads them again.
     }
   }
 
@@ -112,12 +157,9 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
     }
     if (announced.node !== node) apply(announced.username);
   };
-  void subscriber
-    .connect()
-    .then(() => subscriber.subscribe(REVOKED_CHANNEL, onAnnouncement))
-    .then(ready)
-    .catch(() => {});
-  void commands.connect().then(ready, () => {});
+  // Each client's 'ready' (this first one, and every one after a reconnection) calls ready().
+  void subscriber.connect().catch(() => {});
+  void commands.connect().catch(() => {});
 
   return {
     get state() {
@@ -138,6 +180,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
     async close() {
       closed = true;
       clearTimeout(reloadTimer);
+      clearTimeout(retryTimer);
       for (const client of [subscriber, commands]) if (client.isOpen) client.destroy();
     },
   };

@@ -32,6 +32,7 @@ export interface RelayBackend {
 
 const START_TIMEOUT_MS = 15_000;
 const REVOKE_TIMEOUT_MS = 2_000;
+const REVOKED_PRUNE_MIN_SIZE = 1024;
 /** A thread that does not answer within this is passed over in a reordering (with a warning) and runs on. */
 const GROUPS_TIMEOUT_MS = 10_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -250,9 +251,17 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     }
   }
 
-  function spawn(slot: Slot): Promise<readonly ListenerInfo[]> {
+  // Revocations past their credential's expiry are dropped when a thread starts, and whenever the
+  // list has doubled since the last drop (with redis-url it takes every node's).
+  let pruneAtSize = REVOKED_PRUNE_MIN_SIZE;
+  function pruneRevoked(): void {
     const now = Date.now();
     for (const [username, until] of revoked) if (until <= now) revoked.delete(username);
+    pruneAtSize = Math.max(REVOKED_PRUNE_MIN_SIZE, revoked.size * 2);
+  }
+
+  function spawn(slot: Slot): Promise<readonly ListenerInfo[]> {
+    pruneRevoked();
     const workerData: WorkerStart = {
       revoked: [...revoked.keys()],
       ...(tls ? { tls } : {}),
@@ -476,6 +485,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       // Kept for threads started from now on (a restart): a thread's own list dies with it.
       const until = revokedUntil(username, config.restApiSeparator, (name) => staticUserEntries(config.users).has(name));
       if (until !== undefined) revoked.set(username, until);
+      if (revoked.size >= pruneAtSize) pruneRevoked();
       const live = slots.filter((slot) => slot.worker);
       if (live.length === 0) return Promise.resolve(0);
       const id = nextRevokeId++;

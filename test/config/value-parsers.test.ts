@@ -289,7 +289,7 @@ describe("secret parser (static-auth-secret)", () => {
 });
 
 describe("redis URL parser (redis-url)", () => {
-  it.each(["redis://127.0.0.1:6379", "redis://redis.internal", "rediss://:s3cret@redis.internal:6380/2", "redis://user:s3cret@[::1]:6379/0"])("accepts %j as written", (text) => {
+  it.each(["redis://127.0.0.1:6379", "redis://redis.internal", "rediss://:s3cret@redis.internal:6380/2", "redis://user:s3cret@[::1]:6379/0", "redis://:s3%25cret%40@h"])("accepts %j as written", (text) => {
     expect(redisUrlParser.parse(text, context)).toBe(text);
   });
   it.each([
@@ -298,13 +298,17 @@ describe("redis URL parser (redis-url)", () => {
     ["s3cret", "not a URL: write redis://host:port (rediss:// for TLS)"],
     ["redis://:s3cret@h/db", "the path must be a database number (redis://host:port/2) or nothing"],
     ["redis://:s3cret@h/1?tls=1", "the URL may not have a query or a fragment"],
+    ["redis://:s3%zzcret@h", "the user name or password has a % that starts no escape: percent-encode it (%25 for %)"],
   ])("refuses %j without showing its password", (text, reason) => {
     expect(reasonOf(() => redisUrlParser.parse(text, context))).toBe(reason);
     expect(reason).not.toContain("s3cret");
   });
-  it("formats with the password replaced", () => {
-    expect(redisUrlParser.format("redis://user:s3cret@redis.internal:6379/2")).toBe("redis://user:redacted@redis.internal:6379/2");
+  it("formats without its user name and password", () => {
+    expect(redisUrlParser.format("redis://user:s3cret@redis.internal:6379/2")).toBe("redis://redacted@redis.internal:6379/2");
+    // A password written where the user name goes is hidden too.
+    expect(redisUrlParser.format("rediss://s3cret@redis.internal")).toBe("rediss://redacted@redis.internal");
     expect(redisUrlParser.format("redis://redis.internal:6379")).toBe("redis://redis.internal:6379");
+    expect(redisUrlParser.format("redis://[::1]:6379/0")).toBe("redis://[::1]:6379/0");
   });
 });
 

@@ -81,6 +81,46 @@ describe("shared revocations (a real redis-server on loopback)", () => {
     ]);
   });
 
+  it("a Redis user without the channel: down with one error line, and shared once it is granted", async () => {
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      await admin.sendCommand(["ACL", "SETUSER", "nochannel", "on", ">pw-4b1d", "~*", "resetchannels", "+@all"]);
+      const limited = start(`redis://nochannel:pw-4b1d@127.0.0.1:${redis.port}`);
+      expect(await until(() => limited.sharing.state === "down", 3000)).toBe(true);
+      const refusals = () => limited.log.errors().filter((r) => r.msg.startsWith("redis-url refused SUBSCRIBE turnpike:revoked"));
+      expect(refusals()).toHaveLength(1);
+      expect(limited.log.text()).not.toContain("pw-4b1d");
+
+      await admin.sendCommand(["ACL", "SETUSER", "nochannel", "allchannels"]);
+      // Tried again every 5 s while connected.
+      expect(await until(() => limited.sharing.state === "ready", 8000)).toBe(true);
+      const other = start();
+      await other.sharing.loaded();
+      await other.sharing.share("1900000000:frank", 1_900_000_000_000);
+      expect(await until(() => limited.applied.includes("1900000000:frank"), 2000)).toBe(true);
+      expect(refusals()).toHaveLength(1);
+    } finally {
+      await admin.sendCommand(["ACL", "DELUSER", "nochannel"]);
+      admin.destroy();
+    }
+  }, 20_000);
+
+  it("notices a Redis gone silent within seconds (ping), says so once, and is back when it answers again", async () => {
+    const node = start();
+    await node.sharing.loaded();
+    redis.pause();
+    try {
+      expect(await until(() => node.sharing.state === "down", 8000)).toBe(true);
+    } finally {
+      redis.resume();
+    }
+    expect(node.log.errors().map((r) => r.msg)).toEqual([
+      "lost redis-url: revocations made on other nodes are not applied here, and this node's are not shared, until it is back (reconnecting)",
+    ]);
+    expect(await until(() => node.sharing.state === "ready", 10_000)).toBe(true);
+  }, 25_000);
+
   it("gives up on a Redis that answers nothing within the timeout, so a revoke request is not held", async () => {
     const node = start();
     await node.sharing.loaded();
