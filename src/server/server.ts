@@ -15,6 +15,7 @@ import { checkRelayAddress } from "../transport/relay-allocator.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
 import { exposeGc } from "./heap-trim.js";
 import { readTlsMaterial, startRelayNode, type HostInterfaces, type ListenerInfo } from "./relay-node.js";
+import { knownRevocations } from "./known-revocations.js";
 import { startSharedRevocations, type SharedRevocations } from "./shared-revocations.js";
 import { StartupError } from "./startup-error.js";
 import { startWorkerPool, type RelayBackend } from "./worker-pool.js";
@@ -261,25 +262,6 @@ export async function startServer(config: Config, options: StartOptions): Promis
       logger: log,
     };
   }
-}
-
-/** The shared revocations this node has applied, until their credentials expire. */
-function knownRevocations(now: () => number): { note(username: string, untilMs: number): boolean } {
-  const untilByName = new Map<string, number>();
-  let pruneAtSize = 1024;
-  return {
-    /** False when it was known already. */
-    note(username, untilMs) {
-      if (untilByName.has(username)) return false;
-      untilByName.set(username, untilMs);
-      if (untilByName.size >= pruneAtSize) {
-        const at = now();
-        for (const [name, until] of untilByName) if (until <= at) untilByName.delete(name);
-        pruneAtSize = Math.max(1024, untilByName.size * 2);
-      }
-      return true;
-    },
-  };
 }
 
 /** Without a manual clock, the relay keeps its own (as in a worker). */

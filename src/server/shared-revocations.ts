@@ -3,7 +3,7 @@
 // applies what it hears, and reads the keys again each time it (re)connects, so one that was cut
 // off or started later misses none still in force. Nothing else is shared: quotas stay per node.
 import { randomUUID } from "node:crypto";
-import { createClient } from "@redis/client";
+import { createClient, ErrorReply } from "@redis/client";
 import type { Logger } from "pino";
 import { redactRedisUrl } from "../config/value-parsers.js";
 
@@ -12,14 +12,17 @@ export const REVOKED_CHANNEL = "turnpike:revoked";
 /** A Redis that does not answer within this is taken as down: a revoke request is not held longer. */
 export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 const CONNECT_TIMEOUT_MS = 5000;
-const RECONNECT_MAX_DELAY_MS = 5000;
+// Short: the client's wait before a reconnection is a timer close() cannot clear.
+const RECONNECT_MAX_DELAY_MS = 1000;
 // A Redis that goes silent (partitioned, stopped) is noticed within this, not when TCP keepalive gives up.
 const PING_INTERVAL_MS = 1000;
 const SOCKET_TIMEOUT_MS = 4000;
 /** Both connections can become ready together: one read of the keys serves them. */
 const RELOAD_DELAY_MS = 50;
-/** After a SUBSCRIBE or a read of the keys that Redis refused (an ACL), while connected. */
-const RETRY_MS = 5000;
+/** After a SUBSCRIBE or a read of the keys that Redis refused (NOPERM: an ACL), while connected. */
+const RETRY_REFUSED_MS = 5000;
+/** After one that failed otherwise while connected (LOADING after a restart, a timeout). */
+const RETRY_MS = 1000;
 
 /** "connecting": not yet connected since the start; "down": lost, or not subscribed; both retry. */
 export type SharingState = "connecting" | "ready" | "down";
@@ -74,11 +77,16 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
   let reloadTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let refusalSaid = false;
+  let everReady = false;
   let loadedOnce: () => void = () => {};
   const firstLoad = new Promise<void>((resolve) => (loadedOnce = resolve));
 
+  // Bumped by every loss: a read of the keys that began before one does not declare the node ready.
+  let connection = 0;
+
   // Both connections report every failed attempt; the operator hears once per outage.
   const lost = (error: Error): void => {
+    connection++;
     if (closed || state === "down") return;
     const wasConnecting = state === "connecting";
     state = "down";
@@ -89,13 +97,27 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
         : "lost redis-url: revocations made on other nodes are not applied here, and this node's are not shared, until it is back (reconnecting)",
     );
   };
-  // Connected, but Redis said no (an ACL without the channel or the keys): said once until it works.
-  const refused = (what: string, error: unknown): void => {
-    state = "down";
-    if (!refusalSaid) log.error({ error: error instanceof Error ? error.message : String(error) }, `redis-url refused ${what}: revocations are not shared until it allows it (retrying every ${RETRY_MS / 1000} s)`);
-    refusalSaid = true;
+  // Connected, but a SUBSCRIBE or the read of the keys failed: refused (an ACL; said once until it
+  // works), or not yet possible (LOADING, a timeout), like a loss. Tried again while connected.
+  const failedWhileConnected = (what: string, error: unknown): void => {
+    const refusal = error instanceof ErrorReply && error.message.startsWith("NOPERM");
+    if (refusal) {
+      connection++;
+      state = "down";
+      if (!refusalSaid) log.error({ error: error.message }, `redis-url refused ${what}: revocations are not shared until it allows it (retrying every ${RETRY_REFUSED_MS / 1000} s)`);
+      refusalSaid = true;
+    } else {
+      lost(error instanceof Error ? error : new Error(String(error)));
+    }
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(ready, RETRY_MS);
+    retryTimer = setTimeout(ready, refusal ? RETRY_REFUSED_MS : RETRY_MS);
+  };
+  // An error answer to a command on a live connection (a PING the user's ACL does not allow) is not a loss.
+  let commandErrorSaid = false;
+  const onError = (client: { readonly isReady: boolean }) => (error: Error): void => {
+    if (!(error instanceof ErrorReply) || !client.isReady) return lost(error);
+    if (!commandErrorSaid && !closed) log.warn({ error: error.message }, "redis-url answered a command with an error: see the permissions the README's \"Scaling out\" lists");
+    commandErrorSaid = true;
   };
   const ready = (): void => {
     if (closed || !commands.isReady || !subscriber.isReady) return;
@@ -107,7 +129,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
     reloadTimer = setTimeout(() => void reload(), RELOAD_DELAY_MS);
   };
   for (const client of [commands, subscriber]) {
-    client.on("error", lost);
+    client.on("error", onError(client));
     client.on("ready", ready);
   }
 
@@ -120,13 +142,14 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
       ready();
     } catch (error) {
       // A lost connection says so itself, and its return calls ready() again.
-      if (subscriber.isReady && !closed) refused(`SUBSCRIBE ${REVOKED_CHANNEL}`, error);
+      if (subscriber.isReady && !closed) failedWhileConnected(`SUBSCRIBE ${REVOKED_CHANNEL}`, error);
     } finally {
       subscribing = false;
     }
   }
 
   async function reload(): Promise<void> {
+    const began = connection;
     try {
       let count = 0;
       for await (const keys of commands.scanIterator({ MATCH: `${REVOKED_KEY_PREFIX}*`, COUNT: 500 })) {
@@ -135,16 +158,18 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
           count++;
         }
       }
-      if (closed) return;
-      const was = state;
+      // A loss meanwhile: its return reads them again.
+      if (closed || began !== connection || !commands.isReady || !subscriber.isReady) return;
       state = "ready";
       refusalSaid = false;
-      if (was === "down") log.info({ revocationsInForce: count }, "redis-url is back: revocations are shared again");
+      const wasReady = everReady;
+      everReady = true;
+      if (wasReady) log.info({ revocationsInForce: count }, "redis-url is back: revocations are shared again");
       else log.info({ revocationsInForce: count }, "revocations are shared through redis-url");
       loadedOnce();
     } catch (error) {
       if (closed) return;
-      if (commands.isReady) refused(`the read of ${REVOKED_KEY_PREFIX}* keys`, error);
+      if (commands.isReady) failedWhileConnected(`the read of ${REVOKED_KEY_PREFIX}* keys`, error);
       // Otherwise the connection went meanwhile; its return reads them again.
     }
   }

@@ -26,6 +26,15 @@ describe("shared revocations (a real redis-server on loopback)", () => {
   afterAll(async () => {
     await redis?.stop();
   });
+  const withAdmin = async (use: (admin: { sendCommand(args: string[]): Promise<unknown> }) => Promise<void>): Promise<void> => {
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      await use(admin);
+    } finally {
+      admin.destroy();
+    }
+  };
 
   it("reads the revocations in force when it connects", async () => {
     const client = createClient({ url: redis.url });
@@ -105,6 +114,77 @@ describe("shared revocations (a real redis-server on loopback)", () => {
       admin.destroy();
     }
   }, 20_000);
+
+  it("works with no more rights than the README's ACL for a Redis user of its own", async () => {
+    await withAdmin(async (admin) => {
+      // As README.md writes it (Scaling out).
+      await admin.sendCommand(["ACL", "SETUSER", "turnpike", "on", ">pw-readme", "~turnpike:revoked:*", "&turnpike:revoked", "-@all", "+set", "+scan", "+publish", "+subscribe", "+ping", "+multi", "+exec"]);
+      try {
+        const url = `redis://turnpike:pw-readme@127.0.0.1:${redis.port}`;
+        const one = start(url);
+        const two = start(url);
+        await Promise.all([one.sharing.loaded(), two.sharing.loaded()]);
+        await one.sharing.share("1900000000:grace", 1_900_000_000_000);
+        expect(await until(() => two.applied.includes("1900000000:grace"), 2000)).toBe(true);
+        // Over a few pings.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        expect([one.sharing.state, two.sharing.state]).toEqual(["ready", "ready"]);
+        expect([...one.log.records, ...two.log.records].filter((r) => r.level === "warn" || r.level === "error")).toEqual([]);
+      } finally {
+        await admin.sendCommand(["ACL", "DELUSER", "turnpike"]);
+      }
+    });
+  }, 15_000);
+
+  it("a user without PING stays ready (an error answer on a live connection is not a loss), with one warning", async () => {
+    await withAdmin(async (admin) => {
+      await admin.sendCommand(["ACL", "SETUSER", "noping", "on", ">pw-noping", "~*", "&*", "+@all", "-ping"]);
+      try {
+        const node = start(`redis://noping:pw-noping@127.0.0.1:${redis.port}`);
+        await node.sharing.loaded();
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        expect(node.sharing.state).toBe("ready");
+        expect(node.log.errors()).toEqual([]);
+        expect(node.log.records.filter((r) => r.level === "warn").map((r) => r.msg)).toEqual([
+          'redis-url answered a command with an error: see the permissions the README\'s "Scaling out" lists',
+        ]);
+      } finally {
+        await admin.sendCommand(["ACL", "DELUSER", "noping"]);
+      }
+    });
+  }, 15_000);
+
+  it("a refused read of the keys: down with one error line, read again once allowed", async () => {
+    await withAdmin(async (admin) => {
+      await admin.sendCommand(["ACL", "SETUSER", "noscan", "on", ">pw-noscan", "~*", "&*", "+@all", "-scan"]);
+      try {
+        const node = start(`redis://noscan:pw-noscan@127.0.0.1:${redis.port}`);
+        expect(await until(() => node.sharing.state === "down", 3000)).toBe(true);
+        expect(node.log.errors().map((r) => r.msg)).toEqual([
+          "redis-url refused the read of turnpike:revoked:* keys: revocations are not shared until it allows it (retrying every 5 s)",
+        ]);
+        await admin.sendCommand(["ACL", "SETUSER", "noscan", "+scan"]);
+        expect(await until(() => node.sharing.state === "ready", 8000)).toBe(true);
+        expect(node.applied.length).toBeGreaterThan(0);
+        expect(node.log.errors()).toHaveLength(1);
+      } finally {
+        await admin.sendCommand(["ACL", "DELUSER", "noscan"]);
+      }
+    });
+  }, 15_000);
+
+  it("its subscription killed (CLIENT KILL TYPE pubsub): reconnects and hears announcements again", async () => {
+    const node = start();
+    const other = start();
+    await Promise.all([node.sharing.loaded(), other.sharing.loaded()]);
+    await withAdmin(async (admin) => {
+      expect(Number(await admin.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"]))).toBeGreaterThanOrEqual(2);
+    });
+    expect(await until(() => node.sharing.state === "down", 2000)).toBe(true);
+    expect(await until(() => node.sharing.state === "ready" && other.sharing.state === "ready", 5000)).toBe(true);
+    await other.sharing.share("1900000000:heidi", 1_900_000_000_000);
+    expect(await until(() => node.applied.includes("1900000000:heidi"), 2000)).toBe(true);
+  }, 15_000);
 
   it("notices a Redis gone silent within seconds (ping), says so once, and is back when it answers again", async () => {
     const node = start();
