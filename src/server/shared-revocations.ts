@@ -60,11 +60,14 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
     url: options.url,
     // A command while disconnected fails at once instead of waiting for a reconnection.
     disableOfflineQueue: true,
+    // No CLIENT SETINFO in the handshake: the README's ACL does not allow it.
+    disableClientInfo: true,
     pingInterval: PING_INTERVAL_MS,
     socket: {
       connectTimeout: CONNECT_TIMEOUT_MS,
       socketTimeout: SOCKET_TIMEOUT_MS,
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 6), RECONNECT_MAX_DELAY_MS),
+      // A connection Redis refuses (its resubscription denied) is not tried again at once.
+      reconnectStrategy: (retries: number, cause: Error) => (isRefusal(cause) ? RETRY_REFUSED_MS : Math.min(100 * 2 ** Math.min(retries, 6), RECONNECT_MAX_DELAY_MS)),
     },
   };
   const commands = createClient(clientOptions);
@@ -99,25 +102,32 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
   };
   // Connected, but a SUBSCRIBE or the read of the keys failed: refused (an ACL; said once until it
   // works), or not yet possible (LOADING, a timeout), like a loss. Tried again while connected.
+  const refused = (what: string, error: Error): void => {
+    connection++;
+    if (closed) return;
+    state = "down";
+    if (!refusalSaid) log.error({ error: error.message }, `redis-url refused ${what}: revocations are not shared until it allows it (retrying every ${RETRY_REFUSED_MS / 1000} s)`);
+    refusalSaid = true;
+  };
   const failedWhileConnected = (what: string, error: unknown): void => {
-    const refusal = error instanceof ErrorReply && error.message.startsWith("NOPERM");
+    const refusal = isRefusal(error);
     if (refusal) {
-      connection++;
-      state = "down";
-      if (!refusalSaid) log.error({ error: error.message }, `redis-url refused ${what}: revocations are not shared until it allows it (retrying every ${RETRY_REFUSED_MS / 1000} s)`);
-      refusalSaid = true;
+      refused(what, error);
     } else {
       lost(error instanceof Error ? error : new Error(String(error)));
     }
     clearTimeout(retryTimer);
     retryTimer = setTimeout(ready, refusal ? RETRY_REFUSED_MS : RETRY_MS);
   };
-  // An error answer to a command on a live connection (a PING the user's ACL does not allow) is not a loss.
-  let commandErrorSaid = false;
+  // An error answer on a live connection is not a loss: a PING the user's ACL does not allow is
+  // warned of (once until the node is ready again), LOADING after a restart is not.
+  let commandRefusalSaid = false;
   const onError = (client: { readonly isReady: boolean }) => (error: Error): void => {
-    if (!(error instanceof ErrorReply) || !client.isReady) return lost(error);
-    if (!commandErrorSaid && !closed) log.warn({ error: error.message }, "redis-url answered a command with an error: see the permissions the README's \"Scaling out\" lists");
-    commandErrorSaid = true;
+    if (!(error instanceof ErrorReply)) return lost(error);
+    if (!client.isReady) return isRefusal(error) ? refused("the connection", error) : lost(error);
+    if (!isRefusal(error) || commandRefusalSaid || closed) return;
+    log.warn({ error: error.message }, "redis-url refused a command: see the permissions the README's \"Scaling out\" lists");
+    commandRefusalSaid = true;
   };
   const ready = (): void => {
     if (closed || !commands.isReady || !subscriber.isReady) return;
@@ -162,6 +172,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
       if (closed || began !== connection || !commands.isReady || !subscriber.isReady) return;
       state = "ready";
       refusalSaid = false;
+      commandRefusalSaid = false;
       const wasReady = everReady;
       everReady = true;
       if (wasReady) log.info({ revocationsInForce: count }, "redis-url is back: revocations are shared again");
@@ -209,6 +220,11 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
       for (const client of [subscriber, commands]) if (client.isOpen) client.destroy();
     },
   };
+}
+
+/** NOPERM: the user's ACL does not allow a command, a key or the channel. */
+function isRefusal(error: unknown): error is ErrorReply {
+  return error instanceof ErrorReply && error.message.startsWith("NOPERM");
 }
 
 function parseAnnouncement(message: string): Announcement | undefined {

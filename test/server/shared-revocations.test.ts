@@ -146,13 +146,40 @@ describe("shared revocations (a real redis-server on loopback)", () => {
         expect(node.sharing.state).toBe("ready");
         expect(node.log.errors()).toEqual([]);
         expect(node.log.records.filter((r) => r.level === "warn").map((r) => r.msg)).toEqual([
-          'redis-url answered a command with an error: see the permissions the README\'s "Scaling out" lists',
+          'redis-url refused a command: see the permissions the README\'s "Scaling out" lists',
         ]);
       } finally {
         await admin.sendCommand(["ACL", "DELUSER", "noping"]);
       }
     });
   }, 15_000);
+
+  it("its channel taken away while ready: says it was refused (once), does not hammer Redis, and is back once it is granted again", async () => {
+    await withAdmin(async (admin) => {
+      await admin.sendCommand(["ACL", "SETUSER", "revokedch", "on", ">pw-revokedch", "~*", "&*", "+@all"]);
+      try {
+        const node = start(`redis://revokedch:pw-revokedch@127.0.0.1:${redis.port}`);
+        await node.sharing.loaded();
+        await admin.sendCommand(["ACL", "LOG", "RESET"]);
+        // Redis drops the subscriber, whose resubscription is then refused.
+        await admin.sendCommand(["ACL", "SETUSER", "revokedch", "resetchannels"]);
+        expect(await until(() => node.log.errors().some((r) => r.msg.startsWith("redis-url refused the connection")), 3000)).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 4000));
+        expect(node.sharing.state).toBe("down");
+        expect(node.log.errors().filter((r) => r.msg.startsWith("redis-url refused"))).toHaveLength(1);
+        // Tried again every 5 s, not every 100 ms.
+        const log = (await admin.sendCommand(["ACL", "LOG"])) as (unknown[] | Record<string, unknown>)[];
+        const countOf = (entry: unknown[] | Record<string, unknown>) => Number(Array.isArray(entry) ? entry[entry.indexOf("count") + 1] : entry["count"]);
+        const attempts = log.map(countOf).reduce((a, b) => a + b, 0);
+        expect(attempts).toBeLessThanOrEqual(3);
+
+        await admin.sendCommand(["ACL", "SETUSER", "revokedch", "allchannels"]);
+        expect(await until(() => node.sharing.state === "ready", 8000)).toBe(true);
+      } finally {
+        await admin.sendCommand(["ACL", "DELUSER", "revokedch"]);
+      }
+    });
+  }, 25_000);
 
   it("a refused read of the keys: down with one error line, read again once allowed", async () => {
     await withAdmin(async (admin) => {
