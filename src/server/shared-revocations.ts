@@ -12,19 +12,19 @@ export const REVOKED_CHANNEL = "turnpike:revoked";
 /** A Redis that does not answer within this is taken as down: a revoke request is not held longer. */
 export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 const CONNECT_TIMEOUT_MS = 5000;
-// Short: the client's wait before a reconnection is a timer close() cannot clear.
+// Short: the client's wait before a reconnection is a timer close() cannot clear (5 s after a refusal).
 const RECONNECT_MAX_DELAY_MS = 1000;
 // A Redis that goes silent (partitioned, stopped) is noticed within this, not when TCP keepalive gives up.
 const PING_INTERVAL_MS = 1000;
 const SOCKET_TIMEOUT_MS = 4000;
 /** Both connections can become ready together: one read of the keys serves them. */
 const RELOAD_DELAY_MS = 50;
-/** After a SUBSCRIBE or a read of the keys that Redis refused (NOPERM: an ACL), while connected. */
+/** After anything Redis refused (NOPERM: an ACL): a SUBSCRIBE, the read of the keys, a connection whose resubscription it denied. */
 const RETRY_REFUSED_MS = 5000;
 /** After one that failed otherwise while connected (LOADING after a restart, a timeout). */
 const RETRY_MS = 1000;
 
-/** "connecting": not yet connected since the start; "down": lost, or not subscribed; both retry. */
+/** "connecting": not yet connected since the start; "down": lost, refused, or not subscribed; both retry. */
 export type SharingState = "connecting" | "ready" | "down";
 
 export interface SharedRevocations {
@@ -100,8 +100,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
         : "lost redis-url: revocations made on other nodes are not applied here, and this node's are not shared, until it is back (reconnecting)",
     );
   };
-  // Connected, but a SUBSCRIBE or the read of the keys failed: refused (an ACL; said once until it
-  // works), or not yet possible (LOADING, a timeout), like a loss. Tried again while connected.
+  // Redis said no (NOPERM: the user's ACL): said once until the node is ready again.
   const refused = (what: string, error: Error): void => {
     connection++;
     if (closed) return;
@@ -109,6 +108,8 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
     if (!refusalSaid) log.error({ error: error.message }, `redis-url refused ${what}: revocations are not shared until it allows it (retrying every ${RETRY_REFUSED_MS / 1000} s)`);
     refusalSaid = true;
   };
+  // Connected, but a SUBSCRIBE or the read of the keys failed: refused, or not yet possible
+  // (LOADING, a timeout), like a loss. Tried again while connected.
   const failedWhileConnected = (what: string, error: unknown): void => {
     const refusal = isRefusal(error);
     if (refusal) {
