@@ -206,7 +206,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       log,
       now: () => clock.now(),
       // Told by another node, or read at a (re)connection: this node's threads refuse it too. One
-      // already applied here is skipped: every reconnection reads all the keys in force again.
+      // already applied here is skipped: every reconnection reads all those in force again.
       apply: (username) => {
         const untilMs = sharedUntil(username);
         if (untilMs === undefined || !known.note(username, untilMs)) return;

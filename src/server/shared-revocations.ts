@@ -1,13 +1,16 @@
 // Revocations shared by the nodes behind one secret, through Redis (redis-url). A revoked REST
-// username is kept as a key that expires with the credential, and announced on a channel: a node
-// applies what it hears, and reads the keys again each time it (re)connects, so one that was cut
-// off or started later misses none still in force. Nothing else is shared: quotas stay per node.
+// username is kept in one sorted set, scored by its credential's expiry, and announced on a
+// channel: a node applies what it hears, and reads the set again each time it (re)connects, so one
+// that was cut off or started later misses none still in force. The set, not a key per name, so
+// that the read is of the revocations alone, however many keys the Redis holds for others; each
+// revocation drops those past their expiry. Nothing else is shared: quotas stay per node.
 import { randomUUID } from "node:crypto";
 import { createClient, ErrorReply } from "@redis/client";
 import type { Logger } from "pino";
 import { redactRedisUrl } from "../config/value-parsers.js";
 
-export const REVOKED_KEY_PREFIX = "turnpike:revoked:";
+/** The sorted set (usernames scored by expiry, ms) and the channel: one name, two namespaces. */
+export const REVOKED_KEY = "turnpike:revoked";
 export const REVOKED_CHANNEL = "turnpike:revoked";
 /** A Redis that does not answer within this is taken as down: a revoke request is not held longer. */
 export const REDIS_COMMAND_TIMEOUT_MS = 2000;
@@ -17,9 +20,9 @@ const RECONNECT_MAX_DELAY_MS = 1000;
 // A Redis that goes silent (partitioned, stopped) is noticed within this, not when TCP keepalive gives up.
 const PING_INTERVAL_MS = 1000;
 const SOCKET_TIMEOUT_MS = 4000;
-/** Both connections can become ready together: one read of the keys serves them. */
+/** Both connections can become ready together: one read of the set serves them. */
 const RELOAD_DELAY_MS = 50;
-/** After anything Redis refused (NOPERM: an ACL): a SUBSCRIBE, the read of the keys, a connection whose resubscription it denied. */
+/** After anything Redis refused (NOPERM: an ACL): a SUBSCRIBE, the read of the set, a connection whose resubscription it denied. */
 const RETRY_REFUSED_MS = 5000;
 /** After one that failed otherwise while connected (LOADING after a restart, a timeout). */
 const RETRY_MS = 1000;
@@ -84,7 +87,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
   let loadedOnce: () => void = () => {};
   const firstLoad = new Promise<void>((resolve) => (loadedOnce = resolve));
 
-  // Bumped by every loss: a read of the keys that began before one does not declare the node ready.
+  // Bumped by every loss: a read of the set that began before one does not declare the node ready.
   let connection = 0;
 
   // Both connections report every failed attempt; the operator hears once per outage.
@@ -108,7 +111,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
     if (!refusalSaid) log.error({ error: error.message }, `redis-url refused ${what}: revocations are not shared until it allows it (retrying every ${RETRY_REFUSED_MS / 1000} s)`);
     refusalSaid = true;
   };
-  // Connected, but a SUBSCRIBE or the read of the keys failed: refused, or not yet possible
+  // Connected, but a SUBSCRIBE or the read of the set failed: refused, or not yet possible
   // (LOADING, a timeout), like a loss. Tried again while connected.
   const failedWhileConnected = (what: string, error: unknown): void => {
     const refusal = isRefusal(error);
@@ -162,13 +165,9 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
   async function reload(): Promise<void> {
     const began = connection;
     try {
-      let count = 0;
-      for await (const keys of commands.scanIterator({ MATCH: `${REVOKED_KEY_PREFIX}*`, COUNT: 500 })) {
-        for (const key of keys) {
-          apply(key.slice(REVOKED_KEY_PREFIX.length));
-          count++;
-        }
-      }
+      const usernames = await withTimeout(commands.zRange(REVOKED_KEY, `(${now()}`, "+inf", { BY: "SCORE" }));
+      for (const username of usernames) apply(username);
+      const count = usernames.length;
       // A loss meanwhile: its return reads them again.
       if (closed || began !== connection || !commands.isReady || !subscriber.isReady) return;
       state = "ready";
@@ -181,7 +180,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
       loadedOnce();
     } catch (error) {
       if (closed) return;
-      if (commands.isReady) failedWhileConnected(`the read of ${REVOKED_KEY_PREFIX}* keys`, error);
+      if (commands.isReady) failedWhileConnected(`the read of ${REVOKED_KEY}`, error);
       // Otherwise the connection went meanwhile; its return reads them again.
     }
   }
@@ -208,7 +207,8 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
       await withTimeout(
         commands
           .multi()
-          .set(`${REVOKED_KEY_PREFIX}${username}`, String(untilMs), { expiration: { type: "PXAT", value: Math.max(untilMs, now() + 1) } })
+          .zAdd(REVOKED_KEY, { score: untilMs, value: username })
+          .zRemRangeByScore(REVOKED_KEY, "-inf", now())
           .publish(REVOKED_CHANNEL, message)
           .exec(),
       );

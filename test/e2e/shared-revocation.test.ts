@@ -4,7 +4,7 @@ import { configFromObject } from "../../src/config/config-from-object.js";
 import { mintRestCredential } from "../../src/credentials/rest-credentials.js";
 import { Method, MessageClass } from "../../src/stun/constants.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
-import { REVOKED_KEY_PREFIX } from "../../src/server/shared-revocations.js";
+import { REVOKED_KEY } from "../../src/server/shared-revocations.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { startTestRedis, type TestRedis } from "../helpers/redis-server.js";
 import { errorCode } from "../helpers/turn-messages.js";
@@ -108,15 +108,18 @@ describe("revocations shared through redis-url", () => {
     expect(logs.c.records.find((r) => r.msg === "revocations are shared through redis-url")?.obj).toMatchObject({ revocationsInForce: 2 });
   });
 
-  it("the key expires with the credential", async () => {
-    const minted = mintRestCredential({ secret: SECRET, user: "short", ttlSeconds: 30, nowMs: Date.now() });
-    expect((await revokeOnA(minted.username)).status).toBe(200);
+  it("keeps each revocation until its credential expires, and drops those past it", async () => {
     const { createClient } = await import("@redis/client");
     const client = createClient({ url: redis.url });
     await client.connect();
     try {
-      const expiresAt = await client.pExpireTime(`${REVOKED_KEY_PREFIX}${minted.username}`);
-      expect(expiresAt).toBe(Number(minted.username.split(":")[0]) * 1000);
+      // One that expired a minute ago, left by a node long gone.
+      const stale = `${Math.floor(Date.now() / 1000) - 60}:gone`;
+      await client.zAdd(REVOKED_KEY, { score: (Math.floor(Date.now() / 1000) - 60) * 1000, value: stale });
+      const minted = mintRestCredential({ secret: SECRET, user: "short", ttlSeconds: 30, nowMs: Date.now() });
+      expect((await revokeOnA(minted.username)).status).toBe(200);
+      expect(await client.zScore(REVOKED_KEY, minted.username)).toBe(Number(minted.username.split(":")[0]) * 1000);
+      expect(await client.zScore(REVOKED_KEY, stale)).toBeNull();
     } finally {
       client.destroy();
     }
