@@ -113,7 +113,7 @@ export interface Config {
   readonly restUriHost?: string;
   /**
    * Redis that the nodes behind one secret share (`redis://` or `rediss://`, may hold a password):
-   * a credential revoked on one is refused by all. Unset: revocation is this node's alone.
+   * a REST credential revoked on one is refused by all. Unset: revocation is this node's alone.
    */
   readonly redisUrl?: string;
 

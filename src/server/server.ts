@@ -193,7 +193,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   log.info({ relayThreads }, "relay threads serving");
   return server;
 
-  /** A REST username's expiry, which the shared key keeps; undefined for any other name, or one expired already. */
+  /** A REST username's expiry, its score in the shared set; undefined for any other name, or one expired already. */
   function sharedUntil(username: string): number | undefined {
     const rest = parseRestUsername(username, current.restApiSeparator);
     const untilMs = rest === undefined ? undefined : rest.expiresAtSeconds * 1000;

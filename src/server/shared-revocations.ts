@@ -49,6 +49,8 @@ export interface SharedRevocationsOptions {
 
 interface Announcement {
   readonly node: string;
+  /** Redis delivers a channel's messages to every database's subscribers: each names its set's. */
+  readonly db: number;
   readonly username: string;
 }
 
@@ -59,6 +61,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
   const log = options.log.child({ redis: redactRedisUrl(options.url) });
   const now = options.now ?? Date.now;
   const node = randomUUID();
+  const db = databaseOf(options.url);
   const clientOptions = {
     url: options.url,
     // A command while disconnected fails at once instead of waiting for a reconnection.
@@ -191,7 +194,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
       log.warn({}, `ignored a message on ${REVOKED_CHANNEL} that is not a revocation`);
       return;
     }
-    if (announced.node !== node) apply(announced.username);
+    if (announced.node !== node && announced.db === db) apply(announced.username);
   };
   // Each client's 'ready' (this first one, and every one after a reconnection) calls ready().
   void subscriber.connect().catch(() => {});
@@ -203,7 +206,7 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
     },
     async share(username, untilMs) {
       if (!commands.isReady) throw new Error("redis-url is not connected");
-      const message = JSON.stringify({ node, username } satisfies Announcement);
+      const message = JSON.stringify({ node, db, username } satisfies Announcement);
       await withTimeout(
         commands
           .multi()
@@ -223,6 +226,11 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
   };
 }
 
+/** The database number in redis://host/2 (redis-url's parser has checked it), 0 without one. */
+function databaseOf(url: string): number {
+  return Number(URL.parse(url)?.pathname.slice(1) || 0);
+}
+
 /** NOPERM: the user's ACL does not allow a command, a key or the channel. */
 function isRefusal(error: unknown): error is ErrorReply {
   return error instanceof ErrorReply && error.message.startsWith("NOPERM");
@@ -232,8 +240,8 @@ function parseAnnouncement(message: string): Announcement | undefined {
   try {
     const value: unknown = JSON.parse(message);
     if (typeof value !== "object" || value === null) return undefined;
-    const { node, username } = value as Record<string, unknown>;
-    return typeof node === "string" && typeof username === "string" && username !== "" ? { node, username } : undefined;
+    const { node, db, username } = value as Record<string, unknown>;
+    return typeof node === "string" && typeof db === "number" && typeof username === "string" && username !== "" ? { node, db, username } : undefined;
   } catch {
     return undefined;
   }

@@ -65,6 +65,18 @@ describe("shared revocations (a real redis-server on loopback)", () => {
     expect(one.applied).not.toContain("1900000000:alice");
   });
 
+  it("keeps deployments on different databases of one Redis apart (the channel is not per database)", async () => {
+    const onDb1 = start(`${redis.url}/1`);
+    const onDb0 = start(redis.url);
+    const alsoOnDb1 = start(`${redis.url}/1`);
+    await Promise.all([onDb1.sharing.loaded(), onDb0.sharing.loaded(), alsoOnDb1.sharing.loaded()]);
+    const fromDb0 = onDb0.applied.length;
+    await onDb1.sharing.share("1900000000:ivan", 1_900_000_000_000);
+    expect(await until(() => alsoOnDb1.applied.includes("1900000000:ivan"), 2000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(onDb0.applied.slice(fromDb0)).toEqual([]);
+  });
+
   it("ignores a message on the channel that is not a revocation, with a warning", async () => {
     const node = start();
     await node.sharing.loaded();
@@ -73,14 +85,18 @@ describe("shared revocations (a real redis-server on loopback)", () => {
     const client = createClient({ url: redis.url });
     await client.connect();
     try {
-      for (const message of ["not json", "{}", JSON.stringify({ node: "x", username: "" }), "[1,2]"]) await client.publish(REVOKED_CHANNEL, message);
-      await client.publish(REVOKED_CHANNEL, JSON.stringify({ node: "elsewhere", username: "1900000000:bob" }));
+      for (const message of ["not json", "{}", JSON.stringify({ node: "x", db: 0, username: "" }), JSON.stringify({ node: "x", username: "1900000000:no-db" }), "[1,2]"]) {
+        await client.publish(REVOKED_CHANNEL, message);
+      }
+      // Another database's deployment on the same Redis: not ours.
+      await client.publish(REVOKED_CHANNEL, JSON.stringify({ node: "elsewhere", db: 1, username: "1900000000:other-db" }));
+      await client.publish(REVOKED_CHANNEL, JSON.stringify({ node: "elsewhere", db: 0, username: "1900000000:bob" }));
     } finally {
       client.destroy();
     }
     expect(await until(() => node.applied.includes("1900000000:bob"), 2000)).toBe(true);
     expect(node.applied.slice(fromKeys)).toEqual(["1900000000:bob"]);
-    expect(node.log.records.filter((r) => r.msg === `ignored a message on ${REVOKED_CHANNEL} that is not a revocation`)).toHaveLength(4);
+    expect(node.log.records.filter((r) => r.msg === `ignored a message on ${REVOKED_CHANNEL} that is not a revocation`)).toHaveLength(5);
   });
 
   it("refuses to share at once while it has never connected, and says so in one error line", async () => {
