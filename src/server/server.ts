@@ -209,10 +209,11 @@ export async function startServer(config: Config, options: StartOptions): Promis
       // already applied here is skipped: every reconnection reads all those in force again.
       apply: (username) => {
         const untilMs = sharedUntil(username);
-        if (untilMs === undefined || !known.note(username, untilMs)) return;
+        if (untilMs === undefined || !known.note(username, untilMs)) return false;
         void backend.revoke(username).then((allocationsEnded) => {
           if (allocationsEnded > 0) log.info({ allocationsEnded }, "credential revoked on another node");
         });
+        return true;
       },
     });
   }

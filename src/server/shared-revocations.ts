@@ -42,8 +42,8 @@ export interface SharedRevocations {
 export interface SharedRevocationsOptions {
   readonly url: string;
   readonly log: Logger;
-  /** A revocation made on another node, or one in force when this node (re)connects. */
-  apply(username: string): void;
+  /** A revocation made on another node, or one in force when this node (re)connects; false when it was applied here already. */
+  apply(username: string): boolean;
   readonly now?: () => number;
 }
 
@@ -169,7 +169,8 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
     const began = connection;
     try {
       const usernames = await withTimeout(commands.zRange(REVOKED_KEY, `(${now()}`, "+inf", { BY: "SCORE" }));
-      for (const username of usernames) apply(username);
+      let newlyApplied = 0;
+      for (const username of usernames) if (apply(username)) newlyApplied++;
       const count = usernames.length;
       // A loss meanwhile: its return reads them again.
       if (closed || began !== connection || !commands.isReady || !subscriber.isReady) return;
@@ -178,8 +179,8 @@ export function startSharedRevocations(options: SharedRevocationsOptions): Share
       commandRefusalSaid = false;
       const wasReady = everReady;
       everReady = true;
-      if (wasReady) log.info({ revocationsInForce: count }, "redis-url is back: revocations are shared again");
-      else log.info({ revocationsInForce: count }, "revocations are shared through redis-url");
+      if (wasReady) log.info({ revocationsInForce: count, newlyApplied }, "redis-url is back: revocations are shared again");
+      else log.info({ revocationsInForce: count, newlyApplied }, "revocations are shared through redis-url");
       loadedOnce();
     } catch (error) {
       if (closed) return;

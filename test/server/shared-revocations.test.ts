@@ -12,7 +12,7 @@ describe("shared revocations (a real redis-server on loopback)", () => {
   const start = (url = redis.url) => {
     const log = createRecordingLogger();
     const applied: string[] = [];
-    const sharing = startSharedRevocations({ url, log, apply: (username) => applied.push(username) });
+    const sharing = startSharedRevocations({ url, log, apply: (username) => applied.push(username) > 0 });
     open.push(sharing);
     return { sharing, applied, log };
   };
