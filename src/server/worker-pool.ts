@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config/config.js";
 import { forgetChangedStaticUsers, revokedUntil, staticUserChange, staticUserEntries } from "../credentials/live-credential-store.js";
+import { expiryPruner } from "./known-revocations.js";
 import type { TlsMaterial } from "../transport/stream-listener.js";
 import type { Logger } from "../turn/ports.js";
 import type { BackendStats, Endpoint, ListenerInfo, RelayStats, ReservationRelease } from "./relay-node.js";
@@ -32,7 +33,6 @@ export interface RelayBackend {
 
 const START_TIMEOUT_MS = 15_000;
 const REVOKE_TIMEOUT_MS = 2_000;
-const REVOKED_PRUNE_MIN_SIZE = 1024;
 /** A thread that does not answer within this is passed over in a reordering (with a warning) and runs on. */
 const GROUPS_TIMEOUT_MS = 10_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -102,6 +102,9 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
   let nextRevokeId = 1;
   /** Every username revoked while it still matters (revokedUntil), for the threads started later. */
   const revoked = new Map<string, number>();
+  // Past their credential's expiry they go when a thread starts, and as the list doubles (with
+  // redis-url it takes every node's).
+  const revokedPruner = expiryPruner(revoked, Date.now);
   const revokeWaiters = new Map<number, { remaining: number; ended: number; resolve: (ended: number) => void }>();
   let nextReleaseId = 1;
   const reloadWaiters = new Map<number, { remaining: number; resolve: () => void }>();
@@ -251,17 +254,8 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
     }
   }
 
-  // Revocations past their credential's expiry are dropped when a thread starts, and whenever the
-  // list has doubled since the last drop (with redis-url it takes every node's).
-  let pruneAtSize = REVOKED_PRUNE_MIN_SIZE;
-  function pruneRevoked(): void {
-    const now = Date.now();
-    for (const [username, until] of revoked) if (until <= now) revoked.delete(username);
-    pruneAtSize = Math.max(REVOKED_PRUNE_MIN_SIZE, revoked.size * 2);
-  }
-
   function spawn(slot: Slot): Promise<readonly ListenerInfo[]> {
-    pruneRevoked();
+    revokedPruner.now();
     const workerData: WorkerStart = {
       revoked: [...revoked.keys()],
       ...(tls ? { tls } : {}),
@@ -485,7 +479,7 @@ export async function startWorkerPool(initial: Config, count: number, log: Logge
       // Kept for threads started from now on (a restart): a thread's own list dies with it.
       const until = revokedUntil(username, config.restApiSeparator, (name) => staticUserEntries(config.users).has(name));
       if (until !== undefined) revoked.set(username, until);
-      if (revoked.size >= pruneAtSize) pruneRevoked();
+      revokedPruner.added();
       const live = slots.filter((slot) => slot.worker);
       if (live.length === 0) return Promise.resolve(0);
       const id = nextRevokeId++;

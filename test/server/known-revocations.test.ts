@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { knownRevocations } from "../../src/server/known-revocations.js";
+import { expiryPruner, knownRevocations } from "../../src/server/known-revocations.js";
 
 describe("known revocations", () => {
   it("says whether a name is new, so a reconnection's read of the keys applies none twice", () => {
@@ -21,5 +21,16 @@ describe("known revocations", () => {
     expect(known.size).toBe(24);
     expect(known.note("1000:short", 20_000)).toBe(true);
     expect(known.note("9000:long", 1_000_000)).toBe(false);
+  });
+
+  it("the pool's list of revoked names: pruned outright when a thread starts, else as it doubles", () => {
+    let now = 0;
+    const revoked = new Map<string, number>([["1:old", 5], ["9:live", 1_000]]);
+    const pruner = expiryPruner(revoked, () => now);
+    now = 10;
+    pruner.added();
+    expect([...revoked.keys()]).toEqual(["1:old", "9:live"]);
+    pruner.now();
+    expect([...revoked.keys()]).toEqual(["9:live"]);
   });
 });

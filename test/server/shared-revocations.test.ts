@@ -26,7 +26,8 @@ describe("shared revocations (a real redis-server on loopback)", () => {
   afterAll(async () => {
     await redis?.stop();
   });
-  const withAdmin = async (use: (admin: { sendCommand(args: string[]): Promise<unknown> }) => Promise<void>): Promise<void> => {
+  type Admin = { sendCommand(args: string[]): Promise<unknown> };
+  const withAdmin = async (use: (admin: Admin) => Promise<void>): Promise<void> => {
     const admin = createClient({ url: redis.url });
     await admin.connect();
     try {
@@ -35,6 +36,16 @@ describe("shared revocations (a real redis-server on loopback)", () => {
       admin.destroy();
     }
   };
+  /** A Redis user `name` with these ACL rules (and password pw-<name>) for the test's length: its URL, and a way to change its rules. */
+  const withAclUser = (name: string, rules: string[], use: (url: string, setRules: (...more: string[]) => Promise<unknown>, admin: Admin) => Promise<void>): Promise<void> =>
+    withAdmin(async (admin) => {
+      await admin.sendCommand(["ACL", "SETUSER", name, "on", `>pw-${name}`, ...rules]);
+      try {
+        await use(`redis://${name}:pw-${name}@127.0.0.1:${redis.port}`, (...more) => admin.sendCommand(["ACL", "SETUSER", name, ...more]), admin);
+      } finally {
+        await admin.sendCommand(["ACL", "DELUSER", name]);
+      }
+    });
 
   it("reads the revocations in force when it connects", async () => {
     const client = createClient({ url: redis.url });
@@ -110,17 +121,14 @@ describe("shared revocations (a real redis-server on loopback)", () => {
   });
 
   it("a Redis user without the channel: down with one error line, and shared once it is granted", async () => {
-    const admin = createClient({ url: redis.url });
-    await admin.connect();
-    try {
-      await admin.sendCommand(["ACL", "SETUSER", "nochannel", "on", ">pw-4b1d", "~*", "resetchannels", "+@all"]);
-      const limited = start(`redis://nochannel:pw-4b1d@127.0.0.1:${redis.port}`);
+    await withAclUser("nochannel", ["~*", "resetchannels", "+@all"], async (url, setRules) => {
+      const limited = start(url);
       expect(await until(() => limited.sharing.state === "down", 3000)).toBe(true);
       const refusals = () => limited.log.errors().filter((r) => r.msg.startsWith("redis-url refused SUBSCRIBE turnpike:revoked"));
       expect(refusals()).toHaveLength(1);
-      expect(limited.log.text()).not.toContain("pw-4b1d");
+      expect(limited.log.text()).not.toContain("pw-nochannel");
 
-      await admin.sendCommand(["ACL", "SETUSER", "nochannel", "allchannels"]);
+      await setRules("allchannels");
       // Tried again every 5 s while connected.
       expect(await until(() => limited.sharing.state === "ready", 8000)).toBe(true);
       const other = start();
@@ -128,94 +136,71 @@ describe("shared revocations (a real redis-server on loopback)", () => {
       await other.sharing.share("1900000000:frank", 1_900_000_000_000);
       expect(await until(() => limited.applied.includes("1900000000:frank"), 2000)).toBe(true);
       expect(refusals()).toHaveLength(1);
-    } finally {
-      await admin.sendCommand(["ACL", "DELUSER", "nochannel"]);
-      admin.destroy();
-    }
+    });
   }, 20_000);
 
   it("works with no more rights than the README's ACL for a Redis user of its own", async () => {
-    await withAdmin(async (admin) => {
-      // As README.md writes it (Scaling out).
-      await admin.sendCommand(["ACL", "SETUSER", "turnpike", "on", ">pw-readme", "~turnpike:revoked", "&turnpike:revoked", "-@all", "+zadd", "+zremrangebyscore", "+zrange", "+publish", "+subscribe", "+ping", "+multi", "+exec"]);
-      try {
-        const url = `redis://turnpike:pw-readme@127.0.0.1:${redis.port}`;
-        const one = start(url);
-        const two = start(url);
-        await Promise.all([one.sharing.loaded(), two.sharing.loaded()]);
-        await one.sharing.share("1900000000:grace", 1_900_000_000_000);
-        expect(await until(() => two.applied.includes("1900000000:grace"), 2000)).toBe(true);
-        // Over a few pings.
-        await new Promise((resolve) => setTimeout(resolve, 2500));
-        expect([one.sharing.state, two.sharing.state]).toEqual(["ready", "ready"]);
-        expect([...one.log.records, ...two.log.records].filter((r) => r.level === "warn" || r.level === "error")).toEqual([]);
-      } finally {
-        await admin.sendCommand(["ACL", "DELUSER", "turnpike"]);
-      }
+    // As README.md writes it (Scaling out).
+    const readme = ["~turnpike:revoked", "&turnpike:revoked", "-@all", "+zadd", "+zremrangebyscore", "+zrange", "+publish", "+subscribe", "+ping", "+multi", "+exec"];
+    await withAclUser("turnpike", readme, async (url) => {
+      const one = start(url);
+      const two = start(url);
+      await Promise.all([one.sharing.loaded(), two.sharing.loaded()]);
+      await one.sharing.share("1900000000:grace", 1_900_000_000_000);
+      expect(await until(() => two.applied.includes("1900000000:grace"), 2000)).toBe(true);
+      // Over a few pings.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect([one.sharing.state, two.sharing.state]).toEqual(["ready", "ready"]);
+      expect([...one.log.records, ...two.log.records].filter((r) => r.level === "warn" || r.level === "error")).toEqual([]);
     });
   }, 15_000);
 
   it("a user without PING stays ready (an error answer on a live connection is not a loss), with one warning", async () => {
-    await withAdmin(async (admin) => {
-      await admin.sendCommand(["ACL", "SETUSER", "noping", "on", ">pw-noping", "~*", "&*", "+@all", "-ping"]);
-      try {
-        const node = start(`redis://noping:pw-noping@127.0.0.1:${redis.port}`);
-        await node.sharing.loaded();
-        await new Promise((resolve) => setTimeout(resolve, 2500));
-        expect(node.sharing.state).toBe("ready");
-        expect(node.log.errors()).toEqual([]);
-        expect(node.log.records.filter((r) => r.level === "warn").map((r) => r.msg)).toEqual([
-          'redis-url refused a command: see the permissions the README\'s "Scaling out" lists',
-        ]);
-      } finally {
-        await admin.sendCommand(["ACL", "DELUSER", "noping"]);
-      }
+    await withAclUser("noping", ["~*", "&*", "+@all", "-ping"], async (url) => {
+      const node = start(url);
+      await node.sharing.loaded();
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(node.sharing.state).toBe("ready");
+      expect(node.log.errors()).toEqual([]);
+      expect(node.log.records.filter((r) => r.level === "warn").map((r) => r.msg)).toEqual([
+        'redis-url refused a command: see the permissions the README\'s "Scaling out" lists',
+      ]);
     });
   }, 15_000);
 
   it("its channel taken away while ready: says it was refused (once), does not hammer Redis, and is back once it is granted again", async () => {
-    await withAdmin(async (admin) => {
-      await admin.sendCommand(["ACL", "SETUSER", "revokedch", "on", ">pw-revokedch", "~*", "&*", "+@all"]);
-      try {
-        const node = start(`redis://revokedch:pw-revokedch@127.0.0.1:${redis.port}`);
-        await node.sharing.loaded();
-        await admin.sendCommand(["ACL", "LOG", "RESET"]);
-        // Redis drops the subscriber, whose resubscription is then refused.
-        await admin.sendCommand(["ACL", "SETUSER", "revokedch", "resetchannels"]);
-        expect(await until(() => node.log.errors().some((r) => r.msg.startsWith("redis-url refused the connection")), 3000)).toBe(true);
-        await new Promise((resolve) => setTimeout(resolve, 4000));
-        expect(node.sharing.state).toBe("down");
-        expect(node.log.errors().filter((r) => r.msg.startsWith("redis-url refused"))).toHaveLength(1);
-        // Tried again every 5 s, not every 100 ms.
-        const log = (await admin.sendCommand(["ACL", "LOG"])) as (unknown[] | Record<string, unknown>)[];
-        const countOf = (entry: unknown[] | Record<string, unknown>) => Number(Array.isArray(entry) ? entry[entry.indexOf("count") + 1] : entry["count"]);
-        const attempts = log.map(countOf).reduce((a, b) => a + b, 0);
-        expect(attempts).toBeLessThanOrEqual(3);
+    await withAclUser("revokedch", ["~*", "&*", "+@all"], async (url, setRules, admin) => {
+      const node = start(url);
+      await node.sharing.loaded();
+      await admin.sendCommand(["ACL", "LOG", "RESET"]);
+      // Redis drops the subscriber, whose resubscription is then refused.
+      await setRules("resetchannels");
+      expect(await until(() => node.log.errors().some((r) => r.msg.startsWith("redis-url refused the connection")), 3000)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      expect(node.sharing.state).toBe("down");
+      expect(node.log.errors().filter((r) => r.msg.startsWith("redis-url refused"))).toHaveLength(1);
+      // Tried again every 5 s, not every 100 ms.
+      const log = (await admin.sendCommand(["ACL", "LOG"])) as (unknown[] | Record<string, unknown>)[];
+      const countOf = (entry: unknown[] | Record<string, unknown>) => Number(Array.isArray(entry) ? entry[entry.indexOf("count") + 1] : entry["count"]);
+      const attempts = log.map(countOf).reduce((a, b) => a + b, 0);
+      expect(attempts).toBeLessThanOrEqual(3);
 
-        await admin.sendCommand(["ACL", "SETUSER", "revokedch", "allchannels"]);
-        expect(await until(() => node.sharing.state === "ready", 8000)).toBe(true);
-      } finally {
-        await admin.sendCommand(["ACL", "DELUSER", "revokedch"]);
-      }
+      await setRules("allchannels");
+      expect(await until(() => node.sharing.state === "ready", 8000)).toBe(true);
     });
   }, 25_000);
 
   it("a refused read of the set: down with one error line, read again once allowed", async () => {
-    await withAdmin(async (admin) => {
-      await admin.sendCommand(["ACL", "SETUSER", "norange", "on", ">pw-norange", "~*", "&*", "+@all", "-zrange"]);
-      try {
-        const node = start(`redis://norange:pw-norange@127.0.0.1:${redis.port}`);
-        expect(await until(() => node.sharing.state === "down", 3000)).toBe(true);
-        expect(node.log.errors().map((r) => r.msg)).toEqual([
-          "redis-url refused the read of turnpike:revoked: revocations are not shared until it allows it (retrying every 5 s)",
-        ]);
-        await admin.sendCommand(["ACL", "SETUSER", "norange", "+zrange"]);
-        expect(await until(() => node.sharing.state === "ready", 8000)).toBe(true);
-        expect(node.applied.length).toBeGreaterThan(0);
-        expect(node.log.errors()).toHaveLength(1);
-      } finally {
-        await admin.sendCommand(["ACL", "DELUSER", "norange"]);
-      }
+    await withAclUser("norange", ["~*", "&*", "+@all", "-zrange"], async (url, setRules) => {
+      const node = start(url);
+      expect(await until(() => node.sharing.state === "down", 3000)).toBe(true);
+      expect(node.log.errors().map((r) => r.msg)).toEqual([
+        "redis-url refused the read of turnpike:revoked: revocations are not shared until it allows it (retrying every 5 s)",
+      ]);
+      await setRules("+zrange");
+      expect(await until(() => node.sharing.state === "ready", 8000)).toBe(true);
+      expect(node.applied.length).toBeGreaterThan(0);
+      expect(node.log.errors()).toHaveLength(1);
     });
   }, 15_000);
 
