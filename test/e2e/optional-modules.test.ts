@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../helpers/processes.js";
+import { until } from "../helpers/until.js";
+
+// The built binary, as an operator runs it (`npm test` builds first).
+const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const DIR = mkdtempSync(join(tmpdir(), "turnpike-modules-"));
+afterAll(() => rmSync(DIR, { recursive: true, force: true }));
+
+// A preload that writes down every module the main thread resolves, by URL.
+const PRELOAD = join(DIR, "record-modules.mjs");
+writeFileSync(
+  PRELOAD,
+  `import { registerHooks } from "node:module";
+import { appendFileSync } from "node:fs";
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    const resolved = nextResolve(specifier, context);
+    appendFileSync(process.env.MODULES_LOG, resolved.url + "\\n");
+    return resolved;
+  },
+});
+`,
+);
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
+/** Starts the server with `args`, waits until it serves, stops it; the packages its main thread loaded. */
+async function packagesLoaded(name: string, args: readonly string[]): Promise<Set<string>> {
+  const modulesLog = join(DIR, `${name}.log`);
+  writeFileSync(modulesLog, "");
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ["--import", PRELOAD, BIN, "start", "--listening-ip", "127.0.0.1", "--listening-port", String(port), "--min-port", "41000", "--max-port", "41100",
+      "--user", "a:b", "--realm", "r", "--relay-threads", "1", "--state-file", join(DIR, `${name}.json`), ...args],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MODULES_LOG: modulesLog } },
+  );
+  children.push(child);
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const serving = await until(() => output.includes("relay threads serving"), 15_000, 50);
+  child.kill("SIGTERM");
+  await exited;
+  expect(serving, output).toBe(true);
+  const packages = new Set<string>();
+  for (const url of readFileSync(modulesLog, "utf8").split("\n")) {
+    const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (match) packages.add(match[1]!);
+  }
+  return packages;
+}
+
+describe("optional modules", () => {
+  it("loads neither the HTTP stack nor the Redis client when the server needs neither", async () => {
+    const packages = await packagesLoaded("bare", ["--no-api"]);
+    expect(packages.has("pino")).toBe(true);
+    for (const name of ["fastify", "prom-client", "@redis/client"]) expect(packages.has(name), name).toBe(false);
+  }, 30_000);
+
+  it("loads the HTTP stack for the credential endpoint, and not the Redis client", async () => {
+    const packages = await packagesLoaded("api", ["--api-listening-port", String(await freePort()), "--api-key", "k".repeat(32)]);
+    expect(packages.has("fastify")).toBe(true);
+    expect(packages.has("prom-client")).toBe(true);
+    expect(packages.has("@redis/client")).toBe(false);
+  }, 30_000);
+
+  it("loads the Redis client for redis-url, and not the HTTP stack", async () => {
+    const packages = await packagesLoaded("redis", ["--no-api", "--redis-url", `redis://127.0.0.1:${await freePort()}`]);
+    expect(packages.has("@redis/client")).toBe(true);
+    expect(packages.has("fastify")).toBe(false);
+  }, 30_000);
+});
