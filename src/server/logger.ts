@@ -3,26 +3,9 @@ import { closeSync, openSync } from "node:fs";
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
 import pretty from "pino-pretty";
 import type { Config } from "../config/config.js";
+import { REDACTED_PATHS } from "./log-redaction.js";
 
 export type Logger = PinoLogger;
-
-/** Field paths never written as given: credentials may end up in logged objects. */
-export const REDACTED_PATHS: readonly string[] = [
-  "password",
-  "*.password",
-  "secret",
-  "*.secret",
-  "key",
-  "*.key",
-  "apiKey",
-  "*.apiKey",
-  "credential",
-  "*.credential",
-  "authorization",
-  "*.authorization",
-  "req.headers.authorization",
-  "pkeyPassphrase",
-];
 
 export interface CreateLoggerOptions {
   /** Human-readable lines instead of JSON; by default when logging to stdout and stdout is a terminal. */

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { pino } from "pino";
 import { RelayPortMap } from "../transport/relay-port-map.js";
-import { REDACTED_PATHS } from "./logger.js";
+import { REDACTED_PATHS } from "./log-redaction.js";
 import type { ReservationClaimer } from "../turn/ports.js";
 import { startRelayNode, type RelayNode, type ReservationRelease } from "./relay-node.js";
 import { attachSharedQuota } from "./shared-quota.js";

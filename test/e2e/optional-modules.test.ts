@@ -12,16 +12,17 @@ const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const DIR = mkdtempSync(join(tmpdir(), "turnpike-modules-"));
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 
-// A preload that writes down every module the main thread resolves, by URL.
+// A preload that writes down every module each thread resolves: its thread id, then the URL.
 const PRELOAD = join(DIR, "record-modules.mjs");
 writeFileSync(
   PRELOAD,
   `import { registerHooks } from "node:module";
 import { appendFileSync } from "node:fs";
+import { threadId } from "node:worker_threads";
 registerHooks({
   resolve(specifier, context, nextResolve) {
     const resolved = nextResolve(specifier, context);
-    appendFileSync(process.env.MODULES_LOG, resolved.url + "\\n");
+    appendFileSync(process.env.MODULES_LOG, threadId + " " + resolved.url + "\\n");
     return resolved;
   },
 });
@@ -33,8 +34,8 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
 
-/** Starts the server with `args`, waits until it serves, stops it; the packages its main thread loaded. */
-async function packagesLoaded(name: string, args: readonly string[]): Promise<Set<string>> {
+/** Starts the server with `args`, waits until it serves, stops it; the packages its main thread (0) and its relay thread (1) loaded. */
+async function packagesLoaded(name: string, args: readonly string[]): Promise<Map<string, Set<string>>> {
   const modulesLog = join(DIR, `${name}.log`);
   writeFileSync(modulesLog, "");
   const port = await freePort();
@@ -53,31 +54,37 @@ async function packagesLoaded(name: string, args: readonly string[]): Promise<Se
   child.kill("SIGTERM");
   await exited;
   expect(serving, output).toBe(true);
-  const packages = new Set<string>();
-  for (const url of readFileSync(modulesLog, "utf8").split("\n")) {
-    const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    if (match) packages.add(match[1]!);
+  const packages = new Map([["0", new Set<string>()], ["1", new Set<string>()]]);
+  for (const line of readFileSync(modulesLog, "utf8").split("\n")) {
+    const match = /^(\d+) .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
+    if (match) packages.get(match[1]!)?.add(match[2]!);
   }
   return packages;
 }
 
 describe("optional modules", () => {
   it("loads neither the HTTP stack nor the Redis client when the server needs neither", async () => {
-    const packages = await packagesLoaded("bare", ["--no-api"]);
+    const packages = (await packagesLoaded("bare", ["--no-api"])).get("0")!;
     expect(packages.has("pino")).toBe(true);
     for (const name of ["fastify", "prom-client", "@redis/client"]) expect(packages.has(name), name).toBe(false);
   }, 30_000);
 
   it("loads the HTTP stack for the credential endpoint, and not the Redis client", async () => {
-    const packages = await packagesLoaded("api", ["--api-listening-port", String(await freePort()), "--api-key", "k".repeat(32)]);
+    const packages = (await packagesLoaded("api", ["--api-listening-port", String(await freePort()), "--api-key", "k".repeat(32)])).get("0")!;
     expect(packages.has("fastify")).toBe(true);
     expect(packages.has("prom-client")).toBe(true);
     expect(packages.has("@redis/client")).toBe(false);
   }, 30_000);
 
   it("loads the Redis client for redis-url, and not the HTTP stack", async () => {
-    const packages = await packagesLoaded("redis", ["--no-api", "--redis-url", `redis://127.0.0.1:${await freePort()}`]);
+    const packages = (await packagesLoaded("redis", ["--no-api", "--redis-url", `redis://127.0.0.1:${await freePort()}`])).get("0")!;
     expect(packages.has("@redis/client")).toBe(true);
     expect(packages.has("fastify")).toBe(false);
+  }, 30_000);
+
+  it("keeps the log's pretty printer out of relay threads, which write JSON to the main thread", async () => {
+    const packages = await packagesLoaded("threads", ["--no-api"]);
+    expect(packages.get("1")!.has("pino")).toBe(true);
+    expect(packages.get("1")!.has("pino-pretty")).toBe(false);
   }, 30_000);
 });
