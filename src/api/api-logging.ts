@@ -2,27 +2,10 @@
 // cannot hold a secret (no query string: the draft route carries the key there; no headers:
 // Authorization) and redaction on top, in case a secret is ever logged by field name.
 import type { Logger } from "pino";
+import { REDACTED_PATHS } from "../server/log-redaction.js";
 
 /** Replaces the parent's redaction, so it repeats the server's paths and adds the endpoint's own. */
-export const API_REDACTED_PATHS: readonly string[] = [
-  "password",
-  "*.password",
-  "credential",
-  "*.credential",
-  "secret",
-  "*.secret",
-  "key",
-  "*.key",
-  "apiKey",
-  "*.apiKey",
-  "authorization",
-  "*.authorization",
-  "headers.authorization",
-  "req.headers.authorization",
-  "query.key",
-  "req.query.key",
-  "pkeyPassphrase",
-];
+export const API_REDACTED_PATHS: readonly string[] = [...REDACTED_PATHS, "headers.authorization", "query.key", "req.query.key"];
 
 interface LoggedRequest {
   readonly method?: unknown;
