@@ -1,7 +1,8 @@
 // pino, configured once: JSON lines to a file or stdout, pretty lines on a terminal, secrets redacted.
 import { closeSync, openSync } from "node:fs";
+import { createRequire } from "node:module";
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
-import pretty from "pino-pretty";
+import type { PrettyOptions } from "pino-pretty";
 import type { Config } from "../config/config.js";
 import { REDACTED_PATHS } from "./log-redaction.js";
 
@@ -12,6 +13,12 @@ export interface CreateLoggerOptions {
   readonly pretty?: boolean;
   /** Where the lines go instead of `log-file` or stdout (tests). */
   readonly destination?: DestinationStream;
+}
+
+/** The pretty printer, loaded only when asked for: a server logging JSON (to a file, a pipe, journald) never needs it. */
+function prettyStream(options: Pick<PrettyOptions, "destination" | "colorize">): DestinationStream {
+  const pretty = createRequire(import.meta.url)("pino-pretty") as typeof import("pino-pretty");
+  return pretty({ ...options, sync: true, translateTime: "SYS:standard" });
 }
 
 /** Throws (an Error with the reason) when `log-file` cannot be opened for appending. */
@@ -25,14 +32,14 @@ export function createLogger(config: Pick<Config, "logLevel" | "logFile">, optio
   if (options.destination !== undefined) return pino(settings, options.destination);
   const isTerminal = toStdout && process.stdout.isTTY === true;
   if (toStdout || config.logFile === undefined) {
-    if (options.pretty ?? isTerminal) return pino(settings, pretty({ sync: true, destination: 1, colorize: isTerminal, translateTime: "SYS:standard" }));
+    if (options.pretty ?? isTerminal) return pino(settings, prettyStream({ destination: 1, colorize: isTerminal }));
     return pino(settings, bufferedDestination(1));
   }
   // Opened here, synchronously: an unwritable log file is a clear error at start, and lines logged before
   // an early exit are flushed to it (a destination opened asynchronously would drop them).
   const path = config.logFile;
   const fd = openLogFile(path);
-  if (options.pretty === true) return pino(settings, pretty({ sync: true, destination: fd, colorize: false, translateTime: "SYS:standard" }));
+  if (options.pretty === true) return pino(settings, prettyStream({ destination: fd, colorize: false }));
   const stream = bufferedDestination(fd);
   // sonic-boom reopens only a destination it knows by name; one given as an fd has none until told.
   (stream as unknown as { file: string }).file = path;
