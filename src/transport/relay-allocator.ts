@@ -47,6 +47,18 @@ export interface RelayAllocatorOptions {
 
 const ignorePacket: PeerPacketHandler = () => {};
 
+// What the bind in progress came to. dgram says by events, at once for an IP literal (the lookup is
+// ours); two listeners that every relay socket shares and keeps write it here, where two closures
+// per socket were made and removed again.
+let bindEvent: "bound" | NodeJS.ErrnoException | undefined;
+function onListening(): void {
+  bindEvent = "bound";
+}
+/** Also the socket's error listener for life: a peer's ICMP unreachable or a full send buffer must not take anything down. */
+function onSocketError(error: NodeJS.ErrnoException): void {
+  bindEvent = error;
+}
+
 class UdpRelaySocket implements RelaySocket {
   handler: PeerPacketHandler;
   private closed = false;
@@ -58,12 +70,11 @@ class UdpRelaySocket implements RelaySocket {
     readonly port: number,
     handler: PeerPacketHandler,
     private readonly queue: SendQueueBudget,
-    private readonly onClose: () => void,
+    /** Told when the socket closes, to free its port: the allocator, not a closure per socket. */
+    private readonly ports: { portClosed(address: string, port: number): void },
   ) {
     this.handler = handler;
     socket.on("message", (bytes, rinfo) => this.handler(bytes, rinfo.address, rinfo.port));
-    // A peer's ICMP unreachable or a full send buffer must not take anything down.
-    socket.on("error", () => {});
   }
 
   send(data: Buffer, port: number, address: string): boolean {
@@ -79,7 +90,7 @@ class UdpRelaySocket implements RelaySocket {
     // A closed socket delivers nothing: letting go of the allocation's handler lets go of what it reaches.
     this.handler = ignorePacket;
     this.socket.close();
-    this.onClose();
+    this.ports.portClosed(this.address, this.port);
   }
 }
 
@@ -313,30 +324,31 @@ export class UdpRelayAllocator implements RelayAllocator {
    */
   private tryBind(family: IpFamily, address: string, port: number): dgram.Socket | undefined | Promise<dgram.Socket | undefined> {
     const socket = dgram.createSocket({ type: family === "IPv6" ? "udp6" : "udp4", ipv6Only: family === "IPv6", lookup: lookupIpLiteral });
-    let outcome: "bound" | NodeJS.ErrnoException | undefined;
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      outcome = error;
-    });
-    socket.bind({ address, port, exclusive: true }, () => {
-      outcome = "bound";
-    });
+    socket.on("error", onSocketError);
+    socket.on("listening", onListening);
+    bindEvent = undefined;
+    socket.bind({ address, port, exclusive: true });
+    const outcome = bindEvent;
+    bindEvent = undefined;
     if (outcome !== undefined) return this.bindOutcome(socket, outcome, address);
     return new Promise((resolve, reject) => {
-      const settle = (): void => {
+      const settle = (event: "bound" | NodeJS.ErrnoException): void => {
+        socket.removeListener("error", onError);
+        socket.removeListener("listening", onBound);
         try {
-          resolve(this.bindOutcome(socket, outcome!, address));
+          resolve(this.bindOutcome(socket, event, address));
         } catch (error) {
           reject(error);
         }
       };
-      socket.once("error", settle);
-      socket.once("listening", settle);
+      const onError = (error: NodeJS.ErrnoException): void => settle(error);
+      const onBound = (): void => settle("bound");
+      socket.on("error", onError);
+      socket.on("listening", onBound);
     });
   }
 
   private bindOutcome(socket: dgram.Socket, outcome: "bound" | NodeJS.ErrnoException, address: string): dgram.Socket | undefined {
-    socket.removeAllListeners("error");
-    socket.removeAllListeners("listening");
     if (outcome === "bound") return socket;
     socket.close();
     if (outcome.code === "EADDRINUSE" || outcome.code === "EACCES") return undefined;
@@ -348,10 +360,13 @@ export class UdpRelayAllocator implements RelayAllocator {
     const { sharedPorts } = this.options;
     used.add(port);
     sharedPorts?.mark(address, port, true);
-    return new UdpRelaySocket(socket, family, address, port, onPacket, this.queue, () => {
-      used.delete(port);
-      sharedPorts?.mark(address, port, false);
-    });
+    return new UdpRelaySocket(socket, family, address, port, onPacket, this.queue, this);
+  }
+
+  /** A relay socket on `address`:`port` has closed. */
+  portClosed(address: string, port: number): void {
+    this.portsInUse.get(address)?.delete(port);
+    this.options.sharedPorts?.mark(address, port, false);
   }
 }
 

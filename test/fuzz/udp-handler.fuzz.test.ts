@@ -9,7 +9,8 @@ import { MessageClass, Method } from "../../src/stun/constants.js";
 import { messageClassOf, methodOf } from "../../src/stun/header.js";
 import { decodeMessage } from "../../src/stun/message.js";
 import { createDispatcher, type PacketHandler } from "../../src/turn/dispatch.js";
-import { channelCount, channelsOf, findChannelByNumber, findChannelByPeer, type Allocation } from "../../src/turn/allocation.js";
+import { channelCount, channelList, findChannelByNumber, findChannelByPeer, type Allocation } from "../../src/turn/allocation.js";
+import { allAllocations } from "../../src/turn/allocation-table.js";
 import { createSourceRateLimit } from "../../src/turn/source-rate-limit.js";
 import { FakeLink, type FakeRelaySocket, type SentDatagram } from "../helpers/fakes.js";
 import { createTurnHarness, REALM, type TurnHarness } from "../helpers/turn-harness.js";
@@ -65,9 +66,7 @@ function requestBytes(h: TurnHarness, cmd: RequestCommand): Buffer {
 }
 
 function allocations(h: TurnHarness): Allocation[] {
-  const all: Allocation[] = [];
-  for (const byAddress of h.deps.table.byLink.values()) for (const byPort of byAddress.values()) all.push(...byPort.values());
-  return all;
+  return allAllocations(h.deps.table);
 }
 
 function ownerOf(h: TurnHarness, socket: FakeRelaySocket): Allocation | undefined {
@@ -131,16 +130,22 @@ function checkState(h: TurnHarness): void {
   let permissions = 0;
   let channels = 0;
   for (const [link, byAddress] of h.deps.table.byLink) {
-    for (const [address, byPort] of byAddress) {
-      expect(byPort.size).toBeGreaterThan(0);
+    for (const [address, entry] of byAddress) {
+      // An address's one allocation is held directly; a Map by port only for two or more.
+      if (entry instanceof Map) expect(entry.size).toBeGreaterThan(1);
+      const byPort: [number, Allocation][] = entry instanceof Map ? [...entry] : [[entry.fiveTuple.clientPort, entry]];
       for (const [port, allocation] of byPort) {
         expect(allocation.fiveTuple).toMatchObject({ link, clientAddress: address, clientPort: port });
         expect(allocation.expiresAtMs).toBeGreaterThan(h.clock.now());
         expect(allocation.relays.length).toBeGreaterThan(0);
         expect(allocation.relays.every((r) => !(r as FakeRelaySocket).closed)).toBe(true);
         expect(allocation.permissions.size).toBeLessThanOrEqual(h.deps.options.maxPermissionsPerAllocation);
-        const bindings = [...channelsOf(allocation)];
+        const bindings = channelList(allocation);
         expect(channelCount(allocation)).toBe(bindings.length);
+        // One binding is held in `channel`, two or more in the Maps; never both.
+        if (allocation.channel !== undefined) expect(allocation.channelsByNumber ?? allocation.channelsByPeer).toBeUndefined();
+        if (allocation.channelsByNumber !== undefined) expect(allocation.channelsByNumber.size).toBeGreaterThan(1);
+        expect(allocation.channelsByPeer === undefined).toBe(allocation.channelsByNumber === undefined);
         expect(new Set(bindings.map((b) => b.number)).size).toBe(bindings.length);
         for (const binding of bindings) {
           expect(binding.number).toBeGreaterThanOrEqual(0x4000);

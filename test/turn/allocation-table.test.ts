@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { channelCount, type Allocation } from "../../src/turn/allocation.js";
+import { channelCount, channelList, findChannelByNumber, findChannelByPeer, type Allocation } from "../../src/turn/allocation.js";
 import {
   addAllocation,
+  allAllocations,
   bindChannelIn,
   createAllocationTable,
   findAllocation,
@@ -27,6 +28,7 @@ function allocation(index: number, expiresAtMs: number): Allocation {
     relays: [RELAY],
     expiresAtMs,
     permissions: new Map(),
+    channel: undefined,
     channelsByNumber: undefined,
     channelsByPeer: undefined,
     bandwidth: undefined,
@@ -37,27 +39,19 @@ function allocation(index: number, expiresAtMs: number): Allocation {
 function recount(table: AllocationTable): { permissions: number; channels: number } {
   let permissions = 0;
   let channels = 0;
-  for (const byAddress of table.byLink.values()) {
-    for (const byPort of byAddress.values()) {
-      for (const entry of byPort.values()) {
-        permissions += entry.permissions.size;
-        channels += channelCount(entry);
-      }
-    }
+  for (const entry of allAllocations(table)) {
+    permissions += entry.permissions.size;
+    channels += channelCount(entry);
   }
   return { permissions, channels };
 }
 
 /** After a sweep at `nowMs`: no allocation, permission or channel binding past its lifetime is left. */
 function expectNothingExpiredLeft(table: AllocationTable, nowMs: number): void {
-  for (const byAddress of table.byLink.values()) {
-    for (const byPort of byAddress.values()) {
-      for (const entry of byPort.values()) {
-        expect(entry.expiresAtMs).toBeGreaterThan(nowMs);
-        for (const permission of entry.permissions.values()) expect(permission.expiresAtMs).toBeGreaterThan(nowMs);
-        for (const binding of entry.channelsByNumber?.values() ?? []) expect(binding.expiresAtMs).toBeGreaterThan(nowMs);
-      }
-    }
+  for (const entry of allAllocations(table)) {
+    expect(entry.expiresAtMs).toBeGreaterThan(nowMs);
+    for (const permission of entry.permissions.values()) expect(permission.expiresAtMs).toBeGreaterThan(nowMs);
+    for (const binding of channelList(entry)) expect(binding.expiresAtMs).toBeGreaterThan(nowMs);
   }
 }
 
@@ -170,5 +164,74 @@ describe("the allocation table's sweeper", () => {
       expect(table.sweeps.size).toBe(table.size);
     }
     expect(table.permissionsInForce + table.channelsInForce).toBeGreaterThan(0);
+  });
+});
+
+describe("the allocation table's shape", () => {
+  it("holds an address's one allocation directly, a Map by port only while the address has two or more", () => {
+    const table = createAllocationTable();
+    const first = allocation(1, T0 + 600_000);
+    const second: Allocation = { ...allocation(1, T0 + 600_000), fiveTuple: { ...first.fiveTuple, clientPort: 40001 } };
+    const address = first.fiveTuple.clientAddress;
+    addAllocation(table, first);
+    expect(table.byLink.get(LINK)!.get(address)).toBe(first);
+    expect(findAllocation(table, LINK, address, 40000)).toBe(first);
+    expect(findAllocation(table, LINK, address, 40001)).toBeUndefined();
+
+    addAllocation(table, second);
+    expect(table.byLink.get(LINK)!.get(address)).toBeInstanceOf(Map);
+    expect(findAllocation(table, LINK, address, 40000)).toBe(first);
+    expect(findAllocation(table, LINK, address, 40001)).toBe(second);
+    expect(allAllocations(table)).toEqual([first, second]);
+
+    removeAllocation(table, first);
+    expect(table.byLink.get(LINK)!.get(address)).toBe(second);
+    expect(findAllocation(table, LINK, address, 40000)).toBeUndefined();
+    expect(findAllocation(table, LINK, address, 40001)).toBe(second);
+    // Removing one no longer held changes nothing.
+    removeAllocation(table, first);
+    expect(table.size).toBe(1);
+    removeAllocation(table, second);
+    expect(table.byLink.size).toBe(0);
+    expect(table.size).toBe(0);
+  });
+
+  it("holds an allocation's one channel without Maps, two or more in them, and drops them back at one", () => {
+    const table = createAllocationTable();
+    const entry = allocation(1, T0 + 3_600_000);
+    addAllocation(table, entry);
+    const other = { address: "203.0.113.6", port: 6001 };
+    expect(bindChannelIn(table, entry, 0x4000, PEER, RELAY, T0, 10)).toBe("bound");
+    expect(entry.channel).toMatchObject({ number: 0x4000, peerAddress: PEER.address, peerPort: PEER.port });
+    expect(entry.channelsByNumber ?? entry.channelsByPeer).toBeUndefined();
+    expect(findChannelByNumber(entry, 0x4000)).toBe(entry.channel);
+    expect(findChannelByNumber(entry, 0x4001)).toBeUndefined();
+    expect(findChannelByPeer(entry, PEER.address, PEER.port)).toBe(entry.channel);
+    expect(findChannelByPeer(entry, PEER.address, PEER.port + 1)).toBeUndefined();
+    expect(findChannelByPeer(entry, other.address, PEER.port)).toBeUndefined();
+    // RFC 8656 §12.2: the same number to another peer, or the same peer to another number, is refused.
+    expect(bindChannelIn(table, entry, 0x4000, other, RELAY, T0, 10)).toBe("number-in-use");
+    expect(bindChannelIn(table, entry, 0x4001, PEER, RELAY, T0, 10)).toBe("peer-bound-elsewhere");
+
+    const first = entry.channel!;
+    expect(bindChannelIn(table, entry, 0x4001, other, RELAY, T0 + 1000, 10)).toBe("bound");
+    expect(entry.channel).toBeUndefined();
+    expect(entry.channelsByNumber!.size).toBe(2);
+    expect(findChannelByNumber(entry, 0x4000)).toBe(first);
+    expect(findChannelByPeer(entry, other.address, other.port)?.number).toBe(0x4001);
+    expect(channelCount(entry)).toBe(2);
+    expect(table.channelsInForce).toBe(2);
+
+    // The first ends at T0 + 600 s, the second a second later: one is left, back out of the Maps.
+    sweepExpired(table, T0 + 600_000);
+    expect(entry.channel?.number).toBe(0x4001);
+    expect(entry.channelsByNumber ?? entry.channelsByPeer).toBeUndefined();
+    expect(findChannelByNumber(entry, 0x4000)).toBeUndefined();
+    expect(findChannelByPeer(entry, other.address, other.port)).toBe(entry.channel);
+    expect(table.channelsInForce).toBe(1);
+    sweepExpired(table, T0 + 601_000);
+    expect(entry.channel).toBeUndefined();
+    expect(channelCount(entry)).toBe(0);
+    expect(table.channelsInForce).toBe(0);
   });
 });

@@ -292,6 +292,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       relays,
       expiresAtMs: deps.clock.now() + lifetimeSeconds * 1000,
       permissions: new Map(),
+      channel: undefined,
       channelsByNumber: undefined,
       channelsByPeer: undefined,
       bandwidth: allocationBandwidthFor(deps.options.maxBps, deps.clock.now()),

@@ -1,7 +1,7 @@
 import { Method } from "../../stun/constants.js";
-import { channelsOf, unbindChannel, type Allocation } from "../allocation.js";
+import { channelList, unbindChannel, type Allocation } from "../allocation.js";
 import { allocationBandwidthFor } from "../bandwidth.js";
-import { allocationsOnLink, findAllocation, removeAllocation, sweepExpired, uncount, type AllocationTable } from "../allocation-table.js";
+import { allAllocations, allocationsOnLink, findAllocation, removeAllocation, sweepExpired, uncount, type AllocationTable } from "../allocation-table.js";
 import type { DispatchTable, PacketHandler, RequestContext, RequestHandler } from "../dispatch.js";
 import { formatFiveTuple } from "../five-tuple.js";
 import { isInfoOn, type ClientLink } from "../ports.js";
@@ -55,9 +55,6 @@ export interface UnknownClientHold {
 /** Requests held at once; past this, a request is handled at once (a flood must not pile up timers). */
 const MAX_HELD_REQUESTS = 256;
 
-function* allocationsIn(table: AllocationTable): Generator<Allocation> {
-  for (const byAddress of table.byLink.values()) for (const byPort of byAddress.values()) yield* byPort.values();
-}
 
 export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?: UnknownClientHold): TurnService {
   const { table, counters, log } = deps;
@@ -135,7 +132,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
     },
     endAllocationsOf(username) {
       deps.relays.dropReservationsOf(username);
-      const ending = [...allocationsIn(table)].filter((allocation) => allocation.username === username);
+      const ending = allAllocations(table).filter((allocation) => allocation.username === username);
       for (const allocation of ending) {
         counters.allocationsDeleted++;
         end(allocation, "allocation ended: credential revoked");
@@ -145,7 +142,7 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
     reapplyMaxBps() {
       const { maxBps } = deps.options;
       const nowMs = deps.clock.now();
-      for (const allocation of allocationsIn(table)) {
+      for (const allocation of allAllocations(table)) {
         if (allocation.bandwidth?.toPeer.bytesPerSecond === maxBps) continue;
         allocation.bandwidth = allocationBandwidthFor(maxBps, nowMs);
       }
@@ -153,8 +150,8 @@ export function createTurnService(deps: TurnDeps, binding: BindingOptions, hold?
     reapplyPeerPolicy() {
       let permissions = 0;
       let channels = 0;
-      for (const allocation of allocationsIn(table)) {
-        for (const channel of [...channelsOf(allocation)]) {
+      for (const allocation of allAllocations(table)) {
+        for (const channel of channelList(allocation)) {
           if (deps.peerPolicy.isPeerAllowed(channel.peerAddress, channel.peerPort)) continue;
           unbindChannel(allocation, channel);
           channels++;
