@@ -14,7 +14,7 @@ import type { Clock, Logger } from "../turn/ports.js";
 // 10,000 allocations with a channel each, deleted: RSS 147 -> 104 MiB, where it was before them,
 // for a 40-50 ms pause of each thread.
 
-/** A smaller fall in the allocations held is not worth a pause (their heap is about 2.5 KiB each). */
+/** A smaller fall in the allocations held is not worth a pause (their heap is about 2 KiB each). */
 export const TRIM_MIN_DROP = 1000;
 /** The pause grows with the heap still live: about 70 ms with 4,000 allocations, 100 with 8,000. */
 export const TRIM_MAX_LIVE = 5000;
@@ -34,7 +34,7 @@ export const TRIM_MIN_HEAP_GROWTH_BYTES = 32 * 1024 * 1024;
  */
 export const TRIM_IDLE_ACTIVITY = 10;
 /**
- * And no more allocations than this may be live: their own heap (about 2.5 KiB each) is then a small
+ * And no more allocations than this may be live: their own heap (about 2 KiB each) is then a small
  * part of the growth, and a thread holding many idle ones (as after a burst of allocations, before
  * they end) is left to the allocation-drop reason.
  */
