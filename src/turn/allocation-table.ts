@@ -60,8 +60,9 @@ export function addAllocation(table: AllocationTable, allocation: Allocation): v
   let byAddress = table.byLink.get(link);
   if (!byAddress) table.byLink.set(link, (byAddress = new Map()));
   const existing = byAddress.get(clientAddress);
-  if (existing === undefined) byAddress.set(clientAddress, allocation);
-  else if (existing instanceof Map) existing.set(clientPort, allocation);
+  if (existing instanceof Map) existing.set(clientPort, allocation);
+  // The Allocate handler adds none on a 5-tuple that has one; were it to, the new one takes its place.
+  else if (existing === undefined || existing.fiveTuple.clientPort === clientPort) byAddress.set(clientAddress, allocation);
   else byAddress.set(clientAddress, new Map([[existing.fiveTuple.clientPort, existing], [clientPort, allocation]]));
   table.size++;
   table.permissionsInForce += allocation.permissions.size;

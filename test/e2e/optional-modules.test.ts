@@ -12,19 +12,17 @@ const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const DIR = mkdtempSync(join(tmpdir(), "turnpike-modules-"));
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 
-// A preload that writes down every module each thread resolves: its thread id, then the URL.
+// A preload that writes down, as each thread exits, the files its require cache holds: every package
+// checked here is CommonJS, and stays there however it was imported (ES import included).
 const PRELOAD = join(DIR, "record-modules.mjs");
 writeFileSync(
   PRELOAD,
-  `import { registerHooks } from "node:module";
-import { appendFileSync } from "node:fs";
+  `import { appendFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { threadId } from "node:worker_threads";
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    const resolved = nextResolve(specifier, context);
-    appendFileSync(process.env.MODULES_LOG, threadId + " " + resolved.url + "\\n");
-    return resolved;
-  },
+const { cache } = createRequire(import.meta.url);
+process.on("exit", () => {
+  appendFileSync(process.env.MODULES_LOG, Object.keys(cache).map((file) => threadId + " " + file + "\\n").join(""));
 });
 `,
 );

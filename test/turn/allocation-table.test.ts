@@ -194,6 +194,12 @@ describe("the allocation table's shape", () => {
     removeAllocation(table, second);
     expect(table.byLink.size).toBe(0);
     expect(table.size).toBe(0);
+
+    // One added on a 5-tuple that has one takes its place, as in a Map (the Allocate handler adds none such).
+    const again: Allocation = { ...allocation(1, T0 + 600_000) };
+    addAllocation(table, first);
+    addAllocation(table, again);
+    expect(table.byLink.get(LINK)!.get(address)).toBe(again);
   });
 
   it("holds an allocation's one channel without Maps, two or more in them, and drops them back at one", () => {
