@@ -179,6 +179,47 @@ describe("UdpRelayAllocator plain relays (real sockets on 127.0.0.1)", () => {
     socket.close();
     expect(() => opened.push((allocator.allocate(request) as Exclude<typeof first, Promise<unknown>>).socket)).not.toThrow();
   });
+
+  it("takes a relay socket's error after its bind in its stride: later binds are judged on their own outcome", () => {
+    const minPort = 2 * randomInt(10_000, 16_000);
+    const allocator = allocatorOn(minPort, minPort + 3);
+    const request = { family: "IPv4" as const, listeningAddress: "127.0.0.1", onPacket: () => {} };
+    const first = allocator.allocate(request) as Exclude<ReturnType<UdpRelayAllocator["allocate"]>, Promise<unknown>>;
+    opened.push(first.socket);
+    // As dgram reports a failed receive; a socket with no error listener would throw it.
+    const inner = (first.socket as unknown as { socket: dgram.Socket }).socket;
+    expect(() => inner.emit("error", Object.assign(new Error("recvmsg ECONNREFUSED"), { code: "ECONNREFUSED" }))).not.toThrow();
+    const second = allocator.allocate(request);
+    expect(second).not.toBeInstanceOf(Promise);
+    opened.push((second as typeof first).socket);
+    expect((second as typeof first).socket.port).not.toBe(first.socket.port);
+    expect(allocator.freePorts()).toBe(2);
+  });
+
+  it("waits for a bind that dgram defers, past a port another process holds, and frees what it bound", async () => {
+    const minPort = 2 * randomInt(10_000, 16_000);
+    const allocator = allocatorOn(minPort, minPort + 1);
+    await takePort(minPort);
+    const request = { family: "IPv4" as const, listeningAddress: "127.0.0.1", onPacket: () => {} };
+    // No Node.js version defers an IP literal's bind today; this one is made to.
+    const bind = dgram.Socket.prototype.bind;
+    dgram.Socket.prototype.bind = function (this: dgram.Socket, ...args: Parameters<typeof bind>) {
+      setImmediate(() => bind.apply(this, args));
+      return this;
+    } as typeof bind;
+    try {
+      const pending = allocator.allocate(request);
+      expect(pending).toBeInstanceOf(Promise);
+      const { socket } = await pending;
+      opened.push(socket);
+      expect(socket.port).toBe(minPort + 1);
+      await expect(Promise.resolve().then(() => allocator.allocate(request))).rejects.toThrow(/no free relay port/);
+      socket.close();
+      expect(allocator.freePorts()).toBe(2);
+    } finally {
+      dgram.Socket.prototype.bind = bind;
+    }
+  });
 });
 
 describe("UdpRelayAllocator relay sockets once closed", () => {
