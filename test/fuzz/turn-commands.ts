@@ -23,18 +23,20 @@ export const VECTORS: readonly Buffer[] = [
   ),
 ];
 
-/** Client 5-tuples on one UDP link: two users, one of them from two addresses. */
+/** Client 5-tuples on one UDP link: two users, one of them from two addresses and three 5-tuples. */
 export const CLIENTS = [
   { address: "198.51.100.7", port: 40000, username: "alice", password: "wonderland" },
   { address: "198.51.100.7", port: 40001, username: "bob", password: "builder" },
   { address: "203.0.113.9", port: 5000, username: "alice", password: "wonderland" },
+  { address: "203.0.113.9", port: 5001, username: "alice", password: "wonderland" },
 ] as const;
 
-/** Peers the default policy allows (two IPv4, one IPv6) and two it denies (private, listed in denied-peer-ip). */
+/** Peers the default policy allows (three IPv4, one IPv6) and two it denies (private, listed in denied-peer-ip). */
 export const PEERS = [
   { family: "IPv4", address: "8.8.8.8", port: 5000 },
   { family: "IPv4", address: "1.1.1.1", port: 6000 },
   { family: "IPv6", address: "2606:4700::1111", port: 7000 },
+  { family: "IPv4", address: "9.9.9.9", port: 8000 },
   { family: "IPv4", address: "10.1.2.3", port: 1 },
   { family: "IPv4", address: "93.184.216.34", port: 80 },
 ] as const;

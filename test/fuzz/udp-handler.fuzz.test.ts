@@ -37,7 +37,9 @@ interface Run {
 }
 
 function startRun(rateLimited: boolean): Run {
-  const h = createTurnHarness();
+  // Limits small enough for the commands to reach: three allowed IPv4 peers against two permissions,
+  // and alice's three 5-tuples (and EVEN-PORT reservations) against a quota of two.
+  const h = createTurnHarness({ turn: { maxPermissionsPerAllocation: 2, userQuota: 2 } });
   // As the server builds it: the real dispatcher, with unauthorized-ratelimit (small, to reach its limit) or without.
   const handle = rateLimited
     ? createDispatcher(h.service.dispatchTable, {
@@ -224,13 +226,22 @@ async function execute(run: Run, cmd: Command): Promise<void> {
   }
 }
 
-/** Every client allocates, permits 8.8.8.8 and binds 0x4001 to it first, so that random commands meet state. */
+/**
+ * Every client allocates, permits 8.8.8.8 and binds 0x4001 to it, then permits 9.9.9.9, so that random
+ * commands meet state, and a permission for a third IPv4 peer meets the cap of two (the first client's
+ * ChannelBind to 1.1.1.1 and the second's CreatePermission for it do, every run).
+ */
 const WARM_UP: readonly Command[] = CLIENTS.flatMap((_, client): Command[] => {
   const signed = { kind: "request", client, indication: false, signing: "sha1", mutation: { kind: "none" } } as const;
   return [
     { ...signed, method: Method.Allocate, attributes: [{ name: "REQUESTED-TRANSPORT", value: 17 }] },
     { ...signed, method: Method.CreatePermission, attributes: [{ name: "XOR-PEER-ADDRESS", value: PEERS[0] }] },
     { ...signed, method: Method.ChannelBind, attributes: [{ name: "CHANNEL-NUMBER", value: 0x4001 }, { name: "XOR-PEER-ADDRESS", value: PEERS[0] }] },
+    { ...signed, method: Method.CreatePermission, attributes: [{ name: "XOR-PEER-ADDRESS", value: PEERS[3] }] },
+    ...(client === 0
+      ? [{ ...signed, method: Method.ChannelBind, attributes: [{ name: "CHANNEL-NUMBER", value: 0x4002 }, { name: "XOR-PEER-ADDRESS", value: PEERS[1] }] } as const]
+      : []),
+    ...(client === 1 ? [{ ...signed, method: Method.CreatePermission, attributes: [{ name: "XOR-PEER-ADDRESS", value: PEERS[1] }] } as const] : []),
   ];
 });
 
@@ -282,18 +293,26 @@ describe("the UDP handler under random and mutated datagrams (RFC 8489 §6.3, RF
       let allocated = 0;
       let channels = 0;
       let relayed = 0;
+      let pastQuota = 0;
+      let pastPermissionCap = 0;
       await fc.assert(
         fc.asyncProperty(fc.array(command, { minLength: 20, maxLength: 40 }), async (commands) => {
           const h = await runCommands([...WARM_UP, ...commands], false);
           allocated += h.deps.counters.allocationsCreated;
           channels += allocations(h).reduce((n, a) => n + channelCount(a), 0);
           relayed += h.deps.counters.relay.udp.clientToPeerPackets + h.deps.counters.relay.udp.peerToClientPackets;
+          pastQuota += h.deps.counters.errorResponses[486] ?? 0;
+          pastPermissionCap += h.deps.counters.errorResponses[508] ?? 0;
         }),
         fuzzParameters(40),
       );
-      expect(allocated).toBeGreaterThanOrEqual(40 * CLIENTS.length);
+      // Alice's third 5-tuple is past her quota of two while her other two hold allocations.
+      expect(allocated).toBeGreaterThanOrEqual(40 * (CLIENTS.length - 1));
       expect(channels).toBeGreaterThan(10);
       expect(relayed).toBeGreaterThan(10);
+      // The limits the state checks hold the handlers to are reached.
+      expect(pastQuota).toBeGreaterThan(10);
+      expect(pastPermissionCap).toBeGreaterThanOrEqual(80);
     },
     fuzzTimeout(),
   );

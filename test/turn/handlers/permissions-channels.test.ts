@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { getAttribute } from "../../../src/stun/attributes/registry.js";
 import { Method, MessageClass } from "../../../src/stun/constants.js";
+import { channelCount } from "../../../src/turn/allocation.js";
 import { findAllocation } from "../../../src/turn/allocation-table.js";
+import { parseIpRange } from "../../../src/turn/ip-range.js";
 import { FakeLink } from "../../helpers/fakes.js";
 import { createTurnHarness, HarnessClient, type TurnHarness } from "../../helpers/turn-harness.js";
 import { channelData, decode, errorCode } from "../../helpers/turn-messages.js";
@@ -110,19 +112,34 @@ describe("Send indication (RFC 8656 §11.2) and Data (§11.3)", () => {
   });
 
   it("drops a Send without an allocation, without DATA, or to one of our own endpoints", async () => {
-    const h = createTurnHarness({ policy: { allowLoopbackPeers: true } });
+    // 192.0.2.10 is allowed as a peer here, so that only its port 3478 (an endpoint of ours) refuses the Send.
+    const OURS = { family: "IPv4", address: "192.0.2.10", port: 3478 } as const;
+    const h = createTurnHarness({ policy: { allowedPeerRanges: [parseIpRange("192.0.2.10")] } });
     const stranger = new HarnessClient(h);
-    h.handle(stranger.builder.indication(Method.Send, [peerAttr(PEER), { name: "DATA", value: Buffer.from("x") }]), stranger.address, stranger.port, stranger.link);
+    const send = (from: HarnessClient, peer: { family: "IPv4"; address: string; port: number }, data?: string) =>
+      h.handle(
+        from.builder.indication(Method.Send, [peerAttr(peer), ...(data === undefined ? [] : [{ name: "DATA" as const, value: Buffer.from(data) }])]),
+        from.address,
+        from.port,
+        from.link,
+      );
+    send(stranger, PEER, "no allocation");
+    expect(h.deps.counters.droppedPackets).toBe(1);
     const { client, relay } = await allocated(h);
-    await client.request(Method.CreatePermission, [peerAttr({ family: "IPv4", address: "192.0.2.10", port: 1 })]).catch(() => undefined);
-    h.handle(client.builder.indication(Method.Send, [peerAttr(PEER)]), client.address, client.port, client.link);
-    h.handle(
-      client.builder.indication(Method.Send, [peerAttr({ family: "IPv4", address: "192.0.2.10", port: 3478 }), { name: "DATA", value: Buffer.from("x") }]),
-      client.address,
-      client.port,
-      client.link,
-    );
+    const permitted = await client.request(Method.CreatePermission, [peerAttr(PEER), peerAttr(OURS)]);
+    expect(permitted.messageClass).toBe(MessageClass.SuccessResponse);
+    send(client, PEER);
+    send(client, OURS, "to our listener");
     expect(relay.sent).toEqual([]);
+    expect(h.deps.counters.droppedPackets).toBe(3);
+    // The same permissions relay a Send with DATA to that peer, and to another port of that address.
+    send(client, PEER, "a");
+    send(client, { ...OURS, port: 4000 }, "b");
+    expect(relay.sent).toEqual([
+      { data: Buffer.from("a"), address: PEER.address, port: PEER.port },
+      { data: Buffer.from("b"), address: OURS.address, port: 4000 },
+    ]);
+    expect(h.deps.counters.droppedPackets).toBe(3);
   });
 
   it.each([
@@ -167,6 +184,21 @@ describe("ChannelBind (RFC 8656 §12.2) and ChannelData (§12.4-12.7)", () => {
     expect([...allocation.channelsByNumber!.keys()]).toEqual([0x4000, 0x4001]);
     expect([...allocation.permissions.keys()]).toEqual([PEER.address]);
     expect((await bind(0x4001, { ...PEER, port: PEER.port + 1 })).messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it("answers 508 when binding a channel would install a permission past the permissions-per-allocation cap", async () => {
+    // A ChannelBind to a peer with no permission installs one (§12.2), so it meets that cap too.
+    const { h, client } = await allocated(createTurnHarness({ turn: { maxPermissionsPerAllocation: 1 } }));
+    const bind = (number: number, peer: { family: "IPv4"; address: string; port: number }) =>
+      client.request(Method.ChannelBind, [{ name: "CHANNEL-NUMBER", value: number }, peerAttr(peer)]);
+    expect((await client.request(Method.CreatePermission, [peerAttr(PEER)])).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(errorCode(await bind(0x4000, OTHER))).toBe(508);
+    const allocation = findAllocation(h.deps.table, client.link, client.address, client.port)!;
+    expect([...allocation.permissions.keys()]).toEqual([PEER.address]);
+    expect(channelCount(allocation)).toBe(0);
+    // A peer that already has its permission takes a channel: no new permission.
+    expect((await bind(0x4000, PEER)).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(channelCount(allocation)).toBe(1);
   });
 
   it.each([
