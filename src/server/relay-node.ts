@@ -142,7 +142,7 @@ export async function startRelayNode(config: Config, options: RelayNodeOptions):
   try {
     for (const { address, family } of addresses) {
       if (!config.noUdp) {
-        const udp = await UdpListener.open({ address, port: portFor("udp", address, config.listeningPort), family, reusePort, onPacket, log });
+        const udp = await UdpListener.open({ address, port: portFor("udp", address, config.listeningPort), family, reusePort, onPacket, clock, log });
         udpListeners.push(udp);
         open.push({
           close: () => {

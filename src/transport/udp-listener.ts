@@ -2,7 +2,7 @@ import dgram from "node:dgram";
 import type { IpFamily } from "../stun/address.js";
 import type { PacketHandler } from "../turn/dispatch.js";
 import { createLogBudget } from "../turn/log-budget.js";
-import type { ClientLink, Logger } from "../turn/ports.js";
+import type { ClientLink, Clock, Logger } from "../turn/ports.js";
 import { keepShape } from "../turn/shape-keeper.js";
 import { FrameHeads } from "./frame-heads.js";
 import { lookupIpLiteral } from "./ip-literal-lookup.js";
@@ -17,6 +17,8 @@ export interface UdpListenerOptions {
   /** Share the port with the other relay threads (SO_REUSEPORT). */
   readonly reusePort?: boolean;
   readonly onPacket: PacketHandler;
+  /** Times the log budget of answers that could not be sent. */
+  readonly clock: Clock;
   readonly log: Logger;
 }
 
@@ -49,10 +51,10 @@ export class UdpListener {
   }
 
   static async open(options: UdpListenerOptions): Promise<UdpListener> {
-    const { address, family, log } = options;
+    const { address, family, clock, log } = options;
     const socket = await bindSocket(options, options.reusePort !== true);
     const port = socket.address().port;
-    const failures = createLogBudget(log, Date, { perInterval: 20, intervalMs: 60_000 });
+    const failures = createLogBudget(log, clock, { perInterval: 20, intervalMs: 60_000 });
     const replies = new UdpReplyQueue(socket, (error) => failures.error({ err: error, listener: `udp ${address}:${port}` }, "udp answer not sent"));
     const heads = new FrameHeads();
     const shares = new QueueShares(LISTENER_SHARE);

@@ -37,7 +37,7 @@ import dgram from "node:dgram";
 const { UdpListener } = await import(process.env.LISTENER_URL);
 const COUNT = 200;
 const log = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-const listener = await UdpListener.open({ address: "127.0.0.1", port: 0, family: "IPv4", onPacket: () => {}, log });
+const listener = await UdpListener.open({ address: "127.0.0.1", port: 0, family: "IPv4", onPacket: () => {}, clock: Date, log });
 const received = [];
 let markDone;
 const done = new Promise((resolve) => (markDone = resolve));

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { UdpListener } from "../../src/transport/udp-listener.js";
 import { createRecordingLogger } from "../helpers/logger.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 
 const REQUESTED = 2 * 1024 * 1024;
 
@@ -26,6 +27,7 @@ describe("UdpListener", () => {
       port: 0,
       family: "IPv4",
       onPacket: () => {},
+      clock: Date,
       log: createRecordingLogger(),
     });
     try {
@@ -39,7 +41,7 @@ describe("UdpListener", () => {
   });
 
   it("holds STUN answers (send) to the end of the turn; relayed data (sendParts) goes at once", async () => {
-    const listener = await UdpListener.open({ address: "127.0.0.1", port: 0, family: "IPv4", onPacket: () => {}, log: createRecordingLogger() });
+    const listener = await UdpListener.open({ address: "127.0.0.1", port: 0, family: "IPv4", onPacket: () => {}, clock: Date, log: createRecordingLogger() });
     const { client, port, received } = await bindClient();
     try {
       listener.link.send(Buffer.from("answer"), "127.0.0.1", port);
@@ -55,7 +57,7 @@ describe("UdpListener", () => {
 
   it("leaves its port's group and joins it again with the same link: packets still arrive, answers and data still leave", async () => {
     const packets: string[] = [];
-    const options = { address: "127.0.0.1", family: "IPv4", reusePort: true, log: createRecordingLogger() } as const;
+    const options = { address: "127.0.0.1", family: "IPv4", reusePort: true, clock: Date, log: createRecordingLogger() } as const;
     const listener = await UdpListener.open({ ...options, port: 0, onPacket: (bytes) => packets.push(bytes.toString()) });
     // Another member of the group: it gets what the listener does not while the listener is out.
     const otherPackets: string[] = [];
@@ -87,6 +89,33 @@ describe("UdpListener", () => {
       client.close();
       await listener.close();
       await other.close();
+    }
+  });
+
+  it("logs answers it could not send within a budget timed by the clock it is given", async () => {
+    const clock = new ManualClock();
+    const log = createRecordingLogger();
+    const listener = await UdpListener.open({ address: "127.0.0.1", port: 0, family: "IPv4", onPacket: () => {}, clock, log });
+    const notSent = () => log.records.filter((r) => r.msg === "udp answer not sent").length;
+    const flushed = () => new Promise((resolve) => setImmediate(resolve));
+    try {
+      // Port 0 makes dgram throw at the send, at the end of the turn.
+      for (let i = 0; i < 25; i++) listener.link.send(Buffer.from("answer"), "127.0.0.1", 0);
+      await flushed();
+      expect(notSent()).toBe(20);
+      expect(log.records.filter((r) => r.msg === "log lines suppressed")).toEqual([]);
+      clock.advance(59_000);
+      listener.link.send(Buffer.from("answer"), "127.0.0.1", 0);
+      await flushed();
+      expect(notSent()).toBe(20);
+      // A minute on the given clock, not the wall clock, opens the next interval.
+      clock.advance(1_000);
+      listener.link.send(Buffer.from("answer"), "127.0.0.1", 0);
+      await flushed();
+      expect(notSent()).toBe(21);
+      expect(log.records.filter((r) => r.msg === "log lines suppressed").map((r) => r.obj)).toMatchObject([{ message: "udp answer not sent", suppressed: 6 }]);
+    } finally {
+      await listener.close();
     }
   });
 });

@@ -76,6 +76,7 @@ describe("shape keeper: one object of each short-lived kind outlives the rest", 
       port: 0,
       family: "IPv4",
       onPacket: (bytes) => received.push(bytes),
+      clock: Date,
       log: createRecordingLogger(),
     });
     const client = dgram.createSocket("udp4");
