@@ -1,5 +1,4 @@
-// Failing cases found while writing hostile-inputs.test.ts; kept out of the commit until src is fixed.
-// Run: npx vitest run --config <a config whose test.include is ["test/e2e/hostile/bugs.repro.ts"]>
+// Cases that failed when hostile-inputs.test.ts was written, kept as regression tests once src was fixed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/server/server.js";
 import { createRecordingLogger } from "../helpers/logger.js";

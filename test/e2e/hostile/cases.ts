@@ -236,6 +236,9 @@ export const ANSWERED: readonly AnsweredCase[] = [
       ]),
     { outcome: [401] },
   ],
+  ["SOFTWARE of 127 characters -> parse (Binding)", () => message(Type.BindingRequest, [text(AttributeType.SOFTWARE, "s".repeat(127))]), ok],
+  ["SOFTWARE of 128 characters (RFC 8489 §14.14: fewer than 128) -> 400 (Binding)", () => message(Type.BindingRequest, [text(AttributeType.SOFTWARE, "s".repeat(128))]), bad],
+  ["SOFTWARE of invalid UTF-8 -> 400 (Binding)", () => message(Type.BindingRequest, [text(AttributeType.SOFTWARE, Buffer.from("soft\xff", "latin1"))]), bad],
   [
     "odd-length attributes -> parse (RFC 5769 §2.4: USERNAME of 18 bytes, REALM of 11; a Binding request signed for another realm is answered: Binding needs no credentials)",
     () => RFC5769_LONG_TERM_REQUEST,
@@ -283,6 +286,11 @@ export const AUTHENTICATED: readonly AuthenticatedCase[] = [
     [`XOR-PEER-ADDRESS with ${name} -> 400 (CreatePermission)`, (s) => signedRequest(Type.CreatePermissionRequest, [peerAttribute(value)], s), bad],
     [`XOR-PEER-ADDRESS with ${name} -> 400 (ChannelBind)`, (s) => signedRequest(Type.ChannelBindRequest, [channel(0x4abc), peerAttribute(value)], s), bad],
   ]),
+  [
+    "attributes appended after MESSAGE-INTEGRITY (LIFETIME 0, the only one) -> no effect: the allocation is refreshed for the default, not deleted",
+    (s) => appendAttributes(signedRequest(Type.RefreshRequest, [], s), [lifetime(0)]),
+    { outcome: ["success"], lifetime: 600 },
+  ],
   [
     "attributes appended after MESSAGE-INTEGRITY (a second LIFETIME) -> no effect",
     (s) => appendAttributes(signedRequest(Type.RefreshRequest, [lifetime(1200)], s), [lifetime(0)]),
@@ -353,9 +361,23 @@ export const LONG_SOFTWARE: AuthenticatedCase = [
 /** Send indications that must not reach the peer (RFC 8656 §11.2), then one that must. */
 export function hostileSendIndications(peer: { address: string; port: number }): { line: string; bytes: Buffer }[] {
   const data: RawAttribute = { type: AttributeType.DATA, value: Buffer.from("must not arrive") };
+  // Malformed values whose first 8 bytes name the real, permitted peer: only the check of the value drops them.
+  const real = xorAddressValue(peer.address, peer.port);
+  const withFamily = (family: number): Buffer => patched(real, (b) => b.writeUInt8(family, 1));
+  const malformedToPeer: readonly (readonly [string, Buffer])[] = [
+    ["an IPv4 family with a 12-byte value", Buffer.concat([real, Buffer.alloc(4)])],
+    ["an IPv4 family with a 20-byte value", Buffer.concat([real, Buffer.alloc(12)])],
+    ["family 0x00", withFamily(0x00)],
+    ["family 0x03", withFamily(0x03)],
+    ["an IPv6 family with an 8-byte value", withFamily(0x02)],
+  ];
   return [
     ...MALFORMED_PEER_ADDRESSES.map(([name, value]) => ({
       line: `XOR-PEER-ADDRESS with ${name} (Send: drop)`,
+      bytes: message(Type.SendIndication, [peerAttribute(value), data]),
+    })),
+    ...malformedToPeer.map(([name, value]) => ({
+      line: `XOR-PEER-ADDRESS with ${name}, its first bytes the permitted peer (Send: drop)`,
       bytes: message(Type.SendIndication, [peerAttribute(value), data]),
     })),
     {
