@@ -32,8 +32,9 @@ interface FamilyPlan {
  * reservation, a token claim or two relayed addresses wait.
  */
 export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => HandlerAnswer | Promise<HandlerAnswer> {
-  // 5-tuples whose Allocate is binding its relay socket right now (a retransmission must not allocate twice).
-  const inProgress = new Set<string>();
+  // 5-tuples whose Allocate is binding its relay socket right now, with that request's transaction ID:
+  // a retransmission must not allocate twice.
+  const inProgress = new Map<string, string>();
   const failures = createLogBudget(deps.log, deps.clock, { perInterval: 20, intervalMs: 60_000 });
 
   return (ctx) => {
@@ -51,7 +52,14 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
     }
     assertNotDraining();
     const key = `${link.transport} ${link.localAddress} ${link.localPort} ${clientAddress.address} ${clientAddress.port}`;
-    if (inProgress.has(key)) return null;
+    const pending = inProgress.get(key);
+    if (pending !== undefined) {
+      // The retransmission is answered when the first is done; another request is 437, as once the
+      // allocation exists (over TCP and TLS nothing is retransmitted, so dropping it would leave the
+      // client waiting out its transaction timeout).
+      if (pending === message.transactionId.toString("hex")) return null;
+      throw new StunError(ErrorCode.AllocationMismatch);
+    }
 
     const transport = getAttribute(message, "REQUESTED-TRANSPORT");
     if (transport === undefined) throw new StunError(ErrorCode.BadRequest, "REQUESTED-TRANSPORT missing");
@@ -131,7 +139,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
       const allocation = (delivery.allocation = createAllocation(ctx, username, [bound.socket], lifetimeSeconds, undefined, undefined));
       return allocation ? { attributes: allocateSuccessAttributes(allocation, deps) } : null;
     }
-    inProgress.add(key);
+    inProgress.set(key, ctx.message.transactionId.toString("hex"));
     return bound.then(
       (relay) => {
         inProgress.delete(key);
@@ -158,7 +166,7 @@ export function createAllocateHandler(deps: TurnDeps): (ctx: RequestContext) => 
   ): Promise<HandlerResult | null> {
     const { link } = ctx;
     const { username } = user;
-    inProgress.add(key);
+    inProgress.set(key, ctx.message.transactionId.toString("hex"));
     let reserved = false;
     // RFC 8656 §7.2: a reserved next port counts toward its user's quota until it is claimed or
     // expires; the allocator takes this hold over with the reservation, and reports its end.

@@ -582,6 +582,27 @@ describe("Allocate (RFC 8656 §7.2)", () => {
     expect(h.relays.sockets.length).toBe(1);
   });
 
+  it.each(["udp", "tcp"] as const)(
+    "answers 437 to another Allocate on the 5-tuple (%s) while the first's relay socket is still being bound",
+    async (transport) => {
+      // Over TCP and TLS nothing is retransmitted: a request left unanswered would wait out its whole transaction timeout.
+      const h = createTurnHarness();
+      h.relays.bindsAtOnce = false;
+      const client = new HarnessClient(h, new FakeLink(transport));
+      await client.learnNonce();
+      const first = client.builder.build(Method.Allocate, [UDP]);
+      const second = client.builder.build(Method.Allocate, [UDP]);
+      h.handle(first, client.address, client.port, client.link);
+      h.handle(second, client.address, client.port, client.link);
+      const answers = (await client.received()).map((bytes) => decode(bytes));
+      const byRequest = (request: Buffer) => answers.filter((answer) => answer.transactionId.equals(request.subarray(8, 20)));
+      expect(byRequest(second).map((answer) => errorCode(answer))).toEqual([437]);
+      expect(byRequest(first).map((answer) => answer.messageClass)).toEqual([MessageClass.SuccessResponse]);
+      expect(h.relays.sockets.length).toBe(1);
+      expect(h.deps.table.size).toBe(1);
+    },
+  );
+
   it.each(BIND_MODES)("gives the quota slot back when the relay cannot be bound (%s)", async (_name, atOnce) => {
     const h = createTurnHarness({ turn: { userQuota: 1 } });
     h.relays.bindsAtOnce = atOnce;
