@@ -52,6 +52,14 @@ export interface TlsMaterial {
 }
 
 /**
+ * A handshake that stalls is closed at the earliest of its own limit, stream-idle-timeout and
+ * max-allocate-timeout: the connection is idle, and has not allocated.
+ */
+function handshakeTimeoutMs(options: StreamListenerOptions): number {
+  return Math.min(TLS_HANDSHAKE_TIMEOUT_MS, options.idleTimeoutMs, options.allocateTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS);
+}
+
+/**
  * TLS 1.2 and up, and no renegotiation: a client could otherwise have the relay thread, which relays
  * everyone's media, run full handshakes (a private-key signature each) on one connection for ever.
  */
@@ -130,7 +138,7 @@ export class StreamListener {
     let listener: StreamListener | undefined;
     const server =
       transport === "tls"
-        ? tls.createServer({ ...tlsContextOptions(options.tls!), handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) =>
+        ? tls.createServer({ ...tlsContextOptions(options.tls!), handshakeTimeout: handshakeTimeoutMs(options) }, (socket) =>
             listener?.accept(socket, options),
           )
         : net.createServer();

@@ -236,4 +236,40 @@ describe("StreamListener over TLS: failed handshakes", () => {
       await listener.close();
     }
   });
+
+  it.each([
+    ["stream-idle-timeout", { idleTimeoutMs: 1000 }],
+    ["max-allocate-timeout", { idleTimeoutMs: 60_000, allocateTimeoutMs: 1000 }],
+  ] as const)("that stall are closed by %s when it is shorter than the 10 s handshake limit", async (_name, timeouts) => {
+    const pem = testPem();
+    const listener = await StreamListener.open({
+      transport: "tls",
+      tls: { cert: Buffer.from(pem.cert), key: Buffer.from(pem.key) },
+      address: "127.0.0.1",
+      port: 0,
+      family: "IPv4",
+      ...timeouts,
+      maxChannelNumber: 0x4fff,
+      onPacket: () => {},
+      log: createRecordingLogger(),
+    });
+    const client = net.connect(listener.port, "127.0.0.1");
+    client.on("error", () => {});
+    try {
+      const startedAt = Date.now();
+      // Connected, and then nothing: no ClientHello.
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 6000);
+        client.once("close", () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      expect(closed).toBe(true);
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(900);
+    } finally {
+      client.destroy();
+      await listener.close();
+    }
+  });
 });
