@@ -1,7 +1,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { describe, expect, it } from "vitest";
-import { StreamListener } from "../../src/transport/stream-listener.js";
+import { StreamListener, type StreamListenerOptions } from "../../src/transport/stream-listener.js";
 import type { ClientLink } from "../../src/turn/ports.js";
 import { createRecordingLogger } from "../helpers/logger.js";
 import { testPem } from "../helpers/tls-cert.js";
@@ -208,10 +208,9 @@ describe("StreamListener: relayed data for a client that does not read", () => {
 });
 
 describe("StreamListener over TLS: failed handshakes", () => {
-  it("are logged at info with the client's address, five a minute at most (scanners fail handshakes all day)", async () => {
+  const openTls = (options: Partial<StreamListenerOptions>): Promise<StreamListener> => {
     const pem = testPem();
-    const log = createRecordingLogger();
-    const listener = await StreamListener.open({
+    return StreamListener.open({
       transport: "tls",
       tls: { cert: Buffer.from(pem.cert), key: Buffer.from(pem.key) },
       address: "127.0.0.1",
@@ -220,8 +219,14 @@ describe("StreamListener over TLS: failed handshakes", () => {
       idleTimeoutMs: 60_000,
       maxChannelNumber: 0x4fff,
       onPacket: () => {},
-      log,
+      log: createRecordingLogger(),
+      ...options,
     });
+  };
+
+  it("are logged at info with the client's address, five a minute at most (scanners fail handshakes all day)", async () => {
+    const log = createRecordingLogger();
+    const listener = await openTls({ log });
     try {
       for (let i = 0; i < 8; i++) {
         // Not a ClientHello: the handshake fails at once.
@@ -241,18 +246,7 @@ describe("StreamListener over TLS: failed handshakes", () => {
     ["stream-idle-timeout", { idleTimeoutMs: 1000 }],
     ["max-allocate-timeout", { idleTimeoutMs: 60_000, allocateTimeoutMs: 1000 }],
   ] as const)("that stall are closed by %s when it is shorter than the 10 s handshake limit", async (_name, timeouts) => {
-    const pem = testPem();
-    const listener = await StreamListener.open({
-      transport: "tls",
-      tls: { cert: Buffer.from(pem.cert), key: Buffer.from(pem.key) },
-      address: "127.0.0.1",
-      port: 0,
-      family: "IPv4",
-      ...timeouts,
-      maxChannelNumber: 0x4fff,
-      onPacket: () => {},
-      log: createRecordingLogger(),
-    });
+    const listener = await openTls(timeouts);
     const client = net.connect(listener.port, "127.0.0.1");
     client.on("error", () => {});
     try {
