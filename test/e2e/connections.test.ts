@@ -11,7 +11,7 @@ import { createRecordingLogger } from "../helpers/logger.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { readStream, StreamReader } from "../helpers/sockets.js";
 import { makeSelfSignedCertificate, type TestCertificate } from "../helpers/tls-cert.js";
-import { channelData, errorCode } from "../helpers/turn-messages.js";
+import { channelData, decode, errorCode } from "../helpers/turn-messages.js";
 import { SocketTurnClient } from "../helpers/turn-socket-client.js";
 import { until } from "../helpers/until.js";
 
@@ -219,6 +219,27 @@ describe("TLS", () => {
       secure.renegotiate({ rejectUnauthorized: false }, (error) => resolve(error === null || error === undefined));
     });
     expect(renegotiated).toBe(false);
+  });
+});
+
+describe("two Allocates in one TCP write", () => {
+  it("the second, sent while the first (EVEN-PORT: it waits) binds its relay, gets 437 instead of no answer", async () => {
+    // TCP clients do not retransmit: an unanswered request waits out the client's whole transaction timeout.
+    const { port } = await start({});
+    const client = await SocketTurnClient.stream("tcp", { address: "127.0.0.1", port }, { username: "alice", password: "pw", realm: "r" });
+    cleanups.push(() => client.close());
+    // A first Allocate learns the nonce (through its 401); it is deleted, and then two are sent at once.
+    expect((await client.request(Method.Allocate, [{ name: "REQUESTED-TRANSPORT", value: 17 }])).messageClass).toBe(MessageClass.SuccessResponse);
+    expect((await client.request(Method.Refresh, [{ name: "LIFETIME", value: 0 }])).messageClass).toBe(MessageClass.SuccessResponse);
+    const attributes = [{ name: "REQUESTED-TRANSPORT", value: 17 }, { name: "EVEN-PORT", value: false }] as const;
+    const first = client.builder.build(Method.Allocate, attributes);
+    const second = client.builder.build(Method.Allocate, attributes);
+    client.send(Buffer.concat([first, second]));
+    const answerTo = (request: Buffer) => client.next((frame) => frame.subarray(8, 20).equals(request.subarray(8, 20)), 3000);
+    const toFirst = await answerTo(first);
+    const toSecond = await answerTo(second);
+    expect(toFirst && decode(toFirst).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(toSecond && errorCode(decode(toSecond))).toBe(437);
   });
 });
 
